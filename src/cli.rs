@@ -1,0 +1,79 @@
+//! The command line: clap definitions only. Behaviour lives in `cmd/`.
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Parser, Subcommand};
+
+/// locus — a local-first coding assistant for the terminal.
+///
+/// Indexes the repository with tree-sitter, runs a local Gemma model
+/// in-process, and hands a task to a cloud model only when you say so.
+#[derive(Debug, Parser)]
+#[command(
+    name = "locus",
+    version,
+    propagate_version = true,
+    arg_required_else_help = true
+)]
+pub struct Cli {
+    /// More detail in the log file (-v debug, -vv trace); RUST_LOG overrides.
+    #[arg(short, long, action = ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    /// Run as if started in DIR.
+    #[arg(short = 'C', long = "directory", value_name = "DIR", global = true)]
+    pub directory: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Report what locus finds: repository, config files, directories, settings.
+    Doctor,
+    /// Print the repo map: the most relevant files and their key definitions.
+    Map(MapArgs),
+    /// Print where a symbol is defined and used.
+    Symbols(SymbolsArgs),
+    /// Build or refresh the index and report on it.
+    Index(IndexArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct MapArgs {
+    /// Token budget for the map.
+    #[arg(long, default_value_t = 4096)]
+    pub tokens: usize,
+    /// A file path or identifier the map should centre on (repeatable).
+    #[arg(long, value_name = "PATH|IDENT")]
+    pub focus: Vec<String>,
+    /// Print JSON: {"files": [{"path", "rank", "definitions": [{"name", "kind", "line"}]}]}.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SymbolsArgs {
+    /// The symbol's name.
+    pub name: String,
+    /// Match every symbol whose name starts with NAME.
+    #[arg(long)]
+    pub prefix: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct IndexArgs {
+    /// Print files, symbols, languages and the time taken.
+    #[arg(long)]
+    pub stats: bool,
+    /// Ignore the cache and parse every file again.
+    #[arg(long)]
+    pub rebuild: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,0 +1,127 @@
+//! `locus doctor`: everything locus can find out about where it runs, in one
+//! readable report, so a user can tell why it behaves as it does.
+
+use std::fmt::Write as _;
+use std::process::ExitCode;
+
+use crate::assets::Assets;
+use crate::config::SourceKind;
+use crate::theme::Theme;
+use crate::workspace::Workspace;
+
+pub fn run(ws: &Workspace) -> anyhow::Result<ExitCode> {
+    let (text, problems) = report(ws);
+    print!("{text}");
+    if problems == 0 {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!(
+            "\n{problems} problem{} found",
+            if problems == 1 { "" } else { "s" }
+        );
+        Ok(ExitCode::from(1))
+    }
+}
+
+/// The report's text and the number of problems in it.
+pub fn report(ws: &Workspace) -> (String, usize) {
+    let mut out = String::new();
+    let mut problems = 0;
+    let w = &mut out;
+    let _ = writeln!(w, "locus {}", env!("CARGO_PKG_VERSION"));
+    let _ = writeln!(w, "\nrepository");
+    match &ws.repo {
+        Ok(Some(r)) => {
+            match &r.workdir {
+                Some(dir) => {
+                    let _ = writeln!(w, "  root      {}", dir.display());
+                }
+                None => {
+                    problems += 1;
+                    let _ = writeln!(
+                        w,
+                        "  problem   {} is a bare repository (no working tree); locus works on {}",
+                        r.git_dir.display(),
+                        ws.root.display()
+                    );
+                }
+            }
+            let head = match (&r.branch, r.detached, r.unborn) {
+                (_, true, _) => "detached HEAD".to_string(),
+                (Some(b), _, true) => format!("{b} (no commits yet)"),
+                (Some(b), _, false) => b.clone(),
+                (None, _, _) => "unknown".to_string(),
+            };
+            let _ = writeln!(w, "  branch    {head}");
+        }
+        Ok(None) => {
+            let _ = writeln!(
+                w,
+                "  none      {} is not inside a git repository; locus works on this directory",
+                ws.cwd.display()
+            );
+        }
+        Err(e) => {
+            problems += 1;
+            let _ = writeln!(w, "  problem   {e}");
+        }
+    }
+
+    let _ = writeln!(w, "\ndirectories");
+    let _ = writeln!(w, "  config    {}", ws.dirs.config.display());
+    let _ = writeln!(w, "  state     {}", ws.dirs.state.display());
+    let _ = writeln!(w, "  log       {}", ws.dirs.log_file().display());
+    let _ = writeln!(w, "  cache     {}", ws.dirs.cache.display());
+    let _ = writeln!(w, "  repo cache {}", ws.cache_dir().display());
+
+    let _ = writeln!(w, "\nconfig");
+    let settings = match ws.settings() {
+        Ok(loaded) => {
+            for s in &loaded.sources {
+                let (kind, state) = match (&s.kind, s.present) {
+                    (SourceKind::User, true) => ("user", "read"),
+                    (SourceKind::User, false) => ("user", "not present"),
+                    (SourceKind::Repo, true) => ("repo", "read"),
+                    (SourceKind::Repo, false) => ("repo", "not present"),
+                    (SourceKind::Env, _) => ("env", "applied"),
+                };
+                let _ = writeln!(w, "  {kind:<9} {} ({state})", s.origin);
+            }
+            Some(loaded.settings)
+        }
+        Err(e) => {
+            problems += 1;
+            let _ = writeln!(w, "  user      {}", ws.dirs.user_config_file().display());
+            let _ = writeln!(w, "  repo      {}", ws.repo_config_file().display());
+            let _ = writeln!(w, "  problem   {e}");
+            None
+        }
+    };
+
+    if let Some(settings) = settings {
+        let assets = Assets::new(Some(&ws.dirs.config));
+        let _ = writeln!(w, "\ntheme");
+        match Theme::load(&assets, &settings.ui.theme) {
+            Ok(t) => {
+                let origin = assets
+                    .override_path(&format!("themes/{}.toml", t.name))
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|| "built in".into());
+                let _ = writeln!(w, "  {:<9} {origin}", t.name);
+            }
+            Err(e) => {
+                problems += 1;
+                let _ = writeln!(
+                    w,
+                    "  problem   {e} (available: {})",
+                    assets.theme_names().join(", ")
+                );
+            }
+        }
+        let _ = writeln!(w, "\neffective settings");
+        for line in settings.to_toml().lines() {
+            let _ = writeln!(w, "  {line}");
+        }
+    }
+    (out, problems)
+}

@@ -1,0 +1,20 @@
+//! Headless commands: each turns parsed CLI arguments into work on the library
+//! and writes plain text (or JSON) to stdout. main.rs maps their errors to exit codes.
+
+pub mod doctor;
+pub mod index;
+
+use std::process::ExitCode;
+
+use crate::cli::{Cli, Command};
+use crate::workspace::Workspace;
+
+/// Run the command `cli` names in workspace `ws`.
+pub fn run(cli: &Cli, ws: &Workspace) -> anyhow::Result<ExitCode> {
+    match &cli.command {
+        Some(Command::Doctor) | None => doctor::run(ws),
+        Some(Command::Map(args)) => index::map(ws, args),
+        Some(Command::Symbols(args)) => index::symbols(ws, args),
+        Some(Command::Index(args)) => index::index(ws, args),
+    }
+}

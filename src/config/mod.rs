@@ -1,0 +1,16 @@
+//! Settings (TOML, layered) and the directories locus owns.
+
+mod load;
+mod paths;
+mod settings;
+
+pub use load::{ConfigError, Loaded, Source, SourceKind, load};
+pub use paths::{Dirs, repo_config_file};
+pub use settings::{IndexSettings, LogSettings, Settings, UiSettings};
+
+impl Settings {
+    /// The merged settings as TOML, as `locus doctor` shows them.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("settings serialize")
+    }
+}

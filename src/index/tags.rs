@@ -1,0 +1,323 @@
+//! Definitions and references read out of one file with its language's tags
+//! query. Capture names follow the tree-sitter tags convention:
+//! `@name` marks the identifier, `@definition.KIND` / `@reference.KIND` the node.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::ops::ControlFlow;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use streaming_iterator::StreamingIterator;
+use tree_sitter::{ParseOptions, Parser, Query, QueryCursor};
+
+use super::lang::Lang;
+
+/// A file that takes longer than this to parse is given up on (and reported).
+const PARSE_DEADLINE: Duration = Duration::from_secs(3);
+/// Signature lines are cut to this many characters.
+const MAX_SIGNATURE: usize = 160;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum DefKind {
+    Function,
+    Method,
+    Class,
+    Struct,
+    Enum,
+    Interface,
+    Trait,
+    Module,
+    Constant,
+    Type,
+    Macro,
+}
+
+impl DefKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            DefKind::Function => "function",
+            DefKind::Method => "method",
+            DefKind::Class => "class",
+            DefKind::Struct => "struct",
+            DefKind::Enum => "enum",
+            DefKind::Interface => "interface",
+            DefKind::Trait => "trait",
+            DefKind::Module => "module",
+            DefKind::Constant => "constant",
+            DefKind::Type => "type",
+            DefKind::Macro => "macro",
+        }
+    }
+
+    fn parse(s: &str) -> Option<DefKind> {
+        Some(match s {
+            "function" => DefKind::Function,
+            "method" => DefKind::Method,
+            "class" => DefKind::Class,
+            "struct" => DefKind::Struct,
+            "enum" => DefKind::Enum,
+            "interface" => DefKind::Interface,
+            "trait" => DefKind::Trait,
+            "module" => DefKind::Module,
+            "constant" => DefKind::Constant,
+            "type" => DefKind::Type,
+            "macro" => DefKind::Macro,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum RefKind {
+    Call,
+    Type,
+    Import,
+    Implementation,
+}
+
+impl RefKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            RefKind::Call => "call",
+            RefKind::Type => "type",
+            RefKind::Import => "import",
+            RefKind::Implementation => "implementation",
+        }
+    }
+
+    fn parse(s: &str) -> Option<RefKind> {
+        Some(match s {
+            "call" => RefKind::Call,
+            "type" => RefKind::Type,
+            "import" => RefKind::Import,
+            "implementation" => RefKind::Implementation,
+            _ => return None,
+        })
+    }
+}
+
+/// A definition: what it is, where, and its first line as written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Definition {
+    pub name: String,
+    pub kind: DefKind,
+    /// 1-based, inclusive.
+    pub start_line: u32,
+    pub end_line: u32,
+    pub signature: String,
+}
+
+/// A use of a name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reference {
+    pub name: String,
+    pub kind: RefKind,
+    /// 1-based.
+    pub line: u32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TagsError {
+    #[error("tags query for {lang} does not compile at row {row}, column {column}: {message}")]
+    Query {
+        lang: &'static str,
+        row: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("tags query for {lang} has unknown capture `@{capture}`")]
+    Capture { lang: &'static str, capture: String },
+    #[error("the {0} grammar cannot be loaded: {1}")]
+    Grammar(&'static str, String),
+    #[error("parse gave up after {0:?}")]
+    Timeout(Duration),
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Role {
+    Name,
+    Def(DefKind),
+    Ref(RefKind),
+    Ignore,
+}
+
+/// A compiled tags query and what each of its captures means.
+#[derive(Debug)]
+pub struct TagQuery {
+    lang: Lang,
+    query: Query,
+    roles: Vec<Role>,
+}
+
+impl TagQuery {
+    pub fn new(lang: Lang, source: &str) -> Result<TagQuery, TagsError> {
+        let query = Query::new(&lang.grammar(), source).map_err(|e| TagsError::Query {
+            lang: lang.name(),
+            row: e.row + 1,
+            column: e.column + 1,
+            message: e.message.clone(),
+        })?;
+        let roles = query
+            .capture_names()
+            .iter()
+            .map(|c| {
+                let role = if *c == "name" {
+                    Some(Role::Name)
+                } else if c.starts_with('_') {
+                    Some(Role::Ignore)
+                } else if let Some(k) = c.strip_prefix("definition.") {
+                    DefKind::parse(k).map(Role::Def)
+                } else if let Some(k) = c.strip_prefix("reference.") {
+                    RefKind::parse(k).map(Role::Ref)
+                } else {
+                    None
+                };
+                role.ok_or_else(|| TagsError::Capture {
+                    lang: lang.name(),
+                    capture: c.to_string(),
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(TagQuery { lang, query, roles })
+    }
+
+    pub fn lang(&self) -> Lang {
+        self.lang
+    }
+}
+
+thread_local! {
+    static PARSERS: RefCell<HashMap<Lang, Parser>> = RefCell::new(HashMap::new());
+}
+
+/// The tags of one file's contents.
+pub fn extract(
+    q: &TagQuery,
+    source: &[u8],
+) -> Result<(Vec<Definition>, Vec<Reference>), TagsError> {
+    let tree = PARSERS.with(|parsers| {
+        let mut parsers = parsers.borrow_mut();
+        let parser = match parsers.entry(q.lang) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                let mut p = Parser::new();
+                p.set_language(&q.lang.grammar())
+                    .map_err(|e| TagsError::Grammar(q.lang.name(), e.to_string()))?;
+                v.insert(p)
+            }
+        };
+        let start = Instant::now();
+        let mut give_up = |_: &tree_sitter::ParseState| {
+            if start.elapsed() > PARSE_DEADLINE {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        };
+        let options = ParseOptions::new().progress_callback(&mut give_up);
+        let len = source.len();
+        let tree = parser.parse_with_options(
+            &mut |offset, _| {
+                if offset < len {
+                    &source[offset..]
+                } else {
+                    &[][..]
+                }
+            },
+            None,
+            Some(options),
+        );
+        parser.reset();
+        tree.ok_or(TagsError::Timeout(PARSE_DEADLINE))
+    })?;
+
+    let mut defs = Vec::new();
+    let mut refs = Vec::new();
+    let mut cursor = QueryCursor::new();
+    cursor.set_match_limit(256);
+    let mut matches = cursor.matches(&q.query, tree.root_node(), source);
+    while let Some(m) = matches.next() {
+        let mut name = None;
+        let mut tag = None;
+        for c in m.captures() {
+            match q.roles[c.index as usize] {
+                Role::Name => name = Some(c.node),
+                Role::Def(k) => tag = Some((Role::Def(k), c.node)),
+                Role::Ref(k) => tag = Some((Role::Ref(k), c.node)),
+                Role::Ignore => {}
+            }
+        }
+        let (Some(name_node), Some((role, node))) = (name, tag) else {
+            continue;
+        };
+        let raw = String::from_utf8_lossy(&source[name_node.byte_range()]);
+        match role {
+            Role::Def(kind) => {
+                let name = raw.trim().to_string();
+                if name.is_empty() {
+                    continue;
+                }
+                let start_line = node.start_position().row as u32 + 1;
+                let end_line = node.end_position().row as u32 + 1;
+                defs.push(Definition {
+                    name,
+                    kind,
+                    start_line,
+                    end_line,
+                    signature: signature(source, &node),
+                });
+            }
+            Role::Ref(kind) => {
+                let name = if kind == RefKind::Import {
+                    import_name(&raw)
+                } else {
+                    raw.trim().to_string()
+                };
+                if name.is_empty() {
+                    continue;
+                }
+                refs.push(Reference {
+                    name,
+                    kind,
+                    line: name_node.start_position().row as u32 + 1,
+                });
+            }
+            Role::Name | Role::Ignore => {}
+        }
+    }
+    defs.sort_by(|a, b| (a.start_line, &a.name).cmp(&(b.start_line, &b.name)));
+    defs.dedup_by(|a, b| a.start_line == b.start_line && a.name == b.name);
+    refs.sort_by(|a, b| (a.line, &a.name, a.kind).cmp(&(b.line, &b.name, b.kind)));
+    refs.dedup_by(|a, b| a.line == b.line && a.name == b.name);
+    Ok((defs, refs))
+}
+
+/// The definition's first line (after decorators/attributes are skipped,
+/// the line where the node starts), trimmed and cut.
+fn signature(source: &[u8], node: &tree_sitter::Node) -> String {
+    let start = node.start_byte();
+    let line_start = source[..start]
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |i| i + 1);
+    let line_end = source[start..]
+        .iter()
+        .position(|b| *b == b'\n')
+        .map_or(source.len(), |i| start + i);
+    let line = String::from_utf8_lossy(&source[line_start..line_end]);
+    let line = line.trim();
+    match line.char_indices().nth(MAX_SIGNATURE) {
+        Some((i, _)) => format!("{}…", &line[..i]),
+        None => line.to_string(),
+    }
+}
+
+/// `"github.com/x/y"` -> `y`, `<stdio.h>` -> `stdio.h`, `a.b.C` stays (languages
+/// capture the last segment themselves where it is a name).
+fn import_name(raw: &str) -> String {
+    let s = raw
+        .trim()
+        .trim_matches(|c| matches!(c, '"' | '\'' | '<' | '>' | '`'));
+    s.rsplit('/').next().unwrap_or(s).to_string()
+}

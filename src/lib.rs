@@ -1,0 +1,15 @@
+//! locus: a local-first coding assistant for the terminal.
+//!
+//! Data flows one way: index -> context -> model -> edit -> session -> tui;
+//! `git`, `config`, `assets` and `theme` are leaves anyone may use.
+
+pub mod assets;
+pub mod cli;
+pub mod cmd;
+pub mod config;
+pub mod git;
+pub mod index;
+pub mod logging;
+pub mod theme;
+pub mod tokens;
+pub mod workspace;

@@ -1,0 +1,89 @@
+//! Where locus was started: the directory, the repository around it (if any),
+//! locus's own dirs, and the settings in force there. Every command starts here.
+
+use std::path::{Path, PathBuf};
+
+use crate::config::{self, ConfigError, Dirs, Loaded};
+use crate::git::{self, RepoInfo};
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorkspaceError {
+    #[error("cannot use directory {path}: {source}")]
+    Dir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+#[derive(Debug)]
+pub struct Workspace {
+    /// The directory locus was started in (canonical).
+    pub cwd: PathBuf,
+    /// The repository's working tree root, or `cwd` when there is no repository.
+    pub root: PathBuf,
+    /// The repository, `Ok(None)` when there is none, `Err` when git failed.
+    pub repo: Result<Option<RepoInfo>, String>,
+    pub dirs: Dirs,
+}
+
+impl Workspace {
+    /// Detect the workspace around `dir` (default: the current directory).
+    pub fn detect(dir: Option<&Path>) -> Result<Workspace, WorkspaceError> {
+        let start = match dir {
+            Some(d) => d.to_path_buf(),
+            None => std::env::current_dir().map_err(|source| WorkspaceError::Dir {
+                path: ".".into(),
+                source,
+            })?,
+        };
+        let cwd = start.canonicalize().map_err(|source| WorkspaceError::Dir {
+            path: start.clone(),
+            source,
+        })?;
+        if !cwd.is_dir() {
+            let source = std::io::Error::new(std::io::ErrorKind::NotADirectory, "not a directory");
+            return Err(WorkspaceError::Dir {
+                path: start,
+                source,
+            });
+        }
+        let repo = git::discover(&cwd).map_err(|e| e.to_string());
+        let root = match &repo {
+            Ok(Some(RepoInfo {
+                workdir: Some(w), ..
+            })) => w.clone(),
+            _ => cwd.clone(),
+        };
+        Ok(Workspace {
+            cwd,
+            root,
+            repo,
+            dirs: Dirs::from_env(),
+        })
+    }
+
+    /// The repository's config file (`<root>/.locus/config.toml`).
+    pub fn repo_config_file(&self) -> PathBuf {
+        config::repo_config_file(&self.root)
+    }
+
+    /// Settings in force here: defaults, user file, repo file, `LOCUS_*`.
+    pub fn settings(&self) -> Result<Loaded, ConfigError> {
+        config::load(
+            &self.dirs.user_config_file(),
+            Some(&self.repo_config_file()),
+            std::env::vars(),
+        )
+    }
+
+    /// This repository's folder under locus's cache dir.
+    pub fn cache_dir(&self) -> PathBuf {
+        Dirs::per_repo(&self.dirs.cache, &self.root)
+    }
+
+    /// This repository's folder under locus's state dir.
+    pub fn state_dir(&self) -> PathBuf {
+        Dirs::per_repo(&self.dirs.state, &self.root)
+    }
+}

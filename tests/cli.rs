@@ -1,0 +1,151 @@
+//! The binary's contract: --help, --version, doctor, exit codes and one-line errors.
+
+use crate::util::{Sandbox, git_init, stderr, stdout};
+
+#[test]
+fn help_and_version() {
+    let sb = Sandbox::new();
+    let out = sb.locus(&sb.work(), &["--help"]);
+    assert!(out.status.success());
+    let text = stdout(&out);
+    assert!(
+        text.contains("doctor") && text.contains("local-first"),
+        "{text}"
+    );
+    let out = sb.locus(&sb.work(), &["--version"]);
+    assert!(out.status.success());
+    assert_eq!(
+        stdout(&out).trim(),
+        format!("locus {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn bad_usage_exits_2() {
+    let sb = Sandbox::new();
+    let out = sb.locus(&sb.work(), &["--no-such-flag"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = sb.locus(&sb.work(), &["no-such-command"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn doctor_outside_a_repository() {
+    let sb = Sandbox::new();
+    let out = sb.locus(&sb.work(), &["doctor"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}{}", stderr(&out));
+    assert!(text.contains("is not inside a git repository"), "{text}");
+    assert!(
+        text.contains(&sb.path("state").join("locus").display().to_string()),
+        "{text}"
+    );
+    assert!(
+        text.contains(&sb.path("cache").join("locus").display().to_string()),
+        "{text}"
+    );
+    assert!(text.contains("config.toml (not present)"), "{text}");
+    assert!(
+        text.contains("theme = \"dark\""),
+        "shows the merged settings: {text}"
+    );
+}
+
+#[test]
+fn doctor_inside_a_repository_subdirectory_shows_root_branch_and_files() {
+    let sb = Sandbox::new();
+    let repo = sb.path("work/proj");
+    git_init(&repo);
+    std::fs::create_dir_all(repo.join("src/deep")).unwrap();
+    sb.write("work/proj/.locus/config.toml", "[ui]\ntheme = \"light\"\n");
+    sb.write(
+        "config/locus/config.toml",
+        "[index]\nmax_file_bytes = 12345\n",
+    );
+    let out = sb.locus(&repo.join("src/deep"), &["doctor"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let root = repo.canonicalize().unwrap();
+    assert!(
+        text.contains(&format!("root      {}", root.display())),
+        "{text}"
+    );
+    assert!(text.contains("main (no commits yet)"), "{text}");
+    assert!(text.contains(".locus/config.toml (read)"), "{text}");
+    assert!(text.contains("theme = \"light\""), "{text}");
+    assert!(text.contains("max_file_bytes = 12345"), "{text}");
+}
+
+#[test]
+fn doctor_reports_config_errors_and_exits_1() {
+    let sb = Sandbox::new();
+    sb.write(
+        "config/locus/config.toml",
+        "[ui]\ntheme = \"dark\"\ncolour = \"red\"\n",
+    );
+    let out = sb.locus(&sb.work(), &["doctor"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("config.toml:3: key `ui.colour`: unknown field `colour`"),
+        "{text}"
+    );
+    assert!(text.contains("1 problem found"), "{text}");
+}
+
+#[test]
+fn doctor_reports_a_missing_theme() {
+    let sb = Sandbox::new();
+    let out = sb.locus_env(&sb.work(), &["doctor"], &[("LOCUS_THEME", "nope")]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("no asset `themes/nope.toml`"), "{text}");
+    assert!(
+        text.contains("available: dark, high-contrast, light"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_command_with_bad_config_fails_with_one_line() {
+    let sb = Sandbox::new();
+    sb.write(
+        "work/.locus/config.toml",
+        "[index]\nmax_file_bytes = \"big\"\n",
+    );
+    let out = sb.locus(&sb.work(), &["index"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(
+        err.contains("config.toml:2: key `index.max_file_bytes`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn logs_go_to_the_state_dir_not_the_terminal() {
+    let sb = Sandbox::new();
+    let out = sb.locus(&sb.work(), &["-v", "doctor"]);
+    assert!(out.status.success());
+    assert!(
+        stderr(&out).is_empty(),
+        "nothing on stderr: {}",
+        stderr(&out)
+    );
+    let log = std::fs::read_to_string(sb.path("state/locus/locus.log")).unwrap();
+    assert!(log.contains("start"), "{log}");
+}
+
+#[test]
+fn missing_directory_is_a_clear_error() {
+    let sb = Sandbox::new();
+    let out = sb.locus(&sb.work(), &["-C", "/definitely/not/here", "doctor"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("cannot use directory /definitely/not/here"),
+        "{}",
+        stderr(&out)
+    );
+}

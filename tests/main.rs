@@ -1,0 +1,6 @@
+//! Integration tests: one binary, modules per area, shared helpers in util.rs.
+
+mod assets;
+mod cli;
+mod config;
+mod util;

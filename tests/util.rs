@@ -1,0 +1,81 @@
+//! Shared helpers for the integration tests: a sandbox with its own XDG dirs
+//! (so tests never read or write the real user's config), and a way to run
+//! the real `locus` binary in it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    pub fn new() -> Sandbox {
+        let dir = tempfile::tempdir().unwrap();
+        for d in ["config", "state", "cache", "work"] {
+            std::fs::create_dir_all(dir.path().join(d)).unwrap();
+        }
+        Sandbox { dir }
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// A plain directory to work in (not a git repository).
+    pub fn work(&self) -> PathBuf {
+        self.path("work")
+    }
+
+    pub fn write(&self, rel: &str, text: &str) -> PathBuf {
+        let p = self.path(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    /// Run `locus ARGS` in `cwd` with this sandbox's XDG dirs and no LOCUS_* from outside.
+    pub fn locus(&self, cwd: &Path, args: &[&str]) -> Output {
+        self.locus_env(cwd, args, &[])
+    }
+
+    pub fn locus_env(&self, cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_locus"));
+        cmd.args(args).current_dir(cwd);
+        for (k, _) in std::env::vars() {
+            if k.starts_with("LOCUS_") || k == "RUST_LOG" {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.env("XDG_CONFIG_HOME", self.path("config"))
+            .env("XDG_STATE_HOME", self.path("state"))
+            .env("XDG_CACHE_HOME", self.path("cache"))
+            .env("HOME", self.dir.path())
+            .env("GIT_CONFIG_GLOBAL", self.path("gitconfig"))
+            .env("GIT_CONFIG_NOSYSTEM", "1");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.output().unwrap()
+    }
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// `git init` a directory with the git CLI (a real repository, as a user has).
+pub fn git_init(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    let st = Command::new("git")
+        .args(["init", "-q", "-b", "main"])
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .status()
+        .unwrap();
+    assert!(st.success());
+}
