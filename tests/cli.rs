@@ -149,3 +149,114 @@ fn missing_directory_is_a_clear_error() {
         stderr(&out)
     );
 }
+
+fn small_project(sb: &Sandbox) -> std::path::PathBuf {
+    let repo = sb.path("work/proj");
+    git_init(&repo);
+    sb.write(
+        "work/proj/src/engine.rs",
+        "pub struct Engine;\npub fn build_engine() -> Engine { Engine }\n",
+    );
+    sb.write(
+        "work/proj/src/car.rs",
+        "pub fn drive() { let e = build_engine(); }\n",
+    );
+    sb.write("work/proj/app/main.py", "def run():\n    return drive()\n");
+    repo
+}
+
+#[test]
+fn map_json_lists_files_most_relevant_first() {
+    let sb = Sandbox::new();
+    let repo = small_project(&sb);
+    let out = sb.locus(
+        &repo,
+        &[
+            "map",
+            "--json",
+            "--tokens",
+            "500",
+            "--focus",
+            "build_engine",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let files = v["files"].as_array().unwrap();
+    assert_eq!(files[0]["path"], "src/engine.rs");
+    assert!(files[0]["rank"].as_f64().unwrap() > 0.0);
+    let defs = files[0]["definitions"].as_array().unwrap();
+    assert!(
+        defs.iter()
+            .any(|d| d["name"] == "build_engine" && d["kind"] == "function" && d["line"] == 2),
+        "{defs:?}"
+    );
+
+    let out = sb.locus(&repo, &["map", "--tokens", "500"]);
+    assert!(out.status.success());
+    assert!(stdout(&out).contains("src/engine.rs\n"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("2│ pub fn build_engine() -> Engine { Engine }"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn symbols_prints_definitions_and_uses() {
+    let sb = Sandbox::new();
+    let repo = small_project(&sb);
+    let out = sb.locus(&repo, &["symbols", "build_engine", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let s = &v["symbols"][0];
+    assert_eq!(s["definitions"][0]["path"], "src/engine.rs");
+    assert_eq!(s["references"][0]["path"], "src/car.rs");
+    assert_eq!(s["references"][0]["kind"], "call");
+
+    let out = sb.locus(&repo, &["symbols", "nothing_like_this"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("no symbol named `nothing_like_this`"));
+
+    let out = sb.locus(&repo, &["symbols", "--prefix", "dri"]);
+    assert!(
+        stdout(&out).contains("defined  src/car.rs:1"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn index_stats_reports_files_symbols_languages_and_uses_the_cache() {
+    let sb = Sandbox::new();
+    let repo = small_project(&sb);
+    let out = sb.locus(&repo, &["index", "--stats"]);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        text.contains("files        3 (3 with tags, 3 parsed now, 0 from cache)"),
+        "{text}"
+    );
+    assert!(text.contains("languages    python 1, rust 2"), "{text}");
+    let out = sb.locus(&repo, &["index", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["reparsed"], 0);
+    assert_eq!(v["reused"], 3);
+    assert_eq!(v["definitions"], 4);
+    let out = sb.locus(&repo, &["index", "--rebuild", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["reparsed"], 3);
+}
+
+#[test]
+fn index_works_on_a_plain_directory() {
+    let sb = Sandbox::new();
+    sb.write("work/plain/lib.rs", "pub fn alone() {}\n");
+    let out = sb.locus(&sb.path("work/plain"), &["symbols", "alone"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("defined  lib.rs:1"),
+        "{}",
+        stdout(&out)
+    );
+}

@@ -3,4 +3,6 @@
 mod assets;
 mod cli;
 mod config;
+mod index;
+mod tags;
 mod util;

@@ -18,3 +18,5 @@
 (jsx_self_closing_element name: (identifier) @name) @reference.call
 (import_specifier name: (identifier) @name) @reference.import
 (import_clause (identifier) @name) @reference.import
+(program (export_statement (lexical_declaration (variable_declarator name: (identifier) @name value: [(number) (string) (object) (array) (template_string)]) @definition.constant))
+  (#match? @name "^[A-Z][A-Z0-9_]*$"))
