@@ -112,7 +112,8 @@ pub fn build(
             tokens: 0,
         };
     }
-    let (mut lo, mut hi) = (0usize, ranking.defs.len());
+    // Every definition line costs at least one token, so no more than `budget` fit.
+    let (mut lo, mut hi) = (0usize, ranking.defs.len().min(budget));
     while lo < hi {
         let mid = (lo + hi).div_ceil(2);
         let m = make(mid);

@@ -90,6 +90,8 @@ pub struct Index {
     by_path: HashMap<String, u32>,
     dirs: BTreeSet<String>,
     symbols: SymbolTable,
+    /// The unfocused ranking graph, built on first use after each change.
+    graph: std::sync::OnceLock<rank::BaseGraph>,
     fingerprint: u64,
     threads: usize,
 }
@@ -146,6 +148,7 @@ impl Index {
             by_path: HashMap::new(),
             dirs: BTreeSet::new(),
             symbols: SymbolTable::default(),
+            graph: std::sync::OnceLock::new(),
             fingerprint,
             threads,
         };
@@ -173,13 +176,27 @@ impl Index {
             .map_err(|e| IndexError::Threads(e.to_string()))?;
         let queries = &index.queries;
         let settings = &index.settings;
+        // Unchanged files take their cached entry as is (moved, not copied);
+        // the rest are checked and parsed in parallel.
+        let mut old = old;
+        let old_count = old.len();
+        let mut pending = Vec::new();
+        for w in walked.files {
+            let racy = w.mtime_ns == 0 || w.mtime_ns + RACY_NS >= saved_at;
+            match old.remove(&w.rel) {
+                Some(e) if !racy && e.size == w.size && e.mtime_ns == w.mtime_ns => {
+                    stats.reused += 1;
+                    progress.done.fetch_add(1, Ordering::Relaxed);
+                    index.files.push(e);
+                }
+                prev => pending.push((w, prev)),
+            }
+        }
         let results: Vec<(walk::Walked, Result<FileEntry, scan::Scanned>)> = pool.install(|| {
-            walked
-                .files
+            pending
                 .into_par_iter()
-                .map(|w| {
-                    let result =
-                        reuse_or_scan(root, &w, old.get(&w.rel), saved_at, settings, queries);
+                .map(|(w, prev)| {
+                    let result = reuse_or_scan(root, &w, prev, settings, queries);
                     progress.done.fetch_add(1, Ordering::Relaxed);
                     (w, result)
                 })
@@ -200,7 +217,7 @@ impl Index {
         }
         stats.files = index.files.len();
         index.reindex();
-        if stats.parsed > 0 || old.len() != index.files.len() {
+        if stats.parsed > 0 || old_count != index.files.len() {
             index.save();
         }
         stats.elapsed = start.elapsed();
@@ -214,6 +231,14 @@ impl Index {
         e
     }
 
+    /// Add a new file at the end (files stay sorted only as of the last full reindex).
+    fn append(&mut self, entry: FileEntry) {
+        let i = self.files.len() as u32;
+        self.symbols.add_file(i, &entry, &self.names);
+        self.by_path.insert(entry.path.clone(), i);
+        self.files.push(entry);
+    }
+
     /// Rebuild the path lookup and the symbol table after files changed.
     fn reindex(&mut self) {
         self.files.sort_by(|a, b| a.path.cmp(&b.path));
@@ -224,6 +249,7 @@ impl Index {
             .map(|(i, f)| (f.path.clone(), i as u32))
             .collect();
         self.symbols = SymbolTable::build(&self.files, &self.names);
+        self.graph = std::sync::OnceLock::new();
     }
 
     /// Write the cache (when this index has a cache dir); failures are logged, not fatal.
@@ -244,7 +270,9 @@ impl Index {
 
     /// Bring the index up to date for paths that changed on disk (created,
     /// modified or removed). Returns how many files were reparsed or dropped.
-    /// A change to an ignore file rescans the whole tree.
+    /// A change to an ignore file rescans the whole tree. The cache is not
+    /// written here (that would cost more than the update): call `save` when
+    /// the work settles or before exiting.
     pub fn update(&mut self, paths: &[PathBuf]) -> Result<usize, IndexError> {
         let ignore_changed = paths.iter().any(|p| {
             let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
@@ -284,7 +312,10 @@ impl Index {
                         mtime_ns: walk::mtime_ns(&m),
                     };
                     let s = scan::scan(p, w.size, &self.settings, &self.queries);
-                    self.files[i as usize] = self.entry_from(w, s);
+                    let entry = self.entry_from(w, s);
+                    self.symbols.remove_file(i, &self.files[i as usize]);
+                    self.symbols.add_file(i, &entry, &self.names);
+                    self.files[i as usize] = entry;
                     changed += 1;
                 }
                 (Some(m), None) if m.is_file() => {
@@ -298,9 +329,8 @@ impl Index {
                     };
                     let s = scan::scan(p, w.size, &self.settings, &self.queries);
                     let e = self.entry_from(w, s);
-                    self.files.push(e);
+                    self.append(e);
                     changed += 1;
-                    structural = true;
                 }
                 (Some(m), None) if m.is_dir() => {
                     // A new directory: walk it like a fresh tree (its files arrive as events too,
@@ -311,9 +341,7 @@ impl Index {
                     let found = walk::walk_from(&self.root, p, &self.settings, self.threads, None)?;
                     self.dirs.extend(found.dirs);
                     for w in found.files {
-                        if self.by_path.contains_key(&w.rel)
-                            || self.files.iter().any(|f| f.path == w.rel)
-                        {
+                        if self.by_path.contains_key(&w.rel) {
                             continue;
                         }
                         let s = scan::scan(
@@ -323,9 +351,8 @@ impl Index {
                             &self.queries,
                         );
                         let e = self.entry_from(w, s);
-                        self.files.push(e);
+                        self.append(e);
                         changed += 1;
-                        structural = true;
                     }
                 }
                 (None, Some(_)) | (Some(_), Some(_)) => {
@@ -346,13 +373,10 @@ impl Index {
                 (Some(_), None) => {}
             }
         }
-        if changed > 0 {
-            if structural {
-                self.reindex();
-            } else {
-                self.symbols = SymbolTable::build(&self.files, &self.names);
-            }
-            self.save();
+        if structural {
+            self.reindex();
+        } else if changed > 0 {
+            self.graph = std::sync::OnceLock::new();
         }
         Ok(changed)
     }
@@ -483,7 +507,10 @@ impl Index {
 
     /// Rank files and definitions for `focus`.
     pub fn rank(&self, focus: &Focus) -> Ranking {
-        rank::rank(&self.files, &self.names, &self.symbols, focus)
+        let graph = self
+            .graph
+            .get_or_init(|| rank::BaseGraph::build(self.files.len(), &self.names, &self.symbols));
+        rank::rank(&self.files, &self.names, &self.symbols, graph, focus)
     }
 
     /// The repo map for `focus` within `budget` tokens.
@@ -493,35 +520,28 @@ impl Index {
     }
 }
 
-/// Reuse the cached entry when the file is unchanged (same size and mtime,
-/// not written around the time the cache was saved, or same content hash);
-/// otherwise scan it.
+/// Reuse a cached entry whose size matches and whose content hash is the
+/// same (mtime moved, or was too close to the cache's save time to trust);
+/// otherwise scan the file.
 fn reuse_or_scan(
     root: &Path,
     w: &walk::Walked,
-    old: Option<&FileEntry>,
-    saved_at: u64,
+    old: Option<FileEntry>,
     settings: &IndexSettings,
     queries: &Queries,
 ) -> Result<FileEntry, scan::Scanned> {
     let abs = root.join(&w.rel);
-    if let Some(old) = old {
-        let racy = w.mtime_ns == 0 || w.mtime_ns + RACY_NS >= saved_at;
-        if old.size == w.size && old.mtime_ns == w.mtime_ns && !racy {
-            return Ok(old.clone());
+    if let Some(mut old) = old
+        && old.size == w.size
+        && old.hash != 0
+        && w.size <= settings.max_file_bytes
+        && let Ok(bytes) = std::fs::read(&abs)
+    {
+        if scan::content_hash(&bytes) == old.hash {
+            old.mtime_ns = w.mtime_ns;
+            return Ok(old);
         }
-        if old.size == w.size
-            && old.hash != 0
-            && w.size <= settings.max_file_bytes
-            && let Ok(bytes) = std::fs::read(&abs)
-        {
-            if scan::content_hash(&bytes) == old.hash {
-                let mut e = old.clone();
-                e.mtime_ns = w.mtime_ns;
-                return Ok(e);
-            }
-            return Err(scan::scan_bytes(&abs, &bytes, settings, queries));
-        }
+        return Err(scan::scan_bytes(&abs, &bytes, settings, queries));
     }
     Err(scan::scan(&abs, w.size, settings, queries))
 }

@@ -2,7 +2,7 @@
 //! to each file that defines it, ranked by personalized PageRank (after aider's
 //! repo map), then spread back onto the definitions that drew the rank.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use super::file::FileEntry;
 use super::names::{NameId, Names};
@@ -14,6 +14,9 @@ const MAX_DEFINERS: usize = 24;
 const DAMPING: f64 = 0.85;
 const ITERATIONS: usize = 50;
 const TOLERANCE: f64 = 1e-9;
+/// Definitions are ranked in this many top files (plus focused ones): more
+/// than any token budget can show.
+const TOP_FILES: usize = 400;
 
 /// What the request is about: files and names it mentions.
 #[derive(Debug, Default, Clone)]
@@ -50,7 +53,95 @@ fn name_weight(name: &str, definers: usize, focused: bool) -> f64 {
     w
 }
 
-pub fn rank(files: &[FileEntry], names: &Names, symbols: &SymbolTable, focus: &Focus) -> Ranking {
+/// The edges one name contributes: its distinct defining files into
+/// `definers`, its using files with edge weights into `users`. False when the
+/// name adds no edges (no definitions, or too generic to say anything).
+fn name_edges(
+    symbols: &SymbolTable,
+    names: &Names,
+    focused: bool,
+    name: NameId,
+    refs: &[super::symbols::RefLoc],
+    definers: &mut Vec<u32>,
+    users: &mut Vec<(u32, f64)>,
+) -> bool {
+    definers.clear();
+    users.clear();
+    let defs = symbols.definitions(name);
+    if defs.is_empty() || refs.is_empty() {
+        return false;
+    }
+    definers.extend(defs.iter().map(|d| d.file));
+    definers.sort_unstable();
+    definers.dedup();
+    if definers.len() > MAX_DEFINERS && !focused {
+        return false;
+    }
+    let weight = name_weight(names.name(name), definers.len(), focused);
+    let mut files: Vec<u32> = refs.iter().map(|r| r.file).collect();
+    files.sort_unstable();
+    let mut i = 0;
+    while i < files.len() {
+        let f = files[i];
+        let mut j = i;
+        while j < files.len() && files[j] == f {
+            j += 1;
+        }
+        users.push((f, weight * ((j - i) as f64).sqrt()));
+        i = j;
+    }
+    true
+}
+
+/// The unfocused file graph: merged edges (from, to, weight) and each file's
+/// total outgoing weight. Built once per index state and reused by every query.
+#[derive(Debug)]
+pub struct BaseGraph {
+    edges: Vec<(u32, u32, f64)>,
+    out: Vec<f64>,
+}
+
+impl BaseGraph {
+    pub fn build(n_files: usize, names: &Names, symbols: &SymbolTable) -> BaseGraph {
+        let mut edges: Vec<(u32, u32, f64)> = Vec::new();
+        let mut definers: Vec<u32> = Vec::new();
+        let mut users: Vec<(u32, f64)> = Vec::new();
+        for (name, refs) in symbols.referenced() {
+            if !name_edges(symbols, names, false, name, refs, &mut definers, &mut users) {
+                continue;
+            }
+            for &(f, ew) in &users {
+                for &to in &definers {
+                    if to != f {
+                        edges.push((f, to, ew));
+                    }
+                }
+            }
+        }
+        edges.sort_unstable_by_key(|e| (e.0, e.1));
+        let mut merged: Vec<(u32, u32, f64)> = Vec::with_capacity(edges.len() / 4);
+        for e in edges {
+            match merged.last_mut() {
+                Some(last) if last.0 == e.0 && last.1 == e.1 => last.2 += e.2,
+                _ => merged.push(e),
+            }
+        }
+        merged.shrink_to_fit();
+        let mut out = vec![0.0; n_files];
+        for &(f, _, w) in &merged {
+            out[f as usize] += w;
+        }
+        BaseGraph { edges: merged, out }
+    }
+}
+
+pub fn rank(
+    files: &[FileEntry],
+    names: &Names,
+    symbols: &SymbolTable,
+    base: &BaseGraph,
+    focus: &Focus,
+) -> Ranking {
     let n = files.len();
     if n == 0 {
         return Ranking {
@@ -58,38 +149,31 @@ pub fn rank(files: &[FileEntry], names: &Names, symbols: &SymbolTable, focus: &F
             defs: Vec::new(),
         };
     }
-    let focused_name = |id: NameId| focus.names.contains(&id);
     let focused_file: Vec<bool> = (0..n).map(|i| focus.files.contains(&(i as u32))).collect();
 
-    // Edges (from, to) -> weight, and for each (to, name) the edges it drew from.
-    let mut edges: HashMap<(u32, u32), f64> = HashMap::new();
-    let mut contributions: Vec<(u32, u32, NameId, f64)> = Vec::new();
-    for (name, refs) in symbols.referenced() {
-        let defs = symbols.definitions(name);
-        if defs.is_empty() {
+    // Focused names weigh more: add the difference to their edges.
+    let mut definers: Vec<u32> = Vec::new();
+    let mut users: Vec<(u32, f64)> = Vec::new();
+    let mut out_weight = base.out.clone();
+    let mut extra: Vec<(u32, u32, f64)> = Vec::new();
+    for &name in &focus.names {
+        let refs = symbols.references(name);
+        let base_users: Vec<(u32, f64)> =
+            if name_edges(symbols, names, false, name, refs, &mut definers, &mut users) {
+                users.clone()
+            } else {
+                Vec::new()
+            };
+        if !name_edges(symbols, names, true, name, refs, &mut definers, &mut users) {
             continue;
         }
-        let mut definers: Vec<u32> = defs.iter().map(|d| d.file).collect();
-        definers.dedup();
-        if definers.len() > MAX_DEFINERS && !focused_name(name) {
-            continue;
-        }
-        let w = name_weight(names.name(name), definers.len(), focused_name(name));
-        let mut counts: HashMap<u32, u32> = HashMap::new();
-        for r in refs {
-            *counts.entry(r.file).or_default() += 1;
-        }
-        for (&from, &count) in &counts {
-            let mut ew = w * f64::from(count).sqrt();
-            if focused_file[from as usize] {
-                ew *= 50.0;
-            }
+        for (k, &(f, w)) in users.iter().enumerate() {
+            let before = base_users.get(k).map_or(0.0, |u| u.1);
             for &to in &definers {
-                if to == from {
-                    continue;
+                if to != f {
+                    extra.push((f, to, w - before));
+                    out_weight[f as usize] += w - before;
                 }
-                *edges.entry((from, to)).or_default() += ew;
-                contributions.push((from, to, name, ew));
             }
         }
     }
@@ -111,15 +195,6 @@ pub fn rank(files: &[FileEntry], names: &Names, symbols: &SymbolTable, focus: &F
         personal.iter_mut().for_each(|p| *p = 1.0 / n as f64);
     }
 
-    let mut out_weight = vec![0.0; n];
-    for (&(from, _), &w) in &edges {
-        out_weight[from as usize] += w;
-    }
-    let edge_list: Vec<(usize, usize, f64)> = edges
-        .iter()
-        .map(|(&(f, t), &w)| (f as usize, t as usize, w / out_weight[f as usize]))
-        .collect();
-
     let mut rank = personal.clone();
     let mut next = vec![0.0; n];
     for _ in 0..ITERATIONS {
@@ -130,8 +205,8 @@ pub fn rank(files: &[FileEntry], names: &Names, symbols: &SymbolTable, focus: &F
         for i in 0..n {
             next[i] = (1.0 - DAMPING + DAMPING * dangling) * personal[i];
         }
-        for &(f, t, w) in &edge_list {
-            next[t] += DAMPING * rank[f] * w;
+        for &(f, t, w) in base.edges.iter().chain(&extra) {
+            next[t as usize] += DAMPING * rank[f as usize] * w / out_weight[f as usize];
         }
         let delta: f64 = rank.iter().zip(&next).map(|(a, b)| (a - b).abs()).sum();
         std::mem::swap(&mut rank, &mut next);
@@ -140,11 +215,54 @@ pub fn rank(files: &[FileEntry], names: &Names, symbols: &SymbolTable, focus: &F
         }
     }
 
-    // Spread each edge's share of rank onto the definitions of its name.
-    let mut def_rank: HashMap<(u32, NameId), f64> = HashMap::new();
-    for (from, to, name, w) in contributions {
-        let share = rank[from as usize] * w / out_weight[from as usize];
-        *def_rank.entry((to, name)).or_default() += share;
+    // Spread each file's rank back onto the definitions whose names drew it,
+    // for the files that can make it into a map: the top-ranked and the focused.
+    let mut order: Vec<u32> = (0..n as u32).collect();
+    order.sort_by(|a, b| rank[*b as usize].total_cmp(&rank[*a as usize]));
+    let mut candidate = vec![false; n];
+    for &f in order.iter().take(TOP_FILES) {
+        candidate[f as usize] = true;
+    }
+    for &f in &focus.files {
+        candidate[f as usize] = true;
+    }
+    for &name in &focus.names {
+        for d in symbols.definitions(name) {
+            candidate[d.file as usize] = true;
+        }
+    }
+    let mut def_rank: FxHashMap<(u32, NameId), f64> = FxHashMap::default();
+    let mut done: FxHashMap<NameId, ()> = FxHashMap::default();
+    for (fi, f) in files.iter().enumerate() {
+        if !candidate[fi] {
+            continue;
+        }
+        for d in &f.defs {
+            if done.insert(d.name, ()).is_some() {
+                continue;
+            }
+            let refs = symbols.references(d.name);
+            let focused = focus.names.contains(&d.name);
+            if !name_edges(
+                symbols,
+                names,
+                focused,
+                d.name,
+                refs,
+                &mut definers,
+                &mut users,
+            ) {
+                continue;
+            }
+            for &(from, w) in &users {
+                let share = rank[from as usize] * w / out_weight[from as usize];
+                for &to in &definers {
+                    if to != from && candidate[to as usize] {
+                        *def_rank.entry((to, d.name)).or_default() += share;
+                    }
+                }
+            }
+        }
     }
     // Focused names and files rank their own definitions even without references.
     for &name in &focus.names {
@@ -154,6 +272,9 @@ pub fn rank(files: &[FileEntry], names: &Names, symbols: &SymbolTable, focus: &F
     }
     let mut defs = Vec::new();
     for (fi, f) in files.iter().enumerate() {
+        if !candidate[fi] {
+            continue;
+        }
         let file_bonus = if focused_file[fi] { rank[fi] } else { 0.0 };
         for (di, d) in f.defs.iter().enumerate() {
             let r = def_rank.get(&(fi as u32, d.name)).copied().unwrap_or(0.0) + file_bonus;

@@ -53,6 +53,48 @@ impl SymbolTable {
         }
     }
 
+    /// Drop one file's entries (before its entry changes).
+    pub fn remove_file(&mut self, file: u32, entry: &FileEntry) {
+        let mut names: Vec<NameId> = entry.defs.iter().map(|d| d.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        for n in names {
+            if let Some(v) = self.defs.get_mut(n as usize) {
+                v.retain(|l| l.file != file);
+            }
+        }
+        let mut names: Vec<NameId> = entry.refs.iter().map(|r| r.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        for n in names {
+            if let Some(v) = self.refs.get_mut(n as usize) {
+                v.retain(|l| l.file != file);
+            }
+        }
+        self.sorted = OnceLock::new();
+    }
+
+    /// Add one file's entries (after its entry changed or it was appended).
+    pub fn add_file(&mut self, file: u32, entry: &FileEntry, names: &Names) {
+        if self.defs.len() < names.len() {
+            self.defs.resize_with(names.len(), Vec::new);
+            self.refs.resize_with(names.len(), Vec::new);
+        }
+        for (di, d) in entry.defs.iter().enumerate() {
+            self.defs[d.name as usize].push(DefLoc {
+                file,
+                def: di as u32,
+            });
+        }
+        for (ri, r) in entry.refs.iter().enumerate() {
+            self.refs[r.name as usize].push(RefLoc {
+                file,
+                reference: ri as u32,
+            });
+        }
+        self.sorted = OnceLock::new();
+    }
+
     pub fn definitions(&self, name: NameId) -> &[DefLoc] {
         self.defs.get(name as usize).map_or(&[], Vec::as_slice)
     }
