@@ -38,6 +38,54 @@ pub enum Command {
     Symbols(SymbolsArgs),
     /// Build or refresh the index and report on it.
     Index(IndexArgs),
+    /// Run the local model on one prompt: completion to stdout, stats to stderr.
+    Generate(GenerateArgs),
+    /// List the local models locus can find, with their memory needs.
+    Models(ModelsArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct GenerateArgs {
+    /// A GGUF file, or a name `locus models` lists (default: the configured model).
+    #[arg(long, value_name = "PATH|NAME")]
+    pub model: Option<String>,
+    /// The prompt (a user message, unless --raw).
+    #[arg(long)]
+    pub prompt: String,
+    #[arg(long, default_value_t = 256)]
+    pub max_tokens: usize,
+    /// 0 is greedy.
+    #[arg(long, default_value_t = 0.0)]
+    pub temperature: f32,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Compute threads (default: physical cores).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// Skip the chat template: tokenize the text as is, with BOS, as llama.cpp does.
+    #[arg(long)]
+    pub raw: bool,
+    /// Print one JSON object with the text and the stats instead.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ModelsArgs {
+    #[command(subcommand)]
+    pub action: Option<ModelsAction>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelsAction {
+    /// Download a GGUF from Hugging Face (resumable, checksum-verified) into its cache.
+    Pull {
+        /// ORG/REPO or ORG/REPO:FILE.gguf (default: Gemma 4 12B instruction-tuned, Q4_K_M).
+        spec: Option<String>,
+    },
 }
 
 #[derive(Debug, clap::Args)]

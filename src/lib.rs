@@ -10,6 +10,7 @@ pub mod config;
 pub mod git;
 pub mod index;
 pub mod logging;
+pub mod model;
 pub mod theme;
 pub mod tokens;
 pub mod workspace;

@@ -4,5 +4,8 @@ mod assets;
 mod cli;
 mod config;
 mod index;
+mod models;
+mod pull;
+mod runtime;
 mod tags;
 mod util;

@@ -79,3 +79,26 @@ pub fn git_init(dir: &Path) {
         .unwrap();
     assert!(st.success());
 }
+
+/// The small real model (Gemma 3 270M Q4_K_M). `LOCUS_TEST_MODEL` names it, or
+/// it is fetched into models/ by scripts/fetch-test-model on first use.
+pub fn test_model() -> PathBuf {
+    static PATH: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    PATH.get_or_init(|| {
+        if let Some(p) = std::env::var_os("LOCUS_TEST_MODEL") {
+            return PathBuf::from(p);
+        }
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let path = root.join("models/gemma-3-270m-q4_k_m.gguf");
+        let st = Command::new(root.join("scripts/fetch-test-model"))
+            .arg(&path)
+            .status()
+            .unwrap();
+        assert!(
+            st.success(),
+            "scripts/fetch-test-model failed: the runtime tests need the small model"
+        );
+        path
+    })
+    .clone()
+}

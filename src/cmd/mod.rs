@@ -2,7 +2,9 @@
 //! and writes plain text (or JSON) to stdout. main.rs maps their errors to exit codes.
 
 pub mod doctor;
+pub mod generate;
 pub mod index;
+pub mod models;
 
 use std::process::ExitCode;
 
@@ -16,5 +18,7 @@ pub fn run(cli: &Cli, ws: &Workspace) -> anyhow::Result<ExitCode> {
         Some(Command::Map(args)) => index::map(ws, args),
         Some(Command::Symbols(args)) => index::symbols(ws, args),
         Some(Command::Index(args)) => index::index(ws, args),
+        Some(Command::Generate(args)) => generate::run(ws, args),
+        Some(Command::Models(args)) => models::list(ws, args),
     }
 }

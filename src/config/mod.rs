@@ -6,7 +6,7 @@ mod settings;
 
 pub use load::{ConfigError, Loaded, Source, SourceKind, load};
 pub use paths::{Dirs, repo_config_file};
-pub use settings::{IndexSettings, LogSettings, Settings, UiSettings};
+pub use settings::{IndexSettings, LogSettings, ModelSettings, Settings, UiSettings};
 
 impl Settings {
     /// The merged settings as TOML, as `locus doctor` shows them.

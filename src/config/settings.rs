@@ -7,9 +7,21 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
+    pub model: ModelSettings,
     pub index: IndexSettings,
     pub ui: UiSettings,
     pub log: LogSettings,
+}
+
+/// The local model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModelSettings {
+    /// A GGUF file or a name from `locus models`; unset: `$LOCUS_MODEL` or the only model found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// Compute threads; 0 means one per physical core.
+    pub threads: usize,
 }
 
 /// How the repository is walked and indexed.

@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+"""Write a tiny random-weight Gemma 4 GGUF with the 12B's architecture.
+
+Same structure as google/gemma-4 "unified" 12B, at toy widths: a 5 sliding :
+1 full layer pattern with the last layer full; different KV head counts and
+head sizes on sliding (2 heads of 32) and full layers (1 head of 64);
+attention_k_eq_v on full layers (no attn_v: V is the raw K projection);
+q/k norms; proportional RoPE on full layers (theta 1e6, partial factor 0.25,
+as rope_freqs divisors) and theta 1e4 on sliding layers; a per-layer output
+scalar; final logit soft-capping at 30; tied embeddings; a BPE ("gemma4")
+tokenizer with merges. Weights: seeded normal noise, matmul weights in Q8_0.
+
+usage: scripts/make-tiny-gemma4.py OUT.gguf
+"""
+import os
+import sys
+
+import numpy as np
+import gguf
+
+ARCH = "gemma4"
+N_LAYER = 12
+HIDDEN = 64
+FFN = 128
+N_HEAD = 4
+KV_SWA, KV_FULL = 2, 1
+HD_SWA, HD_FULL = 32, 64
+WINDOW = 16
+PARTIAL = 0.25
+
+
+def vocab():
+    tokens, types = [], []
+    def add(t, ty):
+        tokens.append(t)
+        types.append(ty)
+    N, UNK, CTRL, USER, BYTE = 1, 2, 3, 4, 6
+    for t in ["<pad>", "<eos>", "<bos>"]:
+        add(t, CTRL)
+    add("<unk>", UNK)
+    for t in ["<|turn>", "<turn|>", "<|think|>"]:
+        add(t, CTRL)
+    for t in ["<|channel>", "<channel|>"]:
+        add(t, USER)
+    for b in range(256):
+        add(f"<0x{b:02X}>", BYTE)
+    chars = list("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.,:;()[]{}=+-*/_'\"!?<>#") + ["▁", "\n", "\n\n"]
+    for c in chars:
+        add(c, N)
+    merges = [("t", "h"), ("th", "e"), ("▁", "the"), ("i", "n"), ("▁", "in"), ("e", "r"), ("▁", "t"),
+              ("o", "n"), ("▁", "a"), ("r", "e"), ("▁", "s"), ("e", "s"), ("f", "n"), ("▁", "fn")]
+    for l, r in merges:
+        add(l + r, N)
+    return tokens, types, [f"{l} {r}" for l, r in merges]
+
+
+def main():
+    out = sys.argv[1]
+    rng = np.random.default_rng(1234)
+    tokens, types, merges = vocab()
+    n_vocab = len(tokens)
+    swa = [(i % 6) != 5 for i in range(N_LAYER)]
+    assert not swa[-1], "the last layer is full attention"
+
+    w = gguf.GGUFWriter(out, ARCH)
+    w.add_name("tiny-gemma4-unified")
+    w.add_uint32(f"{ARCH}.block_count", N_LAYER)
+    w.add_uint32(f"{ARCH}.context_length", 4096)
+    w.add_uint32(f"{ARCH}.embedding_length", HIDDEN)
+    w.add_uint32(f"{ARCH}.feed_forward_length", FFN)
+    w.add_uint32(f"{ARCH}.attention.head_count", N_HEAD)
+    w.add_array(f"{ARCH}.attention.head_count_kv", [KV_SWA if s else KV_FULL for s in swa])
+    w.add_uint32(f"{ARCH}.attention.key_length", HD_FULL)
+    w.add_uint32(f"{ARCH}.attention.value_length", HD_FULL)
+    w.add_uint32(f"{ARCH}.attention.key_length_swa", HD_SWA)
+    w.add_uint32(f"{ARCH}.attention.value_length_swa", HD_SWA)
+    w.add_uint32(f"{ARCH}.attention.sliding_window", WINDOW)
+    w.add_array(f"{ARCH}.attention.sliding_window_pattern", swa)
+    w.add_float32(f"{ARCH}.attention.layer_norm_rms_epsilon", 1e-6)
+    w.add_float32(f"{ARCH}.rope.freq_base", 1_000_000.0)
+    w.add_float32(f"{ARCH}.rope.freq_base_swa", 10_000.0)
+    w.add_uint32(f"{ARCH}.rope.dimension_count", HD_FULL)
+    w.add_uint32(f"{ARCH}.rope.dimension_count_swa", HD_SWA)
+    w.add_float32(f"{ARCH}.final_logit_softcapping", 30.0)
+    w.add_uint32(f"{ARCH}.attention.shared_kv_layers", 0)
+    w.add_uint32(f"{ARCH}.embedding_length_per_layer_input", 0)
+    w.add_uint32("general.file_type", 7)
+
+    w.add_string("tokenizer.ggml.model", "gemma4")
+    w.add_array("tokenizer.ggml.tokens", tokens)
+    w.add_array("tokenizer.ggml.scores", [0.0] * n_vocab)
+    w.add_array("tokenizer.ggml.token_type", types)
+    w.add_array("tokenizer.ggml.merges", merges)
+    w.add_uint32("tokenizer.ggml.bos_token_id", 2)
+    w.add_uint32("tokenizer.ggml.eos_token_id", 1)
+    w.add_uint32("tokenizer.ggml.unknown_token_id", 3)
+    w.add_uint32("tokenizer.ggml.padding_token_id", 0)
+    w.add_bool("tokenizer.ggml.add_bos_token", True)
+    w.add_bool("tokenizer.ggml.add_space_prefix", False)
+
+    def f32(name, shape, scale=1.0, offset=0.0):
+        data = (rng.standard_normal(shape) * scale + offset).astype(np.float32)
+        w.add_tensor(name, data)
+
+    def q8(name, rows, cols, scale):
+        data = (rng.standard_normal((rows, cols)) * scale).astype(np.float32)
+        if os.environ.get("TINY_F32"):
+            w.add_tensor(name, data)
+            return
+        q = gguf.quants.quantize(data, gguf.GGMLQuantizationType.Q8_0)
+        w.add_tensor(name, q, raw_shape=q.shape, raw_dtype=gguf.GGMLQuantizationType.Q8_0)
+
+    q8("token_embd.weight", n_vocab, HIDDEN, 0.5)
+    f32("output_norm.weight", (HIDDEN,), 0.1, 1.0)
+    n_rot = int(HD_FULL * PARTIAL / 2)
+    w.add_tensor("rope_freqs.weight", np.array([1.0] * n_rot + [1e30] * (HD_FULL // 2 - n_rot), dtype=np.float32))
+    for i, s in enumerate(swa):
+        hd, kv = (HD_SWA, KV_SWA) if s else (HD_FULL, KV_FULL)
+        p = f"blk.{i}"
+        f32(f"{p}.attn_norm.weight", (HIDDEN,), 0.1, 1.0)
+        q8(f"{p}.attn_q.weight", N_HEAD * hd, HIDDEN, 0.2)
+        q8(f"{p}.attn_k.weight", kv * hd, HIDDEN, 0.2)
+        if s:
+            q8(f"{p}.attn_v.weight", kv * hd, HIDDEN, 0.2)
+        q8(f"{p}.attn_output.weight", HIDDEN, N_HEAD * hd, 0.2)
+        # Small q/k norm weights keep attention logits moderate (with scale 1.0, as
+        # in the real model); unit weights make softmax so peaked that rounding
+        # differences between implementations flip which key wins.
+        f32(f"{p}.attn_q_norm.weight", (hd,), 0.05, 0.25)
+        f32(f"{p}.attn_k_norm.weight", (hd,), 0.05, 0.25)
+        f32(f"{p}.post_attention_norm.weight", (HIDDEN,), 0.1, 1.0)
+        f32(f"{p}.ffn_norm.weight", (HIDDEN,), 0.1, 1.0)
+        q8(f"{p}.ffn_gate.weight", FFN, HIDDEN, 0.2)
+        q8(f"{p}.ffn_up.weight", FFN, HIDDEN, 0.2)
+        q8(f"{p}.ffn_down.weight", HIDDEN, FFN, 0.2)
+        f32(f"{p}.post_ffw_norm.weight", (HIDDEN,), 0.1, 1.0)
+        w.add_tensor(f"{p}.layer_output_scale.weight", np.array([0.5 + 0.05 * i], dtype=np.float32))
+
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,82 @@
+//! `locus generate`: run the local model on one prompt. Completion to stdout
+//! as it is produced, stats to stderr (or everything as one JSON object).
+//! The benchmarks and the correctness tests drive the runtime through this.
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use serde_json::json;
+
+use crate::cli::GenerateArgs;
+use crate::model::local::{GenerateRequest, LocalModel, SamplerConfig};
+use crate::model::{Cancel, Event, GenStats, Message, Role};
+use crate::workspace::Workspace;
+
+use super::models::resolve_model;
+
+pub fn run(ws: &Workspace, args: &GenerateArgs) -> anyhow::Result<ExitCode> {
+    crate::model::local::threads::init(args.threads);
+    let path = resolve_model(ws, args.model.as_deref())?;
+    let device = crate::model::local::device();
+    let model = LocalModel::load(&path, &device)
+        .with_context(|| format!("cannot load {}", path.display()))?;
+    let tokens = if args.raw {
+        model.encode_raw(&args.prompt)?
+    } else {
+        model.encode_chat(&[Message::new(Role::User, args.prompt.clone())], false)?
+    };
+    let req = GenerateRequest {
+        tokens,
+        max_tokens: args.max_tokens,
+        sampler: SamplerConfig {
+            temperature: args.temperature,
+            seed: args.seed,
+            ..SamplerConfig::default()
+        },
+        split_thinking: !args.raw && model.arch() == crate::model::local::config::Arch::Gemma4,
+    };
+    let cancel = Cancel::new();
+    let mut text = String::new();
+    let mut thinking = String::new();
+    let mut stats = GenStats::default();
+    let mut failure = None;
+    let mut stdout = std::io::stdout().lock();
+    model.generate(&req, &cancel, &mut |e| match e {
+        Event::Text(t) => {
+            if !args.json {
+                let _ = stdout.write_all(t.as_bytes());
+                let _ = stdout.flush();
+            }
+            text.push_str(&t);
+        }
+        Event::Thinking(t) => thinking.push_str(&t),
+        Event::Done(s) => stats = s,
+        Event::Error(e) => failure = Some(e),
+    })?;
+    if let Some(e) = failure {
+        anyhow::bail!(e);
+    }
+    if args.json {
+        let mut v = serde_json::to_value(&stats)?;
+        v["text"] = json!(text);
+        if !thinking.is_empty() {
+            v["thinking"] = json!(thinking);
+        }
+        v["model"] = json!(path);
+        writeln!(stdout, "{v}")?;
+    } else {
+        writeln!(stdout)?;
+        eprintln!(
+            "prompt {} tokens ({} reused) at {:.1} tok/s, {} generated at {:.1} tok/s, first token {:.0} ms, peak RSS {:.0} MiB",
+            stats.prompt_tokens,
+            stats.reused_prefix_tokens,
+            stats.prefill_tokens_per_s,
+            stats.generated_tokens,
+            stats.decode_tokens_per_s,
+            stats.ttft_ms,
+            stats.peak_rss_bytes as f64 / (1024.0 * 1024.0)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,150 @@
+//! `locus models`: the GGUF models locus can find, what they are, and what
+//! running them will cost in memory.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use serde_json::json;
+
+use crate::cli::{ModelsAction, ModelsArgs};
+use crate::model::local::discovery::{self, SearchPaths};
+use crate::model::local::gguf::Gguf;
+use crate::model::local::{info, pull};
+use crate::workspace::Workspace;
+
+fn search_paths(ws: &Workspace) -> SearchPaths {
+    let configured = ws
+        .settings()
+        .ok()
+        .and_then(|l| l.settings.model.path)
+        .map(PathBuf::from);
+    SearchPaths::from_env(configured)
+}
+
+/// The model to run: `--model` (a path or a name from `locus models`), else
+/// the config's `model.path`, else `$LOCUS_MODEL`, else the only model found.
+pub fn resolve_model(ws: &Workspace, spec: Option<&str>) -> anyhow::Result<PathBuf> {
+    let paths = search_paths(ws);
+    let found = discovery::discover(&paths);
+    if let Some(spec) = spec {
+        return discovery::resolve(spec, &found).ok_or_else(|| {
+            anyhow::anyhow!("no model `{spec}`: not a file, and not a name `locus models` lists")
+        });
+    }
+    if let Some(f) = found.iter().find(|f| matches!(f.source, "config" | "env")) {
+        return Ok(f.path.clone());
+    }
+    match found.as_slice() {
+        [only] => Ok(only.path.clone()),
+        [] => anyhow::bail!(
+            "no local model found; pass --model PATH, set model.path in the config or LOCUS_MODEL, \
+             or run `locus models pull`"
+        ),
+        _ => anyhow::bail!(
+            "several models found; choose one with --model NAME (see `locus models`) or set model.path"
+        ),
+    }
+}
+
+fn gib(b: u64) -> String {
+    format!("{:.2} GiB", b as f64 / (1u64 << 30) as f64)
+}
+
+pub fn list(ws: &Workspace, args: &ModelsArgs) -> anyhow::Result<ExitCode> {
+    if let Some(ModelsAction::Pull { spec }) = &args.action {
+        return pull(spec.as_deref(), args.json);
+    }
+    let found = discovery::discover(&search_paths(ws));
+    let mut rows = Vec::new();
+    for f in &found {
+        let row = match Gguf::open(&f.path)
+            .map_err(anyhow::Error::from)
+            .and_then(|g| Ok(info::inspect(&g)?))
+        {
+            Ok(i) => json!({"name": f.name, "path": f.path, "source": f.source, "arch": i.arch,
+                "quantization": i.quantization, "size_bytes": i.file_bytes, "context_length": i.context_length,
+                "weight_bytes": i.weight_bytes, "kv_bytes_8k": i.kv_bytes_8k, "kv_bytes_32k": i.kv_bytes_32k,
+                "estimated_memory_bytes": i.estimated_peak_bytes}),
+            Err(e) => {
+                json!({"name": f.name, "path": f.path, "source": f.source, "error": e.to_string()})
+            }
+        };
+        rows.push(row);
+    }
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({ "models": rows }))?
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    if rows.is_empty() {
+        println!(
+            "no models found (looked at model.path, LOCUS_MODEL, the Hugging Face cache, Ollama and LM Studio)"
+        );
+        println!("run `locus models pull` to download the default model");
+        return Ok(ExitCode::SUCCESS);
+    }
+    for r in &rows {
+        println!(
+            "{}  ({})",
+            r["name"].as_str().unwrap_or_default(),
+            r["source"].as_str().unwrap_or_default()
+        );
+        println!("  path     {}", r["path"].as_str().unwrap_or_default());
+        if let Some(e) = r["error"].as_str() {
+            println!("  problem  {e}");
+            continue;
+        }
+        let n = |k: &str| r[k].as_u64().unwrap_or(0);
+        println!(
+            "  {} {}, {} file, context {}",
+            r["arch"].as_str().unwrap_or_default(),
+            r["quantization"].as_str().unwrap_or_default(),
+            gib(n("size_bytes")),
+            n("context_length")
+        );
+        println!(
+            "  memory   ~{} at 8k context (weights {}, KV {}; KV at 32k {})",
+            gib(n("estimated_memory_bytes")),
+            gib(n("weight_bytes")),
+            gib(n("kv_bytes_8k")),
+            gib(n("kv_bytes_32k"))
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn pull(spec: Option<&str>, json: bool) -> anyhow::Result<ExitCode> {
+    use std::io::IsTerminal as _;
+    let hub = SearchPaths::from_env(None).hf_hub.expect("hub path");
+    let cfg = pull::PullConfig::from_env(hub);
+    let spec = spec.unwrap_or(pull::DEFAULT_MODEL);
+    let tty = std::io::stderr().is_terminal();
+    let start = std::time::Instant::now();
+    let mut last_decile = u64::MAX;
+    let mut show = |done: u64, total: u64| {
+        let rate = done as f64 / start.elapsed().as_secs_f64().max(1e-3) / 1e6;
+        let pct = (done * 100).checked_div(total).unwrap_or(0);
+        if tty {
+            eprint!(
+                "\rdownloading {spec}  {pct:>3}%  {} / {}  {rate:.1} MB/s ",
+                gib(done),
+                gib(total)
+            );
+        } else if pct / 10 != last_decile {
+            last_decile = pct / 10;
+            eprintln!("downloading {spec}: {pct}% of {}", gib(total));
+        }
+    };
+    let path = pull::pull(&cfg, spec, &mut show)?;
+    if tty {
+        eprintln!();
+    }
+    if json {
+        println!("{}", json!({ "path": path }));
+    } else {
+        println!("{}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,231 @@
+//! Generation: prompt -> tokens -> (prefix cache) -> chunked prefill ->
+//! decode loop with sampling, streaming text as it is decoded.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use candle_core::{Device, Tensor};
+
+use crate::model::{Cancel, Event, GenStats, Message, peak_rss_bytes};
+
+use super::LocalError;
+use super::config::Arch;
+use super::gemma::Gemma;
+use super::gguf::Gguf;
+use super::kv::KvCache;
+use super::sampler::{Sampler, SamplerConfig};
+use super::template::{self, ThinkingSplitter};
+use super::tokenizer::GgufTokenizer;
+
+/// Prompt tokens are processed this many at a time.
+pub const PREFILL_CHUNK: usize = 256;
+
+pub struct LocalModel {
+    pub path: PathBuf,
+    pub name: String,
+    pub model: Gemma,
+    pub tokenizer: GgufTokenizer,
+    cache: Mutex<KvCache>,
+}
+
+#[derive(Debug, Clone)]
+pub struct GenerateRequest {
+    pub tokens: Vec<u32>,
+    pub max_tokens: usize,
+    pub sampler: SamplerConfig,
+    /// Split `<|channel>…<channel|>` reasoning out of the answer (Gemma 4).
+    pub split_thinking: bool,
+}
+
+impl LocalModel {
+    pub fn load(path: &Path, device: &Device) -> Result<LocalModel, LocalError> {
+        let g = Gguf::open(path)?;
+        let tokenizer = GgufTokenizer::from_gguf(&g)?;
+        let model = Gemma::load(&g, device)?;
+        let cache = model.new_cache();
+        let name = g.str("general.name").map(String::from).unwrap_or_else(|_| {
+            path.file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        });
+        Ok(LocalModel {
+            path: path.into(),
+            name,
+            model,
+            tokenizer,
+            cache: Mutex::new(cache),
+        })
+    }
+
+    pub fn arch(&self) -> Arch {
+        self.model.cfg.arch
+    }
+
+    /// Tokens of raw text with BOS first when the model wants it (as llama.cpp
+    /// tokenizes a prompt); special-token text is parsed.
+    pub fn encode_raw(&self, text: &str) -> Result<Vec<u32>, LocalError> {
+        let mut ids = Vec::new();
+        if self.tokenizer.add_bos
+            && let Some(b) = self.tokenizer.bos
+        {
+            ids.push(b);
+        }
+        ids.extend(self.tokenizer.encode(text, true)?);
+        Ok(ids)
+    }
+
+    /// Tokens of a conversation through the model's chat template.
+    pub fn encode_chat(
+        &self,
+        messages: &[Message],
+        thinking: bool,
+    ) -> Result<Vec<u32>, LocalError> {
+        let mut ids: Vec<u32> = self.tokenizer.bos.into_iter().collect();
+        for seg in template::render(self.arch(), messages, thinking) {
+            ids.extend(self.tokenizer.encode(&seg.text, seg.special)?);
+        }
+        Ok(ids)
+    }
+
+    /// Logits for every position of `tokens`, computed from scratch (for
+    /// correctness checks against a reference); [len, vocab].
+    pub fn logits_all(&self, tokens: &[u32]) -> Result<Tensor, LocalError> {
+        let mut cache = self.model.new_cache();
+        let mut parts = Vec::new();
+        for chunk in tokens.chunks(PREFILL_CHUNK) {
+            parts.push(self.model.forward(chunk, &mut cache, true)?);
+        }
+        Ok(Tensor::cat(&parts, 0)?)
+    }
+
+    /// Generate, calling `emit` with each event as it happens. Reuses the
+    /// cached keys/values of the longest prefix shared with the previous call.
+    pub fn generate(
+        &self,
+        req: &GenerateRequest,
+        cancel: &Cancel,
+        emit: &mut dyn FnMut(Event),
+    ) -> Result<(), LocalError> {
+        let start = Instant::now();
+        if req.tokens.is_empty() {
+            return Err(LocalError::Tokenizer("empty prompt".into()));
+        }
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        let common = cache
+            .tokens
+            .iter()
+            .zip(&req.tokens)
+            .take_while(|(a, b)| a == b)
+            .count();
+        // At least one prompt token must run to produce the next token's logits.
+        let reused = cache.rollback(common.min(req.tokens.len() - 1));
+        let mut logits = None;
+        for chunk in req.tokens[reused..].chunks(PREFILL_CHUNK) {
+            if cancel.is_cancelled() {
+                break;
+            }
+            logits = Some(self.model.forward(chunk, &mut cache, false)?);
+        }
+        let prefill_s = start.elapsed().as_secs_f64();
+        let mut stats = GenStats {
+            prompt_tokens: req.tokens.len(),
+            reused_prefix_tokens: reused,
+            prefill_tokens_per_s: (req.tokens.len() - reused) as f64 / prefill_s.max(1e-9),
+            ..GenStats::default()
+        };
+        let mut sampler = Sampler::new(req.sampler.clone());
+        let mut history = req.tokens.clone();
+        let mut decoder = self.tokenizer.inner.decode_stream(false);
+        let mut splitter = ThinkingSplitter::default();
+        let mut finish = "length";
+        let decode_start = Instant::now();
+        let mut emit_text = |text: &str, emit: &mut dyn FnMut(Event)| {
+            if req.split_thinking {
+                let (t, a) = splitter.push(text);
+                if !t.is_empty() {
+                    emit(Event::Thinking(t));
+                }
+                if !a.is_empty() {
+                    emit(Event::Text(a));
+                }
+            } else if !text.is_empty() {
+                emit(Event::Text(text.to_string()));
+            }
+        };
+        while let Some(l) = logits.take() {
+            if cancel.is_cancelled() {
+                finish = "cancelled";
+                break;
+            }
+            if stats.generated_tokens >= req.max_tokens {
+                break;
+            }
+            let mut row: Vec<f32> = l.flatten_all()?.to_vec1()?;
+            let next = sampler.sample(&mut row, &history);
+            if stats.generated_tokens == 0 {
+                stats.ttft_ms = start.elapsed().as_secs_f64() * 1000.0;
+            }
+            if self.tokenizer.stop.contains(&next) {
+                finish = "stop";
+                break;
+            }
+            stats.generated_tokens += 1;
+            history.push(next);
+            if let Some(text) = decoder
+                .step(next)
+                .map_err(|e| LocalError::Tokenizer(e.to_string()))?
+            {
+                emit_text(&text, emit);
+            }
+            if stats.generated_tokens < req.max_tokens && !cancel.is_cancelled() {
+                logits = Some(self.model.forward(&[next], &mut cache, false)?);
+            } else {
+                logits = Some(l);
+            }
+        }
+        if finish == "length" && cancel.is_cancelled() {
+            finish = "cancelled";
+        }
+        if req.split_thinking {
+            let (t, a) = splitter.finish();
+            if !t.is_empty() {
+                emit(Event::Thinking(t));
+            }
+            if !a.is_empty() {
+                emit(Event::Text(a));
+            }
+        }
+        let decode_s = decode_start.elapsed().as_secs_f64();
+        stats.decode_tokens_per_s =
+            stats.generated_tokens.saturating_sub(1) as f64 / decode_s.max(1e-9);
+        stats.peak_rss_bytes = peak_rss_bytes();
+        stats.finish = finish.into();
+        emit(Event::Done(stats));
+        Ok(())
+    }
+
+    /// Start `generate` on its own thread; events arrive on the returned channel.
+    pub fn stream(
+        self: &Arc<Self>,
+        req: GenerateRequest,
+        cancel: Cancel,
+    ) -> tokio::sync::mpsc::UnboundedReceiver<Event> {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let me = Arc::clone(self);
+        std::thread::spawn(move || {
+            let mut send = |e: Event| {
+                let _ = tx.send(e);
+            };
+            if let Err(e) = me.generate(&req, &cancel, &mut send) {
+                let _ = tx.send(Event::Error(e.to_string()));
+            }
+        });
+        rx
+    }
+
+    /// Bytes held by the key/value cache now.
+    pub fn cache_bytes(&self) -> usize {
+        self.cache.lock().map(|c| c.bytes()).unwrap_or(0)
+    }
+}

@@ -1,0 +1,308 @@
+//! The Gemma decoder (Gemma 3 and Gemma 4 dense) on candle's quantized
+//! primitives. Follows llama.cpp's graphs (src/models/gemma3.cpp, gemma4.cpp):
+//! embeddings scaled by sqrt(hidden); per layer RMSNorm -> Q/K/V -> q_norm and
+//! k_norm (Gemma 4: V gets a weight-less RMSNorm, and is the raw K projection on
+//! layers without attn_v) -> NEOX RoPE (Gemma 4 full layers with per-dim divisors)
+//! -> causal attention, windowed on sliding layers -> post-attention norm and
+//! residual -> GELU-tanh gated MLP with pre/post norms and residual -> (Gemma 4)
+//! per-layer output scalar; final norm, tied output, optional soft-cap.
+
+use std::sync::Arc;
+
+use candle_core::quantized::{QMatMul, QTensor};
+use candle_core::{D, DType, Device, Module, Tensor};
+
+use super::LocalError;
+use super::config::{Arch, LayerConfig, ModelConfig};
+use super::gguf::Gguf;
+use super::kv::KvCache;
+
+struct Layer {
+    cfg: LayerConfig,
+    attn_norm: Tensor,
+    wq: QMatMul,
+    wk: QMatMul,
+    wv: Option<QMatMul>,
+    wo: QMatMul,
+    q_norm: Tensor,
+    k_norm: Tensor,
+    post_attn_norm: Tensor,
+    ffn_norm: Tensor,
+    gate: QMatMul,
+    up: QMatMul,
+    down: QMatMul,
+    post_ffn_norm: Tensor,
+    out_scale: Option<Tensor>,
+}
+
+pub struct Gemma {
+    pub cfg: ModelConfig,
+    embed: Arc<QTensor>,
+    output: QMatMul,
+    final_norm: Tensor,
+    rope_freqs: Option<Vec<f32>>,
+    layers: Vec<Layer>,
+    device: Device,
+}
+
+fn first_tensor(g: &Gguf, names: &[String], device: &Device) -> Result<QTensor, LocalError> {
+    for n in names {
+        if g.has_tensor(n) {
+            return g.tensor(n, device);
+        }
+    }
+    Err(LocalError::MissingTensor {
+        path: g.path.clone(),
+        name: names[0].clone(),
+    })
+}
+
+fn optional(g: &Gguf, names: &[String], device: &Device) -> Result<Option<QTensor>, LocalError> {
+    match names.iter().find(|n| g.has_tensor(n)) {
+        Some(n) => g.tensor(n, device).map(Some),
+        None => Ok(None),
+    }
+}
+
+fn dense(t: QTensor, device: &Device) -> Result<Tensor, LocalError> {
+    Ok(t.dequantize(device)?.to_dtype(DType::F32)?)
+}
+
+impl Gemma {
+    pub fn load(g: &Gguf, device: &Device) -> Result<Gemma, LocalError> {
+        let cfg = ModelConfig::from_gguf(g)?;
+        let t = |name: &str| first_tensor(g, &[name.to_string()], device);
+        let embed = Arc::new(t("token_embd.weight")?);
+        let output = match optional(g, &["output.weight".into()], device)? {
+            Some(o) => QMatMul::from_qtensor(o)?,
+            None => QMatMul::from_arc(embed.clone())?,
+        };
+        let final_norm = dense(t("output_norm.weight")?, device)?;
+        let rope_freqs = match cfg.arch {
+            Arch::Gemma4 if g.has_tensor("rope_freqs.weight") => Some(
+                dense(t("rope_freqs.weight")?, device)?
+                    .flatten_all()?
+                    .to_vec1::<f32>()?,
+            ),
+            _ => None,
+        };
+        let mut layers = Vec::with_capacity(cfg.layers.len());
+        for (i, lc) in cfg.layers.iter().enumerate() {
+            let n = |s: &str| format!("blk.{i}.{s}.weight");
+            let q =
+                |s: &str| -> Result<QMatMul, LocalError> { Ok(QMatMul::from_qtensor(t(&n(s))?)?) };
+            let norm = |names: &[&str]| -> Result<Tensor, LocalError> {
+                dense(
+                    first_tensor(g, &names.iter().map(|s| n(s)).collect::<Vec<_>>(), device)?,
+                    device,
+                )
+            };
+            let wv = match optional(g, &[n("attn_v")], device)? {
+                Some(v) => Some(QMatMul::from_qtensor(v)?),
+                None if cfg.arch == Arch::Gemma4 => None,
+                None => {
+                    return Err(LocalError::MissingTensor {
+                        path: g.path.clone(),
+                        name: n("attn_v"),
+                    });
+                }
+            };
+            let out_scale = optional(
+                g,
+                &[
+                    n("layer_output_scale"),
+                    n("layer_scalar"),
+                    format!("blk.{i}.layer_scalar"),
+                ],
+                device,
+            )?
+            .map(|s| dense(s, device))
+            .transpose()?;
+            layers.push(Layer {
+                cfg: lc.clone(),
+                attn_norm: norm(&["attn_norm"])?,
+                wq: q("attn_q")?,
+                wk: q("attn_k")?,
+                wv,
+                wo: q("attn_output")?,
+                q_norm: norm(&["attn_q_norm"])?,
+                k_norm: norm(&["attn_k_norm"])?,
+                post_attn_norm: norm(&["post_attention_norm", "attn_post_norm"])?,
+                ffn_norm: norm(&["ffn_norm"])?,
+                gate: q("ffn_gate")?,
+                up: q("ffn_up")?,
+                down: q("ffn_down")?,
+                post_ffn_norm: norm(&["post_ffw_norm", "ffn_post_norm"])?,
+                out_scale,
+            });
+        }
+        Ok(Gemma {
+            cfg,
+            embed,
+            output,
+            final_norm,
+            rope_freqs,
+            layers,
+            device: device.clone(),
+        })
+    }
+
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    pub fn new_cache(&self) -> KvCache {
+        let w = self.cfg.window;
+        KvCache::new(
+            self.cfg
+                .layers
+                .iter()
+                .map(|l| (l.sliding && w > 0).then_some(w)),
+        )
+    }
+
+    /// cos/sin tables [L, n_rot/2] for positions `pos..pos+L`.
+    fn rope_tables(
+        &self,
+        lc: &LayerConfig,
+        pos: usize,
+        l: usize,
+    ) -> Result<(Tensor, Tensor), LocalError> {
+        let half = lc.n_rot / 2;
+        let inv: Vec<f32> = (0..half)
+            .map(|i| {
+                let base = 1.0 / lc.rope_base.powf(2.0 * i as f32 / lc.n_rot as f32);
+                match (&self.rope_freqs, lc.rope_freq_factors) {
+                    (Some(f), true) => base / f.get(i).copied().unwrap_or(1.0),
+                    _ => base,
+                }
+            })
+            .collect();
+        let mut cos = Vec::with_capacity(l * half);
+        let mut sin = Vec::with_capacity(l * half);
+        for p in pos..pos + l {
+            let p = p as f32 * lc.rope_scale;
+            for f in &inv {
+                let a = p * f;
+                cos.push(a.cos());
+                sin.push(a.sin());
+            }
+        }
+        Ok((
+            Tensor::from_vec(cos, (l, half), &self.device)?,
+            Tensor::from_vec(sin, (l, half), &self.device)?,
+        ))
+    }
+
+    /// Run `tokens` (at absolute positions starting at `cache.tokens.len()`)
+    /// through the model, extending the cache. Returns logits [L, vocab] for every
+    /// position when `all_logits`, else [1, vocab] for the last one.
+    pub fn forward(
+        &self,
+        tokens: &[u32],
+        cache: &mut KvCache,
+        all_logits: bool,
+    ) -> Result<Tensor, LocalError> {
+        let l = tokens.len();
+        let pos = cache.tokens.len();
+        let ids = Tensor::new(tokens, &self.device)?;
+        let mut x = self.embed.embedding(&ids)?.to_dtype(DType::F32)?; // [L, hidden]
+        x = (x * (self.cfg.hidden as f64).sqrt())?;
+        let eps = self.cfg.eps as f32;
+        for (layer, lcache) in self.layers.iter().zip(cache.layers.iter_mut()) {
+            let lc = &layer.cfg;
+            let (nh, nkv, hd) = (lc.n_head, lc.n_kv_head, lc.head_dim);
+            let h = candle_nn::ops::rms_norm(&x, &layer.attn_norm, eps)?;
+            let q = layer.wq.forward(&h)?.reshape((l, nh, hd))?;
+            let k_raw = layer.wk.forward(&h)?.reshape((l, nkv, hd))?;
+            let v = match &layer.wv {
+                Some(wv) => wv.forward(&h)?.reshape((l, nkv, hd))?,
+                None => k_raw.clone(),
+            };
+            let q = candle_nn::ops::rms_norm(&q, &layer.q_norm, eps)?;
+            let k = candle_nn::ops::rms_norm(&k_raw, &layer.k_norm, eps)?;
+            let v = match self.cfg.arch {
+                Arch::Gemma4 => rms_norm_plain(&v, eps)?,
+                Arch::Gemma3 => v,
+            };
+            // [L, heads, hd] -> [heads, L, hd]
+            let q = q.transpose(0, 1)?.contiguous()?;
+            let k = k.transpose(0, 1)?.contiguous()?;
+            let v = v.transpose(0, 1)?.contiguous()?;
+            let (cos, sin) = self.rope_tables(lc, pos, l)?;
+            let q = candle_nn::rotary_emb::rope(&q.unsqueeze(0)?, &cos, &sin)?.squeeze(0)?;
+            let k = candle_nn::rotary_emb::rope(&k.unsqueeze(0)?, &cos, &sin)?.squeeze(0)?;
+            let q = (q * self.cfg.attn_scale)?;
+            let (kc, vc, kstart) = lcache.append(&k, &v)?;
+            let window = if lc.sliding {
+                Some(self.cfg.window)
+            } else {
+                None
+            };
+            let attn = attention(&q, &kc, &vc, pos, kstart, window, nkv)?; // [nh, L, hd]
+            let attn = attn.transpose(0, 1)?.reshape((l, nh * hd))?;
+            let o = layer.wo.forward(&attn)?;
+            let o = candle_nn::ops::rms_norm(&o, &layer.post_attn_norm, eps)?;
+            let resid = (o + &x)?;
+            let h = candle_nn::ops::rms_norm(&resid, &layer.ffn_norm, eps)?;
+            let gated = (layer.gate.forward(&h)?.gelu()? * layer.up.forward(&h)?)?;
+            let f = layer.down.forward(&gated)?;
+            let f = candle_nn::ops::rms_norm(&f, &layer.post_ffn_norm, eps)?;
+            x = (f + resid)?;
+            if let Some(s) = &layer.out_scale {
+                x = x.broadcast_mul(s)?;
+            }
+        }
+        cache.tokens.extend_from_slice(tokens);
+        let x = if all_logits {
+            x
+        } else {
+            x.narrow(0, l - 1, 1)?
+        };
+        let x = candle_nn::ops::rms_norm(&x, &self.final_norm, eps)?;
+        let mut logits = self.output.forward(&x)?;
+        if let Some(cap) = self.cfg.final_softcap {
+            logits = ((logits / cap)?.tanh()? * cap)?;
+        }
+        Ok(logits)
+    }
+}
+
+/// RMS norm without a weight (Gemma 4's value norm).
+fn rms_norm_plain(x: &Tensor, eps: f32) -> Result<Tensor, LocalError> {
+    let ms = x.sqr()?.mean_keepdim(D::Minus1)?;
+    Ok(x.broadcast_div(&(ms + f64::from(eps))?.sqrt()?)?)
+}
+
+/// Causal (optionally windowed) attention for queries at positions
+/// `qpos..qpos+L` over cached keys at `kstart..kstart+T`. q: [nh, L, hd],
+/// k/v: [nkv, T, hd]. Query heads are grouped onto their KV head without copies.
+fn attention(
+    q: &Tensor,
+    k: &Tensor,
+    v: &Tensor,
+    qpos: usize,
+    kstart: usize,
+    window: Option<usize>,
+    nkv: usize,
+) -> Result<Tensor, LocalError> {
+    let (nh, l, hd) = q.dims3()?;
+    let t = k.dim(1)?;
+    let g = nh / nkv;
+    let qg = q.reshape((nkv, g * l, hd))?;
+    let scores = qg.matmul(&k.t()?)?; // [nkv, g*L, T]
+    let mut mask = Vec::with_capacity(l * t);
+    for i in 0..l {
+        let p = qpos + i;
+        for j in 0..t {
+            let kp = kstart + j;
+            let visible = kp <= p && window.is_none_or(|w| p - kp < w);
+            mask.push(if visible { 0.0f32 } else { f32::NEG_INFINITY });
+        }
+    }
+    let mask = Tensor::from_vec(mask, (l, t), q.device())?;
+    let scores = scores.reshape((nkv, g, l, t))?.broadcast_add(&mask)?;
+    let probs = candle_nn::ops::softmax_last_dim(&scores)?.reshape((nkv, g * l, t))?;
+    let out = probs.matmul(&v.contiguous()?)?; // [nkv, g*L, hd]
+    Ok(out.reshape((nh, l, hd))?)
+}

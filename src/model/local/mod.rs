@@ -1,0 +1,60 @@
+//! The in-process runtime: a quantized Gemma (3 or 4) from a GGUF file on
+//! candle, its tokenizer and chat template, sampling, and a prefix cache that
+//! keeps the keys/values of the last sequence so a follow-up that shares its
+//! beginning only computes what is new.
+
+pub mod config;
+pub mod discovery;
+mod engine;
+pub mod gemma;
+pub mod gguf;
+pub mod info;
+pub mod kv;
+pub mod pull;
+pub mod sampler;
+pub mod template;
+pub mod threads;
+pub mod tokenizer;
+
+use std::path::PathBuf;
+
+pub use engine::{GenerateRequest, LocalModel};
+
+/// The device the runtime computes on: the GPU the build was made for when
+/// one is there (features `cuda`, `metal`), otherwise the CPU.
+pub fn device() -> candle_core::Device {
+    #[cfg(feature = "cuda")]
+    if let Ok(d) = candle_core::Device::new_cuda(0) {
+        return d;
+    }
+    #[cfg(feature = "metal")]
+    if let Ok(d) = candle_core::Device::new_metal(0) {
+        return d;
+    }
+    candle_core::Device::Cpu
+}
+pub use sampler::SamplerConfig;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LocalError {
+    #[error("cannot read model {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("model file is not GGUF: {0}; run `locus models` to list usable models")]
+    NotGguf(PathBuf),
+    #[error("model {path} is not usable: {message}")]
+    Format { path: PathBuf, message: String },
+    #[error("model {path} lacks metadata `{key}`")]
+    MissingKey { path: PathBuf, key: String },
+    #[error("model {path} lacks tensor `{name}`")]
+    MissingTensor { path: PathBuf, name: String },
+    #[error("model {path} has architecture `{arch}`; locus runs gemma3 and gemma4")]
+    UnsupportedArch { path: PathBuf, arch: String },
+    #[error("model computation failed: {0}")]
+    Candle(#[from] candle_core::Error),
+    #[error("tokenizer: {0}")]
+    Tokenizer(String),
+}

@@ -1,0 +1,90 @@
+//! Models: the messages and events every model speaks, and the local runtime.
+//! Placement (local or cloud) is about where a model runs, not its protocol.
+
+pub mod local;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    System,
+    User,
+    Assistant,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    pub role: Role,
+    pub content: String,
+}
+
+impl Message {
+    pub fn new(role: Role, content: impl Into<String>) -> Message {
+        Message {
+            role,
+            content: content.into(),
+        }
+    }
+}
+
+/// Figures of one generation, as `locus generate --json` prints them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GenStats {
+    pub prompt_tokens: usize,
+    pub generated_tokens: usize,
+    /// Prompt tokens whose keys/values came from the prefix cache.
+    pub reused_prefix_tokens: usize,
+    pub prefill_tokens_per_s: f64,
+    pub decode_tokens_per_s: f64,
+    /// From the request to the first generated token.
+    pub ttft_ms: f64,
+    pub peak_rss_bytes: u64,
+    /// Why generation stopped: "stop" (end-of-turn token), "length", "cancelled".
+    pub finish: String,
+}
+
+/// What a streaming generation reports, in order: deltas, then `Done` or `Error`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// Answer text.
+    Text(String),
+    /// Reasoning text the model produced before its answer (folded in the UI).
+    Thinking(String),
+    Done(GenStats),
+    Error(String),
+}
+
+/// A handle that stops a running generation at the next token.
+#[derive(Debug, Clone, Default)]
+pub struct Cancel(Arc<AtomicBool>);
+
+impl Cancel {
+    pub fn new() -> Cancel {
+        Cancel::default()
+    }
+
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Peak resident memory of this process so far (Linux: VmHWM), 0 when unknown.
+pub fn peak_rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
+}
