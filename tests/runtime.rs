@@ -446,3 +446,173 @@ fn tiny_gemma4_quantized_loads_and_agrees_with_llama_cpp() {
         }
     }
 }
+
+/// Rewrite the f32 tiny Gemma 4 with `edit` applied to its metadata and tensors.
+fn rewrite_tiny(
+    out: &std::path::Path,
+    edit: impl Fn(
+        &mut Vec<(String, candle_core::quantized::gguf_file::Value)>,
+        &mut Vec<(String, candle_core::quantized::QTensor)>,
+    ),
+) {
+    use locus::model::local::gguf::Gguf;
+    let g = Gguf::open(&tiny_gemma4_path("-f32")).unwrap();
+    let mut meta: Vec<(String, _)> = g
+        .metadata
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    meta.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut names: Vec<&String> = g.tensors.keys().collect();
+    names.sort();
+    let mut tensors: Vec<(String, _)> = names
+        .into_iter()
+        .map(|n| (n.clone(), g.tensor(n, &Device::Cpu).unwrap()))
+        .collect();
+    edit(&mut meta, &mut tensors);
+    let m: Vec<(&str, &candle_core::quantized::gguf_file::Value)> =
+        meta.iter().map(|(k, v)| (k.as_str(), v)).collect();
+    let t: Vec<(&str, &candle_core::quantized::QTensor)> =
+        tensors.iter().map(|(k, v)| (k.as_str(), v)).collect();
+    let mut f = std::fs::File::create(out).unwrap();
+    candle_core::quantized::gguf_file::write(&mut f, &m, &t).unwrap();
+}
+
+#[test]
+fn ollama_variant_names_and_vision_tensors_load_the_same_model() {
+    use candle_core::quantized::gguf_file::Value;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ollama-style.gguf");
+    rewrite_tiny(&path, |meta, tensors| {
+        for (k, v) in meta.iter_mut() {
+            if k == "gemma4.attention.head_count_kv" {
+                *v = Value::U32(2);
+            }
+            if k == "gemma4.rope.freq_base_swa" {
+                *k = "gemma4.rope.local.freq_base".into();
+            }
+        }
+        meta.push((
+            "gemma4.attention.global_head_count_kv".into(),
+            Value::U32(1),
+        ));
+        for (name, _) in tensors.iter_mut() {
+            *name = name
+                .replace("post_attention_norm", "attn_post_norm")
+                .replace("layer_output_scale.weight", "layer_scalar");
+        }
+        let extra = tensors
+            .iter()
+            .find(|(n, _)| n == "blk.0.attn_q.weight")
+            .map(|(_, t)| t.dequantize(&Device::Cpu).unwrap())
+            .unwrap();
+        let q = candle_core::quantized::QTensor::quantize(
+            &extra,
+            candle_core::quantized::GgmlDType::F32,
+        )
+        .unwrap();
+        tensors.push(("v.blk.0.attn_q.weight".into(), q));
+    });
+    let f = fixture("tiny-gemma4-f32.json");
+    let m = LocalModel::load(&path, &Device::Cpu).unwrap();
+    let all: Vec<Vec<f32>> = m.logits_all(&ids(&f["tokens"])).unwrap().to_vec2().unwrap();
+    assert_rows_close(
+        &all,
+        f["logits"].as_array().unwrap(),
+        0,
+        GEMMA4_F32_TOL,
+        "Ollama-style names",
+    );
+}
+
+#[test]
+fn missing_tensors_and_unknown_architectures_are_named() {
+    use candle_core::quantized::gguf_file::Value;
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.gguf");
+    rewrite_tiny(&missing, |_, tensors| {
+        tensors.retain(|(n, _)| n != "blk.3.ffn_up.weight")
+    });
+    let err = LocalModel::load(&missing, &Device::Cpu)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("lacks tensor `blk.3.ffn_up.weight`"), "{err}");
+    let llama = dir.path().join("llama.gguf");
+    rewrite_tiny(&llama, |meta, _| {
+        for (k, v) in meta.iter_mut() {
+            if k == "general.architecture" {
+                *v = Value::String("llama".into());
+            }
+        }
+    });
+    let err = LocalModel::load(&llama, &Device::Cpu)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("architecture `llama`") && err.contains("gemma3 and gemma4"),
+        "{err}"
+    );
+    let truncated = dir.path().join("truncated.gguf");
+    let bytes = std::fs::read(tiny_gemma4_path("")).unwrap();
+    std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
+    let err = LocalModel::load(&truncated, &Device::Cpu)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("truncated") || err.contains("past the end"),
+        "{err}"
+    );
+}
+
+#[test]
+fn streaming_delivers_text_then_stats_and_cancel_stops_it() {
+    let m = std::sync::Arc::new(LocalModel::load(&tiny_gemma4_path(""), &Device::Cpu).unwrap());
+    let req = GenerateRequest {
+        tokens: m
+            .encode_chat(
+                &[locus::model::Message::new(
+                    locus::model::Role::User,
+                    "the fn",
+                )],
+                false,
+            )
+            .unwrap(),
+        max_tokens: 40,
+        sampler: SamplerConfig {
+            temperature: 0.8,
+            seed: 3,
+            ..SamplerConfig::default()
+        },
+        split_thinking: true,
+    };
+    let mut rx = m.stream(req.clone(), Cancel::new());
+    let mut events = Vec::new();
+    while let Some(e) = rx.blocking_recv() {
+        events.push(e);
+    }
+    let Some(Event::Done(stats)) = events.last() else {
+        panic!("ends with Done: {events:?}")
+    };
+    assert!(stats.generated_tokens > 0 && stats.prompt_tokens == req.tokens.len());
+    assert!(
+        events[..events.len() - 1]
+            .iter()
+            .all(|e| matches!(e, Event::Text(_) | Event::Thinking(_)))
+    );
+
+    let cancel = Cancel::new();
+    cancel.cancel();
+    let mut rx = m.stream(req, cancel);
+    let mut last = None;
+    while let Some(e) = rx.blocking_recv() {
+        last = Some(e);
+    }
+    let Some(Event::Done(stats)) = last else {
+        panic!("a cancelled run still reports")
+    };
+    assert_eq!(stats.finish, "cancelled");
+    assert_eq!(stats.generated_tokens, 0);
+}

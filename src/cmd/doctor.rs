@@ -118,6 +118,30 @@ pub fn report(ws: &Workspace) -> (String, usize) {
                 );
             }
         }
+        let _ = writeln!(w, "\nmodels");
+        let paths = crate::model::local::discovery::SearchPaths::from_env(
+            settings.model.path.as_ref().map(Into::into),
+        );
+        let found = crate::model::local::discovery::discover(&paths);
+        if found.is_empty() {
+            let _ = writeln!(
+                w,
+                "  none      no GGUF model found; `locus models pull` downloads the default one"
+            );
+        }
+        for f in &found {
+            let _ = writeln!(w, "  {:<9} {} ({})", f.source, f.name, f.path.display());
+        }
+        match super::models::resolve_model(ws, settings.model.path.as_deref()) {
+            Ok(p) => {
+                let _ = writeln!(w, "  runs      {}", p.display());
+            }
+            Err(e) if !found.is_empty() => {
+                problems += 1;
+                let _ = writeln!(w, "  problem   {e}");
+            }
+            Err(_) => {}
+        }
         let _ = writeln!(w, "\neffective settings");
         for line in settings.to_toml().lines() {
             let _ = writeln!(w, "  {line}");

@@ -16,7 +16,12 @@ use crate::workspace::Workspace;
 use super::models::resolve_model;
 
 pub fn run(ws: &Workspace, args: &GenerateArgs) -> anyhow::Result<ExitCode> {
-    crate::model::local::threads::init(args.threads);
+    let configured = ws.settings().map(|l| l.settings.model.threads).unwrap_or(0);
+    crate::model::local::threads::init(if args.threads > 0 {
+        args.threads
+    } else {
+        configured
+    });
     let path = resolve_model(ws, args.model.as_deref())?;
     let device = crate::model::local::device();
     let model = LocalModel::load(&path, &device)

@@ -16,7 +16,7 @@ use super::gguf::Gguf;
 use super::kv::KvCache;
 use super::sampler::{Sampler, SamplerConfig};
 use super::template::{self, ThinkingSplitter};
-use super::tokenizer::GgufTokenizer;
+use super::tokenizer::{GgufTokenizer, StreamDecoder};
 
 /// Prompt tokens are processed this many at a time.
 pub const PREFILL_CHUNK: usize = 256;
@@ -136,7 +136,7 @@ impl LocalModel {
         };
         let mut sampler = Sampler::new(req.sampler.clone());
         let mut history = req.tokens.clone();
-        let mut decoder = self.tokenizer.inner.decode_stream(false);
+        let mut decoder = StreamDecoder::default();
         let mut splitter = ThinkingSplitter::default();
         let mut finish = "length";
         let decode_start = Instant::now();
@@ -172,12 +172,7 @@ impl LocalModel {
             }
             stats.generated_tokens += 1;
             history.push(next);
-            if let Some(text) = decoder
-                .step(next)
-                .map_err(|e| LocalError::Tokenizer(e.to_string()))?
-            {
-                emit_text(&text, emit);
-            }
+            emit_text(&decoder.push(&self.tokenizer, next), emit);
             if stats.generated_tokens < req.max_tokens && !cancel.is_cancelled() {
                 logits = Some(self.model.forward(&[next], &mut cache, false)?);
             } else {
@@ -187,6 +182,7 @@ impl LocalModel {
         if finish == "length" && cancel.is_cancelled() {
             finish = "cancelled";
         }
+        emit_text(&decoder.finish(), emit);
         if req.split_thinking {
             let (t, a) = splitter.finish();
             if !t.is_empty() {

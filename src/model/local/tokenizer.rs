@@ -32,6 +32,55 @@ pub struct GgufTokenizer {
     pub add_bos: bool,
     /// Tokens that end a turn or the text (from the vocabulary, by name).
     pub stop: Vec<u32>,
+    /// The bytes each token stands for in output text.
+    bytes: Vec<Vec<u8>>,
+}
+
+/// Turns generated tokens into text as they arrive. Byte-fallback tokens may
+/// split a character across tokens, and a model may emit byte sequences that
+/// are not UTF-8 at all: complete characters are released as soon as they
+/// are whole, invalid bytes become U+FFFD, and nothing ever fails.
+#[derive(Debug, Default)]
+pub struct StreamDecoder {
+    pending: Vec<u8>,
+}
+
+impl StreamDecoder {
+    pub fn push(&mut self, tk: &GgufTokenizer, id: u32) -> String {
+        self.pending.extend_from_slice(tk.token_bytes(id));
+        let mut out = String::new();
+        loop {
+            match std::str::from_utf8(&self.pending) {
+                Ok(s) => {
+                    out.push_str(s);
+                    self.pending.clear();
+                    return out;
+                }
+                Err(e) => {
+                    let ok = e.valid_up_to();
+                    out.push_str(std::str::from_utf8(&self.pending[..ok]).expect("valid prefix"));
+                    match e.error_len() {
+                        // An incomplete character at the end: wait for more bytes.
+                        None => {
+                            self.pending.drain(..ok);
+                            return out;
+                        }
+                        Some(bad) => {
+                            out.push('\u{FFFD}');
+                            self.pending.drain(..ok + bad);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whatever is left at the end of the stream.
+    pub fn finish(&mut self) -> String {
+        let rest = String::from_utf8_lossy(&self.pending).into_owned();
+        self.pending.clear();
+        rest
+    }
 }
 
 fn err(g: &Gguf, message: impl Into<String>) -> LocalError {
@@ -164,6 +213,7 @@ impl GgufTokenizer {
         stop.dedup();
         let mut plain = tk.clone();
         plain.set_encode_special_tokens(true);
+        let bytes = tokens.iter().map(|t| piece_bytes(t)).collect();
         Ok(GgufTokenizer {
             inner: tk,
             plain,
@@ -171,6 +221,7 @@ impl GgufTokenizer {
             eos,
             add_bos,
             stop,
+            bytes,
         })
     }
 
@@ -195,9 +246,25 @@ impl GgufTokenizer {
             .map_err(|e| LocalError::Tokenizer(e.to_string()))
     }
 
+    /// The bytes token `id` adds to the output (empty for an unknown id).
+    pub fn token_bytes(&self, id: u32) -> &[u8] {
+        self.bytes.get(id as usize).map_or(&[], Vec::as_slice)
+    }
+
     pub fn token_id(&self, text: &str) -> Option<u32> {
         self.inner.token_to_id(text)
     }
+}
+
+/// `<0x0A>` is the byte 0x0A; `▁` is a space; anything else is its own text.
+fn piece_bytes(piece: &str) -> Vec<u8> {
+    if let Some(hex) = piece.strip_prefix("<0x").and_then(|h| h.strip_suffix('>'))
+        && hex.len() == 2
+        && let Ok(b) = u8::from_str_radix(hex, 16)
+    {
+        return vec![b];
+    }
+    piece.replace('▁', " ").into_bytes()
 }
 
 /// Merges for a SentencePiece BPE vocabulary: every way of writing a piece as
@@ -224,4 +291,16 @@ fn merges_from_scores(
     }
     merges.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
     merges.into_iter().map(|(_, _, _, l, r)| (l, r)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn piece_bytes_maps_byte_tokens_and_spaces() {
+        assert_eq!(piece_bytes("<0x0A>"), b"\n");
+        assert_eq!(piece_bytes("▁the"), b" the");
+        assert_eq!(piece_bytes("<start_of_turn>"), b"<start_of_turn>");
+    }
 }
