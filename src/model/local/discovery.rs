@@ -46,18 +46,15 @@ impl SearchPaths {
     }
 }
 
+/// A `.gguf` file that really is one.
 fn is_gguf(p: &Path) -> bool {
     p.extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("gguf"))
-        && std::fs::File::open(p)
-            .and_then(|mut f| {
-                let mut magic = [0u8; 4];
-                std::io::Read::read_exact(&mut f, &mut magic).map(|_| magic == *b"GGUF")
-            })
-            .unwrap_or(false)
+        && has_gguf_magic(p)
 }
 
-fn is_gguf_blob(p: &Path) -> bool {
+/// Whether a file (of any name, e.g. an Ollama blob) starts with the GGUF magic.
+fn has_gguf_magic(p: &Path) -> bool {
     std::fs::File::open(p)
         .and_then(|mut f| {
             let mut magic = [0u8; 4];
@@ -107,7 +104,9 @@ pub fn discover(paths: &SearchPaths) -> Vec<Found> {
     out
 }
 
-fn walk_gguf(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
+/// Files under `dir` (at most `depth` levels down) that `keep` accepts;
+/// symlinked files count (the Hugging Face cache is made of them).
+fn find_files(dir: &Path, depth: usize, keep: &dyn Fn(&Path) -> bool, out: &mut Vec<PathBuf>) {
     let Ok(rd) = std::fs::read_dir(dir) else {
         return;
     };
@@ -115,11 +114,15 @@ fn walk_gguf(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
         let p = e.path();
         let Ok(ft) = e.file_type() else { continue };
         if ft.is_dir() && depth > 0 {
-            walk_gguf(&p, depth - 1, out);
-        } else if (ft.is_file() || ft.is_symlink()) && is_gguf(&p) {
+            find_files(&p, depth - 1, keep, out);
+        } else if (ft.is_file() || ft.is_symlink()) && keep(&p) {
             out.push(p);
         }
     }
+}
+
+fn walk_gguf(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
+    find_files(dir, depth, &is_gguf, out);
 }
 
 /// `models--ORG--REPO/snapshots/REV/*.gguf` (files are symlinks into blobs/).
@@ -159,7 +162,7 @@ fn ollama(root: &Path) -> Vec<Found> {
     let mut out = Vec::new();
     let base = root.join("manifests");
     let mut manifests = Vec::new();
-    collect_files(&base, 5, &mut manifests);
+    find_files(&base, 5, &|p| p.is_file(), &mut manifests);
     manifests.sort();
     for m in manifests {
         let Ok(text) = std::fs::read_to_string(&m) else {
@@ -179,7 +182,7 @@ fn ollama(root: &Path) -> Vec<Found> {
             continue;
         };
         let blob = root.join("blobs").join(digest.replace(':', "-"));
-        if !is_gguf_blob(&blob) {
+        if !has_gguf_magic(&blob) {
             continue;
         }
         let rel: Vec<String> = m
@@ -203,20 +206,6 @@ fn ollama(root: &Path) -> Vec<Found> {
         });
     }
     out
-}
-
-fn collect_files(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in rd.flatten() {
-        let p = e.path();
-        match e.file_type() {
-            Ok(t) if t.is_dir() && depth > 0 => collect_files(&p, depth - 1, out),
-            Ok(t) if t.is_file() => out.push(p),
-            _ => {}
-        }
-    }
 }
 
 /// A model by path, or by a name `discover` reports (exact, then unique prefix).
