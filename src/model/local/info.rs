@@ -7,10 +7,8 @@ use super::LocalError;
 use super::config::ModelConfig;
 use super::engine::PREFILL_CHUNK;
 use super::gguf::Gguf;
-use super::kv::SLIDING_SLACK;
+use super::kv::{KV_DTYPE, SLIDING_SLACK};
 
-/// Bytes per cached key or value element (the CPU cache holds f32).
-const KV_ELEM_BYTES: u64 = 4;
 /// Code, tokenizer, thread stacks and allocator slack, measured on the small model.
 const RUNTIME_OVERHEAD: u64 = 160 * 1024 * 1024;
 
@@ -72,7 +70,7 @@ pub fn kv_bytes(cfg: &ModelConfig, ctx: usize) -> u64 {
             } else {
                 ctx
             };
-            2 * (l.n_kv_head * l.head_dim * tokens) as u64 * KV_ELEM_BYTES
+            2 * (l.n_kv_head * l.head_dim * tokens * KV_DTYPE.size_in_bytes()) as u64
         })
         .sum()
 }
