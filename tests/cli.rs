@@ -264,12 +264,24 @@ fn index_works_on_a_plain_directory() {
 #[test]
 fn doctor_lists_the_models_it_finds_and_which_runs() {
     let sb = Sandbox::new();
-    let tiny = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny-gemma4.gguf");
-    let out = sb.locus_env(&sb.work(), &["doctor"], &[("LOCUS_MODEL", tiny.to_str().unwrap())]);
+    let tiny =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny-gemma4.gguf");
+    let out = sb.locus_env(
+        &sb.work(),
+        &["doctor"],
+        &[("LOCUS_MODEL", tiny.to_str().unwrap())],
+    );
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(text.contains("env       tiny-gemma4"), "{text}");
-    assert!(text.contains(&format!("runs      {}", tiny.display())), "{text}");
+    assert!(
+        text.contains(&format!("runs      {}", tiny.display())),
+        "{text}"
+    );
     let out = sb.locus(&sb.work(), &["doctor"]);
-    assert!(stdout(&out).contains("no GGUF model found"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("no GGUF model found"),
+        "{}",
+        stdout(&out)
+    );
 }
