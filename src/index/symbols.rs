@@ -55,22 +55,26 @@ impl SymbolTable {
 
     /// Drop one file's entries (before its entry changes).
     pub fn remove_file(&mut self, file: u32, entry: &FileEntry) {
-        let mut names: Vec<NameId> = entry.defs.iter().map(|d| d.name).collect();
-        names.sort_unstable();
-        names.dedup();
-        for n in names {
-            if let Some(v) = self.defs.get_mut(n as usize) {
-                v.retain(|l| l.file != file);
+        fn drop_from<T>(
+            lists: &mut [Vec<T>],
+            names: impl Iterator<Item = NameId>,
+            keep: impl Fn(&T) -> bool,
+        ) {
+            let mut names: Vec<NameId> = names.collect();
+            names.sort_unstable();
+            names.dedup();
+            for n in names {
+                if let Some(v) = lists.get_mut(n as usize) {
+                    v.retain(&keep);
+                }
             }
         }
-        let mut names: Vec<NameId> = entry.refs.iter().map(|r| r.name).collect();
-        names.sort_unstable();
-        names.dedup();
-        for n in names {
-            if let Some(v) = self.refs.get_mut(n as usize) {
-                v.retain(|l| l.file != file);
-            }
-        }
+        drop_from(&mut self.defs, entry.defs.iter().map(|d| d.name), |l| {
+            l.file != file
+        });
+        drop_from(&mut self.refs, entry.refs.iter().map(|r| r.name), |l| {
+            l.file != file
+        });
         self.sorted = OnceLock::new();
     }
 

@@ -185,18 +185,16 @@ impl GgufTokenizer {
             ByteFallback::new().into(),
             Fuse::new().into(),
         ])));
-        let special: Vec<AddedToken> = tokens
-            .iter()
-            .zip(&types)
-            .filter(|(_, t)| **t == TYPE_CONTROL)
-            .map(|(s, _)| AddedToken::from(s.clone(), true))
-            .collect();
-        let user: Vec<AddedToken> = tokens
-            .iter()
-            .zip(&types)
-            .filter(|(_, t)| **t == TYPE_USER_DEFINED)
-            .map(|(s, _)| AddedToken::from(s.clone(), false))
-            .collect();
+        let of_type = |ty: i32, special: bool| -> Vec<AddedToken> {
+            tokens
+                .iter()
+                .zip(&types)
+                .filter(|(_, t)| **t == ty)
+                .map(|(s, _)| AddedToken::from(s.clone(), special))
+                .collect()
+        };
+        let special = of_type(TYPE_CONTROL, true);
+        let user = of_type(TYPE_USER_DEFINED, false);
         tk.add_special_tokens(&special);
         tk.add_tokens(&user);
 
