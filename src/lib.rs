@@ -7,6 +7,7 @@ pub mod assets;
 pub mod cli;
 pub mod cmd;
 pub mod config;
+pub mod edit;
 pub mod git;
 pub mod index;
 pub mod logging;

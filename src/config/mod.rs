@@ -2,10 +2,12 @@
 
 mod load;
 mod paths;
+mod privacy;
 mod settings;
 
 pub use load::{ConfigError, Loaded, Source, SourceKind, load};
 pub use paths::{Dirs, repo_config_file};
+pub use privacy::{DEFAULT_NEVER_SEND, DEFAULT_NEVER_TOUCH, PathRules, PrivacySettings};
 pub use settings::{IndexSettings, LogSettings, ModelSettings, Settings, UiSettings};
 
 impl Settings {

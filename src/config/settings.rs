@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::PrivacySettings;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
@@ -11,6 +13,7 @@ pub struct Settings {
     pub index: IndexSettings,
     pub ui: UiSettings,
     pub log: LogSettings,
+    pub privacy: PrivacySettings,
 }
 
 /// The local model.

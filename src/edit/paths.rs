@@ -1,0 +1,185 @@
+//! Where an edit may write. A model names paths; a path that climbs out of the
+//! repository (`..`, an absolute path, a symlink pointing out), reaches into
+//! `.git/`, or matches a never-touch glob is refused before anything is read.
+
+use std::path::{Component, Path, PathBuf};
+
+use crate::config::PathRules;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PathError {
+    #[error("{0:?} is not a usable file path")]
+    Invalid(String),
+    #[error("{0} is an absolute path; edits take paths relative to the repository root")]
+    Absolute(String),
+    #[error("{0} leaves the repository (`..`); edits stay inside the repository root")]
+    Parent(String),
+    #[error("{0} is inside .git/; locus never edits git's own files")]
+    GitDir(String),
+    #[error("{path} matches the never-touch glob `{glob}` (privacy.never_touch); not edited")]
+    NeverTouch { path: String, glob: String },
+    #[error("{path} resolves to {target}, outside the repository; not edited")]
+    Outside { path: String, target: String },
+}
+
+/// A path that passed the checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    /// Normalized, repo-relative, `/`-separated.
+    pub rel: String,
+    /// The real file to read and write (symlinks inside the repo followed).
+    pub abs: PathBuf,
+}
+
+#[derive(Debug, Clone)]
+pub struct PathGuard {
+    root: PathBuf,
+    never_touch: PathRules,
+}
+
+impl PathGuard {
+    /// `root` is the repository's working tree root.
+    pub fn new(root: &Path, never_touch: PathRules) -> std::io::Result<PathGuard> {
+        Ok(PathGuard {
+            root: root.canonicalize()?,
+            never_touch,
+        })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Check a path a model (or the journal) names.
+    pub fn check(&self, path: &str) -> Result<Resolved, PathError> {
+        let rel = self.normalize(path)?;
+        self.rules(&rel, &rel)?;
+        let abs = self.root.join(&rel);
+        let real = match std::fs::symlink_metadata(&abs) {
+            Ok(_) => abs.canonicalize().map_err(|_| PathError::Outside {
+                path: rel.clone(),
+                target: "a missing target (dangling symlink)".into(),
+            })?,
+            Err(_) => {
+                // A new file: its nearest existing ancestor must be inside.
+                let mut existing = abs.as_path();
+                while std::fs::symlink_metadata(existing).is_err() {
+                    existing = existing.parent().unwrap_or(&self.root);
+                }
+                let canon = existing
+                    .canonicalize()
+                    .map_err(|_| PathError::Invalid(path.into()))?;
+                canon.join(abs.strip_prefix(existing).unwrap_or(Path::new("")))
+            }
+        };
+        let real_rel = real
+            .strip_prefix(&self.root)
+            .map_err(|_| PathError::Outside {
+                path: rel.clone(),
+                target: real.display().to_string(),
+            })?;
+        let real_rel_s = real_rel.to_string_lossy().replace('\\', "/");
+        if real_rel_s != rel {
+            self.rules(&real_rel_s, &rel)?;
+        }
+        Ok(Resolved { rel, abs: real })
+    }
+
+    fn normalize(&self, path: &str) -> Result<String, PathError> {
+        let p = path.trim();
+        if p.is_empty() || p.contains('\0') {
+            return Err(PathError::Invalid(path.into()));
+        }
+        if p.starts_with('/')
+            || p.starts_with('\\')
+            || Path::new(p).is_absolute()
+            || p.as_bytes().get(1) == Some(&b':')
+        {
+            return Err(PathError::Absolute(p.into()));
+        }
+        let mut parts = Vec::new();
+        for c in Path::new(&p.replace('\\', "/")).components() {
+            match c {
+                Component::Normal(s) => parts.push(s.to_string_lossy().into_owned()),
+                Component::CurDir => {}
+                Component::ParentDir => return Err(PathError::Parent(p.into())),
+                Component::RootDir | Component::Prefix(_) => {
+                    return Err(PathError::Absolute(p.into()));
+                }
+            }
+        }
+        if parts.is_empty() {
+            return Err(PathError::Invalid(path.into()));
+        }
+        Ok(parts.join("/"))
+    }
+
+    fn rules(&self, rel: &str, named: &str) -> Result<(), PathError> {
+        if rel.split('/').any(|c| c.eq_ignore_ascii_case(".git")) {
+            return Err(PathError::GitDir(named.into()));
+        }
+        if let Some(glob) = self.never_touch.matching(Path::new(rel)) {
+            return Err(PathError::NeverTouch {
+                path: named.into(),
+                glob: glob.into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::PrivacySettings;
+
+    #[test]
+    fn refuses_escapes_git_and_secrets() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("repo");
+        std::fs::create_dir_all(root.join("src")).unwrap();
+        std::fs::write(dir.path().join("outside.txt"), "x").unwrap();
+        std::os::unix::fs::symlink(dir.path().join("outside.txt"), root.join("link-out")).unwrap();
+        std::os::unix::fs::symlink(dir.path(), root.join("dir-out")).unwrap();
+        std::os::unix::fs::symlink("src", root.join("src-link")).unwrap();
+        std::os::unix::fs::symlink(".env", root.join("innocent")).unwrap();
+        std::fs::write(root.join(".env"), "K=1").unwrap();
+        let g = PathGuard::new(
+            &root,
+            PrivacySettings::default().never_touch_rules().unwrap(),
+        )
+        .unwrap();
+        assert_eq!(g.check("./src//a.rs").unwrap().rel, "src/a.rs");
+        assert!(matches!(g.check("../x"), Err(PathError::Parent(_))));
+        assert!(matches!(g.check("src/../../x"), Err(PathError::Parent(_))));
+        assert!(matches!(
+            g.check("/etc/passwd"),
+            Err(PathError::Absolute(_))
+        ));
+        assert!(matches!(g.check("C:\\x"), Err(PathError::Absolute(_))));
+        assert!(matches!(g.check(".git/config"), Err(PathError::GitDir(_))));
+        assert!(matches!(
+            g.check("sub/.GIT/hooks/pre-commit"),
+            Err(PathError::GitDir(_))
+        ));
+        assert!(matches!(
+            g.check("config/.env.prod"),
+            Err(PathError::NeverTouch { .. })
+        ));
+        assert!(matches!(
+            g.check("innocent"),
+            Err(PathError::NeverTouch { .. })
+        ));
+        assert!(matches!(
+            g.check("link-out"),
+            Err(PathError::Outside { .. })
+        ));
+        assert!(matches!(
+            g.check("dir-out/new.txt"),
+            Err(PathError::Outside { .. })
+        ));
+        assert!(matches!(g.check(""), Err(PathError::Invalid(_))));
+        let r = g.check("src-link/new.rs").unwrap();
+        assert_eq!(r.abs, root.canonicalize().unwrap().join("src/new.rs"));
+    }
+}

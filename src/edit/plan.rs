@@ -1,0 +1,387 @@
+//! From parsed edits to a change set, reading the files they touch. Edits to
+//! one file apply in reply order, each against the text the previous ones
+//! left. A block that cannot be placed becomes a failure with the reason and
+//! the closest candidate, to show the user or feed back to the model.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::block::{Edit, ParsedReply};
+use super::changeset::{Base, ChangeSet, FileChange, FileOp};
+use super::matcher::{Candidate, MatchError, Tier, locate};
+use super::paths::PathGuard;
+use super::text::{FileText, hash};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureKind {
+    /// The reply had a block that could not be read.
+    Parse,
+    /// The path is not one locus will edit.
+    Path,
+    /// The SEARCH text is not in the file.
+    NotFound,
+    /// The SEARCH text is in the file more than once.
+    Ambiguous,
+    /// The file does not exist.
+    Missing,
+    /// A new file or rename target exists already.
+    Exists,
+    /// Not UTF-8 text, or unreadable.
+    Unreadable,
+}
+
+/// An edit that could not be turned into a change.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Failure {
+    pub kind: FailureKind,
+    /// 1-based line of the reply.
+    pub line: usize,
+    pub path: Option<String>,
+    pub message: String,
+    pub closest: Option<Candidate>,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.message)?;
+        if let Some(c) = &self.closest {
+            write!(
+                f,
+                "\n  closest ({}% similar), lines {}-{}:",
+                (c.score * 100.0).round(),
+                c.start + 1,
+                c.start + c.lines.len()
+            )?;
+            for l in &c.lines {
+                write!(f, "\n  | {l}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A reply turned into changes, and what could not be.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Proposal {
+    pub changes: ChangeSet,
+    pub failures: Vec<Failure>,
+    /// How each located block was found, in reply order (for stats and tests).
+    pub tiers: Vec<Tier>,
+}
+
+impl Proposal {
+    /// Feedback for the model after failures: what went wrong, block by block.
+    pub fn feedback(&self) -> String {
+        let mut s = String::from("Some edits could not be applied:\n");
+        for f in &self.failures {
+            s.push_str(&format!("- {f}\n"));
+        }
+        s.push_str(
+            "Reply again with SEARCH/REPLACE blocks whose SEARCH part copies the current file lines exactly, \
+             with enough lines to be unique.\n",
+        );
+        s
+    }
+}
+
+struct Slot {
+    /// As on disk at proposal time (`None`: did not exist).
+    disk: Option<(FileText, String)>,
+    current: Option<FileText>,
+    renamed_from: Option<String>,
+    /// Moved away by a rename (not a deletion).
+    moved: bool,
+    touched: bool,
+}
+
+/// Turn a parsed reply into a proposal, reading files under `guard`'s root.
+pub fn propose(reply: &ParsedReply, guard: &PathGuard) -> Proposal {
+    let mut p = Planner {
+        guard,
+        slots: BTreeMap::new(),
+        out: Proposal::default(),
+    };
+    for e in &reply.errors {
+        p.fail(FailureKind::Parse, e.line, None, e.message.clone(), None);
+    }
+    for edit in &reply.edits {
+        p.edit(edit);
+    }
+    p.finish()
+}
+
+struct Planner<'a> {
+    guard: &'a PathGuard,
+    slots: BTreeMap<String, Slot>,
+    out: Proposal,
+}
+
+impl Planner<'_> {
+    fn fail(
+        &mut self,
+        kind: FailureKind,
+        line: usize,
+        path: Option<&str>,
+        message: String,
+        closest: Option<Candidate>,
+    ) {
+        self.out.failures.push(Failure {
+            kind,
+            line,
+            path: path.map(String::from),
+            message,
+            closest,
+        });
+    }
+
+    /// The slot for `path`, loading the file on first use.
+    fn slot(&mut self, path: &str, line: usize) -> Option<String> {
+        let r = match self.guard.check(path) {
+            Ok(r) => r,
+            Err(e) => {
+                self.fail(FailureKind::Path, line, Some(path), e.to_string(), None);
+                return None;
+            }
+        };
+        if !self.slots.contains_key(&r.rel) {
+            let disk = match std::fs::read(&r.abs) {
+                Ok(bytes) => match FileText::decode(&bytes) {
+                    Some(t) => Some((t, hash(&bytes))),
+                    None => {
+                        self.fail(
+                            FailureKind::Unreadable,
+                            line,
+                            Some(&r.rel),
+                            format!(
+                                "{} is not UTF-8 text; locus does not edit binary files",
+                                r.rel
+                            ),
+                            None,
+                        );
+                        return None;
+                    }
+                },
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                Err(e) if e.kind() == std::io::ErrorKind::IsADirectory || r.abs.is_dir() => {
+                    self.fail(
+                        FailureKind::Unreadable,
+                        line,
+                        Some(&r.rel),
+                        format!("{} is a directory, not a file", r.rel),
+                        None,
+                    );
+                    return None;
+                }
+                Err(e) => {
+                    self.fail(
+                        FailureKind::Unreadable,
+                        line,
+                        Some(&r.rel),
+                        format!("cannot read {}: {e}", r.rel),
+                        None,
+                    );
+                    return None;
+                }
+            };
+            let current = disk.as_ref().map(|(t, _)| t.clone());
+            self.slots.insert(
+                r.rel.clone(),
+                Slot {
+                    disk,
+                    current,
+                    renamed_from: None,
+                    moved: false,
+                    touched: false,
+                },
+            );
+        }
+        Some(r.rel)
+    }
+
+    fn edit(&mut self, edit: &Edit) {
+        let line = edit.line();
+        match edit {
+            Edit::Replace {
+                path,
+                search,
+                replace,
+                ..
+            } => {
+                let Some(rel) = self.slot(path, line) else {
+                    return;
+                };
+                let slot = self.slots.get_mut(&rel).expect("slot");
+                let blank = search.iter().all(|l| l.trim().is_empty());
+                match (&mut slot.current, blank) {
+                    (None, true) => {
+                        let mut t = FileText::from_normalized("");
+                        t.lines = replace.clone();
+                        t.final_newline = true;
+                        slot.current = Some(t);
+                    }
+                    (None, false) => {
+                        let msg = format!(
+                            "{rel} does not exist, so its SEARCH block (reply line {line}) cannot match; to create it, leave SEARCH empty"
+                        );
+                        self.fail(FailureKind::Missing, line, Some(&rel), msg, None);
+                        return;
+                    }
+                    (Some(t), true) => {
+                        // An empty SEARCH on an existing file appends to it.
+                        t.lines.extend(replace.iter().cloned());
+                        t.final_newline = true;
+                    }
+                    (Some(t), false) => match locate(&t.lines, search, replace) {
+                        Ok(found) => {
+                            t.lines.splice(found.start..found.end, found.replacement);
+                            self.out.tiers.push(found.tier);
+                        }
+                        Err(MatchError::NotFound { closest }) => {
+                            let msg = format!(
+                                "{rel}: the SEARCH block at reply line {line} matches nothing in the file"
+                            );
+                            self.fail(FailureKind::NotFound, line, Some(&rel), msg, closest);
+                            return;
+                        }
+                        Err(MatchError::Ambiguous { starts, .. }) => {
+                            let at: Vec<String> =
+                                starts.iter().map(|s| (s + 1).to_string()).collect();
+                            let msg = format!(
+                                "{rel}: the SEARCH block at reply line {line} matches {} places (lines {}); include more lines to make it unique",
+                                starts.len(),
+                                at.join(", ")
+                            );
+                            self.fail(FailureKind::Ambiguous, line, Some(&rel), msg, None);
+                            return;
+                        }
+                    },
+                }
+                self.slots.get_mut(&rel).expect("slot").touched = true;
+            }
+            Edit::WholeFile { path, content, .. } => {
+                let Some(rel) = self.slot(path, line) else {
+                    return;
+                };
+                let slot = self.slots.get_mut(&rel).expect("slot");
+                let final_newline = slot
+                    .current
+                    .as_ref()
+                    .is_none_or(|t| t.final_newline || t.lines.is_empty());
+                let mut t = FileText::from_normalized("");
+                t.lines = content.clone();
+                t.final_newline = final_newline;
+                slot.current = Some(t);
+                slot.touched = true;
+            }
+            Edit::Delete { path, .. } => {
+                let Some(rel) = self.slot(path, line) else {
+                    return;
+                };
+                let slot = self.slots.get_mut(&rel).expect("slot");
+                if slot.current.take().is_none() {
+                    self.fail(
+                        FailureKind::Missing,
+                        line,
+                        Some(&rel),
+                        format!("{rel} does not exist, so it cannot be deleted"),
+                        None,
+                    );
+                    return;
+                }
+                slot.touched = true;
+            }
+            Edit::Rename { from, to, .. } => {
+                let (Some(from), Some(to)) = (self.slot(from, line), self.slot(to, line)) else {
+                    return;
+                };
+                if self.slots[&to].current.is_some() {
+                    self.fail(
+                        FailureKind::Exists,
+                        line,
+                        Some(&to),
+                        format!("cannot rename {from} to {to}: {to} exists"),
+                        None,
+                    );
+                    return;
+                }
+                let Some(text) = self.slots.get_mut(&from).and_then(|s| s.current.take()) else {
+                    self.fail(
+                        FailureKind::Missing,
+                        line,
+                        Some(&from),
+                        format!("cannot rename {from}: it does not exist"),
+                        None,
+                    );
+                    return;
+                };
+                let src = self.slots.get_mut(&from).expect("slot");
+                src.moved = true;
+                src.touched = true;
+                let origin = src.renamed_from.clone().unwrap_or(from);
+                let dst = self.slots.get_mut(&to).expect("slot");
+                dst.current = Some(text);
+                dst.renamed_from = Some(origin);
+                dst.touched = true;
+            }
+        }
+    }
+
+    fn finish(mut self) -> Proposal {
+        let mut files = Vec::new();
+        for (rel, slot) in &self.slots {
+            if !slot.touched {
+                continue;
+            }
+            let base_of = |s: &Slot| {
+                s.disk.as_ref().map(|(t, h)| {
+                    (
+                        Base {
+                            hash: h.clone(),
+                            crlf: t.crlf,
+                            bom: t.bom,
+                        },
+                        t.text(),
+                    )
+                })
+            };
+            let new = slot.current.as_ref().map(FileText::text);
+            let change = if let Some(from) = &slot.renamed_from {
+                let Some((base, old)) = self.slots.get(from).and_then(base_of) else {
+                    continue;
+                };
+                FileChange::new(
+                    rel.clone(),
+                    FileOp::Rename { from: from.clone() },
+                    Some(base),
+                    old,
+                    new.unwrap_or_default(),
+                )
+            } else {
+                match (base_of(slot), new) {
+                    (None, None) => continue,
+                    (None, Some(new)) => {
+                        if slot.moved {
+                            continue;
+                        }
+                        FileChange::new(rel.clone(), FileOp::Create, None, String::new(), new)
+                    }
+                    (Some(_), None) if slot.moved => continue,
+                    (Some((base, old)), None) => {
+                        FileChange::new(rel.clone(), FileOp::Delete, Some(base), old, String::new())
+                    }
+                    (Some((base, old)), Some(new)) => {
+                        if old == new {
+                            continue;
+                        }
+                        FileChange::new(rel.clone(), FileOp::Modify, Some(base), old, new)
+                    }
+                }
+            };
+            files.push(change);
+        }
+        self.out.changes = ChangeSet { files };
+        self.out
+    }
+}
