@@ -42,6 +42,61 @@ pub enum Command {
     Generate(GenerateArgs),
     /// List the local models locus can find, with their memory needs.
     Models(ModelsArgs),
+    /// Apply the edits in a model's reply (a file, or - for stdin) after showing the diff.
+    Apply(ApplyArgs),
+    /// Ask the local model for a change, then show or apply it.
+    Edit(EditArgs),
+    /// Undo the last change locus applied in this repository.
+    Undo(JournalArgs),
+    /// Redo the last change undone.
+    Redo(JournalArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ApplyArgs {
+    /// The reply: SEARCH/REPLACE blocks, a unified diff or whole files; `-` reads stdin.
+    #[arg(value_name = "RESPONSE_FILE")]
+    pub response: String,
+    /// Only print the unified diff; write nothing.
+    #[arg(long, conflicts_with = "yes")]
+    pub dry_run: bool,
+    /// Apply without asking.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Print one JSON object: files, hunks, failures, whether it applied.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct EditArgs {
+    /// What to change.
+    pub instruction: String,
+    /// A file the model should see and may change (repeatable).
+    #[arg(long = "file", value_name = "PATH")]
+    pub files: Vec<String>,
+    /// Only print the unified diff; write nothing.
+    #[arg(long, conflicts_with = "yes")]
+    pub dry_run: bool,
+    /// Apply without asking.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// A GGUF file, or a name `locus models` lists (default: the configured model).
+    #[arg(long, value_name = "PATH|NAME")]
+    pub model: Option<String>,
+    /// Most tokens the model may write.
+    #[arg(long, default_value_t = 1024)]
+    pub max_tokens: usize,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct JournalArgs {
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, clap::Args)]

@@ -3,6 +3,8 @@
 mod assets;
 mod cli;
 mod config;
+mod edit;
+mod edit_props;
 mod index;
 mod models;
 mod pull;

@@ -1,7 +1,9 @@
 //! Headless commands: each turns parsed CLI arguments into work on the library
 //! and writes plain text (or JSON) to stdout. main.rs maps their errors to exit codes.
 
+pub mod apply;
 pub mod doctor;
+pub mod edit;
 pub mod generate;
 pub mod index;
 pub mod models;
@@ -20,5 +22,9 @@ pub fn run(cli: &Cli, ws: &Workspace) -> anyhow::Result<ExitCode> {
         Some(Command::Index(args)) => index::index(ws, args),
         Some(Command::Generate(args)) => generate::run(ws, args),
         Some(Command::Models(args)) => models::list(ws, args),
+        Some(Command::Apply(args)) => apply::run(ws, args),
+        Some(Command::Edit(args)) => edit::run(ws, args),
+        Some(Command::Undo(args)) => apply::undo(ws, args, false),
+        Some(Command::Redo(args)) => apply::undo(ws, args, true),
     }
 }

@@ -116,9 +116,19 @@ pub fn execute(writes: &[Write], guard: &PathGuard) -> Result<(), ApplyError> {
         });
     }
     for (i, c) in checked.iter().enumerate() {
-        if let Err(source) = perform(&c.abs, c.write.after.as_deref(), c.perms.clone()) {
+        if let Err(source) = perform(
+            &c.abs,
+            c.write.after.as_deref(),
+            c.perms.clone(),
+            guard.root(),
+        ) {
             for done in checked[..i].iter().rev() {
-                let _ = perform(&done.abs, done.write.before.as_deref(), done.perms.clone());
+                let _ = perform(
+                    &done.abs,
+                    done.write.before.as_deref(),
+                    done.perms.clone(),
+                    guard.root(),
+                );
             }
             return Err(ApplyError::Io {
                 path: c.write.path.clone(),
@@ -133,10 +143,11 @@ fn perform(
     abs: &std::path::Path,
     bytes: Option<&[u8]>,
     perms: Option<std::fs::Permissions>,
+    root: &std::path::Path,
 ) -> std::io::Result<()> {
     match bytes {
         Some(b) => fsio::write_atomic(abs, b, perms),
-        None => match fsio::remove(abs) {
+        None => match fsio::remove(abs, root) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             r => r,
         },

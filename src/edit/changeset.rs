@@ -2,8 +2,9 @@
 //! into hunks that are accepted or rejected one by one (or per file).
 
 use serde::Serialize;
-use similar::TextDiff;
+use similar::DiffTag;
 
+use super::diff;
 use super::hunk::{Decision, Hunk};
 use super::text::encode_like;
 
@@ -140,17 +141,14 @@ impl FileChange {
 
     /// Lines added and removed by the whole proposal.
     pub fn stats(&self) -> (usize, usize) {
-        let diff = TextDiff::from_lines(&self.old, &self.new);
-        let mut added = 0;
-        let mut removed = 0;
-        for change in diff.iter_all_changes() {
-            match change.tag() {
-                similar::ChangeTag::Insert => added += 1,
-                similar::ChangeTag::Delete => removed += 1,
-                similar::ChangeTag::Equal => {}
-            }
-        }
-        (added, removed)
+        let ops = diff::line_ops(&diff::lines(&self.old), &diff::lines(&self.new));
+        let count = |tag| {
+            ops.iter()
+                .filter(|o| o.tag == tag)
+                .map(|o| o.old.len() + o.new.len())
+                .sum()
+        };
+        (count(DiffTag::Insert), count(DiffTag::Delete))
     }
 
     /// A git-style unified diff from the old text to `new` (what `git apply` reads).
@@ -176,14 +174,12 @@ impl FileChange {
             FileOp::Modify => (format!("a/{old_path}"), format!("b/{}", self.path)),
         };
         if self.old != new {
-            let diff = TextDiff::from_lines(self.old.as_str(), new);
-            out.push_str(
-                &diff
-                    .unified_diff()
-                    .context_radius(CONTEXT)
-                    .header(&a, &b)
-                    .to_string(),
-            );
+            out.push_str(&format!("--- {a}\n+++ {b}\n"));
+            out.push_str(&diff::unified(
+                &diff::lines(&self.old),
+                &diff::lines(new),
+                CONTEXT,
+            ));
         }
         out
     }
@@ -191,24 +187,22 @@ impl FileChange {
 
 /// The hunks that turn `old` into `new`.
 fn diff_hunks(path: &str, old: &str, new: &str) -> Vec<Hunk> {
-    let diff = TextDiff::from_lines(old, new);
-    let (olds, news) = (diff.old_slices(), diff.new_slices());
-    diff.grouped_ops(CONTEXT)
+    let (olds, news) = (diff::lines(old), diff::lines(new));
+    diff::groups(&diff::line_ops(&olds, &news), CONTEXT)
         .iter()
-        .filter_map(|group| {
-            let (first, last) = (group.first()?, group.last()?);
-            let o = first.old_range().start..last.old_range().end;
-            let n = first.new_range().start..last.new_range().end;
+        .map(|g| {
+            let o = g[0].old.start..g[g.len() - 1].old.end;
+            let n = g[0].new.start..g[g.len() - 1].new.end;
             let lines = |s: &[&str], r: std::ops::Range<usize>| {
                 s[r].iter().map(|l| l.to_string()).collect()
             };
-            Some(Hunk::new(
+            Hunk::new(
                 path,
                 o.start,
-                lines(olds, o.clone()),
+                lines(&olds, o.clone()),
                 n.start,
-                lines(news, n),
-            ))
+                lines(&news, n),
+            )
         })
         .collect()
 }
@@ -311,6 +305,35 @@ mod tests {
         assert!(set.edit_hunk(&id, "line 1\nLINE TWO\nline 3\nline 4\nline 5\n"));
         assert!(set.files[0].accepted_text().contains("LINE TWO\n"));
         assert_eq!(set.files[0].stats(), (2, 1));
+    }
+
+    #[test]
+    fn all_accepted_is_new_and_all_rejected_is_old() {
+        let mut rng = 0x9e3779b97f4a7c15u64;
+        let mut next = move || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        for _ in 0..2000 {
+            let mut text = || -> String {
+                let n = next() % 20;
+                let mut t: String = (0..n)
+                    .map(|_| ["a\n", "b\n", "a x\n"][(next() % 3) as usize])
+                    .collect();
+                if next() % 3 == 0 {
+                    t.pop();
+                }
+                t
+            };
+            let (old, new) = (text(), text());
+            let mut c = change(&old, &new);
+            c.set_all(Decision::Accepted);
+            assert_eq!(c.accepted_text(), new, "{old:?} -> {new:?}");
+            c.set_all(Decision::Rejected);
+            assert_eq!(c.accepted_text(), old);
+        }
     }
 
     #[test]

@@ -44,11 +44,17 @@ pub fn write_atomic(path: &Path, bytes: &[u8], perms: Option<Permissions>) -> st
     result
 }
 
-/// Remove a file, and make the removal durable.
-pub fn remove(path: &Path) -> std::io::Result<()> {
+/// Remove a file, and the directories above it (below `root`) that this leaves
+/// empty, as git does; make the removal durable.
+pub fn remove(path: &Path, root: &Path) -> std::io::Result<()> {
     fs::remove_file(path)?;
-    if let Some(dir) = path.parent() {
-        sync_dir(dir);
+    let mut dir = path.parent();
+    while let Some(d) = dir {
+        if d == root || !d.starts_with(root) || fs::remove_dir(d).is_err() {
+            sync_dir(d);
+            break;
+        }
+        dir = d.parent();
     }
     Ok(())
 }

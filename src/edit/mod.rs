@@ -10,6 +10,7 @@
 mod apply;
 mod block;
 mod changeset;
+mod diff;
 mod fsio;
 mod hunk;
 mod journal;

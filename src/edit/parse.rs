@@ -325,7 +325,9 @@ const EXTENSIONLESS: &[&str] = &[
 pub(crate) fn clean_path(line: &str, strict: bool) -> Option<String> {
     let mut s = line.trim().trim_start_matches('#').trim();
     for prefix in ["file:", "filename:", "path:", "filepath:", "in "] {
-        if s.len() >= prefix.len() && s[..prefix.len()].eq_ignore_ascii_case(prefix) {
+        if s.get(..prefix.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
+        {
             s = s[prefix.len()..].trim();
         }
     }

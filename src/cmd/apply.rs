@@ -1,0 +1,242 @@
+//! `locus apply`, `locus undo`, `locus redo`: model replies to files on disk,
+//! headless. The diff is shown first; nothing is written without `--yes` or a
+//! "y" typed at the terminal, and nothing at all when any block fails.
+
+use std::io::{BufRead as _, Read as _, Write as _};
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use serde_json::{Value, json};
+
+use crate::cli::{ApplyArgs, JournalArgs};
+use crate::edit::{self, ChangeSet, FileOp, Journal, PathGuard, Proposal};
+use crate::workspace::Workspace;
+
+/// How a proposal is finished: shown only, applied without asking, or asked about.
+#[derive(Debug, Clone, Copy)]
+pub struct Mode {
+    pub dry_run: bool,
+    pub yes: bool,
+    pub json: bool,
+}
+
+pub fn run(ws: &Workspace, args: &ApplyArgs) -> anyhow::Result<ExitCode> {
+    let reply = if args.response == "-" {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .context("cannot read the reply from stdin")?;
+        s
+    } else {
+        let bytes = std::fs::read(&args.response)
+            .with_context(|| format!("cannot read {}", args.response))?;
+        String::from_utf8(bytes)
+            .map_err(|_| anyhow::anyhow!("{} is not UTF-8 text", args.response))?
+    };
+    let guard = guard(ws)?;
+    let parsed = edit::parse_reply(&reply);
+    if parsed.edits.is_empty() && parsed.errors.is_empty() {
+        anyhow::bail!(
+            "no edits found in {}: expected SEARCH/REPLACE blocks, a unified diff or fenced whole files",
+            args.response
+        );
+    }
+    let proposal = edit::propose(&parsed, &guard);
+    let mode = Mode {
+        dry_run: args.dry_run,
+        yes: args.yes,
+        json: args.json,
+    };
+    let summary = format!("apply {}", args.response);
+    finish(ws, &guard, proposal, mode, &summary, Value::Null)
+}
+
+/// The path rules in force for this workspace.
+pub fn guard(ws: &Workspace) -> anyhow::Result<PathGuard> {
+    let settings = ws.settings()?.settings;
+    let rules = settings
+        .privacy
+        .never_touch_rules()
+        .context("privacy.never_touch has a bad glob")?;
+    PathGuard::new(&ws.root, rules).with_context(|| format!("cannot use {}", ws.root.display()))
+}
+
+/// Show a proposal, then apply it as `mode` says; `extra` goes into the JSON.
+pub fn finish(
+    ws: &Workspace,
+    guard: &PathGuard,
+    mut proposal: Proposal,
+    mode: Mode,
+    summary: &str,
+    extra: Value,
+) -> anyhow::Result<ExitCode> {
+    let diff = proposal.changes.unified_diff();
+    let mut report = json!({
+        "applied": false,
+        "dry_run": mode.dry_run,
+        "files": files_json(&proposal.changes),
+        "failures": proposal.failures.iter().map(failure_json).collect::<Vec<_>>(),
+        "diff": diff,
+    });
+    if !extra.is_null() {
+        report["model"] = extra;
+    }
+    let emit = |report: &Value| {
+        if mode.json {
+            println!("{report}");
+        }
+    };
+    if !mode.json {
+        print!("{diff}");
+        for f in &proposal.failures {
+            eprintln!("error: {f}");
+        }
+    }
+    if !proposal.failures.is_empty() {
+        emit(&report);
+        if !mode.json {
+            eprintln!(
+                "nothing was written: {} edit(s) failed",
+                proposal.failures.len()
+            );
+        }
+        return Ok(ExitCode::from(1));
+    }
+    if proposal.changes.is_empty() {
+        emit(&report);
+        if !mode.json {
+            eprintln!("the edits change nothing");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if mode.dry_run {
+        emit(&report);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let n = proposal.changes.files.len();
+    if !mode.yes && !confirm(&format!("Apply these changes to {n} file(s)? [y/N] "))? {
+        emit(&report);
+        if !mode.json {
+            eprintln!("nothing was written");
+        }
+        return Ok(ExitCode::from(1));
+    }
+    proposal.changes.accept_all();
+    let writes = edit::writes_for(&proposal.changes);
+    let journal = Journal::for_repo(&ws.dirs, guard.root());
+    let entry = journal.apply(&writes, summary, guard)?;
+    report["applied"] = json!(true);
+    report["journal_id"] = json!(entry.id);
+    emit(&report);
+    if !mode.json {
+        eprintln!("applied to {n} file(s); `locus undo` reverts it");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Ask at the terminal (not stdin, which may hold the reply).
+fn confirm(question: &str) -> anyhow::Result<bool> {
+    let tty = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty");
+    let Ok(mut tty) = tty else {
+        anyhow::bail!(
+            "no terminal to ask for confirmation; pass --yes to apply or --dry-run to only see the diff"
+        );
+    };
+    tty.write_all(question.as_bytes())?;
+    tty.flush()?;
+    let mut answer = String::new();
+    std::io::BufReader::new(tty).read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "Yes"))
+}
+
+fn files_json(changes: &ChangeSet) -> Vec<Value> {
+    changes
+        .files
+        .iter()
+        .map(|f| {
+            let (added, removed) = f.stats();
+            let op = match &f.op {
+                FileOp::Modify => "modify",
+                FileOp::Create => "create",
+                FileOp::Delete => "delete",
+                FileOp::Rename { .. } => "rename",
+            };
+            let mut v = json!({
+                "path": f.path,
+                "op": op,
+                "added": added,
+                "removed": removed,
+                "hunks": f.hunks.iter().map(|h| json!({
+                    "id": h.id,
+                    "old_start": h.old_start + 1,
+                    "old_lines": h.old_lines.len(),
+                    "new_start": h.new_start + 1,
+                    "new_lines": h.new_lines.len(),
+                })).collect::<Vec<_>>(),
+            });
+            if let FileOp::Rename { from } = &f.op {
+                v["from"] = json!(from);
+            }
+            v
+        })
+        .collect()
+}
+
+fn failure_json(f: &edit::Failure) -> Value {
+    let mut v = json!({
+        "kind": f.kind,
+        "line": f.line,
+        "path": f.path,
+        "message": f.message,
+    });
+    if let Some(c) = &f.closest {
+        v["closest"] = json!({"start_line": c.start + 1, "lines": c.lines, "similarity": c.score});
+    }
+    v
+}
+
+/// `locus undo` (or `locus redo` when `redo`).
+pub fn undo(ws: &Workspace, args: &JournalArgs, redo: bool) -> anyhow::Result<ExitCode> {
+    let guard = guard(ws)?;
+    let journal = Journal::for_repo(&ws.dirs, guard.root());
+    let done = if redo {
+        journal.redo(&guard)?
+    } else {
+        journal.undo(&guard)?
+    };
+    let word = if redo { "redo" } else { "undo" };
+    let Some(entry) = done else {
+        if args.json {
+            println!("{}", json!({ "done": false }));
+        } else {
+            eprintln!("nothing to {word}");
+        }
+        return Ok(ExitCode::from(1));
+    };
+    if args.json {
+        println!(
+            "{}",
+            json!({ "done": true, "id": entry.id, "summary": entry.summary, "files": entry.files })
+        );
+    } else {
+        let verb = if redo { "redid" } else { "undid" };
+        println!("{verb}: {}", entry.summary);
+        for f in &entry.files {
+            let (existed, exists) = if redo {
+                (f.before, f.after)
+            } else {
+                (f.after, f.before)
+            };
+            let what = match (existed, exists) {
+                (false, true) => "recreated",
+                (true, false) => "removed",
+                _ => "restored",
+            };
+            println!("  {what} {}", f.path);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
