@@ -53,8 +53,9 @@ pub enum MatchError {
 
 /// Similarity a fuzzy match needs (similar's ratio on the trimmed text).
 pub const FUZZY_THRESHOLD: f32 = 0.85;
-/// A rival window this close to the best makes a fuzzy match ambiguous.
-const FUZZY_MARGIN: f32 = 0.03;
+/// A fuzzy match is unique when every rival window is at least this many
+/// times as dissimilar to the block as the best one.
+const FUZZY_CLEAR_FACTOR: f32 = 2.0;
 /// Windows scored in full per block, after a cheap line-hit prefilter.
 const FUZZY_CANDIDATES: usize = 24;
 
@@ -225,7 +226,7 @@ fn fuzzy(file: &[String], search: &[String], replace: &[String]) -> Result<Found
         .iter()
         .filter(|&&(s, st, sz)| {
             s >= FUZZY_THRESHOLD
-                && s >= score - FUZZY_MARGIN
+                && (1.0 - s) < FUZZY_CLEAR_FACTOR * (1.0 - score) + 0.005
                 && (st + sz <= start || st >= start + size)
         })
         .map(|&(_, st, _)| st)
@@ -323,6 +324,26 @@ mod tests {
         assert_eq!(
             f.replacement,
             v("    for item in items:\n        s += item.cost")
+        );
+    }
+
+    #[test]
+    fn fuzzy_refuses_two_equally_close_windows() {
+        let file = v(
+            "fn one() {\n    let total = price * qty;\n}\nfn two() {\n    let total = price * qty;\n}\n",
+        );
+        let err = locate(
+            &file,
+            &v("    let totl = price * qty;\n}"),
+            &v("    let total = 0;\n}"),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            MatchError::Ambiguous {
+                starts: vec![1, 4],
+                tier: Tier::Fuzzy
+            }
         );
     }
 
