@@ -337,6 +337,53 @@ mod tests {
     }
 
     #[test]
+    fn file_and_hunk_decisions_drive_the_outcome() {
+        let create = FileChange::new(
+            "n.txt".into(),
+            FileOp::Create,
+            None,
+            String::new(),
+            "x\n".into(),
+        );
+        let delete = FileChange::new(
+            "d.txt".into(),
+            FileOp::Delete,
+            None,
+            "gone\n".into(),
+            String::new(),
+        );
+        let rename = FileChange::new(
+            "b.txt".into(),
+            FileOp::Rename {
+                from: "a.txt".into(),
+            },
+            None,
+            "k\n".into(),
+            "k\n".into(),
+        );
+        let mut set = ChangeSet {
+            files: vec![create, delete, rename],
+        };
+        assert!(set.files.iter().all(|f| f.outcome() == Outcome::Nothing));
+        let id = set.files[0].hunks[0].id.clone();
+        assert!(set.set_hunk(&id, Decision::Accepted));
+        assert_eq!(set.files[0].outcome(), Outcome::Write("x\n".into()));
+        assert!(set.set_file("d.txt", Decision::Accepted));
+        assert_eq!(set.files[1].outcome(), Outcome::Remove);
+        assert!(set.set_file("b.txt", Decision::Accepted));
+        assert_eq!(
+            set.files[2].outcome(),
+            Outcome::Move {
+                from: "a.txt".into(),
+                text: "k\n".into()
+            }
+        );
+        set.set_all(Decision::Rejected);
+        assert!(set.files.iter().all(|f| f.outcome() == Outcome::Nothing));
+        assert!(!set.set_hunk("nope", Decision::Accepted));
+    }
+
+    #[test]
     fn unified_diff_is_git_style() {
         let c = change("a\nb\n", "a\nc\n");
         let d = c.unified_diff(&c.new);
