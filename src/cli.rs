@@ -50,6 +50,39 @@ pub enum Command {
     Undo(JournalArgs),
     /// Redo the last change undone.
     Redo(JournalArgs),
+    /// Write a commit message for what is staged (with --yes, commit it).
+    Commit(CommitArgs),
+    /// Print what locus knows of the repository: branch, upstream, changes.
+    Status(StatusArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CommitArgs {
+    /// Stage every change to tracked files first (as `git commit -a`).
+    #[arg(long, short = 'a')]
+    pub all: bool,
+    /// Only print the message; stage and commit nothing.
+    #[arg(long, conflicts_with = "yes")]
+    pub dry_run: bool,
+    /// Commit without asking.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Print one JSON object: the message, where it came from, the commit.
+    #[arg(long)]
+    pub json: bool,
+    /// A GGUF file, or a name `locus models` lists (default: the configured model).
+    #[arg(long, value_name = "PATH|NAME")]
+    pub model: Option<String>,
+    /// Characters of diff the model sees at most.
+    #[arg(long, default_value_t = 12_000)]
+    pub diff_chars: usize,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, clap::Args)]

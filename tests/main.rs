@@ -5,6 +5,7 @@ mod cli;
 mod config;
 mod edit;
 mod edit_props;
+mod git;
 mod index;
 mod models;
 mod pull;

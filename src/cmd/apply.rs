@@ -135,7 +135,7 @@ pub fn finish(
 }
 
 /// Ask at the terminal (not stdin, which may hold the reply).
-fn confirm(question: &str) -> anyhow::Result<bool> {
+pub fn confirm(question: &str) -> anyhow::Result<bool> {
     let tty = std::fs::OpenOptions::new()
         .read(true)
         .write(true)

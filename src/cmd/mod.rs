@@ -2,6 +2,7 @@
 //! and writes plain text (or JSON) to stdout. main.rs maps their errors to exit codes.
 
 pub mod apply;
+pub mod commit;
 pub mod doctor;
 pub mod edit;
 pub mod generate;
@@ -26,5 +27,7 @@ pub fn run(cli: &Cli, ws: &Workspace) -> anyhow::Result<ExitCode> {
         Some(Command::Edit(args)) => edit::run(ws, args),
         Some(Command::Undo(args)) => apply::undo(ws, args, false),
         Some(Command::Redo(args)) => apply::undo(ws, args, true),
+        Some(Command::Commit(args)) => commit::run(ws, args),
+        Some(Command::Status(args)) => commit::status(ws, args),
     }
 }

@@ -4,8 +4,28 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum GitError {
-    #[error("git: {0}")]
+    #[error("git: {}", .0.message())]
     Git(#[from] git2::Error),
+    #[error("{} is not inside a git repository; run `git init` first, or start locus in a repository", .0.display())]
+    NotARepo(PathBuf),
+    #[error("{} is a bare repository (no working tree); locus works in a checkout", .0.display())]
+    Bare(PathBuf),
+    #[error("a {0} is in progress; finish or abort it with git first (locus will not commit now)")]
+    InProgress(String),
+    #[error(
+        "nothing is staged; stage changes with `git add PATH` (or pass --all to stage every tracked change)"
+    )]
+    NothingStaged,
+    #[error(
+        "no commit identity: set it with `git config user.name \"Your Name\"` and `git config user.email you@example.com`"
+    )]
+    NoIdentity,
+    #[error("the {hook} hook failed, nothing was committed:\n{output}")]
+    Hook { hook: String, output: String },
+    #[error("no hunk {0} in that file's diff")]
+    NoHunk(usize),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
 }
 
 /// What locus needs to know about the repository it was started in.
