@@ -467,6 +467,27 @@ fn commit_end_to_end_with_the_real_small_model() {
     )
     .unwrap();
     git(&dir, &["add", "calc.py"]);
+    std::fs::write(dir.join("a.txt"), "one\n2\nthree\n").unwrap();
+    // --all --dry-run sees the tracked change but stages nothing.
+    let m = model.to_str().unwrap();
+    let out = sb.locus(
+        &dir,
+        &["commit", "--all", "--dry-run", "--json", "--model", m],
+    );
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let paths: Vec<&str> = json["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, ["a.txt", "calc.py"]);
+    assert_eq!(json["committed"], false);
+    assert_eq!(
+        git(&dir, &["status", "--porcelain"]),
+        " M a.txt\nA  calc.py\n"
+    );
     let out = sb.locus(
         &dir,
         &[
@@ -496,6 +517,10 @@ fn commit_end_to_end_with_the_real_small_model() {
         json["message"].as_str().unwrap().lines().next().unwrap(),
         subject
     );
-    assert_eq!(git(&dir, &["status", "--porcelain"]), "");
+    assert_eq!(
+        git(&dir, &["status", "--porcelain"]),
+        " M a.txt\n",
+        "only what was staged is committed"
+    );
     assert!(["model", "fallback"].contains(&json["source"].as_str().unwrap()));
 }
