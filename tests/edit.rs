@@ -339,3 +339,23 @@ fn edit_with_the_real_small_model_never_writes_on_dry_run() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("no file to edit"), "{}", stderr(&out));
 }
+
+#[test]
+fn paths_relative_to_the_working_directory_are_found() {
+    let (sb, repo) = simple_repo();
+    std::fs::create_dir_all(repo.join("pkg")).unwrap();
+    std::fs::write(repo.join("pkg/mod.py"), "X = 1\n").unwrap();
+    let reply = sb.write(
+        "reply.md",
+        "mod.py\n<<<<<<< SEARCH\nX = 1\n=======\nX = 2\n>>>>>>> REPLACE\n",
+    );
+    let out = sb.locus(
+        &repo.join("pkg"),
+        &["apply", reply.to_str().unwrap(), "--yes"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read_to_string(repo.join("pkg/mod.py")).unwrap(),
+        "X = 2\n"
+    );
+}

@@ -58,7 +58,9 @@ pub fn guard(ws: &Workspace) -> anyhow::Result<PathGuard> {
         .privacy
         .never_touch_rules()
         .context("privacy.never_touch has a bad glob")?;
-    PathGuard::new(&ws.root, rules).with_context(|| format!("cannot use {}", ws.root.display()))
+    Ok(PathGuard::new(&ws.root, rules)
+        .with_context(|| format!("cannot use {}", ws.root.display()))?
+        .with_cwd(&ws.cwd))
 }
 
 /// Show a proposal, then apply it as `mode` says; `extra` goes into the JSON.

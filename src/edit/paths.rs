@@ -35,6 +35,8 @@ pub struct Resolved {
 pub struct PathGuard {
     root: PathBuf,
     never_touch: PathRules,
+    /// Where the user is, relative to the root ("" at the root).
+    cwd_rel: String,
 }
 
 impl PathGuard {
@@ -43,7 +45,23 @@ impl PathGuard {
         Ok(PathGuard {
             root: root.canonicalize()?,
             never_touch,
+            cwd_rel: String::new(),
         })
+    }
+
+    /// Note the directory the user works in, so a path a model wrote relative
+    /// to it can be found.
+    pub fn with_cwd(mut self, cwd: &Path) -> PathGuard {
+        let cwd = cwd.canonicalize().unwrap_or_else(|_| cwd.to_path_buf());
+        if let Ok(rel) = cwd.strip_prefix(&self.root) {
+            self.cwd_rel = rel.to_string_lossy().replace('\\', "/");
+        }
+        self
+    }
+
+    /// The working directory relative to the root ("" at the root).
+    pub fn cwd_rel(&self) -> &str {
+        &self.cwd_rel
     }
 
     pub fn root(&self) -> &Path {

@@ -102,6 +102,7 @@ pub fn propose(reply: &ParsedReply, guard: &PathGuard) -> Proposal {
         guard,
         slots: BTreeMap::new(),
         out: Proposal::default(),
+        files: None,
     };
     for e in &reply.errors {
         p.fail(FailureKind::Parse, e.line, None, e.message.clone(), None);
@@ -116,7 +117,12 @@ struct Planner<'a> {
     guard: &'a PathGuard,
     slots: BTreeMap<String, Slot>,
     out: Proposal,
+    /// The repository's files, listed on first need.
+    files: Option<Vec<String>>,
 }
+
+/// Files listed when looking for a path a model got slightly wrong.
+const MAX_LISTED: usize = 100_000;
 
 impl Planner<'_> {
     fn fail(
@@ -134,6 +140,44 @@ impl Planner<'_> {
             message,
             closest,
         });
+    }
+
+    /// `path` for an edit that needs an existing file: as written if it
+    /// exists; else relative to the user's directory; else the one file in the
+    /// repository whose path ends with it (models often drop leading dirs).
+    fn existing(&mut self, path: &str) -> String {
+        let exists = |p: &str| {
+            self.guard.check(p).is_ok_and(|r| {
+                self.slots
+                    .get(&r.rel)
+                    .map_or(r.abs.is_file(), |s| s.current.is_some())
+            })
+        };
+        if exists(path) {
+            return path.to_string();
+        }
+        let cwd = self.guard.cwd_rel();
+        if !cwd.is_empty() {
+            let joined = format!("{cwd}/{path}");
+            if exists(&joined) {
+                return joined;
+            }
+        }
+        let clean = path.trim_start_matches("./");
+        let suffix = format!("/{clean}");
+        let root = self.guard.root().to_path_buf();
+        let files = self.files.get_or_insert_with(|| list_files(&root));
+        let mut hits = files.iter().filter(|f| f.ends_with(&suffix));
+        match (hits.next(), hits.next()) {
+            (Some(one), None) => one.clone(),
+            _ => path.to_string(),
+        }
+    }
+
+    /// The slot for a file that must exist (see `existing`).
+    fn existing_slot(&mut self, path: &str, line: usize) -> Option<String> {
+        let p = self.existing(path);
+        self.slot(&p, line)
     }
 
     /// The slot for `path`, loading the file on first use.
@@ -209,11 +253,16 @@ impl Planner<'_> {
                 replace,
                 ..
             } => {
-                let Some(rel) = self.slot(path, line) else {
+                let blank = search.iter().all(|l| l.trim().is_empty());
+                let rel = if blank {
+                    self.slot(path, line)
+                } else {
+                    self.existing_slot(path, line)
+                };
+                let Some(rel) = rel else {
                     return;
                 };
                 let slot = self.slots.get_mut(&rel).expect("slot");
-                let blank = search.iter().all(|l| l.trim().is_empty());
                 match (&mut slot.current, blank) {
                     (None, true) => {
                         let mut t = FileText::from_normalized("");
@@ -276,7 +325,7 @@ impl Planner<'_> {
                 slot.touched = true;
             }
             Edit::Delete { path, .. } => {
-                let Some(rel) = self.slot(path, line) else {
+                let Some(rel) = self.existing_slot(path, line) else {
                     return;
                 };
                 let slot = self.slots.get_mut(&rel).expect("slot");
@@ -293,7 +342,8 @@ impl Planner<'_> {
                 slot.touched = true;
             }
             Edit::Rename { from, to, .. } => {
-                let (Some(from), Some(to)) = (self.slot(from, line), self.slot(to, line)) else {
+                let (Some(from), Some(to)) = (self.existing_slot(from, line), self.slot(to, line))
+                else {
                     return;
                 };
                 if self.slots[&to].current.is_some() {
@@ -384,4 +434,22 @@ impl Planner<'_> {
         self.out.changes = ChangeSet { files };
         self.out
     }
+}
+
+/// Repo-relative paths of the files under `root`, as the index would walk them.
+fn list_files(root: &std::path::Path) -> Vec<String> {
+    ignore::WalkBuilder::new(root)
+        .hidden(false)
+        .filter_entry(|e| e.file_name() != ".git")
+        .build()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_some_and(|t| t.is_file()))
+        .filter_map(|e| {
+            e.path()
+                .strip_prefix(root)
+                .ok()
+                .map(|p| p.to_string_lossy().replace('\\', "/"))
+        })
+        .take(MAX_LISTED)
+        .collect()
 }
