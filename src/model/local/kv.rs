@@ -88,8 +88,10 @@ impl LayerCache {
                 if keep < self.len {
                     let drop = self.len - keep;
                     if let (Some(kc), Some(vc)) = (&self.k, &self.v) {
-                        let nk = kc.narrow(1, drop, keep)?.contiguous()?;
-                        let nv = vc.narrow(1, drop, keep)?.contiguous()?;
+                        // A copy: with one KV head the narrowed view is already
+                        // contiguous and would alias the buffer it is written into.
+                        let nk = kc.narrow(1, drop, keep)?.copy()?;
+                        let nv = vc.narrow(1, drop, keep)?.copy()?;
                         kc.slice_set(&nk, 1, 0)?;
                         vc.slice_set(&nv, 1, 0)?;
                     }
@@ -168,5 +170,44 @@ impl KvCache {
 
     pub fn bytes(&self) -> usize {
         self.layers.iter().map(LayerCache::bytes).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::Device;
+
+    #[test]
+    fn sliding_layer_with_one_kv_head_drops_old_entries_past_the_slack() {
+        let mut c = LayerCache::new(Some(4));
+        let total = 4 + SLIDING_SLACK + 300;
+        for i in 0..total {
+            let k = Tensor::full(i as f32, (1, 1, 2), &Device::Cpu).unwrap();
+            let (kv, _, start) = c.append(&k, &k).unwrap();
+            let n = kv.dim(1).unwrap();
+            assert_eq!(start + n, i + 1);
+            let last: Vec<f32> = kv
+                .narrow(1, n - 1, 1)
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1()
+                .unwrap();
+            assert_eq!(last, [i as f32, i as f32]);
+            let first: Vec<f32> = kv
+                .narrow(1, 0, 1)
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1()
+                .unwrap();
+            assert_eq!(
+                first,
+                [start as f32, start as f32],
+                "entry 0 holds position {start}"
+            );
+        }
+        assert!(c.start() > 0, "old entries were dropped");
     }
 }
