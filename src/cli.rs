@@ -54,6 +54,58 @@ pub enum Command {
     Commit(CommitArgs),
     /// Print what locus knows of the repository: branch, upstream, changes.
     Status(StatusArgs),
+    /// Ask the local model a question about the code: the answer streams to stdout.
+    Ask(AskArgs),
+    /// Print exactly what would be sent to the model for a question, part by part.
+    Context(ContextArgs),
+    /// List the saved conversations of this repository.
+    Sessions(SessionsArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AskArgs {
+    /// The question.
+    pub question: String,
+    /// A file to put in front of the model whole (repeatable).
+    #[arg(long = "file", value_name = "PATH")]
+    pub files: Vec<String>,
+    /// Continue the latest conversation (or the one --session names).
+    #[arg(long = "continue", short = 'c')]
+    pub continue_: bool,
+    /// The saved conversation to continue (see `locus sessions`).
+    #[arg(long, value_name = "ID")]
+    pub session: Option<String>,
+    /// A GGUF file, or a name `locus models` lists (default: the configured model).
+    #[arg(long, value_name = "PATH|NAME")]
+    pub model: Option<String>,
+    /// Print one JSON object: answer, sources, stats, the context's parts.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ContextArgs {
+    /// The question the context is for.
+    pub question: String,
+    /// Token budget for the prompt (default: the model's window less the answer's room).
+    #[arg(long, value_name = "N")]
+    pub tokens: Option<usize>,
+    /// A file to pin (repeatable).
+    #[arg(long = "file", value_name = "PATH")]
+    pub files: Vec<String>,
+    /// Count with this model's tokenizer (default: the configured model).
+    #[arg(long, value_name = "PATH|NAME")]
+    pub model: Option<String>,
+    /// Print JSON: {"budget", "total_tokens", "parts": [{"kind", "path", "lines", "tokens"}]}.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SessionsArgs {
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, clap::Args)]

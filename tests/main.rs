@@ -10,5 +10,6 @@ mod index;
 mod models;
 mod pull;
 mod runtime;
+mod session;
 mod tags;
 mod util;

@@ -2,6 +2,7 @@
 //! and writes plain text (or JSON) to stdout. main.rs maps their errors to exit codes.
 
 pub mod apply;
+pub mod ask;
 pub mod commit;
 pub mod doctor;
 pub mod edit;
@@ -29,5 +30,8 @@ pub fn run(cli: &Cli, ws: &Workspace) -> anyhow::Result<ExitCode> {
         Some(Command::Redo(args)) => apply::undo(ws, args, true),
         Some(Command::Commit(args)) => commit::run(ws, args),
         Some(Command::Status(args)) => commit::status(ws, args),
+        Some(Command::Ask(args)) => ask::ask(ws, args),
+        Some(Command::Context(args)) => ask::context(ws, args),
+        Some(Command::Sessions(args)) => ask::sessions(ws, args),
     }
 }

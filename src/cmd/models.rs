@@ -1,6 +1,7 @@
 //! `locus models`: the GGUF models locus can find, what they are, and what
 //! running them will cost in memory.
 
+use anyhow::Context as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -147,4 +148,20 @@ fn pull(spec: Option<&str>, json: bool) -> anyhow::Result<ExitCode> {
         println!("{}", path.display());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Load the local model for a chat command, with the configured threads and window.
+pub fn load_chat(
+    ws: &Workspace,
+    spec: Option<&str>,
+) -> anyhow::Result<crate::model::local::LocalChat> {
+    let settings = ws.settings()?.settings;
+    crate::model::local::threads::init(settings.model.threads);
+    let path = resolve_model(ws, spec)?;
+    let model = crate::model::local::LocalModel::load(&path, &crate::model::local::device())
+        .with_context(|| format!("cannot load {}", path.display()))?;
+    Ok(crate::model::local::LocalChat::new(
+        model,
+        settings.model.context,
+    ))
 }

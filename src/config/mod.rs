@@ -8,7 +8,9 @@ mod settings;
 pub use load::{ConfigError, Loaded, Source, SourceKind, load};
 pub use paths::{Dirs, repo_config_file};
 pub use privacy::{DEFAULT_NEVER_SEND, DEFAULT_NEVER_TOUCH, PathRules, PrivacySettings};
-pub use settings::{IndexSettings, LogSettings, ModelSettings, Settings, UiSettings};
+pub use settings::{
+    ContextSettings, IndexSettings, LogSettings, ModelSettings, Settings, UiSettings,
+};
 
 impl Settings {
     /// The merged settings as TOML, as `locus doctor` shows them.

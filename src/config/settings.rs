@@ -10,6 +10,7 @@ use super::PrivacySettings;
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
     pub model: ModelSettings,
+    pub context: ContextSettings,
     pub index: IndexSettings,
     pub ui: UiSettings,
     pub log: LogSettings,
@@ -17,7 +18,7 @@ pub struct Settings {
 }
 
 /// The local model.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ModelSettings {
     /// A GGUF file or a name from `locus models`; unset: `$LOCUS_MODEL` or the only model found.
@@ -25,6 +26,46 @@ pub struct ModelSettings {
     pub path: Option<String>,
     /// Compute threads; 0 means one per physical core.
     pub threads: usize,
+    /// Tokens of context (prompt and answer) the local model is used with;
+    /// more needs more memory for its cache.
+    pub context: usize,
+}
+
+impl Default for ModelSettings {
+    fn default() -> Self {
+        ModelSettings {
+            path: None,
+            threads: 0,
+            context: 8192,
+        }
+    }
+}
+
+/// How a prompt's token budget is shared between its parts (fractions of
+/// what is left after the system prompt, the request and the answer's room).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ContextSettings {
+    /// Tokens kept free for the answer; 0: an eighth of the window, at least 512.
+    pub answer_tokens: usize,
+    pub instructions: f32,
+    pub repo_map: f32,
+    pub files: f32,
+    pub snippets: f32,
+    pub history: f32,
+}
+
+impl Default for ContextSettings {
+    fn default() -> Self {
+        ContextSettings {
+            answer_tokens: 0,
+            instructions: 0.08,
+            repo_map: 0.17,
+            files: 0.40,
+            snippets: 0.10,
+            history: 0.25,
+        }
+    }
 }
 
 /// How the repository is walked and indexed.

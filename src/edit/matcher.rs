@@ -56,6 +56,8 @@ pub const FUZZY_THRESHOLD: f32 = 0.85;
 /// A fuzzy match is unique when every rival window is at least this many
 /// times as dissimilar to the block as the best one.
 const FUZZY_CLEAR_FACTOR: f32 = 2.0;
+/// Line-windows scored when no line of the block is in the file, at most.
+const SCORE_ALL_LIMIT: usize = 4000;
 /// Windows scored in full per block, after a cheap line-hit prefilter.
 const FUZZY_CANDIDATES: usize = 24;
 
@@ -195,8 +197,19 @@ fn fuzzy(file: &[String], search: &[String], replace: &[String]) -> Result<Found
             }
         }
     }
+    if windows.is_empty() && file.len() * n <= SCORE_ALL_LIMIT {
+        // No line in common: in a small file every window is scored, so a
+        // miss can still name the closest lines.
+        windows.extend(
+            (0..=file.len().saturating_sub(n))
+                .filter(|_| n <= file.len())
+                .map(|s| (0, s, n)),
+        );
+    }
     windows.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-    windows.truncate(FUZZY_CANDIDATES);
+    if windows.first().is_some_and(|w| w.0 > 0) {
+        windows.truncate(FUZZY_CANDIDATES);
+    }
     let target = joined_trimmed(search);
     let mut scored: Vec<(f32, usize, usize)> = windows
         .into_iter()

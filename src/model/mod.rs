@@ -1,6 +1,7 @@
 //! Models: the messages and events every model speaks, and the local runtime.
 //! Placement (local or cloud) is about where a model runs, not its protocol.
 
+pub mod chat;
 pub mod local;
 
 use std::sync::Arc;

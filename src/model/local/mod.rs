@@ -3,6 +3,7 @@
 //! keeps the keys/values of the last sequence so a follow-up that shares its
 //! beginning only computes what is new.
 
+mod chat;
 pub mod config;
 pub mod discovery;
 mod engine;
@@ -18,6 +19,7 @@ pub mod tokenizer;
 
 use std::path::PathBuf;
 
+pub use chat::LocalChat;
 pub use engine::{GenerateRequest, LocalModel};
 
 /// The device the runtime computes on: the GPU the build was made for when

@@ -1,0 +1,150 @@
+//! `locus ask`, `locus context`, `locus sessions`: the conversation core,
+//! headless. The answer streams to stdout, the stats go to stderr.
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use serde_json::json;
+
+use crate::cli::{AskArgs, ContextArgs, SessionsArgs};
+use crate::model::Cancel;
+use crate::model::local::gguf::Gguf;
+use crate::model::local::tokenizer::GgufTokenizer;
+use crate::session::{self, ASK_SYSTEM, Session};
+use crate::tokens::{EstimateCounter, TokenCounter};
+use crate::workspace::Workspace;
+
+use super::index::open_index;
+use super::models::{load_chat, resolve_model};
+
+/// Repo-relative paths of files named on the command line (relative to the cwd).
+pub fn pinned_paths(ws: &Workspace, files: &[String]) -> anyhow::Result<Vec<String>> {
+    files
+        .iter()
+        .map(|f| {
+            let abs = ws.cwd.join(f);
+            let canon = abs
+                .canonicalize()
+                .map_err(|e| anyhow::anyhow!("cannot read {f}: {e}"))?;
+            let rel = canon.strip_prefix(&ws.root).map_err(|_| {
+                anyhow::anyhow!("{f} is outside the repository {}", ws.root.display())
+            })?;
+            Ok(rel.to_string_lossy().replace('\\', "/"))
+        })
+        .collect()
+}
+
+pub fn ask(ws: &Workspace, args: &AskArgs) -> anyhow::Result<ExitCode> {
+    let settings = ws.settings()?.settings;
+    let pinned = pinned_paths(ws, &args.files)?;
+    let (index, _) = open_index(ws, false)?;
+    let dir = session::sessions_dir(&ws.dirs, &ws.root);
+    let mut s = if args.continue_ || args.session.is_some() {
+        Session::open(&dir, args.session.as_deref(), settings.context.clone())?
+    } else {
+        Session::create(&dir, &ws.root, settings.context.clone())?
+    };
+    let model = load_chat(ws, args.model.as_deref())?;
+    let mut stdout = std::io::stdout().lock();
+    let json_mode = args.json;
+    let answer = s.ask(
+        &model,
+        &index,
+        &ws.cwd,
+        &args.question,
+        &pinned,
+        &Cancel::new(),
+        &mut |t| {
+            if !json_mode {
+                let _ = stdout.write_all(t.as_bytes());
+                let _ = stdout.flush();
+            }
+        },
+    )?;
+    if args.json {
+        let v = json!({
+            "answer": answer.text,
+            "sources": answer.sources,
+            "placement": answer.placement,
+            "stats": answer.stats,
+            "session": s.id,
+            "context": answer.context,
+        });
+        writeln!(stdout, "{v}")?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    writeln!(stdout)?;
+    let st = &answer.stats;
+    eprintln!(
+        "[{}] prompt {} tokens ({} reused from the cache), prefill {:.1} tok/s, {} generated at {:.1} tok/s; session {}",
+        answer.placement,
+        st.prompt_tokens,
+        st.reused_prefix_tokens,
+        st.prefill_tokens_per_s,
+        st.generated_tokens,
+        st.decode_tokens_per_s,
+        s.id
+    );
+    let known: Vec<String> = answer
+        .sources
+        .iter()
+        .filter(|x| x.exists)
+        .map(|x| format!("{}:{}", x.path, x.line))
+        .collect();
+    if !known.is_empty() {
+        eprintln!("sources: {}", known.join(", "));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn context(ws: &Workspace, args: &ContextArgs) -> anyhow::Result<ExitCode> {
+    let settings = ws.settings()?.settings;
+    let pinned = pinned_paths(ws, &args.files)?;
+    let (index, _) = open_index(ws, false)?;
+    // The active model's tokenizer when one is found (only the tokenizer is read).
+    let tokenizer = resolve_model(ws, args.model.as_deref())
+        .ok()
+        .and_then(|p| Gguf::open(&p).ok())
+        .and_then(|g| GgufTokenizer::from_gguf(&g).ok());
+    let counter: &dyn TokenCounter = match &tokenizer {
+        Some(t) => t,
+        None => {
+            eprintln!("note: no local model found; token counts are estimates");
+            &EstimateCounter
+        }
+    };
+    let s = Session::detached(settings.context.clone());
+    let window = settings.model.context;
+    let budget = args
+        .tokens
+        .unwrap_or_else(|| window - s.answer_tokens(window));
+    let ctx = s.context(
+        &index,
+        &ws.cwd,
+        ASK_SYSTEM,
+        &args.question,
+        &pinned,
+        budget,
+        counter,
+    );
+    if args.json {
+        println!("{}", serde_json::to_string(&ctx)?);
+    } else {
+        print!("{}", ctx.render_text());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn sessions(ws: &Workspace, args: &SessionsArgs) -> anyhow::Result<ExitCode> {
+    let list = session::list(&session::sessions_dir(&ws.dirs, &ws.root))?;
+    if args.json {
+        println!("{}", serde_json::to_string(&list)?);
+    } else if list.is_empty() {
+        println!("no saved conversations in this repository yet (`locus ask` starts one)");
+    } else {
+        for s in list {
+            println!("{}  {:>3} turns  {}", s.id, s.turns, s.first);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

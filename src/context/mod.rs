@@ -1,0 +1,116 @@
+//! What the model sees. A local model has a small window and slow prefill,
+//! so the prompt is chosen under a token budget and ordered for the prefix
+//! cache: the parts that stay the same turn after turn (system prompt,
+//! project instructions, repo map, pinned files) come first and render
+//! byte-identically; the conversation follows; what this request brings
+//! (the files and definitions it names, the question) comes last.
+
+mod build;
+mod instructions;
+
+use serde::Serialize;
+
+use crate::model::{Message, Role};
+
+pub use build::{Request, build};
+pub use instructions::project_instructions;
+
+/// The kinds of parts, as `locus context --json` names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PartKind {
+    System,
+    Instructions,
+    RepoMap,
+    File,
+    Snippet,
+    History,
+}
+
+/// Which message a part is rendered into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slot {
+    /// The stable prefix (the system message).
+    Stable,
+    /// An earlier turn: rendered as its own user/assistant message.
+    Turn(Role),
+    /// The current request's user message, before the question.
+    Current,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Part {
+    pub kind: PartKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// 1-based inclusive line range, for snippets (and truncated files).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lines: Option<[usize; 2]>,
+    pub tokens: usize,
+    #[serde(skip)]
+    pub text: String,
+    #[serde(skip)]
+    pub slot: Slot,
+}
+
+/// A chosen prompt: its parts in order and the request.
+#[derive(Debug, Clone, Serialize)]
+pub struct Context {
+    pub budget: usize,
+    pub total_tokens: usize,
+    pub parts: Vec<Part>,
+    #[serde(skip)]
+    pub question: String,
+    /// Earlier turns left out for lack of room (candidates for a summary).
+    #[serde(skip)]
+    pub dropped_turns: usize,
+}
+
+impl Context {
+    /// The conversation to send: the stable system message, earlier turns,
+    /// then the current request.
+    pub fn messages(&self) -> Vec<Message> {
+        let mut system = String::new();
+        let mut out = Vec::new();
+        let mut current = String::new();
+        for p in &self.parts {
+            match p.slot {
+                Slot::Stable => {
+                    if !system.is_empty() {
+                        system.push_str("\n\n");
+                    }
+                    system.push_str(&p.text);
+                }
+                Slot::Turn(role) => out.push(Message::new(role, p.text.clone())),
+                Slot::Current => {
+                    current.push_str(&p.text);
+                    current.push_str("\n\n");
+                }
+            }
+        }
+        current.push_str(&self.question);
+        let mut msgs = vec![Message::new(Role::System, system)];
+        msgs.extend(out);
+        msgs.push(Message::new(Role::User, current));
+        msgs
+    }
+
+    /// The prompt as text, part by part (what `locus context` prints).
+    pub fn render_text(&self) -> String {
+        let mut s = String::new();
+        for p in &self.parts {
+            let label = match (&p.path, p.lines) {
+                (Some(path), Some([a, b])) => format!("{:?} {path}:{a}-{b}", p.kind),
+                (Some(path), None) => format!("{:?} {path}", p.kind),
+                _ => format!("{:?}", p.kind),
+            };
+            s.push_str(&format!("──── {label} ({} tokens)\n{}\n", p.tokens, p.text));
+        }
+        s.push_str(&format!("──── question\n{}\n", self.question));
+        s.push_str(&format!(
+            "──── total {} of {} tokens\n",
+            self.total_tokens, self.budget
+        ));
+        s
+    }
+}

@@ -1,0 +1,171 @@
+//! The interface every model placement implements — the in-process runtime,
+//! later the cloud clients, and a scripted double for tests — so the session
+//! drives them all the same way.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+
+use crate::tokens::{EstimateCounter, TokenCounter};
+
+use super::{Cancel, Event, GenStats, Message};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error(transparent)]
+    Local(#[from] super::local::LocalError),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// One chat completion request.
+#[derive(Debug, Clone)]
+pub struct ChatRequest<'a> {
+    pub messages: &'a [Message],
+    pub max_tokens: usize,
+    /// 0 is greedy.
+    pub temperature: f32,
+}
+
+/// Where an answer was computed, shown next to it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "where", rename_all = "snake_case")]
+pub enum Placement {
+    Local { model: String },
+    Cloud { provider: String, model: String },
+}
+
+impl std::fmt::Display for Placement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Placement::Local { model } => write!(f, "local: {model}"),
+            Placement::Cloud { provider, model } => write!(f, "cloud: {provider} ({model})"),
+        }
+    }
+}
+
+pub trait ChatModel: Send + Sync {
+    fn placement(&self) -> Placement;
+    /// Tokens of context the model is used with (prompt and answer together).
+    fn window(&self) -> usize;
+    /// Counts tokens as this model's tokenizer does.
+    fn counter(&self) -> &dyn TokenCounter;
+    /// Tokens of the whole rendered conversation, template included.
+    fn prompt_tokens(&self, messages: &[Message]) -> usize {
+        messages
+            .iter()
+            .map(|m| self.counter().count(&m.content) + 6)
+            .sum::<usize>()
+            + 2
+    }
+    /// Stream a reply: text deltas, then `Done` with the stats (or `Error`).
+    fn chat(
+        &self,
+        req: &ChatRequest<'_>,
+        cancel: &Cancel,
+        emit: &mut dyn FnMut(Event),
+    ) -> Result<(), ModelError>;
+}
+
+/// A test double that replays recorded replies in order and remembers every
+/// request it was sent, for the session's retry and failure paths.
+pub struct ScriptedModel {
+    replies: Mutex<VecDeque<String>>,
+    responder: Option<Responder>,
+    seen: Mutex<Vec<Vec<Message>>>,
+    window: usize,
+}
+
+/// Computes a scripted reply from the conversation it answers.
+pub type Responder = Box<dyn Fn(&[Message]) -> String + Send + Sync>;
+
+impl ScriptedModel {
+    pub fn new(
+        replies: impl IntoIterator<Item = impl Into<String>>,
+        window: usize,
+    ) -> ScriptedModel {
+        ScriptedModel {
+            replies: Mutex::new(replies.into_iter().map(Into::into).collect()),
+            responder: None,
+            seen: Mutex::new(Vec::new()),
+            window,
+        }
+    }
+
+    /// A double whose replies `f` computes from each request.
+    pub fn from_fn(
+        f: impl Fn(&[Message]) -> String + Send + Sync + 'static,
+        window: usize,
+    ) -> ScriptedModel {
+        ScriptedModel {
+            replies: Mutex::new(VecDeque::new()),
+            responder: Some(Box::new(f)),
+            seen: Mutex::new(Vec::new()),
+            window,
+        }
+    }
+
+    /// The conversations it was asked to continue, in order.
+    pub fn requests(&self) -> Vec<Vec<Message>> {
+        self.seen.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+}
+
+impl ChatModel for ScriptedModel {
+    fn placement(&self) -> Placement {
+        Placement::Local {
+            model: "scripted".into(),
+        }
+    }
+
+    fn window(&self) -> usize {
+        self.window
+    }
+
+    fn counter(&self) -> &dyn TokenCounter {
+        &EstimateCounter
+    }
+
+    fn chat(
+        &self,
+        req: &ChatRequest<'_>,
+        cancel: &Cancel,
+        emit: &mut dyn FnMut(Event),
+    ) -> Result<(), ModelError> {
+        self.seen
+            .lock()
+            .map_err(|_| ModelError::Other("poisoned".into()))?
+            .push(req.messages.to_vec());
+        let reply = match &self.responder {
+            Some(f) => f(req.messages),
+            None => self
+                .replies
+                .lock()
+                .map_err(|_| ModelError::Other("poisoned".into()))?
+                .pop_front()
+                .ok_or_else(|| {
+                    ModelError::Other("the scripted model has no more replies".into())
+                })?,
+        };
+        let mut generated = 0;
+        for piece in reply.split_inclusive(' ') {
+            if cancel.is_cancelled() {
+                emit(Event::Done(GenStats {
+                    generated_tokens: generated,
+                    finish: "cancelled".into(),
+                    ..GenStats::default()
+                }));
+                return Ok(());
+            }
+            emit(Event::Text(piece.to_string()));
+            generated += 1;
+        }
+        let prompt_tokens = self.prompt_tokens(req.messages);
+        emit(Event::Done(GenStats {
+            prompt_tokens,
+            generated_tokens: generated,
+            finish: "stop".into(),
+            ..GenStats::default()
+        }));
+        Ok(())
+    }
+}

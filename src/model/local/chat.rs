@@ -1,0 +1,87 @@
+//! The in-process runtime behind the `ChatModel` interface.
+
+use crate::model::chat::{ChatModel, ChatRequest, ModelError, Placement};
+use crate::model::{Cancel, Event, Message};
+use crate::tokens::TokenCounter;
+
+use super::config::Arch;
+use super::tokenizer::GgufTokenizer;
+use super::{GenerateRequest, LocalModel, SamplerConfig};
+
+impl TokenCounter for GgufTokenizer {
+    fn count(&self, text: &str) -> usize {
+        self.encode(text, false)
+            .map(|ids| ids.len())
+            .unwrap_or_else(|_| crate::tokens::EstimateCounter.count(text))
+    }
+}
+
+/// A loaded local model used with a context window of `window` tokens.
+pub struct LocalChat {
+    pub model: LocalModel,
+    pub window: usize,
+}
+
+impl LocalChat {
+    /// `window` is capped at what the model was trained for.
+    pub fn new(model: LocalModel, window: usize) -> LocalChat {
+        let window = window.min(model.model.cfg.context).max(512);
+        LocalChat { model, window }
+    }
+}
+
+impl ChatModel for LocalChat {
+    fn placement(&self) -> Placement {
+        Placement::Local {
+            model: self.model.name.clone(),
+        }
+    }
+
+    fn window(&self) -> usize {
+        self.window
+    }
+
+    fn counter(&self) -> &dyn TokenCounter {
+        &self.model.tokenizer
+    }
+
+    fn prompt_tokens(&self, messages: &[Message]) -> usize {
+        self.model
+            .encode_chat(messages, false)
+            .map(|t| t.len())
+            .unwrap_or_else(|_| {
+                messages
+                    .iter()
+                    .map(|m| self.model.tokenizer.count(&m.content) + 6)
+                    .sum()
+            })
+    }
+
+    fn chat(
+        &self,
+        req: &ChatRequest<'_>,
+        cancel: &Cancel,
+        emit: &mut dyn FnMut(Event),
+    ) -> Result<(), ModelError> {
+        let tokens = self.model.encode_chat(req.messages, false)?;
+        let room = self.window.saturating_sub(tokens.len());
+        if room == 0 {
+            return Err(ModelError::Other(format!(
+                "the prompt is {} tokens, the local model's window is {}",
+                tokens.len(),
+                self.window
+            )));
+        }
+        let request = GenerateRequest {
+            tokens,
+            max_tokens: req.max_tokens.min(room),
+            sampler: SamplerConfig {
+                temperature: req.temperature,
+                ..SamplerConfig::default()
+            },
+            split_thinking: self.model.arch() == Arch::Gemma4,
+        };
+        self.model.generate(&request, cancel, emit)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,114 @@
+//! Sessions on disk: one JSONL file per conversation in the repository's
+//! state dir, appended as turns happen, so a crash loses nothing said.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use super::Turn;
+use crate::config::Dirs;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Record {
+    Meta {
+        id: String,
+        created: u64,
+        root: String,
+    },
+    Turn(Box<Turn>),
+    /// A summary replacing the first `covers` turns.
+    Summary {
+        text: String,
+        covers: usize,
+    },
+}
+
+/// A saved session, as `locus sessions` lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionInfo {
+    pub id: String,
+    pub created: u64,
+    pub updated: u64,
+    pub turns: usize,
+    pub first: String,
+}
+
+pub fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// The sessions directory of the repository at `root`.
+pub fn sessions_dir(dirs: &Dirs, root: &Path) -> PathBuf {
+    Dirs::per_repo(&dirs.state, root).join("sessions")
+}
+
+pub fn append(file: &Path, record: &Record) -> std::io::Result<()> {
+    if let Some(dir) = file.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(file)?;
+    let mut line = serde_json::to_vec(record).map_err(std::io::Error::other)?;
+    line.push(b'\n');
+    f.write_all(&line)?;
+    f.sync_data()
+}
+
+/// The records of a session file; a torn last line (a crash mid-write) is skipped.
+pub fn read(file: &Path) -> std::io::Result<Vec<Record>> {
+    let text = std::fs::read_to_string(file)?;
+    Ok(text
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect())
+}
+
+/// Saved sessions, newest first.
+pub fn list(dir: &Path) -> std::io::Result<Vec<SessionInfo>> {
+    let mut out = Vec::new();
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(e),
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.extension().is_none_or(|x| x != "jsonl") {
+            continue;
+        }
+        let records = read(&p)?;
+        let Some(Record::Meta { id, created, .. }) = records.first().cloned() else {
+            continue;
+        };
+        let turns: Vec<&Turn> = records
+            .iter()
+            .filter_map(|r| {
+                if let Record::Turn(t) = r {
+                    Some(t.as_ref())
+                } else {
+                    None
+                }
+            })
+            .collect();
+        out.push(SessionInfo {
+            id,
+            created,
+            updated: turns.last().map_or(created, |t| t.time),
+            turns: turns.len(),
+            first: turns
+                .first()
+                .map(|t| t.question.lines().next().unwrap_or_default().to_string())
+                .unwrap_or_default(),
+        });
+    }
+    out.sort_by(|a, b| b.updated.cmp(&a.updated).then(b.id.cmp(&a.id)));
+    Ok(out)
+}
