@@ -33,6 +33,28 @@ pub struct Request<'a> {
     pub summary: Option<&'a str>,
     /// Where relative paths in the question are resolved from.
     pub cwd: &'a Path,
+    /// Where the last repo map is kept between turns: it depends only on the
+    /// pinned files, its budget and the index, and ranking a large tree is the
+    /// most expensive step.
+    pub map_memo: Option<&'a MapMemo>,
+}
+
+/// The last rendered repo map and what it was computed from.
+pub type MapMemo = std::sync::Mutex<Option<(u64, String)>>;
+
+/// What a repo map depends on: the pinned files, its budget, the indexed files.
+fn map_key(index: &Index, pinned: &[String], budget: usize) -> u64 {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    for p in pinned {
+        h.update(p.as_bytes());
+        h.update(&[0]);
+    }
+    h.update(&budget.to_le_bytes());
+    for f in index.files() {
+        h.update(&f.hash.to_le_bytes());
+        h.update(&f.mtime_ns.to_le_bytes());
+    }
+    h.digest()
 }
 
 struct Builder<'a> {
@@ -176,7 +198,28 @@ pub fn build(
     let header = "# Repository map (the most relevant files and their definitions)\n";
     let map_budget = share(room, shares.repo_map).saturating_sub(b.count(header) + 2);
     if map_budget > 32 && !index.files().is_empty() {
-        let map = index.repo_map(&pinned_focus, map_budget, counter);
+        let key = map_key(index, req.pinned, map_budget);
+        let memo = req.map_memo.and_then(|m| {
+            m.lock().ok().and_then(|g| {
+                g.as_ref()
+                    .filter(|(k, _)| *k == key)
+                    .map(|(_, t)| t.clone())
+            })
+        });
+        let text = memo.unwrap_or_else(|| {
+            let text = index.repo_map(&pinned_focus, map_budget, counter).text;
+            if let Some(m) = req.map_memo
+                && let Ok(mut g) = m.lock()
+            {
+                *g = Some((key, text.clone()));
+            }
+            text
+        });
+        let map = crate::index::RepoMap {
+            files: Vec::new(),
+            text,
+            tokens: 0,
+        };
         if !map.text.trim().is_empty() {
             b.push(
                 PartKind::RepoMap,

@@ -89,6 +89,7 @@ pub struct Session {
     pub summary: Option<String>,
     pub summarized: usize,
     pub settings: ContextSettings,
+    map_memo: context::MapMemo,
 }
 
 impl Session {
@@ -117,6 +118,7 @@ impl Session {
             summary: None,
             summarized: 0,
             settings,
+            map_memo: Default::default(),
         })
     }
 
@@ -129,6 +131,7 @@ impl Session {
             summary: None,
             summarized: 0,
             settings,
+            map_memo: Default::default(),
         }
     }
 
@@ -161,6 +164,7 @@ impl Session {
             summary: None,
             summarized: 0,
             settings,
+            map_memo: Default::default(),
         };
         for r in store::read(&file).map_err(|source| SessionError::Store {
             path: file.clone(),
@@ -221,6 +225,7 @@ impl Session {
             history: &history,
             summary: self.summary.as_deref(),
             cwd,
+            map_memo: Some(&self.map_memo),
         };
         context::build(index, &req, budget, counter, &self.settings)
     }
