@@ -60,6 +60,8 @@ pub enum Command {
     Context(ContextArgs),
     /// List the saved conversations of this repository.
     Sessions(SessionsArgs),
+    /// Print the log of requests sent to cloud models (never their content).
+    Audit(SessionsArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -75,6 +77,15 @@ pub struct AskArgs {
     /// The saved conversation to continue (see `locus sessions`).
     #[arg(long, value_name = "ID")]
     pub session: Option<String>,
+    /// Send the question to the cloud provider (after a preview of what leaves; needs --yes).
+    #[arg(long)]
+    pub cloud: bool,
+    /// The provider for --cloud (default: route.escalate_to, or the only one configured).
+    #[arg(long, value_name = "NAME", requires = "cloud")]
+    pub provider: Option<String>,
+    /// Send to the cloud without asking.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
     /// A GGUF file, or a name `locus models` lists (default: the configured model).
     #[arg(long, value_name = "PATH|NAME")]
     pub model: Option<String>,
@@ -161,9 +172,9 @@ pub struct EditArgs {
     #[arg(long = "file", value_name = "PATH")]
     pub files: Vec<String>,
     /// Only print the unified diff; write nothing.
-    #[arg(long, conflicts_with = "yes")]
+    #[arg(long)]
     pub dry_run: bool,
-    /// Apply without asking.
+    /// Apply without asking (with --cloud: also send without asking).
     #[arg(long, short = 'y')]
     pub yes: bool,
     /// A GGUF file, or a name `locus models` lists (default: the configured model).
@@ -172,6 +183,12 @@ pub struct EditArgs {
     /// Most tokens the model may write.
     #[arg(long, default_value_t = 1024)]
     pub max_tokens: usize,
+    /// Send the task to the cloud provider (after a preview of what leaves; needs --yes).
+    #[arg(long)]
+    pub cloud: bool,
+    /// The provider for --cloud (default: route.escalate_to, or the only one configured).
+    #[arg(long, value_name = "NAME", requires = "cloud")]
+    pub provider: Option<String>,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,

@@ -13,6 +13,7 @@ pub mod git;
 pub mod index;
 pub mod logging;
 pub mod model;
+pub mod route;
 pub mod session;
 pub mod theme;
 pub mod tokens;

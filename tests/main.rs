@@ -2,6 +2,7 @@
 
 mod assets;
 mod cli;
+mod cloud;
 mod config;
 mod edit;
 mod edit_props;

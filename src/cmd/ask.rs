@@ -44,23 +44,62 @@ pub fn ask(ws: &Workspace, args: &AskArgs) -> anyhow::Result<ExitCode> {
     } else {
         Session::create(&dir, &ws.root, settings.context.clone())?
     };
-    let model = load_chat(ws, args.model.as_deref())?;
     let mut stdout = std::io::stdout().lock();
     let json_mode = args.json;
-    let answer = s.ask(
-        &model,
-        &index,
-        &ws.cwd,
-        &args.question,
-        &pinned,
-        &Cancel::new(),
-        &mut |t| {
-            if !json_mode {
-                let _ = stdout.write_all(t.as_bytes());
-                let _ = stdout.flush();
-            }
-        },
-    )?;
+    let mut on_text = |t: &str| {
+        if !json_mode {
+            let _ = stdout.write_all(t.as_bytes());
+            let _ = stdout.flush();
+        }
+    };
+    let (answer, sent) = if args.cloud {
+        let (model, gate, sent) =
+            super::cloud::escalation(&settings, args.provider.as_deref(), args.yes, args.json)?;
+        s.gate = Some(gate);
+        let r = s.ask(
+            &model,
+            &index,
+            &ws.cwd,
+            &args.question,
+            &pinned,
+            &Cancel::new(),
+            &mut on_text,
+        );
+        let outcome = match &r {
+            Ok(a) if a.stats.finish == "stop" => "ok".to_string(),
+            Ok(a) => a.stats.finish.clone(),
+            Err(e) => e.to_string(),
+        };
+        super::cloud::record(
+            ws,
+            &sent,
+            r.as_ref().ok().map(|a| &a.stats),
+            &outcome,
+            &settings,
+        );
+        (r?, true)
+    } else {
+        let model = load_chat(ws, args.model.as_deref())?;
+        (
+            s.ask(
+                &model,
+                &index,
+                &ws.cwd,
+                &args.question,
+                &pinned,
+                &Cancel::new(),
+                &mut on_text,
+            )?,
+            false,
+        )
+    };
+    let mut stdout = std::io::stdout().lock();
+    if answer.stats.finish == "cut" {
+        eprintln!(
+            "\nwarning: the answer was cut off mid-stream; what arrived is kept in the session"
+        );
+    }
+    let _ = sent;
     if args.json {
         let v = json!({
             "answer": answer.text,

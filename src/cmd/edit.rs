@@ -38,7 +38,6 @@ pub fn run(ws: &Workspace, args: &EditArgs) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    let model = load_chat(ws, args.model.as_deref())?;
     let mut s = Session::create(
         &session::sessions_dir(&ws.dirs, &ws.root),
         &ws.root,
@@ -49,20 +48,51 @@ pub fn run(ws: &Workspace, args: &EditArgs) -> anyhow::Result<ExitCode> {
     }
     let mut stderr = std::io::stderr().lock();
     let json_mode = args.json;
-    let out = s.edit(
-        &model,
-        &index,
-        &guard,
-        &ws.cwd,
-        &args.instruction,
-        &pinned,
-        &Cancel::new(),
-        &mut |t| {
-            if !json_mode {
-                let _ = stderr.write_all(t.as_bytes());
-            }
-        },
-    )?;
+    let mut on_text = |t: &str| {
+        if !json_mode {
+            let _ = stderr.write_all(t.as_bytes());
+        }
+    };
+    let out = if args.cloud {
+        let (model, gate, sent) =
+            super::cloud::escalation(&settings, args.provider.as_deref(), args.yes, args.json)?;
+        s.gate = Some(gate);
+        let r = s.edit(
+            &model,
+            &index,
+            &guard,
+            &ws.cwd,
+            &args.instruction,
+            &pinned,
+            &Cancel::new(),
+            &mut on_text,
+        );
+        let outcome = match &r {
+            Ok(o) if o.stats.finish == "stop" => "ok".to_string(),
+            Ok(o) => o.stats.finish.clone(),
+            Err(e) => e.to_string(),
+        };
+        super::cloud::record(
+            ws,
+            &sent,
+            r.as_ref().ok().map(|o| &o.stats),
+            &outcome,
+            &settings,
+        );
+        r?
+    } else {
+        let model = load_chat(ws, args.model.as_deref())?;
+        s.edit(
+            &model,
+            &index,
+            &guard,
+            &ws.cwd,
+            &args.instruction,
+            &pinned,
+            &Cancel::new(),
+            &mut on_text,
+        )?
+    };
     drop(stderr);
     if !args.json {
         eprintln!();

@@ -3,6 +3,7 @@
 
 pub mod apply;
 pub mod ask;
+pub mod cloud;
 pub mod commit;
 pub mod doctor;
 pub mod edit;
@@ -33,5 +34,6 @@ pub fn run(cli: &Cli, ws: &Workspace) -> anyhow::Result<ExitCode> {
         Some(Command::Ask(args)) => ask::ask(ws, args),
         Some(Command::Context(args)) => ask::context(ws, args),
         Some(Command::Sessions(args)) => ask::sessions(ws, args),
+        Some(Command::Audit(args)) => cloud::audit(ws, args),
     }
 }

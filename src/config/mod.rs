@@ -3,11 +3,13 @@
 mod load;
 mod paths;
 mod privacy;
+mod providers;
 mod settings;
 
 pub use load::{ConfigError, Loaded, Source, SourceKind, load};
 pub use paths::{Dirs, repo_config_file};
 pub use privacy::{DEFAULT_NEVER_SEND, DEFAULT_NEVER_TOUCH, PathRules, PrivacySettings};
+pub use providers::{ProviderKind, ProviderSettings, Providers, RouteSettings};
 pub use settings::{
     ContextSettings, IndexSettings, LogSettings, ModelSettings, Settings, UiSettings,
 };

@@ -15,6 +15,8 @@ pub struct Settings {
     pub ui: UiSettings,
     pub log: LogSettings,
     pub privacy: PrivacySettings,
+    pub providers: super::Providers,
+    pub route: super::RouteSettings,
 }
 
 /// The local model.

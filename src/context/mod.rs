@@ -95,6 +95,19 @@ impl Context {
         msgs
     }
 
+    /// Count every part and the total again (after parts were changed).
+    pub fn recount(&mut self, counter: &dyn crate::tokens::TokenCounter) {
+        for p in &mut self.parts {
+            p.tokens = counter.count(&p.text) + 1;
+        }
+        self.total_tokens = self
+            .messages()
+            .iter()
+            .map(|m| counter.count(&m.content) + 6)
+            .sum::<usize>()
+            + 2;
+    }
+
     /// The prompt as text, part by part (what `locus context` prints).
     pub fn render_text(&self) -> String {
         let mut s = String::new();

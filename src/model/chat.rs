@@ -13,6 +13,8 @@ use super::{Cancel, Event, GenStats, Message};
 pub enum ModelError {
     #[error(transparent)]
     Local(#[from] super::local::LocalError),
+    #[error(transparent)]
+    Cloud(#[from] super::cloud::CloudError),
     #[error("{0}")]
     Other(String),
 }
@@ -47,6 +49,10 @@ pub trait ChatModel: Send + Sync {
     fn placement(&self) -> Placement;
     /// Tokens of context the model is used with (prompt and answer together).
     fn window(&self) -> usize;
+    /// The most tokens it may be asked to write, when the provider limits it.
+    fn max_output(&self) -> Option<usize> {
+        None
+    }
     /// Counts tokens as this model's tokenizer does.
     fn counter(&self) -> &dyn TokenCounter;
     /// Tokens of the whole rendered conversation, template included.

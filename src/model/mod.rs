@@ -2,6 +2,7 @@
 //! Placement (local or cloud) is about where a model runs, not its protocol.
 
 pub mod chat;
+pub mod cloud;
 pub mod local;
 
 use std::sync::Arc;

@@ -39,6 +39,8 @@ pub enum SessionError {
     },
     #[error("no saved session {0} in this repository; `locus sessions` lists them")]
     NoSession(String),
+    #[error("nothing was sent: {0}")]
+    NotSent(String),
 }
 
 /// One exchange.
@@ -90,7 +92,12 @@ pub struct Session {
     pub summarized: usize,
     pub settings: ContextSettings,
     map_memo: context::MapMemo,
+    /// Runs on every context before it is sent (see `pass_gate`).
+    pub gate: Option<Gate>,
 }
+
+/// A check on the context before it is sent; an error stops the request.
+pub type Gate = Box<dyn FnMut(&mut Context, &dyn ChatModel) -> Result<(), SessionError> + Send>;
 
 impl Session {
     /// A new session saved under `dir`.
@@ -119,6 +126,7 @@ impl Session {
             summarized: 0,
             settings,
             map_memo: Default::default(),
+            gate: None,
         })
     }
 
@@ -132,6 +140,7 @@ impl Session {
             summarized: 0,
             settings,
             map_memo: Default::default(),
+            gate: None,
         }
     }
 
@@ -165,6 +174,7 @@ impl Session {
             summarized: 0,
             settings,
             map_memo: Default::default(),
+            gate: None,
         };
         for r in store::read(&file).map_err(|source| SessionError::Store {
             path: file.clone(),
@@ -196,6 +206,12 @@ impl Session {
         } else {
             (window / 8).max(512).min(window / 2)
         }
+    }
+
+    /// Room kept for the answer of `model`.
+    pub fn answer_room(&self, model: &dyn ChatModel) -> usize {
+        let room = self.answer_tokens(model.window());
+        model.max_output().map_or(room, |m| room.min(m.max(16)))
     }
 
     fn history(&self) -> Vec<(String, String)> {
@@ -243,11 +259,12 @@ impl Session {
         on_text: &mut dyn FnMut(&str),
     ) -> Result<Answer, SessionError> {
         let window = model.window();
-        let answer_room = self.answer_tokens(window);
+        let answer_room = self.answer_room(model);
         let budget = window - answer_room;
-        let ctx = self.prepare(
+        let mut ctx = self.prepare(
             model, index, cwd, ASK_SYSTEM, question, pinned, budget, cancel,
         )?;
+        self.pass_gate(&mut ctx, model)?;
         let messages = ctx.messages();
         let (text, stats) = run(model, &messages, answer_room, cancel, on_text)?;
         let srcs = sources(&text, index);
@@ -260,6 +277,15 @@ impl Session {
             placement,
             context: ctx,
         })
+    }
+
+    /// Let the gate (privacy guard and preview before a cloud request) see and
+    /// change the context, or stop the request.
+    fn pass_gate(&mut self, ctx: &mut Context, model: &dyn ChatModel) -> Result<(), SessionError> {
+        match &mut self.gate {
+            Some(g) => g(ctx, model),
+            None => Ok(()),
+        }
     }
 
     /// Build the context, summarising older turns first when they no longer fit.
@@ -407,13 +433,17 @@ impl Session {
         on_text: &mut dyn FnMut(&str),
     ) -> Result<EditOutcome, SessionError> {
         let window = model.window();
-        let answer_room = self.answer_tokens(window).max(window / 4).min(window / 2);
+        let answer_room = self
+            .answer_room(model)
+            .max(window / 4)
+            .min(window / 2)
+            .min(model.max_output().unwrap_or(usize::MAX));
         let budget = window - answer_room;
         let question = format!(
             "Task: {}\nReply with SEARCH/REPLACE blocks.",
             instruction.trim()
         );
-        let ctx = self.prepare(
+        let mut ctx = self.prepare(
             model,
             index,
             cwd,
@@ -423,6 +453,7 @@ impl Session {
             budget,
             cancel,
         )?;
+        self.pass_gate(&mut ctx, model)?;
         let mut messages = ctx.messages();
         let mut replies = Vec::new();
         let (reply, mut stats) = run(model, &messages, answer_room, cancel, on_text)?;

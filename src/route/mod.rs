@@ -1,0 +1,83 @@
+//! Placement: what runs where. Local by default; the cloud only when the
+//! user says so, after a preview of exactly what would leave, through the
+//! privacy guard, and written to the audit log. Routing advice is shown with
+//! its reason and never acted on silently.
+
+mod audit;
+mod preview;
+mod privacy;
+
+pub use audit::{AuditEntry, append as audit_append, audit_file, read as audit_read};
+pub use preview::{Preview, PreviewPart};
+pub use privacy::{PrivacyReport, guard, redact};
+
+use crate::config::{ProviderSettings, Settings};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RouteError {
+    #[error("cloud escalation is disabled (privacy.local_only = true)")]
+    LocalOnly,
+    #[error(
+        "no cloud provider is configured: add a [providers.NAME] table (see docs/configuration.md)"
+    )]
+    NoProvider,
+    #[error("no provider named {0} in the config")]
+    UnknownProvider(String),
+    #[error(
+        "several providers are configured; choose one with --provider NAME or set route.escalate_to"
+    )]
+    Ambiguous,
+}
+
+/// The provider an escalation goes to: `name`, else `route.escalate_to`, else the only one.
+pub fn escalation_target<'a>(
+    settings: &'a Settings,
+    name: Option<&str>,
+) -> Result<(&'a str, &'a ProviderSettings), RouteError> {
+    if settings.privacy.local_only {
+        return Err(RouteError::LocalOnly);
+    }
+    let want = name.or(settings.route.escalate_to.as_deref());
+    match want {
+        Some(n) => settings
+            .providers
+            .get_key_value(n)
+            .map(|(k, v)| (k.as_str(), v))
+            .ok_or_else(|| RouteError::UnknownProvider(n.into())),
+        None => {
+            let mut it = settings.providers.iter();
+            match (it.next(), it.next()) {
+                (Some((k, v)), None) => Ok((k.as_str(), v)),
+                (None, _) => Err(RouteError::NoProvider),
+                _ => Err(RouteError::Ambiguous),
+            }
+        }
+    }
+}
+
+/// Why escalating may help.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    /// The context the request needs does not fit the local window.
+    ContextTooLarge { needed: usize, window: usize },
+    /// The local model's edits failed to apply twice in a row.
+    EditsFailedTwice,
+    /// The user marked the task hard.
+    MarkedHard,
+}
+
+/// Advice to show (never acted on).
+pub fn advice(reason: &Reason) -> String {
+    let why = match reason {
+        Reason::ContextTooLarge { needed, window } => {
+            format!(
+                "this request needs about {needed} tokens of context and the local model's window is {window}"
+            )
+        }
+        Reason::EditsFailedTwice => "the local model's edits failed to apply twice in a row".into(),
+        Reason::MarkedHard => "you marked this task as hard".into(),
+    };
+    format!(
+        "hint: consider escalating to a cloud model ({why}); Ctrl-E in the TUI, --cloud headless"
+    )
+}

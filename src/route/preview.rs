@@ -1,0 +1,100 @@
+//! What would leave the machine, shown before anything does: every part with
+//! its file and tokens, what the privacy guard left out or redacted, the
+//! total and the estimated cost.
+
+use serde::Serialize;
+
+use super::privacy::PrivacyReport;
+use crate::config::ProviderSettings;
+use crate::context::{Context, PartKind};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PreviewPart {
+    pub kind: PartKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lines: Option<[usize; 2]>,
+    pub tokens: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Preview {
+    pub provider: String,
+    pub model: String,
+    pub url: String,
+    pub parts: Vec<PreviewPart>,
+    pub left_out: Vec<(String, String)>,
+    pub redactions: usize,
+    pub total_tokens: usize,
+    pub max_output_tokens: usize,
+    /// US dollars: the prompt plus an answer of `max_output_tokens` at most.
+    pub cost_estimate_usd: f64,
+}
+
+impl Preview {
+    pub fn new(
+        provider: &str,
+        p: &ProviderSettings,
+        ctx: &Context,
+        privacy: &PrivacyReport,
+        max_output_tokens: usize,
+    ) -> Preview {
+        let cost = ctx.total_tokens as f64 * p.price_in_per_mtok / 1e6
+            + max_output_tokens as f64 * p.price_out_per_mtok / 1e6;
+        Preview {
+            provider: provider.into(),
+            model: p.model.clone(),
+            url: p.base(),
+            parts: ctx
+                .parts
+                .iter()
+                .map(|x| PreviewPart {
+                    kind: x.kind,
+                    path: x.path.clone(),
+                    lines: x.lines,
+                    tokens: x.tokens,
+                })
+                .collect(),
+            left_out: privacy.left_out.clone(),
+            redactions: privacy.redaction_count(),
+            total_tokens: ctx.total_tokens,
+            max_output_tokens,
+            cost_estimate_usd: cost,
+        }
+    }
+
+    /// The files whose content (whole or in part) is sent.
+    pub fn files(&self) -> Vec<String> {
+        let mut f: Vec<String> = self.parts.iter().filter_map(|p| p.path.clone()).collect();
+        f.sort();
+        f.dedup();
+        f
+    }
+
+    pub fn render(&self) -> String {
+        let mut s = format!(
+            "About to send to {} ({}) at {}:\n",
+            self.provider, self.model, self.url
+        );
+        for p in &self.parts {
+            let what = match (&p.path, p.lines) {
+                (Some(path), Some([a, b])) => format!("{:?} {path}:{a}-{b}", p.kind),
+                (Some(path), None) => format!("{:?} {path}", p.kind),
+                _ => format!("{:?}", p.kind),
+            };
+            s.push_str(&format!("  {what:<60} {:>7} tokens\n", p.tokens));
+        }
+        for (path, glob) in &self.left_out {
+            s.push_str(&format!(
+                "  left out: {path} (matches never_send `{glob}`)\n"
+            ));
+        }
+        s.push_str(&format!("  secrets redacted: {}\n", self.redactions));
+        s.push_str(&format!(
+            "  total {} tokens in, up to {} out; estimated cost ${:.4}\n",
+            self.total_tokens, self.max_output_tokens, self.cost_estimate_usd
+        ));
+        s
+    }
+}
