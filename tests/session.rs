@@ -311,7 +311,10 @@ fn edit_loop_retries_once_with_feedback_then_advises_escalation() {
     assert_eq!(out.replies.len(), 2);
     assert!(!out.proposal.failures.is_empty());
     assert!(
-        out.advice.as_deref().unwrap().contains("Escalate"),
+        out.advice
+            .as_deref()
+            .unwrap()
+            .contains("consider escalating"),
         "{:?}",
         out.advice
     );

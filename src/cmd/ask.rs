@@ -94,6 +94,13 @@ pub fn ask(ws: &Workspace, args: &AskArgs) -> anyhow::Result<ExitCode> {
         )
     };
     let mut stdout = std::io::stdout().lock();
+    if !args.cloud && answer.context.missing_tokens > 0 {
+        let reason = crate::route::Reason::ContextTooLarge {
+            needed: answer.context.total_tokens + answer.context.missing_tokens,
+            window: answer.context.budget,
+        };
+        eprintln!("{}", crate::route::advice(&reason));
+    }
     if answer.stats.finish == "cut" {
         eprintln!(
             "\nwarning: the answer was cut off mid-stream; what arrived is kept in the session"

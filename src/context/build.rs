@@ -61,6 +61,8 @@ struct Builder<'a> {
     index: &'a Index,
     counter: &'a dyn TokenCounter,
     parts: Vec<Part>,
+    /// Tokens of file content left out for lack of room (estimated from bytes).
+    missing: usize,
 }
 
 fn lang_tag(path: &str) -> &str {
@@ -122,6 +124,10 @@ impl Builder<'_> {
         let total_lines = text.lines().count();
         let header = format!("# File: {path}{note}\n```{}\n", lang_tag(path));
         let (mut body, kept) = self.fit_lines(&header, &text, max.saturating_sub(8));
+        if kept < total_lines {
+            let left: usize = text.lines().skip(kept).map(|l| l.len() + 1).sum();
+            self.missing += left / 3;
+        }
         if kept == 0 && total_lines > 0 {
             return 0;
         }
@@ -160,6 +166,7 @@ pub fn build(
         index,
         counter,
         parts: Vec::new(),
+        missing: 0,
     };
     let system_tokens = b.push(
         PartKind::System,
@@ -246,6 +253,7 @@ pub fn build(
         index,
         counter,
         parts: Vec::new(),
+        missing: 0,
     };
     let focus = index.focus(&Index::words(req.question), req.cwd);
     let mut shown: FxHashSet<String> = req.pinned.iter().cloned().collect();
@@ -396,6 +404,7 @@ pub fn build(
         }
     }
     turns.reverse();
+    let missing_tokens = b.missing + current.missing;
     b.parts.extend(turns);
     b.parts.extend(current.parts);
 
@@ -405,6 +414,7 @@ pub fn build(
         parts: b.parts,
         question: req.question.to_string(),
         dropped_turns: dropped,
+        missing_tokens,
     };
     // Counted on the rendered messages, as the model will see them; trim the
     // least needed parts if token merges across parts pushed it over.

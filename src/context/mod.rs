@@ -64,6 +64,10 @@ pub struct Context {
     /// Earlier turns left out for lack of room (candidates for a summary).
     #[serde(skip)]
     pub dropped_turns: usize,
+    /// Tokens of named files that did not fit (whole or in part): what the
+    /// request needed beyond the budget.
+    #[serde(skip)]
+    pub missing_tokens: usize,
 }
 
 impl Context {

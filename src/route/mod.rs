@@ -81,3 +81,48 @@ pub fn advice(reason: &Reason) -> String {
         "hint: consider escalating to a cloud model ({why}); Ctrl-E in the TUI, --cloud headless"
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(toml_text: &str) -> Settings {
+        toml::from_str(toml_text).unwrap()
+    }
+
+    #[test]
+    fn escalation_target_and_advice() {
+        let one = settings("[providers.a]\nkind = \"openai\"\nmodel = \"m\"\n");
+        assert_eq!(escalation_target(&one, None).unwrap().0, "a");
+        assert!(matches!(
+            escalation_target(&one, Some("b")),
+            Err(RouteError::UnknownProvider(_))
+        ));
+        let two = settings(
+            "[route]\nescalate_to = \"b\"\n[providers.a]\nkind = \"openai\"\nmodel = \"m\"\n[providers.b]\nkind = \"gemini\"\nmodel = \"g\"\n",
+        );
+        assert_eq!(escalation_target(&two, None).unwrap().0, "b");
+        let mut ambiguous = two.clone();
+        ambiguous.route.escalate_to = None;
+        assert!(matches!(
+            escalation_target(&ambiguous, None),
+            Err(RouteError::Ambiguous)
+        ));
+        assert!(matches!(
+            escalation_target(&Settings::default(), None),
+            Err(RouteError::NoProvider)
+        ));
+        let mut local = one.clone();
+        local.privacy.local_only = true;
+        assert!(matches!(
+            escalation_target(&local, None),
+            Err(RouteError::LocalOnly)
+        ));
+        let a = advice(&Reason::ContextTooLarge {
+            needed: 12000,
+            window: 7000,
+        });
+        assert!(a.contains("12000 tokens") && a.contains("7000"), "{a}");
+        assert!(advice(&Reason::MarkedHard).contains("marked this task as hard"));
+    }
+}

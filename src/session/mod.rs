@@ -17,7 +17,7 @@ use crate::model::chat::{ChatModel, ChatRequest, ModelError, Placement};
 use crate::model::{Cancel, Event, GenStats, Message, Role};
 use crate::tokens::TokenCounter;
 
-pub use prompts::{ASK_SYSTEM, ESCALATE_ADVICE, SUMMARY_SYSTEM};
+pub use prompts::{ASK_SYSTEM, SUMMARY_SYSTEM};
 pub use sources::{Source, sources};
 pub use store::{Record, SessionInfo, list, sessions_dir};
 
@@ -479,7 +479,8 @@ impl Session {
                 replies.push(retry);
             }
         }
-        let advice = failed(&proposal).then(|| ESCALATE_ADVICE.to_string());
+        let advice = failed(&proposal)
+            .then(|| crate::route::advice(&crate::route::Reason::EditsFailedTwice));
         let placement = model.placement();
         let last = replies.last().cloned().unwrap_or_default();
         let first_messages = ctx.messages();

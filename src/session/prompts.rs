@@ -11,7 +11,3 @@ Be concise and concrete.";
 pub const SUMMARY_SYSTEM: &str = "\
 Summarise the conversation below between a developer and a coding assistant in at most 150 words.
 Keep file paths, function names, decisions made and questions still open. Write only the summary.";
-
-/// What to advise when the local model's edits failed twice.
-pub const ESCALATE_ADVICE: &str = "The local model's edits did not apply twice in a row. \
-Escalate this task to a cloud model (Ctrl-E in the TUI, --cloud headless), or name the files to change with --file.";
