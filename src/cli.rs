@@ -9,12 +9,7 @@ use clap::{ArgAction, Parser, Subcommand};
 /// Indexes the repository with tree-sitter, runs a local Gemma model
 /// in-process, and hands a task to a cloud model only when you say so.
 #[derive(Debug, Parser)]
-#[command(
-    name = "locus",
-    version,
-    propagate_version = true,
-    arg_required_else_help = true
-)]
+#[command(name = "locus", version, propagate_version = true)]
 pub struct Cli {
     /// More detail in the log file (-v debug, -vv trace); RUST_LOG overrides.
     #[arg(short, long, action = ArgAction::Count, global = true)]
@@ -23,6 +18,10 @@ pub struct Cli {
     /// Run as if started in DIR.
     #[arg(short = 'C', long = "directory", value_name = "DIR", global = true)]
     pub directory: Option<PathBuf>,
+
+    /// Open the TUI on a saved conversation (the latest, or ID from `locus sessions`).
+    #[arg(long, value_name = "ID", num_args = 0..=1, default_missing_value = "")]
+    pub resume: Option<String>,
 
     #[command(subcommand)]
     pub command: Option<Command>,

@@ -17,4 +17,5 @@ pub mod route;
 pub mod session;
 pub mod theme;
 pub mod tokens;
+pub mod tui;
 pub mod workspace;

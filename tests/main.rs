@@ -13,4 +13,5 @@ mod pull;
 mod runtime;
 mod session;
 mod tags;
+mod tui;
 mod util;

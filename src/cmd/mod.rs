@@ -19,7 +19,14 @@ use crate::workspace::Workspace;
 /// Run the command `cli` names in workspace `ws`.
 pub fn run(cli: &Cli, ws: &Workspace) -> anyhow::Result<ExitCode> {
     match &cli.command {
-        Some(Command::Doctor) | None => doctor::run(ws),
+        Some(Command::Doctor) => doctor::run(ws),
+        None => {
+            let resume = cli
+                .resume
+                .as_ref()
+                .map(|id| Some(id.clone()).filter(|s| !s.is_empty()));
+            crate::tui::run(ws, resume)
+        }
         Some(Command::Map(args)) => index::map(ws, args),
         Some(Command::Symbols(args)) => index::symbols(ws, args),
         Some(Command::Index(args)) => index::index(ws, args),

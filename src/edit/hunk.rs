@@ -74,3 +74,20 @@ impl Hunk {
         self.edited = true;
     }
 }
+
+/// A hunk's lines for display: `' '` context, `'-'` removed, `'+'` added.
+pub fn hunk_lines(h: &Hunk) -> Vec<(char, String)> {
+    let old: Vec<&str> = h.old_lines.iter().map(String::as_str).collect();
+    let new: Vec<&str> = h.new_lines.iter().map(String::as_str).collect();
+    let mut out = Vec::new();
+    for op in super::diff::line_ops(&old, &new) {
+        match op.tag {
+            similar::DiffTag::Equal => out.extend(old[op.old].iter().map(|l| (' ', l.to_string()))),
+            similar::DiffTag::Delete => {
+                out.extend(old[op.old].iter().map(|l| ('-', l.to_string())))
+            }
+            _ => out.extend(new[op.new].iter().map(|l| ('+', l.to_string()))),
+        }
+    }
+    out
+}

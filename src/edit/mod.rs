@@ -25,7 +25,7 @@ mod udiff;
 pub use apply::{ApplyError, Write, execute, writes_for};
 pub use block::{Edit, ParseError, ParsedReply};
 pub use changeset::{Base, ChangeSet, FileChange, FileOp, Outcome};
-pub use hunk::{Decision, Hunk};
+pub use hunk::{Decision, Hunk, hunk_lines};
 pub use journal::{Entry, EntryFile, Journal, JournalError};
 pub use matcher::{Candidate, FUZZY_THRESHOLD, Found, MatchError, Tier, locate};
 pub use parse::parse_reply;

@@ -1,0 +1,286 @@
+//! Drawing the state: transcript, composer and status bar; the diff review;
+//! the help overlay listing every binding of the view it covers.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span, Text};
+use ratatui::widgets::{Block, Borders, Clear, Gauge, Paragraph, Wrap};
+
+use super::app::{App, Entry, View};
+use super::style::Styles;
+use crate::edit::Decision;
+
+pub fn draw(f: &mut Frame<'_>, app: &App, st: &Styles) {
+    let area = f.area();
+    match app.view {
+        View::Review => review(f, area, app, st),
+        View::Chat | View::Help => chat(f, area, app, st),
+    }
+    if app.view == View::Help {
+        help(f, area, app, st);
+    }
+}
+
+fn chat(f: &mut Frame<'_>, area: Rect, app: &App, st: &Styles) {
+    let input_lines = app.input.lines().count().clamp(1, 6) as u16;
+    let [body, composer, status] = Layout::vertical([
+        Constraint::Min(3),
+        Constraint::Length(input_lines + 2),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    let mut lines: Vec<Line<'_>> = Vec::new();
+    for e in &app.entries {
+        match e {
+            Entry::User(t) => {
+                lines.push(Line::from(Span::styled("you", st.get("ui.user"))));
+                lines.extend(t.lines().map(|l| Line::from(l.to_string())));
+            }
+            Entry::Assistant {
+                placement,
+                text,
+                done,
+            } => {
+                let mark = if *done { "" } else { " …" };
+                lines.push(Line::from(Span::styled(
+                    format!("locus [{placement}]{mark}"),
+                    st.get("ui.assistant"),
+                )));
+                let mut in_code = false;
+                for l in text.lines() {
+                    if l.trim_start().starts_with("```") {
+                        in_code = !in_code;
+                        lines.push(Line::from(Span::styled(
+                            l.to_string(),
+                            st.get("ui.text.dim"),
+                        )));
+                    } else if in_code {
+                        lines.push(Line::from(Span::styled(
+                            l.to_string(),
+                            st.get("markup.raw"),
+                        )));
+                    } else {
+                        lines.push(Line::from(l.to_string()));
+                    }
+                }
+            }
+            Entry::Info(t) => lines.extend(
+                t.lines()
+                    .map(|l| Line::from(Span::styled(l.to_string(), st.get("info")))),
+            ),
+            Entry::Error(t) => lines.extend(
+                t.lines()
+                    .map(|l| Line::from(Span::styled(l.to_string(), st.get("error")))),
+            ),
+        }
+        lines.push(Line::from(""));
+    }
+    if app.entries.is_empty() {
+        lines.push(Line::from(Span::styled(
+            "Ask about the code, or /edit an instruction. ? or F1 for help.",
+            st.get("ui.text.dim"),
+        )));
+    }
+    let inner_h = body.height.saturating_sub(2);
+    let para = Paragraph::new(Text::from(lines)).wrap(Wrap { trim: false });
+    let total = para.line_count(body.width.saturating_sub(2)) as u16;
+    let top = total.saturating_sub(inner_h).saturating_sub(app.scroll);
+    f.render_widget(
+        para.scroll((top, 0)).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(" conversation ")
+                .border_style(st.get("ui.border")),
+        ),
+        body,
+    );
+    let title = if app.busy {
+        " composing… (Ctrl-C cancels) "
+    } else {
+        " ask · /edit · Enter sends · Alt-Enter newline "
+    };
+    f.render_widget(
+        Paragraph::new(app.input.as_str()).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(title)
+                .border_style(st.get("ui.border.focus")),
+        ),
+        composer,
+    );
+    status_bar(f, status, app, st);
+}
+
+fn status_bar(f: &mut Frame<'_>, area: Rect, app: &App, st: &Styles) {
+    let s = &app.status;
+    let [left, gauge] =
+        Layout::horizontal([Constraint::Min(20), Constraint::Length(22)]).areas(area);
+    let scope = if s.placement.starts_with("cloud") {
+        "ui.statusline.cloud"
+    } else {
+        "ui.statusline.local"
+    };
+    let model = if s.placement.is_empty() {
+        "loading model…".to_string()
+    } else {
+        s.placement.clone()
+    };
+    let branch = s
+        .branch
+        .as_ref()
+        .map(|b| format!(" · {b}{}", if s.dirty { "*" } else { "" }))
+        .unwrap_or_default();
+    let cost = if s.cost > 0.0 {
+        format!(" · ${:.4}", s.cost)
+    } else {
+        String::new()
+    };
+    let text = format!(
+        " {model}{branch} · {} · {:.0}/{:.1} tok/s prefill/decode · reused {}{cost}",
+        s.index, s.prefill, s.decode, s.reused
+    );
+    f.render_widget(Paragraph::new(text).style(st.get(scope)), left);
+    let ratio = if s.window > 0 {
+        (s.context_used as f64 / s.window as f64).min(1.0)
+    } else {
+        0.0
+    };
+    f.render_widget(
+        Gauge::default()
+            .ratio(ratio)
+            .label(format!("{}/{}", s.context_used, s.window))
+            .gauge_style(st.get("ui.gauge")),
+        gauge,
+    );
+}
+
+fn review(f: &mut Frame<'_>, area: Rect, app: &App, st: &Styles) {
+    let [body, keys] = Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(area);
+    let mut lines: Vec<Line<'_>> = Vec::new();
+    let mut cursor_line = 0;
+    if let Some(r) = &app.review {
+        for (fi, fc) in r.changes.files.iter().enumerate() {
+            let (added, removed) = fc.stats();
+            lines.push(Line::from(Span::styled(
+                format!("{} {:?} +{added} -{removed}", fc.path, fc.op),
+                st.get("diff.header"),
+            )));
+            for (hi, h) in fc.hunks.iter().enumerate() {
+                let selected = r.at == (fi, hi);
+                if selected {
+                    cursor_line = lines.len();
+                }
+                let mark = match h.decision {
+                    Decision::Accepted => ("[accepted]", "diff.accepted"),
+                    Decision::Rejected => ("[rejected]", "diff.rejected"),
+                    Decision::Pending => ("[pending]", "ui.text.dim"),
+                };
+                let pointer = if selected { "▶ " } else { "  " };
+                lines.push(Line::from(vec![
+                    Span::raw(pointer),
+                    Span::styled(
+                        format!("@@ -{} +{} @@ ", h.old_start + 1, h.new_start + 1),
+                        st.get("diff.delta"),
+                    ),
+                    Span::styled(mark.0, st.get(mark.1)),
+                ]));
+                let ops = crate::edit::hunk_lines(h);
+                for (tag, text) in ops {
+                    let (sign, scope) = match tag {
+                        '+' => ("+", "diff.plus"),
+                        '-' => ("-", "diff.minus"),
+                        _ => (" ", "ui.text"),
+                    };
+                    lines.push(Line::from(Span::styled(
+                        format!("  {sign}{}", text.trim_end_matches('\n')),
+                        st.get(scope),
+                    )));
+                }
+            }
+        }
+    }
+    let h = body.height.saturating_sub(2) as usize;
+    let top = if cursor_line < h * 2 / 3 {
+        0
+    } else {
+        cursor_line.saturating_sub(h / 3)
+    } as u16;
+    f.render_widget(
+        Paragraph::new(Text::from(lines)).scroll((top, 0)).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(" review changes ")
+                .border_style(st.get("ui.border.focus")),
+        ),
+        body,
+    );
+    f.render_widget(
+        Paragraph::new(" j/k move · a accept · r reject · f accept file · A/R all · Enter apply accepted · Esc dismiss · F1 help").style(st.get("ui.statusline")),
+        keys,
+    );
+}
+
+/// Every binding of the view under the overlay.
+pub fn bindings(view: View) -> &'static [(&'static str, &'static str)] {
+    match view {
+        View::Review => &[
+            ("j / ↓, k / ↑", "next / previous hunk"),
+            ("a / y", "accept the hunk"),
+            ("r / n", "reject the hunk"),
+            ("f", "accept the whole file"),
+            ("A / R", "accept / reject everything"),
+            ("Enter / w", "apply what is accepted (undo with /undo)"),
+            ("Esc / q", "dismiss; nothing is written"),
+            ("F1", "this help"),
+            ("Ctrl-C twice", "quit"),
+        ],
+        _ => &[
+            ("Enter", "send the question (or /command)"),
+            ("Alt-Enter, Ctrl-J", "new line"),
+            ("↑ / ↓", "earlier questions"),
+            ("PgUp / PgDn", "scroll the conversation"),
+            ("/edit TEXT", "ask for a change, then review it"),
+            ("/undo, /redo", "undo or redo the last applied change"),
+            ("/clear, /quit", "clear the screen, quit"),
+            ("? (empty composer), F1", "this help"),
+            ("Ctrl-C", "cancel the answer; twice to quit"),
+            ("Esc", "clear the composer"),
+        ],
+    }
+}
+
+fn help(f: &mut Frame<'_>, area: Rect, app: &App, st: &Styles) {
+    let view = if app.view == View::Help {
+        app.behind()
+    } else {
+        app.view
+    };
+    let items = bindings(view);
+    let w = area.width.min(64);
+    let h = (items.len() as u16 + 4).min(area.height);
+    let rect = Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    };
+    let lines: Vec<Line<'_>> = items
+        .iter()
+        .map(|(k, d)| {
+            Line::from(vec![
+                Span::styled(format!("{k:<24}"), st.get("ui.help.key")),
+                Span::raw(*d),
+            ])
+        })
+        .collect();
+    f.render_widget(Clear, rect);
+    f.render_widget(
+        Paragraph::new(Text::from(lines)).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(" keys (Esc closes) ")
+                .style(st.get("ui.popup")),
+        ),
+        rect,
+    );
+}

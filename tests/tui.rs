@@ -1,0 +1,275 @@
+//! The TUI: each view drawn on a TestBackend at a fixed size and compared
+//! with its snapshot; colours checked cell by cell; and the real binary
+//! driven in tmux against the real small model.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use locus::assets::Assets;
+use locus::edit::{ChangeSet, FileChange, FileOp};
+use locus::model::GenStats;
+use locus::theme::Theme;
+use locus::tui::app::{App, Entry, Report, View};
+use locus::tui::style::Styles;
+use locus::tui::view;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+use crate::util::{Sandbox, git_init, test_model};
+
+fn render(app: &App, styles: &Styles, w: u16, h: u16) -> Terminal<TestBackend> {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| view::draw(f, app, styles)).unwrap();
+    t
+}
+
+fn text(t: &Terminal<TestBackend>) -> String {
+    let buf = t.backend().buffer();
+    let area = buf.area;
+    (0..area.height)
+        .map(|y| {
+            (0..area.width)
+                .map(|x| buf[(x, y)].symbol().to_string())
+                .collect::<String>()
+                .trim_end()
+                .to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn chatting() -> App {
+    let mut app = App::new();
+    app.report(Report::ModelReady {
+        name: "Gemma 3 270m".into(),
+        window: 8192,
+    });
+    app.report(Report::IndexReady { files: 42 });
+    app.report(Report::Git {
+        branch: Some("main".into()),
+        dirty: true,
+    });
+    app.entries.push(Entry::User("What does add do?".into()));
+    app.entries.push(Entry::Assistant {
+        placement: "local: Gemma 3 270m".into(),
+        text: "It returns the sum (calc.py:1):\n```py\ndef add(a, b):\n    return a + b\n```"
+            .into(),
+        done: true,
+    });
+    app.report(Report::Answered {
+        placement: "local: Gemma 3 270m".into(),
+        stats: GenStats {
+            prefill_tokens_per_s: 120.0,
+            decode_tokens_per_s: 14.5,
+            reused_prefix_tokens: 300,
+            ..GenStats::default()
+        },
+        sources: vec!["calc.py:1".into()],
+        context_tokens: 2048,
+        budget: 7168,
+    });
+    app.input = "and sub?".into();
+    app
+}
+
+#[test]
+fn chat_help_and_review_views() {
+    let plain = Styles::new(None, 0);
+    let app = chatting();
+    insta::assert_snapshot!("chat_80x24", text(&render(&app, &plain, 80, 24)));
+    let mut help = chatting();
+    help.key(crossterm::event::KeyEvent::new(
+        crossterm::event::KeyCode::F(1),
+        crossterm::event::KeyModifiers::NONE,
+    ));
+    assert_eq!(help.view, View::Help);
+    insta::assert_snapshot!("help_80x24", text(&render(&help, &plain, 80, 24)));
+
+    let old: String = (1..=12).map(|i| format!("line {i}\n")).collect();
+    let new = old
+        .replace("line 2\n", "line two\n")
+        .replace("line 11\n", "line 11\nline 11.5\n");
+    let changes = ChangeSet {
+        files: vec![FileChange::new(
+            "notes.txt".into(),
+            FileOp::Modify,
+            None,
+            old,
+            new,
+        )],
+    };
+    let mut review = chatting();
+    review.report(Report::Proposed {
+        changes,
+        failures: vec![],
+        advice: None,
+        placement: "local: Gemma 3 270m".into(),
+    });
+    assert_eq!(review.view, View::Review);
+    review.key(crossterm::event::KeyEvent::new(
+        crossterm::event::KeyCode::Char('a'),
+        crossterm::event::KeyModifiers::NONE,
+    ));
+    insta::assert_snapshot!("review_80x24", text(&render(&review, &plain, 80, 24)));
+}
+
+#[test]
+fn colours_follow_the_theme_and_no_color() {
+    let theme = Theme::load(&Assets::new(None), "dark").unwrap();
+    let expected = theme.get("ui.statusline.local");
+    let coloured = Styles::new(Some(theme.clone()), 1 << 24);
+    let app = chatting();
+    let t = render(&app, &coloured, 80, 24);
+    let cell = &t.backend().buffer()[(1, 23)];
+    match expected.bg {
+        Some(locus::theme::Color::Rgb(r, g, b)) => {
+            assert_eq!(cell.bg, ratatui::style::Color::Rgb(r, g, b))
+        }
+        other => assert!(other.is_none() || cell.bg != ratatui::style::Color::Reset),
+    }
+    let indexed = Styles::new(Some(theme.clone()), 256);
+    let t = render(&app, &indexed, 80, 24);
+    assert!(matches!(
+        t.backend().buffer()[(1, 23)].bg,
+        ratatui::style::Color::Indexed(_) | ratatui::style::Color::Reset
+    ));
+    let none = Styles::new(Some(theme), 0);
+    let t = render(&app, &none, 80, 24);
+    let buf = t.backend().buffer();
+    for y in 0..24 {
+        for x in 0..80 {
+            let c = &buf[(x, y)];
+            assert!(
+                matches!(c.fg, ratatui::style::Color::Reset)
+                    && matches!(c.bg, ratatui::style::Color::Reset),
+                "NO_COLOR: colour at {x},{y}"
+            );
+        }
+    }
+}
+
+fn tmux(args: &[&str]) -> String {
+    let out = Command::new("tmux").args(args).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn wait_for(session: &str, what: &str, secs: u64) -> String {
+    let start = Instant::now();
+    loop {
+        let screen = tmux(&["capture-pane", "-p", "-t", session]);
+        if screen.contains(what) {
+            return screen;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(secs),
+            "waited {secs}s for {what:?}; the screen:\n{screen}"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+#[test]
+fn the_real_binary_in_tmux_answers_a_question() {
+    let model = test_model();
+    let sb = Sandbox::new();
+    let root = sb.path("work/proj");
+    git_init(&root);
+    std::fs::write(root.join("calc.py"), "def add(a, b):\n    return a + b\n").unwrap();
+    std::fs::create_dir_all(root.join(".locus")).unwrap();
+    std::fs::write(
+        root.join(".locus/config.toml"),
+        format!(
+            "[model]\npath = \"{}\"\ncontext = 2048\n\n[context]\nanswer_tokens = 24\n",
+            model.display()
+        ),
+    )
+    .unwrap();
+    let session = format!("locus-test-{}", std::process::id());
+    let cmd = format!(
+        "cd {} && XDG_CONFIG_HOME={} XDG_STATE_HOME={} XDG_CACHE_HOME={} HOME={} TERM=xterm-256color {} ; sleep 30",
+        root.display(),
+        sb.path("config").display(),
+        sb.path("state").display(),
+        sb.path("cache").display(),
+        sb.dir.path().display(),
+        Path::new(env!("CARGO_BIN_EXE_locus")).display()
+    );
+    let st = Command::new("tmux")
+        .args([
+            "new-session",
+            "-d",
+            "-s",
+            &session,
+            "-x",
+            "100",
+            "-y",
+            "30",
+            &cmd,
+        ])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    struct Kill(String);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = Command::new("tmux")
+                .args(["kill-session", "-t", &self.0])
+                .status();
+        }
+    }
+    let _kill = Kill(session.clone());
+    wait_for(&session, "conversation", 20);
+    wait_for(&session, " files ·", 60);
+    wait_for(&session, "local: ", 120);
+    tmux(&[
+        "send-keys",
+        "-t",
+        &session,
+        "What does add do in calc.py?",
+        "Enter",
+    ]);
+    let screen = wait_for(&session, "What does add do in calc.py?", 10);
+    assert!(screen.contains("What does add do in calc.py?"), "{screen}");
+    // The answer streams in under the question; the status shows its speed.
+    let start = Instant::now();
+    loop {
+        let screen = tmux(&["capture-pane", "-p", "-t", &session]);
+        let answered = screen
+            .lines()
+            .any(|l| l.contains("locus [local:") && !l.contains('…'));
+        if answered {
+            assert!(
+                !screen.contains("0/0.0 tok/s"),
+                "the status shows the speed: {screen}"
+            );
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(240),
+            "no answer:\n{screen}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    tmux(&["send-keys", "-t", &session, "F1"]);
+    wait_for(&session, "keys (Esc closes)", 5);
+    tmux(&["send-keys", "-t", &session, "Escape"]);
+    tmux(&["send-keys", "-t", &session, "C-c"]);
+    wait_for(&session, "press Ctrl-C again to quit", 5);
+    tmux(&["send-keys", "-t", &session, "C-c"]);
+    // Back at the shell's `sleep`: the TUI is gone and the terminal restored.
+    let start = Instant::now();
+    loop {
+        let screen = tmux(&["capture-pane", "-p", "-t", &session]);
+        if !screen.contains("conversation") {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "locus did not quit:\n{screen}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let saved = std::fs::read_dir(sb.path("state")).unwrap().count();
+    assert!(saved > 0);
+}
