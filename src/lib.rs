@@ -11,6 +11,7 @@ pub mod context;
 pub mod edit;
 pub mod git;
 pub mod index;
+pub mod jsonl;
 pub mod logging;
 pub mod model;
 pub mod route;

@@ -65,18 +65,7 @@ pub fn ask(ws: &Workspace, args: &AskArgs) -> anyhow::Result<ExitCode> {
             &Cancel::new(),
             &mut on_text,
         );
-        let outcome = match &r {
-            Ok(a) if a.stats.finish == "stop" => "ok".to_string(),
-            Ok(a) => a.stats.finish.clone(),
-            Err(e) => e.to_string(),
-        };
-        super::cloud::record(
-            ws,
-            &sent,
-            r.as_ref().ok().map(|a| &a.stats),
-            &outcome,
-            &settings,
-        );
+        super::cloud::record(ws, &sent, r.as_ref().map(|a| &a.stats), &settings);
         (r?, true)
     } else {
         let model = load_chat(ws, args.model.as_deref())?;

@@ -49,16 +49,20 @@ pub fn escalation(
     Ok((model, gate, sent))
 }
 
-/// Record a cloud request (if one was sent) in the audit log.
+/// Record a cloud request (if one was sent) in the audit log, with how it ended.
 pub fn record(
     ws: &Workspace,
     sent: &Sent,
-    stats: Option<&GenStats>,
-    outcome: &str,
+    result: Result<&GenStats, &SessionError>,
     settings: &Settings,
 ) {
     let Some(preview) = sent.lock().unwrap_or_else(|e| e.into_inner()).take() else {
         return;
+    };
+    let (stats, outcome) = match result {
+        Ok(s) if s.finish == "stop" => (Some(s), "ok".to_string()),
+        Ok(s) => (Some(s), s.finish.clone()),
+        Err(e) => (None, e.to_string()),
     };
     let p = settings.providers.get(&preview.provider);
     let tokens_in = stats
@@ -82,7 +86,7 @@ pub fn record(
         tokens_in,
         tokens_out,
         cost_usd: cost,
-        outcome: outcome.to_string(),
+        outcome,
     };
     if let Err(e) = route::audit_append(&route::audit_file(&ws.dirs, &ws.root), &entry) {
         eprintln!("warning: cannot write the audit log: {e}");

@@ -67,18 +67,7 @@ pub fn run(ws: &Workspace, args: &EditArgs) -> anyhow::Result<ExitCode> {
             &Cancel::new(),
             &mut on_text,
         );
-        let outcome = match &r {
-            Ok(o) if o.stats.finish == "stop" => "ok".to_string(),
-            Ok(o) => o.stats.finish.clone(),
-            Err(e) => e.to_string(),
-        };
-        super::cloud::record(
-            ws,
-            &sent,
-            r.as_ref().ok().map(|o| &o.stats),
-            &outcome,
-            &settings,
-        );
+        super::cloud::record(ws, &sent, r.as_ref().map(|o| &o.stats), &settings);
         r?
     } else {
         let model = load_chat(ws, args.model.as_deref())?;

@@ -480,7 +480,8 @@ impl Index {
             .collect()
     }
 
-    fn resolve_file(&self, word: &str, cwd: &Path) -> Option<u32> {
+    /// The file a word names: a path from the root, from `cwd`, or a unique file name / path suffix.
+    pub fn resolve_file(&self, word: &str, cwd: &Path) -> Option<u32> {
         let word = word.trim_start_matches("./");
         if let Some(i) = self.by_path.get(word) {
             return Some(*i);

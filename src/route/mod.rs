@@ -8,7 +8,7 @@ mod preview;
 mod privacy;
 
 pub use audit::{AuditEntry, append as audit_append, audit_file, read as audit_read};
-pub use preview::{Preview, PreviewPart};
+pub use preview::Preview;
 pub use privacy::{PrivacyReport, guard, redact};
 
 use crate::config::{ProviderSettings, Settings};

@@ -6,24 +6,14 @@ use serde::Serialize;
 
 use super::privacy::PrivacyReport;
 use crate::config::ProviderSettings;
-use crate::context::{Context, PartKind};
-
-#[derive(Debug, Clone, Serialize)]
-pub struct PreviewPart {
-    pub kind: PartKind,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub path: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub lines: Option<[usize; 2]>,
-    pub tokens: usize,
-}
+use crate::context::{Context, Part};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Preview {
     pub provider: String,
     pub model: String,
     pub url: String,
-    pub parts: Vec<PreviewPart>,
+    pub parts: Vec<Part>,
     pub left_out: Vec<(String, String)>,
     pub redactions: usize,
     pub total_tokens: usize,
@@ -46,16 +36,7 @@ impl Preview {
             provider: provider.into(),
             model: p.model.clone(),
             url: p.base(),
-            parts: ctx
-                .parts
-                .iter()
-                .map(|x| PreviewPart {
-                    kind: x.kind,
-                    path: x.path.clone(),
-                    lines: x.lines,
-                    tokens: x.tokens,
-                })
-                .collect(),
+            parts: ctx.parts.clone(),
             left_out: privacy.left_out.clone(),
             redactions: privacy.redaction_count(),
             total_tokens: ctx.total_tokens,

@@ -43,18 +43,7 @@ pub fn sources(text: &str, index: &Index) -> Vec<Source> {
         let Ok(line) = digits.parse::<usize>() else {
             continue;
         };
-        let known = index.file_index(path).or_else(|| {
-            let suffix = format!("/{path}");
-            let mut hits = index
-                .files()
-                .iter()
-                .enumerate()
-                .filter(|(_, f)| f.path.ends_with(&suffix));
-            match (hits.next(), hits.next()) {
-                (Some((i, _)), None) => Some(i as u32),
-                _ => None,
-            }
-        });
+        let known = index.resolve_file(path, index.root());
         let src = match known {
             Some(f) => {
                 let e = &index.files()[f as usize];

@@ -1,7 +1,6 @@
 //! Sessions on disk: one JSONL file per conversation in the repository's
 //! state dir, appended as turns happen, so a crash loses nothing said.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -49,26 +48,18 @@ pub fn sessions_dir(dirs: &Dirs, root: &Path) -> PathBuf {
 }
 
 pub fn append(file: &Path, record: &Record) -> std::io::Result<()> {
-    if let Some(dir) = file.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(file)?;
-    let mut line = serde_json::to_vec(record).map_err(std::io::Error::other)?;
-    line.push(b'\n');
-    f.write_all(&line)?;
-    f.sync_data()
+    crate::jsonl::append(file, record)
 }
 
 /// The records of a session file; a torn last line (a crash mid-write) is skipped.
 pub fn read(file: &Path) -> std::io::Result<Vec<Record>> {
-    let text = std::fs::read_to_string(file)?;
-    Ok(text
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect())
+    if !file.exists() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "no such session file",
+        ));
+    }
+    crate::jsonl::read(file)
 }
 
 /// Saved sessions, newest first.
