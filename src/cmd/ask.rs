@@ -15,7 +15,7 @@ use crate::tokens::{EstimateCounter, TokenCounter};
 use crate::workspace::Workspace;
 
 use super::index::open_index;
-use super::models::{load_chat, resolve_model};
+use super::models::resolve_model;
 
 /// Repo-relative paths of files named on the command line (relative to the cwd).
 pub fn pinned_paths(ws: &Workspace, files: &[String]) -> anyhow::Result<Vec<String>> {
@@ -52,36 +52,27 @@ pub fn ask(ws: &Workspace, args: &AskArgs) -> anyhow::Result<ExitCode> {
             let _ = stdout.flush();
         }
     };
-    let (answer, sent) = if args.cloud {
-        let (model, gate, sent) =
-            super::cloud::escalation(&settings, args.provider.as_deref(), args.yes, args.json)?;
-        s.gate = Some(gate);
-        let r = s.ask(
-            &model,
-            &index,
-            &ws.cwd,
-            &args.question,
-            &pinned,
-            &Cancel::new(),
-            &mut on_text,
-        );
-        super::cloud::record(ws, &sent, r.as_ref().map(|a| &a.stats), &settings);
-        (r?, true)
-    } else {
-        let model = load_chat(ws, args.model.as_deref())?;
-        (
-            s.ask(
-                &model,
-                &index,
-                &ws.cwd,
-                &args.question,
-                &pinned,
-                &Cancel::new(),
-                &mut on_text,
-            )?,
-            false,
-        )
-    };
+    let mut model = super::cloud::chosen_model(
+        ws,
+        &settings,
+        args.cloud,
+        args.provider.as_deref(),
+        args.model.as_deref(),
+        args.yes,
+        args.json,
+    )?;
+    s.gate = model.gate.take();
+    let r = s.ask(
+        model.get(),
+        &index,
+        &ws.cwd,
+        &args.question,
+        &pinned,
+        &Cancel::new(),
+        &mut on_text,
+    );
+    model.record(ws, r.as_ref().map(|a| &a.stats), &settings);
+    let answer = r?;
     let mut stdout = std::io::stdout().lock();
     if !args.cloud && answer.context.missing_tokens > 0 {
         let reason = crate::route::Reason::ContextTooLarge {
@@ -95,7 +86,6 @@ pub fn ask(ws: &Workspace, args: &AskArgs) -> anyhow::Result<ExitCode> {
             "\nwarning: the answer was cut off mid-stream; what arrived is kept in the session"
         );
     }
-    let _ = sent;
     if args.json {
         let v = json!({
             "answer": answer.text,

@@ -49,6 +49,65 @@ pub fn escalation(
     Ok((model, gate, sent))
 }
 
+/// The model a chat command runs on: the local one, or with `--cloud` the
+/// escalation provider plus the gate its requests pass and the audit record.
+pub struct Chosen {
+    local: Option<crate::model::local::LocalChat>,
+    cloud: Option<CloudModel>,
+    pub gate: Option<Gate>,
+    sent: Option<Sent>,
+}
+
+impl Chosen {
+    pub fn get(&self) -> &dyn ChatModel {
+        match (&self.cloud, &self.local) {
+            (Some(c), _) => c,
+            (None, Some(l)) => l,
+            (None, None) => unreachable!("a model is always chosen"),
+        }
+    }
+
+    /// Write the audit entry when the request went to the cloud.
+    pub fn record(
+        &self,
+        ws: &Workspace,
+        result: Result<&GenStats, &SessionError>,
+        settings: &Settings,
+    ) {
+        if let Some(sent) = &self.sent {
+            record(ws, sent, result, settings);
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn chosen_model(
+    ws: &Workspace,
+    settings: &Settings,
+    cloud: bool,
+    provider: Option<&str>,
+    local_spec: Option<&str>,
+    yes: bool,
+    json: bool,
+) -> anyhow::Result<Chosen> {
+    if cloud {
+        let (m, gate, sent) = escalation(settings, provider, yes, json)?;
+        return Ok(Chosen {
+            local: None,
+            cloud: Some(m),
+            gate: Some(gate),
+            sent: Some(sent),
+        });
+    }
+    let local = super::models::load_chat(ws, local_spec)?;
+    Ok(Chosen {
+        local: Some(local),
+        cloud: None,
+        gate: None,
+        sent: None,
+    })
+}
+
 /// Record a cloud request (if one was sent) in the audit log, with how it ended.
 pub fn record(
     ws: &Workspace,

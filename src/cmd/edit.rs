@@ -15,7 +15,6 @@ use crate::workspace::Workspace;
 
 use super::apply::{Mode, finish, guard};
 use super::index::open_index;
-use super::models::load_chat;
 
 pub fn run(ws: &Workspace, args: &EditArgs) -> anyhow::Result<ExitCode> {
     let settings = ws.settings()?.settings;
@@ -53,35 +52,28 @@ pub fn run(ws: &Workspace, args: &EditArgs) -> anyhow::Result<ExitCode> {
             let _ = stderr.write_all(t.as_bytes());
         }
     };
-    let out = if args.cloud {
-        let (model, gate, sent) =
-            super::cloud::escalation(&settings, args.provider.as_deref(), args.yes, args.json)?;
-        s.gate = Some(gate);
-        let r = s.edit(
-            &model,
-            &index,
-            &guard,
-            &ws.cwd,
-            &args.instruction,
-            &pinned,
-            &Cancel::new(),
-            &mut on_text,
-        );
-        super::cloud::record(ws, &sent, r.as_ref().map(|o| &o.stats), &settings);
-        r?
-    } else {
-        let model = load_chat(ws, args.model.as_deref())?;
-        s.edit(
-            &model,
-            &index,
-            &guard,
-            &ws.cwd,
-            &args.instruction,
-            &pinned,
-            &Cancel::new(),
-            &mut on_text,
-        )?
-    };
+    let mut model = super::cloud::chosen_model(
+        ws,
+        &settings,
+        args.cloud,
+        args.provider.as_deref(),
+        args.model.as_deref(),
+        args.yes,
+        args.json,
+    )?;
+    s.gate = model.gate.take();
+    let r = s.edit(
+        model.get(),
+        &index,
+        &guard,
+        &ws.cwd,
+        &args.instruction,
+        &pinned,
+        &Cancel::new(),
+        &mut on_text,
+    );
+    model.record(ws, r.as_ref().map(|o| &o.stats), &settings);
+    let out = r?;
     drop(stderr);
     if !args.json {
         eprintln!();
