@@ -561,3 +561,43 @@ fn cli_context_ask_and_sessions() {
         stderr(&out)
     );
 }
+
+#[test]
+fn a_selection_is_shown_with_the_request() {
+    let sb = Sandbox::new();
+    let root = project(&sb);
+    let idx = index(&root);
+    let mut s = detached();
+    s.selection = Some(locus::context::Selection {
+        path: "config.py".into(),
+        start: 7,
+        end: 8,
+    });
+    let ctx = s.context(
+        &idx,
+        &root,
+        ASK_SYSTEM,
+        "Is this right?",
+        &[],
+        3000,
+        &EstimateCounter,
+    );
+    let sel = ctx
+        .parts
+        .iter()
+        .find(|p| p.kind == PartKind::Snippet && p.path.as_deref() == Some("config.py"))
+        .unwrap();
+    assert_eq!(sel.lines, Some([7, 8]));
+    assert!(
+        sel.text.contains("data = json.load(f)") && sel.text.contains("setdefault"),
+        "{}",
+        sel.text
+    );
+    assert!(
+        ctx.messages()
+            .last()
+            .unwrap()
+            .content
+            .contains("# Selected: config.py:7-8")
+    );
+}

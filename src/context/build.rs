@@ -37,6 +37,16 @@ pub struct Request<'a> {
     /// pinned files, its budget and the index, and ranking a large tree is the
     /// most expensive step.
     pub map_memo: Option<&'a MapMemo>,
+    /// Lines the user selected, shown with the request.
+    pub selection: Option<&'a Selection>,
+}
+
+/// A range of lines the user selected (1-based, inclusive).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selection {
+    pub path: String,
+    pub start: usize,
+    pub end: usize,
 }
 
 /// The last rendered repo map and what it was computed from.
@@ -255,9 +265,37 @@ pub fn build(
         parts: Vec::new(),
         missing: 0,
     };
+    let mut current_left = (files_left + share(room, shares.snippets)).min(free);
+    if let Some(sel) = req.selection
+        && let Ok(text) = std::fs::read_to_string(index.root().join(&sel.path))
+    {
+        let (a, b) = (sel.start.max(1), sel.end.max(sel.start.max(1)));
+        let body: String = text
+            .lines()
+            .skip(a - 1)
+            .take(b + 1 - a)
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let header = format!(
+            "# Selected: {}:{a}-{b}\n```{}\n",
+            sel.path,
+            lang_tag(&sel.path)
+        );
+        let (mut snippet, kept) = current.fit_lines(&header, &body, current_left);
+        if kept > 0 {
+            snippet.push_str("```");
+            let lines = Some([a, a + kept - 1]);
+            current_left = current_left.saturating_sub(current.push(
+                PartKind::Snippet,
+                Some(sel.path.clone()),
+                lines,
+                snippet,
+                Slot::Current,
+            ));
+        }
+    }
     let focus = index.focus(&Index::words(req.question), req.cwd);
     let mut shown: FxHashSet<String> = req.pinned.iter().cloned().collect();
-    let mut current_left = (files_left + share(room, shares.snippets)).min(free);
     for &f in &focus.files {
         let path = index.files()[f as usize].path.clone();
         if shown.insert(path.clone()) {

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::model::{Message, Role};
 
-pub use build::{MapMemo, Request, build};
+pub use build::{MapMemo, Request, Selection, build};
 pub use instructions::project_instructions;
 
 /// The kinds of parts, as `locus context --json` names them.

@@ -94,6 +94,8 @@ pub struct Session {
     map_memo: context::MapMemo,
     /// Runs on every context before it is sent (see `pass_gate`).
     pub gate: Option<Gate>,
+    /// Lines the user selected, shown with the next requests until cleared.
+    pub selection: Option<context::Selection>,
 }
 
 /// A check on the context before it is sent; an error stops the request.
@@ -127,6 +129,7 @@ impl Session {
             settings,
             map_memo: Default::default(),
             gate: None,
+            selection: None,
         })
     }
 
@@ -141,6 +144,7 @@ impl Session {
             settings,
             map_memo: Default::default(),
             gate: None,
+            selection: None,
         }
     }
 
@@ -175,6 +179,7 @@ impl Session {
             settings,
             map_memo: Default::default(),
             gate: None,
+            selection: None,
         };
         for r in store::read(&file).map_err(|source| SessionError::Store {
             path: file.clone(),
@@ -242,6 +247,7 @@ impl Session {
             summary: self.summary.as_deref(),
             cwd,
             map_memo: Some(&self.map_memo),
+            selection: self.selection.as_ref(),
         };
         context::build(index, &req, budget, counter, &self.settings)
     }
