@@ -82,6 +82,12 @@ pub struct AskArgs {
     /// The provider for --cloud (default: route.escalate_to, or the only one configured).
     #[arg(long, value_name = "NAME", requires = "cloud")]
     pub provider: Option<String>,
+    /// Leave this file (or glob) out of what is sent to the cloud (repeatable).
+    #[arg(long, value_name = "PATH|GLOB", requires = "cloud")]
+    pub exclude: Vec<String>,
+    /// Mark the task as hard: locus says whether escalating would help.
+    #[arg(long)]
+    pub hard: bool,
     /// Send to the cloud without asking.
     #[arg(long, short = 'y')]
     pub yes: bool,
@@ -188,6 +194,12 @@ pub struct EditArgs {
     /// The provider for --cloud (default: route.escalate_to, or the only one configured).
     #[arg(long, value_name = "NAME", requires = "cloud")]
     pub provider: Option<String>,
+    /// Leave this file (or glob) out of what is sent to the cloud (repeatable).
+    #[arg(long, value_name = "PATH|GLOB", requires = "cloud")]
+    pub exclude: Vec<String>,
+    /// Mark the task as hard: locus says whether escalating would help.
+    #[arg(long)]
+    pub hard: bool,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,

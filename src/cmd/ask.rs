@@ -36,6 +36,12 @@ pub fn pinned_paths(ws: &Workspace, files: &[String]) -> anyhow::Result<Vec<Stri
 
 pub fn ask(ws: &Workspace, args: &AskArgs) -> anyhow::Result<ExitCode> {
     let settings = ws.settings()?.settings;
+    if args.hard && !args.cloud {
+        eprintln!(
+            "{}",
+            crate::route::advice(&crate::route::Reason::MarkedHard)
+        );
+    }
     let pinned = pinned_paths(ws, &args.files)?;
     let (index, _) = open_index(ws, false)?;
     let dir = session::sessions_dir(&ws.dirs, &ws.root);
@@ -60,6 +66,7 @@ pub fn ask(ws: &Workspace, args: &AskArgs) -> anyhow::Result<ExitCode> {
         args.model.as_deref(),
         args.yes,
         args.json,
+        &args.exclude,
     )?;
     s.gate = model.gate.take();
     let r = s.ask(

@@ -23,15 +23,27 @@ pub fn escalation(
     provider: Option<&str>,
     yes: bool,
     json: bool,
+    exclude: &[String],
 ) -> anyhow::Result<(CloudModel, Gate, Sent)> {
     let (name, p) = route::escalation_target(settings, provider)?;
     let model = CloudModel::new(name, p.clone())?;
     let rules = settings.privacy.never_send_rules()?;
+    let trim = crate::config::PathRules::new(exclude.iter().map(String::as_str))?;
     let sent: Sent = Arc::new(Mutex::new(None));
     let seen = sent.clone();
     let (name, p) = (name.to_string(), p.clone());
     let gate: Gate = Box::new(move |ctx, model: &dyn ChatModel| {
-        let report = route::guard(ctx, &rules);
+        let mut report = route::guard(ctx, &rules);
+        // What the user trimmed from the payload (--exclude).
+        ctx.parts.retain(|part| match part.path.as_deref() {
+            Some(path) if trim.matching(std::path::Path::new(path)).is_some() => {
+                if !report.left_out.iter().any(|(p, _)| p == path) {
+                    report.left_out.push((path.to_string(), "--exclude".into()));
+                }
+                false
+            }
+            _ => true,
+        });
         ctx.recount(model.counter());
         let max_out = model.window().saturating_sub(ctx.budget);
         let preview = Preview::new(&name, &p, ctx, &report, max_out);
@@ -89,9 +101,10 @@ pub fn chosen_model(
     local_spec: Option<&str>,
     yes: bool,
     json: bool,
+    exclude: &[String],
 ) -> anyhow::Result<Chosen> {
     if cloud {
-        let (m, gate, sent) = escalation(settings, provider, yes, json)?;
+        let (m, gate, sent) = escalation(settings, provider, yes, json, exclude)?;
         return Ok(Chosen {
             local: None,
             cloud: Some(m),

@@ -18,6 +18,12 @@ use super::index::open_index;
 
 pub fn run(ws: &Workspace, args: &EditArgs) -> anyhow::Result<ExitCode> {
     let settings = ws.settings()?.settings;
+    if args.hard && !args.cloud {
+        eprintln!(
+            "{}",
+            crate::route::advice(&crate::route::Reason::MarkedHard)
+        );
+    }
     let guard = guard(ws)?;
     let mut pinned = Vec::new();
     for f in &args.files {
@@ -60,6 +66,7 @@ pub fn run(ws: &Workspace, args: &EditArgs) -> anyhow::Result<ExitCode> {
         args.model.as_deref(),
         args.yes,
         args.json,
+        &args.exclude,
     )?;
     s.gate = model.gate.take();
     let r = s.edit(
