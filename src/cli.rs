@@ -63,6 +63,23 @@ pub enum Command {
     Audit(SessionsArgs),
 }
 
+/// Where a chat command runs: the local model, or the cloud with --cloud.
+#[derive(Debug, clap::Args)]
+pub struct RouteArgs {
+    /// Send the request to the cloud provider (after a preview of what leaves; needs --yes).
+    #[arg(long)]
+    pub cloud: bool,
+    /// The provider for --cloud (default: route.escalate_to, or the only one configured).
+    #[arg(long, value_name = "NAME", requires = "cloud")]
+    pub provider: Option<String>,
+    /// Leave this file (or glob) out of what is sent to the cloud (repeatable).
+    #[arg(long, value_name = "PATH|GLOB", requires = "cloud")]
+    pub exclude: Vec<String>,
+    /// Mark the task as hard: locus says whether escalating would help.
+    #[arg(long)]
+    pub hard: bool,
+}
+
 #[derive(Debug, clap::Args)]
 pub struct AskArgs {
     /// The question.
@@ -76,18 +93,8 @@ pub struct AskArgs {
     /// The saved conversation to continue (see `locus sessions`).
     #[arg(long, value_name = "ID")]
     pub session: Option<String>,
-    /// Send the question to the cloud provider (after a preview of what leaves; needs --yes).
-    #[arg(long)]
-    pub cloud: bool,
-    /// The provider for --cloud (default: route.escalate_to, or the only one configured).
-    #[arg(long, value_name = "NAME", requires = "cloud")]
-    pub provider: Option<String>,
-    /// Leave this file (or glob) out of what is sent to the cloud (repeatable).
-    #[arg(long, value_name = "PATH|GLOB", requires = "cloud")]
-    pub exclude: Vec<String>,
-    /// Mark the task as hard: locus says whether escalating would help.
-    #[arg(long)]
-    pub hard: bool,
+    #[command(flatten)]
+    pub route: RouteArgs,
     /// Send to the cloud without asking.
     #[arg(long, short = 'y')]
     pub yes: bool,
@@ -188,18 +195,8 @@ pub struct EditArgs {
     /// Most tokens the model may write.
     #[arg(long, default_value_t = 1024)]
     pub max_tokens: usize,
-    /// Send the task to the cloud provider (after a preview of what leaves; needs --yes).
-    #[arg(long)]
-    pub cloud: bool,
-    /// The provider for --cloud (default: route.escalate_to, or the only one configured).
-    #[arg(long, value_name = "NAME", requires = "cloud")]
-    pub provider: Option<String>,
-    /// Leave this file (or glob) out of what is sent to the cloud (repeatable).
-    #[arg(long, value_name = "PATH|GLOB", requires = "cloud")]
-    pub exclude: Vec<String>,
-    /// Mark the task as hard: locus says whether escalating would help.
-    #[arg(long)]
-    pub hard: bool,
+    #[command(flatten)]
+    pub route: RouteArgs,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,

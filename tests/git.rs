@@ -120,7 +120,6 @@ fn unborn_detached_worktree_bare_and_no_repo() {
     let first = r.commit("Add x").unwrap();
     assert!(!first.via_git);
     assert_eq!(git(&fresh, &["log", "--format=%s%n%an"]), "Add x\nTest\n");
-    let _ = first;
 
     let dir = repo(&sb);
     let head = git(&dir, &["rev-parse", "HEAD"]).trim().to_string();

@@ -139,7 +139,21 @@ fn the_budget_is_never_exceeded() {
             )
         })
         .collect();
+    // Six earlier turns compete for the room too.
     let mut s = detached();
+    s.turns = history
+        .into_iter()
+        .map(|(sent, answer)| locus::session::Turn {
+            kind: "ask".into(),
+            question: sent.clone(),
+            sent,
+            answer,
+            placement: locus::model::chat::Placement::Local { model: "m".into() },
+            time: 0,
+            stats: None,
+            sources: vec![],
+        })
+        .collect();
     for budget in [200, 400, 700, 1000, 1500, 2500, 4000, 8000] {
         for pinned in [vec![], vec!["config.py".to_string(), "app.py".to_string()]] {
             let ctx = s.context(
@@ -164,10 +178,12 @@ fn the_budget_is_never_exceeded() {
                 ctx.total_tokens
             );
         }
-        let _ = &mut s;
     }
-    let req_history = history;
-    assert_eq!(req_history.len(), 6);
+    let roomy = s.context(&idx, &root, ASK_SYSTEM, "Why?", &[], 8000, &EstimateCounter);
+    assert!(
+        roomy.parts.iter().any(|p| p.kind == PartKind::History),
+        "history is part of the prompt when it fits"
+    );
 }
 
 #[test]

@@ -36,7 +36,7 @@ pub fn pinned_paths(ws: &Workspace, files: &[String]) -> anyhow::Result<Vec<Stri
 
 pub fn ask(ws: &Workspace, args: &AskArgs) -> anyhow::Result<ExitCode> {
     let settings = ws.settings()?.settings;
-    if args.hard && !args.cloud {
+    if args.route.hard && !args.route.cloud {
         eprintln!(
             "{}",
             crate::route::advice(&crate::route::Reason::MarkedHard)
@@ -61,12 +61,10 @@ pub fn ask(ws: &Workspace, args: &AskArgs) -> anyhow::Result<ExitCode> {
     let mut model = super::cloud::chosen_model(
         ws,
         &settings,
-        args.cloud,
-        args.provider.as_deref(),
+        &args.route,
         args.model.as_deref(),
         args.yes,
         args.json,
-        &args.exclude,
     )?;
     s.gate = model.gate.take();
     let r = s.ask(
@@ -81,7 +79,7 @@ pub fn ask(ws: &Workspace, args: &AskArgs) -> anyhow::Result<ExitCode> {
     model.record(ws, r.as_ref().map(|a| &a.stats), &settings);
     let answer = r?;
     let mut stdout = std::io::stdout().lock();
-    if !args.cloud && answer.context.missing_tokens > 0 {
+    if !args.route.cloud && answer.context.missing_tokens > 0 {
         let reason = crate::route::Reason::ContextTooLarge {
             needed: answer.context.total_tokens + answer.context.missing_tokens,
             window: answer.context.budget,

@@ -92,19 +92,22 @@ impl Chosen {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 pub fn chosen_model(
     ws: &Workspace,
     settings: &Settings,
-    cloud: bool,
-    provider: Option<&str>,
+    route: &crate::cli::RouteArgs,
     local_spec: Option<&str>,
     yes: bool,
     json: bool,
-    exclude: &[String],
 ) -> anyhow::Result<Chosen> {
-    if cloud {
-        let (m, gate, sent) = escalation(settings, provider, yes, json, exclude)?;
+    if route.cloud {
+        let (m, gate, sent) = escalation(
+            settings,
+            route.provider.as_deref(),
+            yes,
+            json,
+            &route.exclude,
+        )?;
         return Ok(Chosen {
             local: None,
             cloud: Some(m),

@@ -18,7 +18,7 @@ use super::index::open_index;
 
 pub fn run(ws: &Workspace, args: &EditArgs) -> anyhow::Result<ExitCode> {
     let settings = ws.settings()?.settings;
-    if args.hard && !args.cloud {
+    if args.route.hard && !args.route.cloud {
         eprintln!(
             "{}",
             crate::route::advice(&crate::route::Reason::MarkedHard)
@@ -61,12 +61,10 @@ pub fn run(ws: &Workspace, args: &EditArgs) -> anyhow::Result<ExitCode> {
     let mut model = super::cloud::chosen_model(
         ws,
         &settings,
-        args.cloud,
-        args.provider.as_deref(),
+        &args.route,
         args.model.as_deref(),
         args.yes,
         args.json,
-        &args.exclude,
     )?;
     s.gate = model.gate.take();
     let r = s.edit(

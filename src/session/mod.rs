@@ -120,7 +120,12 @@ impl Session {
             path: file.clone(),
             source,
         })?;
-        Ok(Session {
+        Ok(Session::empty(id, file, settings))
+    }
+
+    /// A session with no turns yet, saved to `file` (none when empty).
+    fn empty(id: String, file: PathBuf, settings: ContextSettings) -> Session {
+        Session {
             id,
             file,
             turns: Vec::new(),
@@ -130,22 +135,12 @@ impl Session {
             map_memo: Default::default(),
             gate: None,
             selection: None,
-        })
+        }
     }
 
     /// A session that is not saved (for previews such as `locus context`).
     pub fn detached(settings: ContextSettings) -> Session {
-        Session {
-            id: String::new(),
-            file: PathBuf::new(),
-            turns: Vec::new(),
-            summary: None,
-            summarized: 0,
-            settings,
-            map_memo: Default::default(),
-            gate: None,
-            selection: None,
-        }
+        Session::empty(String::new(), PathBuf::new(), settings)
     }
 
     /// Open a saved session (`id`, or the latest when `None`).
@@ -170,17 +165,7 @@ impl Session {
         if !file.exists() {
             return Err(SessionError::NoSession(id));
         }
-        let mut s = Session {
-            id,
-            file: file.clone(),
-            turns: Vec::new(),
-            summary: None,
-            summarized: 0,
-            settings,
-            map_memo: Default::default(),
-            gate: None,
-            selection: None,
-        };
+        let mut s = Session::empty(id, file.clone(), settings);
         for r in store::read(&file).map_err(|source| SessionError::Store {
             path: file.clone(),
             source,
