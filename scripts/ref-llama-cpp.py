@@ -75,7 +75,7 @@ PROBES = [
 def main():
     model_path, out_path = sys.argv[1], sys.argv[2]
     llm = llama_cpp.Llama(model_path=model_path, n_ctx=2048, n_batch=512, logits_all=True,
-                          n_threads=2, verbose=False, seed=0, type_k=0, type_v=0, flash_attn=False)
+                          n_threads=2, verbose=False, seed=0, type_k=1, type_v=1, flash_attn=False)  # f16 KV: llama.cpp's default and locus's
     cases = []
     for prompt in PROMPTS:
         ids = llm.tokenize(prompt.encode(), add_bos=True, special=True)

@@ -20,7 +20,7 @@ PROBES = ["the thin fn in there", "the\n\nthese fn; a=b+c", "café ok", "<|turn>
 def main():
     model_path, out_path = sys.argv[1], sys.argv[2]
     llm = llama_cpp.Llama(model_path=model_path, n_ctx=256, n_batch=256, logits_all=True,
-                          n_threads=2, verbose=False, seed=0, type_k=0, type_v=0, flash_attn=False)
+                          n_threads=2, verbose=False, seed=0, type_k=1, type_v=1, flash_attn=False)  # f16 KV: llama.cpp's default and locus's
     n_vocab = llm.n_vocab()
     tokens = [2] + [(7 * i * i + 13 * i + 9) % (n_vocab - 9) + 9 for i in range(63)]
     llm.reset()

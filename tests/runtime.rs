@@ -19,12 +19,15 @@ use crate::util::{Sandbox, stderr, stdout, test_model};
 const MARGIN: f32 = 0.5;
 /// Largest allowed difference on llama.cpp's top-8 logits over all positions
 /// of the real model (Q4_K/Q5_0/Q6_K/Q8_0 weights, 8-bit activations in both
-/// implementations, rounded differently; measured worst 2.76), and on average
-/// over the top-1 logit (measured about 0.3).
+/// implementations, rounded differently; both with f16 key/value caches;
+/// ggml also rounds queries and attention weights to f16 and takes GELU from
+/// an f16 table; measured worst 3.03), and on average over the top-1 logit
+/// (measured about 0.3).
 const GEMMA3_MAX_ERR: f32 = 3.5;
 const GEMMA3_MEAN_ERR: f32 = 0.6;
 /// The tiny Gemma 4 with f32 weights: the architecture itself must agree
-/// (measured worst 0.014; ggml's GELU uses an f16 table).
+/// (measured worst 0.031 with f16 key/value caches in both; ggml's GELU uses
+/// an f16 table).
 const GEMMA4_F32_TOL: f32 = 0.05;
 /// The same architecture with Q8_0 weights: random weights amplify the two
 /// implementations' activation rounding (measured worst 1.6).

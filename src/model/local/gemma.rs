@@ -9,28 +9,30 @@
 
 use std::sync::Arc;
 
-use candle_core::quantized::{QMatMul, QTensor};
-use candle_core::{D, DType, Device, Module, Tensor};
+use candle_core::quantized::QTensor;
+use candle_core::{D, DType, Device, Tensor};
 
 use super::LocalError;
+use super::attention;
 use super::config::{Arch, LayerConfig, ModelConfig};
 use super::gguf::Gguf;
 use super::kv::KvCache;
+use super::linear::Linear;
 
 struct Layer {
     cfg: LayerConfig,
     attn_norm: Tensor,
-    wq: QMatMul,
-    wk: QMatMul,
-    wv: Option<QMatMul>,
-    wo: QMatMul,
+    wq: Linear,
+    wk: Linear,
+    wv: Option<Linear>,
+    wo: Linear,
     q_norm: Tensor,
     k_norm: Tensor,
     post_attn_norm: Tensor,
     ffn_norm: Tensor,
-    gate: QMatMul,
-    up: QMatMul,
-    down: QMatMul,
+    gate: Linear,
+    up: Linear,
+    down: Linear,
     post_ffn_norm: Tensor,
     out_scale: Option<Tensor>,
 }
@@ -38,7 +40,7 @@ struct Layer {
 pub struct Gemma {
     pub cfg: ModelConfig,
     embed: Arc<QTensor>,
-    output: QMatMul,
+    output: Linear,
     final_norm: Tensor,
     rope_freqs: Option<Vec<f32>>,
     layers: Vec<Layer>,
@@ -74,8 +76,8 @@ impl Gemma {
         let t = |name: &str| first_tensor(g, &[name.to_string()], device);
         let embed = Arc::new(t("token_embd.weight")?);
         let output = match optional(g, &["output.weight".into()], device)? {
-            Some(o) => QMatMul::from_qtensor(o)?,
-            None => QMatMul::from_arc(embed.clone())?,
+            Some(o) => Linear::new(o)?,
+            None => Linear::from_arc(embed.clone())?,
         };
         let final_norm = dense(t("output_norm.weight")?, device)?;
         let rope_freqs = match cfg.arch {
@@ -89,8 +91,7 @@ impl Gemma {
         let mut layers = Vec::with_capacity(cfg.layers.len());
         for (i, lc) in cfg.layers.iter().enumerate() {
             let n = |s: &str| format!("blk.{i}.{s}.weight");
-            let q =
-                |s: &str| -> Result<QMatMul, LocalError> { Ok(QMatMul::from_qtensor(t(&n(s))?)?) };
+            let q = |s: &str| -> Result<Linear, LocalError> { Linear::new(t(&n(s))?) };
             let norm = |names: &[&str]| -> Result<Tensor, LocalError> {
                 dense(
                     first_tensor(g, &names.iter().map(|s| n(s)).collect::<Vec<_>>(), device)?,
@@ -98,7 +99,7 @@ impl Gemma {
                 )
             };
             let wv = match optional(g, &[n("attn_v")], device)? {
-                Some(v) => Some(QMatMul::from_qtensor(v)?),
+                Some(v) => Some(Linear::new(v)?),
                 None if cfg.arch == Arch::Gemma4 => None,
                 None => {
                     return Err(LocalError::MissingTensor {
@@ -225,22 +226,27 @@ impl Gemma {
                 Arch::Gemma4 => rms_norm_plain(&v, eps)?,
                 Arch::Gemma3 => v,
             };
-            // [L, heads, hd] -> [heads, L, hd]
-            let q = q.transpose(0, 1)?.contiguous()?;
-            let k = k.transpose(0, 1)?.contiguous()?;
-            let v = v.transpose(0, 1)?.contiguous()?;
             let (cos, sin) = self.rope_tables(lc, pos, l)?;
-            let q = candle_nn::rotary_emb::rope(&q.unsqueeze(0)?, &cos, &sin)?.squeeze(0)?;
-            let k = candle_nn::rotary_emb::rope(&k.unsqueeze(0)?, &cos, &sin)?.squeeze(0)?;
-            let q = (q * self.cfg.attn_scale)?;
-            let (kc, vc, kstart) = lcache.append(&k, &v)?;
-            let window = if lc.sliding {
-                Some(self.cfg.window)
-            } else {
-                None
+            let q = candle_nn::rotary_emb::rope_thd(&q.unsqueeze(0)?, &cos, &sin)?.squeeze(0)?;
+            let k = candle_nn::rotary_emb::rope_thd(&k.unsqueeze(0)?, &cos, &sin)?.squeeze(0)?;
+            let q = (q * self.cfg.attn_scale)?; // [L, nh, hd]
+            lcache.append(&to_vec(&k)?, &to_vec(&v)?, nkv * hd);
+            let shape = attention::Shape {
+                n_head: nh,
+                n_kv: nkv,
+                head_dim: hd,
+                qpos: pos,
+                window: (lc.sliding && self.cfg.window > 0).then_some(self.cfg.window),
             };
-            let attn = attention(&q, &kc, &vc, pos, kstart, window, nkv)?; // [nh, L, hd]
-            let attn = attn.transpose(0, 1)?.reshape((l, nh * hd))?;
+            let attn = if l <= attention::DIRECT_MAX && self.device.is_cpu() {
+                let out = attention::direct(&to_vec(&q)?, lcache, &shape);
+                Tensor::from_vec(out, (l, nh * hd), &self.device)?
+            } else {
+                let q = q.transpose(0, 1)?.contiguous()?;
+                attention::chunk(&q, lcache, &shape, &self.device)?
+                    .transpose(0, 1)?
+                    .reshape((l, nh * hd))?
+            };
             let o = layer.wo.forward(&attn)?;
             let o = candle_nn::ops::rms_norm(&o, &layer.post_attn_norm, eps)?;
             let resid = (o + &x)?;
@@ -274,35 +280,6 @@ fn rms_norm_plain(x: &Tensor, eps: f32) -> Result<Tensor, LocalError> {
     Ok(x.broadcast_div(&(ms + f64::from(eps))?.sqrt()?)?)
 }
 
-/// Causal (optionally windowed) attention for queries at positions
-/// `qpos..qpos+L` over cached keys at `kstart..kstart+T`. q: [nh, L, hd],
-/// k/v: [nkv, T, hd]. Query heads are grouped onto their KV head without copies.
-fn attention(
-    q: &Tensor,
-    k: &Tensor,
-    v: &Tensor,
-    qpos: usize,
-    kstart: usize,
-    window: Option<usize>,
-    nkv: usize,
-) -> Result<Tensor, LocalError> {
-    let (nh, l, hd) = q.dims3()?;
-    let t = k.dim(1)?;
-    let g = nh / nkv;
-    let qg = q.reshape((nkv, g * l, hd))?;
-    let scores = qg.matmul(&k.t()?)?; // [nkv, g*L, T]
-    let mut mask = Vec::with_capacity(l * t);
-    for i in 0..l {
-        let p = qpos + i;
-        for j in 0..t {
-            let kp = kstart + j;
-            let visible = kp <= p && window.is_none_or(|w| p - kp < w);
-            mask.push(if visible { 0.0f32 } else { f32::NEG_INFINITY });
-        }
-    }
-    let mask = Tensor::from_vec(mask, (l, t), q.device())?;
-    let scores = scores.reshape((nkv, g, l, t))?.broadcast_add(&mask)?;
-    let probs = candle_nn::ops::softmax_last_dim(&scores)?.reshape((nkv, g * l, t))?;
-    let out = probs.matmul(&v.contiguous()?)?; // [nkv, g*L, hd]
-    Ok(out.reshape((nh, l, hd))?)
+fn to_vec(t: &Tensor) -> Result<Vec<f32>, LocalError> {
+    Ok(t.flatten_all()?.to_vec1::<f32>()?)
 }

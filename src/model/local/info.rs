@@ -7,7 +7,7 @@ use super::LocalError;
 use super::config::ModelConfig;
 use super::engine::PREFILL_CHUNK;
 use super::gguf::Gguf;
-use super::kv::{KV_DTYPE, SLIDING_SLACK};
+use super::kv::{KV_ELEM_BYTES, SLIDING_SLACK};
 
 /// Code, tokenizer, thread stacks and allocator slack, measured on the small model.
 const RUNTIME_OVERHEAD: u64 = 160 * 1024 * 1024;
@@ -66,11 +66,11 @@ pub fn kv_bytes(cfg: &ModelConfig, ctx: usize) -> u64 {
         .iter()
         .map(|l| {
             let tokens = if l.sliding && cfg.window > 0 {
-                ctx.min(cfg.window + SLIDING_SLACK + 256)
+                ctx.min(cfg.window + SLIDING_SLACK + 512)
             } else {
                 ctx
             };
-            2 * (l.n_kv_head * l.head_dim * tokens * KV_DTYPE.size_in_bytes()) as u64
+            2 * (l.n_kv_head * l.head_dim * tokens * KV_ELEM_BYTES) as u64
         })
         .sum()
 }

@@ -1,24 +1,29 @@
-//! Per-layer key/value cache. Full-attention layers grow with use (never
-//! preallocated to the model's whole context); sliding-window layers keep only
-//! the window plus some slack, so a rollback for the prefix cache can usually
-//! be served without recomputation.
+//! Per-layer key/value cache, stored in f16 (llama.cpp's default: half the
+//! memory of f32, and what a long conversation's attention reads per token).
+//! Entries are token-major (`[position][kv head][head dim]`), so appending a
+//! chunk is a copy to the end and nothing is re-laid out as the cache grows.
+//! Full-attention layers grow with use (never preallocated to the model's
+//! whole context); sliding-window layers keep only the window plus some
+//! slack, so a rollback for the prefix cache can usually be served without
+//! recomputation.
 
-use candle_core::{DType, Tensor};
-
-use super::LocalError;
+use half::f16;
+use half::slice::HalfFloatSliceExt;
 
 /// Entries kept beyond the window on sliding layers, for prefix-cache rollback.
 pub const SLIDING_SLACK: usize = 1024;
-/// The element type keys and values are stored in. f16 would halve the
-/// memory (llama.cpp's default), but measured against llama.cpp on the real
-/// model it pushed the worst top-8 logit difference past the test's bound;
-/// f32 until the speed work revisits attention precision.
-pub const KV_DTYPE: DType = DType::F32;
+/// Bytes per cached key or value element.
+pub const KV_ELEM_BYTES: usize = 2;
+/// Sliding layers drop old entries in steps of at least this many, so the
+/// move of what is kept is paid rarely.
+const DROP_STEP: usize = 256;
 
 #[derive(Debug, Clone)]
 pub struct LayerCache {
-    k: Option<Tensor>,
-    v: Option<Tensor>,
+    k: Vec<f16>,
+    v: Vec<f16>,
+    /// Elements per position (kv heads × head dim); 0 until the first append.
+    width: usize,
     /// Absolute position of entry 0.
     start: usize,
     len: usize,
@@ -29,8 +34,9 @@ pub struct LayerCache {
 impl LayerCache {
     pub fn new(window: Option<usize>) -> LayerCache {
         LayerCache {
-            k: None,
-            v: None,
+            k: Vec::new(),
+            v: Vec::new(),
+            width: 0,
             start: 0,
             len: 0,
             window,
@@ -46,9 +52,19 @@ impl LayerCache {
         self.start
     }
 
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
     pub fn clear(&mut self) {
         self.start = 0;
         self.len = 0;
+        self.k.clear();
+        self.v.clear();
     }
 
     /// Whether the cache can be cut back to hold positions `..pos` exactly as a
@@ -69,71 +85,62 @@ impl LayerCache {
             self.clear();
         } else {
             self.len = pos - self.start;
+            self.k.truncate(self.len * self.width);
+            self.v.truncate(self.len * self.width);
         }
     }
 
-    /// Append `k`, `v` of shape [n_kv, L, head_dim] and return views of the whole
-    /// cache ([n_kv, len, head_dim]) plus the absolute position of its first entry.
-    pub fn append(
-        &mut self,
-        k: &Tensor,
-        v: &Tensor,
-    ) -> Result<(Tensor, Tensor, usize), LocalError> {
-        let (n_kv, l, hd) = k.dims3()?;
-        let cap = self.k.as_ref().map_or(0, |t| t.dim(1).unwrap_or(0));
-        if self.len + l > cap {
-            // Sliding layers first drop what no query can see any more.
-            if let Some(w) = self.window {
-                let keep = self.len.min(w.saturating_sub(1) + SLIDING_SLACK);
-                if keep < self.len {
-                    let drop = self.len - keep;
-                    if let (Some(kc), Some(vc)) = (&self.k, &self.v) {
-                        // A copy: with one KV head the narrowed view is already
-                        // contiguous and would alias the buffer it is written into.
-                        let nk = kc.narrow(1, drop, keep)?.copy()?;
-                        let nv = vc.narrow(1, drop, keep)?.copy()?;
-                        kc.slice_set(&nk, 1, 0)?;
-                        vc.slice_set(&nv, 1, 0)?;
-                    }
-                    self.start += drop;
-                    self.len = keep;
-                }
-            }
-            if self.len + l > cap {
-                let grow = match self.window {
-                    Some(w) => (self.len + l).max(w + SLIDING_SLACK + 256),
-                    None => (self.len + l).max(cap * 2).max(256),
-                };
-                let nk = Tensor::zeros((n_kv, grow, hd), KV_DTYPE, k.device())?;
-                let nv = Tensor::zeros((n_kv, grow, hd), KV_DTYPE, k.device())?;
-                if let (Some(kc), Some(vc)) = (&self.k, &self.v)
-                    && self.len > 0
-                {
-                    nk.slice_set(&kc.narrow(1, 0, self.len)?.contiguous()?, 1, 0)?;
-                    nv.slice_set(&vc.narrow(1, 0, self.len)?.contiguous()?, 1, 0)?;
-                }
-                self.k = Some(nk);
-                self.v = Some(nv);
+    /// Append `l` positions of keys and values, each `[l][kv heads][head dim]`
+    /// in f32, `width` = kv heads × head dim.
+    pub fn append(&mut self, k: &[f32], v: &[f32], width: usize) {
+        assert!(width > 0 && k.len() == v.len() && k.len().is_multiple_of(width));
+        if self.width != width {
+            assert!(self.len == 0, "the width of a layer's cache cannot change");
+            self.width = width;
+        }
+        let l = k.len() / width;
+        if let Some(w) = self.window {
+            // Keep what the first new query can still see, plus the slack.
+            let keep = w.saturating_sub(1) + SLIDING_SLACK;
+            if self.len > keep + DROP_STEP {
+                let drop = self.len - keep;
+                self.k.drain(..drop * width);
+                self.v.drain(..drop * width);
+                self.start += drop;
+                self.len = keep;
             }
         }
-        let (kc, vc) = (
-            self.k.as_ref().expect("allocated"),
-            self.v.as_ref().expect("allocated"),
-        );
-        kc.slice_set(&k.to_dtype(KV_DTYPE)?.contiguous()?, 1, self.len)?;
-        vc.slice_set(&v.to_dtype(KV_DTYPE)?.contiguous()?, 1, self.len)?;
+        let at = self.k.len();
+        let need = at + k.len();
+        if self.k.capacity() < need {
+            // Grow by a quarter at least: amortized appends, and never more
+            // than a quarter held beyond the data.
+            let cap = need
+                .max(self.k.capacity() + self.k.capacity() / 4)
+                .max(256 * width);
+            self.k.reserve_exact(cap - at);
+            self.v.reserve_exact(cap - at);
+        }
+        self.k.resize(at + k.len(), f16::ZERO);
+        self.v.resize(at + v.len(), f16::ZERO);
+        self.k[at..].convert_from_f32_slice(k);
+        self.v[at..].convert_from_f32_slice(v);
         self.len += l;
-        let kv = kc.narrow(1, 0, self.len)?.to_dtype(DType::F32)?;
-        let vv = vc.narrow(1, 0, self.len)?.to_dtype(DType::F32)?;
-        Ok((kv, vv, self.start))
+    }
+
+    /// Keys of the cached positions, `[len][kv heads][head dim]`.
+    pub fn keys(&self) -> &[f16] {
+        &self.k
+    }
+
+    /// Values of the cached positions, `[len][kv heads][head dim]`.
+    pub fn values(&self) -> &[f16] {
+        &self.v
     }
 
     /// Bytes held by this layer's buffers.
     pub fn bytes(&self) -> usize {
-        self.k
-            .as_ref()
-            .map_or(0, |t| t.elem_count() * KV_DTYPE.size_in_bytes())
-            * 2
+        (self.k.capacity() + self.v.capacity()) * KV_ELEM_BYTES
     }
 }
 
@@ -176,38 +183,41 @@ impl KvCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use candle_core::Device;
 
     #[test]
-    fn sliding_layer_with_one_kv_head_drops_old_entries_past_the_slack() {
-        let mut c = LayerCache::new(Some(4));
-        let total = 4 + SLIDING_SLACK + 300;
+    fn sliding_layer_drops_old_entries_past_the_slack_and_keeps_the_window() {
+        let w = 4;
+        let mut c = LayerCache::new(Some(w));
+        let total = w + SLIDING_SLACK + 3 * DROP_STEP;
         for i in 0..total {
-            let k = Tensor::full(i as f32, (1, 1, 2), &Device::Cpu).unwrap();
-            let (kv, _, start) = c.append(&k, &k).unwrap();
-            let n = kv.dim(1).unwrap();
-            assert_eq!(start + n, i + 1);
-            let last: Vec<f32> = kv
-                .narrow(1, n - 1, 1)
-                .unwrap()
-                .flatten_all()
-                .unwrap()
-                .to_vec1()
-                .unwrap();
-            assert_eq!(last, [i as f32, i as f32]);
-            let first: Vec<f32> = kv
-                .narrow(1, 0, 1)
-                .unwrap()
-                .flatten_all()
-                .unwrap()
-                .to_vec1()
-                .unwrap();
-            assert_eq!(
-                first,
-                [start as f32, start as f32],
-                "entry 0 holds position {start}"
-            );
+            let x = [i as f32, -(i as f32)];
+            c.append(&x, &x, 2);
+            assert_eq!(c.end(), i + 1);
+            assert!(c.len() >= w.min(i + 1), "the window is always there");
+            let keys = c.keys();
+            assert_eq!(keys.len(), c.len() * 2);
+            for (j, pair) in keys.chunks(2).enumerate() {
+                let pos = (c.start() + j) as f32;
+                assert_eq!([pair[0].to_f32(), pair[1].to_f32()], [pos, -pos]);
+            }
         }
         assert!(c.start() > 0, "old entries were dropped");
+        assert!(c.len() <= w - 1 + SLIDING_SLACK + DROP_STEP + 1);
+    }
+
+    #[test]
+    fn rollback_keeps_a_prefix_or_clears() {
+        let mut kv = KvCache::new([None, Some(8)]);
+        for i in 0..20 {
+            for l in &mut kv.layers {
+                l.append(&[i as f32], &[i as f32], 1);
+            }
+            kv.tokens.push(i);
+        }
+        assert_eq!(kv.rollback(12), 12);
+        assert_eq!(kv.layers[0].keys().len(), 12);
+        assert_eq!(kv.layers[1].values().last().unwrap().to_f32(), 11.0);
+        assert_eq!(kv.rollback(0), 0);
+        assert!(kv.layers.iter().all(LayerCache::is_empty));
     }
 }

@@ -3,6 +3,7 @@
 //! keeps the keys/values of the last sequence so a follow-up that shares its
 //! beginning only computes what is new.
 
+mod attention;
 mod chat;
 pub mod config;
 pub mod discovery;
@@ -10,7 +11,9 @@ mod engine;
 pub mod gemma;
 pub mod gguf;
 pub mod info;
+pub mod kernels;
 pub mod kv;
+mod linear;
 pub mod pull;
 pub mod sampler;
 pub mod template;

@@ -1,0 +1,93 @@
+//! Activations quantized to 8 bits, the way the weights' dot products want
+//! them (as llama.cpp does): blocks of 32 with a scale and the sum of the
+//! quants (for Q5_0/Q8_0 weights), and blocks of 256 with a scale and sums
+//! of each 16 quants (for the K-quants).
+
+/// 32 activations: `x ≈ d * qs`, `s = Σ qs`.
+#[derive(Debug, Clone, Copy)]
+#[repr(C)]
+pub struct A32 {
+    pub d: f32,
+    pub s: i32,
+    pub qs: [i8; 32],
+}
+
+/// 256 activations: `x ≈ d * qs`, `bsums[j] = Σ qs[16j..16j+16]`.
+#[derive(Debug, Clone, Copy)]
+#[repr(C)]
+pub struct A256 {
+    pub d: f32,
+    pub qs: [i8; 256],
+    pub bsums: [i16; 16],
+}
+
+fn quantize_into(x: &[f32], qs: &mut [i8]) -> f32 {
+    let amax = x.iter().fold(0f32, |m, v| m.max(v.abs()));
+    if amax == 0.0 || !amax.is_finite() {
+        qs.fill(0);
+        return if amax.is_finite() { 0.0 } else { f32::NAN };
+    }
+    let d = amax / 127.0;
+    let id = 1.0 / d;
+    for (q, v) in qs.iter_mut().zip(x) {
+        *q = (v * id).round().clamp(-127.0, 127.0) as i8;
+    }
+    d
+}
+
+/// Quantize one row (its length a multiple of 32) into 32-blocks.
+pub fn quantize_a32(x: &[f32], out: &mut Vec<A32>) {
+    debug_assert_eq!(x.len() % 32, 0);
+    out.clear();
+    for chunk in x.chunks_exact(32) {
+        let mut b = A32 {
+            d: 0.0,
+            s: 0,
+            qs: [0; 32],
+        };
+        // The scale is kept in f16 as in ggml's block_q8_0, whose rounding
+        // llama.cpp's results carry.
+        b.d = half::f16::from_f32(quantize_into(chunk, &mut b.qs)).to_f32();
+        b.s = b.qs.iter().map(|&q| i32::from(q)).sum();
+        out.push(b);
+    }
+}
+
+/// Quantize one row (its length a multiple of 256) into 256-blocks.
+pub fn quantize_a256(x: &[f32], out: &mut Vec<A256>) {
+    debug_assert_eq!(x.len() % 256, 0);
+    out.clear();
+    for chunk in x.chunks_exact(256) {
+        let mut b = A256 {
+            d: 0.0,
+            qs: [0; 256],
+            bsums: [0; 16],
+        };
+        b.d = quantize_into(chunk, &mut b.qs);
+        for (j, s) in b.bsums.iter_mut().enumerate() {
+            *s = b.qs[16 * j..16 * j + 16]
+                .iter()
+                .map(|&q| i16::from(q))
+                .sum();
+        }
+        out.push(b);
+    }
+}
+
+/// The same quantized values as 32-blocks (each 256-block's scale repeated),
+/// for the unpacked prompt kernel: K-quant weights then see exactly the
+/// activations llama.cpp's Q8_K would give them.
+pub fn a256_as_a32(a: &[A256]) -> Vec<A32> {
+    let mut out = Vec::with_capacity(a.len() * 8);
+    for b in a {
+        for j in 0..8 {
+            let qs: [i8; 32] = std::array::from_fn(|i| b.qs[32 * j + i]);
+            out.push(A32 {
+                d: b.d,
+                s: i32::from(b.bsums[2 * j]) + i32::from(b.bsums[2 * j + 1]),
+                qs,
+            });
+        }
+    }
+    out
+}

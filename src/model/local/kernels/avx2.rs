@@ -1,0 +1,319 @@
+//! x86-64 AVX2 (+FMA, F16C) versions of the dot products in `scalar`, chosen
+//! at run time when the CPU has them. Integer work is u8×i8 multiply-adds
+//! (`vpmaddubsw`) summed to i32, one float multiply-add per block.
+//!
+//! Every function here is `unsafe`: the caller checks the CPU features and
+//! that `w` holds whole blocks matching `a`.
+
+use std::arch::x86_64::*;
+
+use super::act::{A32, A256};
+use super::scalar::{mins_dot, scales_mins_k4};
+use super::unpack::Row;
+
+/// The f16 at byte `i` of `b`, converted by the CPU.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn f16_at(b: &[u8], i: usize) -> f32 {
+    let bits = u16::from_le_bytes([b[i], b[i + 1]]);
+    _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(i32::from(bits))))
+}
+
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn hsum_ps(v: __m256) -> f32 {
+    let lo = _mm256_castps256_ps128(v);
+    let hi = _mm256_extractf128_ps(v, 1);
+    let s = _mm_add_ps(lo, hi);
+    let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    let s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+    _mm_cvtss_f32(s)
+}
+
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn load(p: &[u8]) -> __m256i {
+    assert!(p.len() >= 32);
+    // SAFETY: 32 readable bytes checked above; unaligned load.
+    unsafe { _mm256_loadu_si256(p.as_ptr().cast()) }
+}
+
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn load_i8(p: &[i8]) -> __m256i {
+    assert!(p.len() >= 32);
+    // SAFETY: as `load`.
+    unsafe { _mm256_loadu_si256(p.as_ptr().cast()) }
+}
+
+/// # Safety
+/// The CPU must support AVX2, FMA and F16C.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub unsafe fn q4k(w: &[u8], a: &[A256]) -> f32 {
+    let m4 = _mm256_set1_epi8(0xF);
+    let mut acc = _mm256_setzero_ps();
+    let mut accm = 0f32;
+    for (b, y) in w.chunks_exact(144).zip(a) {
+        let (sc, mn) = scales_mins_k4(&b[4..16]);
+        let qs = &b[16..144];
+        let mut sumi = _mm256_setzero_si256();
+        for j in 0..4 {
+            let q = load(&qs[32 * j..]);
+            let lo = _mm256_and_si256(q, m4);
+            let hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+            let plo = _mm256_maddubs_epi16(lo, load_i8(&y.qs[64 * j..]));
+            let phi = _mm256_maddubs_epi16(hi, load_i8(&y.qs[64 * j + 32..]));
+            let plo = _mm256_madd_epi16(plo, _mm256_set1_epi16(i16::from(sc[2 * j])));
+            let phi = _mm256_madd_epi16(phi, _mm256_set1_epi16(i16::from(sc[2 * j + 1])));
+            sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(plo, phi));
+        }
+        let d = f16_at(b, 0) * y.d;
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+        accm += f16_at(b, 2) * y.d * mins_dot(&mn, &y.bsums) as f32;
+    }
+    hsum_ps(acc) - accm
+}
+
+/// # Safety
+/// The CPU must support AVX2, FMA and F16C.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub unsafe fn q5k(w: &[u8], a: &[A256]) -> f32 {
+    let m4 = _mm256_set1_epi8(0xF);
+    let one = _mm256_set1_epi8(1);
+    let mut acc = _mm256_setzero_ps();
+    let mut accm = 0f32;
+    for (b, y) in w.chunks_exact(176).zip(a) {
+        let (sc, mn) = scales_mins_k4(&b[4..16]);
+        let mut qh = load(&b[16..48]);
+        let qs = &b[48..176];
+        let mut sumi = _mm256_setzero_si256();
+        for j in 0..4 {
+            let q = load(&qs[32 * j..]);
+            let h0 = _mm256_slli_epi16(_mm256_and_si256(qh, one), 4);
+            let h1 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 1), one), 4);
+            qh = _mm256_srli_epi16(qh, 2);
+            let lo = _mm256_or_si256(_mm256_and_si256(q, m4), h0);
+            let hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4), h1);
+            let plo = _mm256_maddubs_epi16(lo, load_i8(&y.qs[64 * j..]));
+            let phi = _mm256_maddubs_epi16(hi, load_i8(&y.qs[64 * j + 32..]));
+            let plo = _mm256_madd_epi16(plo, _mm256_set1_epi16(i16::from(sc[2 * j])));
+            let phi = _mm256_madd_epi16(phi, _mm256_set1_epi16(i16::from(sc[2 * j + 1])));
+            sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(plo, phi));
+        }
+        let d = f16_at(b, 0) * y.d;
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+        accm += f16_at(b, 2) * y.d * mins_dot(&mn, &y.bsums) as f32;
+    }
+    hsum_ps(acc) - accm
+}
+
+/// # Safety
+/// The CPU must support AVX2, FMA and F16C.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub unsafe fn q6k(w: &[u8], a: &[A256]) -> f32 {
+    let m4 = _mm256_set1_epi8(0xF);
+    let m2 = _mm256_set1_epi8(3);
+    let mut acc = _mm256_setzero_ps();
+    for (b, y) in w.chunks_exact(210).zip(a) {
+        let sc = |i: usize| i16::from(b[192 + i] as i8);
+        let scale2 = |i: usize| _mm256_set_m128i(_mm_set1_epi16(sc(i + 1)), _mm_set1_epi16(sc(i)));
+        let mut sumi = _mm256_setzero_si256();
+        for n in 0..2 {
+            let ql0 = load(&b[64 * n..]);
+            let ql1 = load(&b[64 * n + 32..]);
+            let qh = load(&b[128 + 32 * n..]);
+            let hbits = |shift: i32| {
+                let h = match shift {
+                    0 => qh,
+                    2 => _mm256_srli_epi16(qh, 2),
+                    4 => _mm256_srli_epi16(qh, 4),
+                    _ => _mm256_srli_epi16(qh, 6),
+                };
+                _mm256_slli_epi16(_mm256_and_si256(h, m2), 4)
+            };
+            let q1 = _mm256_or_si256(_mm256_and_si256(ql0, m4), hbits(0));
+            let q2 = _mm256_or_si256(_mm256_and_si256(ql1, m4), hbits(2));
+            let q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4), hbits(4));
+            let q4 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4), hbits(6));
+            let ys = &y.qs[128 * n..];
+            let s = 8 * n;
+            let p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(q1, load_i8(ys)), scale2(s));
+            let p2 = _mm256_madd_epi16(_mm256_maddubs_epi16(q2, load_i8(&ys[32..])), scale2(s + 2));
+            let p3 = _mm256_madd_epi16(_mm256_maddubs_epi16(q3, load_i8(&ys[64..])), scale2(s + 4));
+            let p4 = _mm256_madd_epi16(_mm256_maddubs_epi16(q4, load_i8(&ys[96..])), scale2(s + 6));
+            sumi = _mm256_add_epi32(
+                sumi,
+                _mm256_add_epi32(_mm256_add_epi32(p1, p2), _mm256_add_epi32(p3, p4)),
+            );
+        }
+        // The quants are stored +32: take 32 × Σ scale_j × (sum of its 16 activations) back.
+        let corr: i32 = (0..16)
+            .map(|j| i32::from(sc(j)) * i32::from(y.bsums[j]))
+            .sum();
+        let total = _mm256_sub_epi32(sumi, _mm256_setr_epi32(32 * corr, 0, 0, 0, 0, 0, 0, 0));
+        let d = f16_at(b, 208) * y.d;
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(total), acc);
+    }
+    hsum_ps(acc)
+}
+
+/// 32 bits -> 32 bytes, 0xFF where the bit is set (bit i -> byte i).
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn bits_to_bytes(bits: u32) -> __m256i {
+    let v = _mm256_set1_epi32(bits as i32);
+    let shuf = _mm256_setr_epi8(
+        0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3,
+        3, 3,
+    );
+    let bytes = _mm256_shuffle_epi8(v, shuf);
+    let mask = _mm256_set1_epi64x(0x8040_2010_0804_0201u64 as i64);
+    _mm256_cmpeq_epi8(_mm256_and_si256(bytes, mask), mask)
+}
+
+/// # Safety
+/// The CPU must support AVX2, FMA and F16C.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub unsafe fn q5_0(w: &[u8], a: &[A32]) -> f32 {
+    let m4 = _mm_set1_epi8(0xF);
+    let b16 = _mm256_set1_epi8(0x10);
+    let ones = _mm256_set1_epi16(1);
+    let mut acc = _mm256_setzero_ps();
+    let mut corr = 0f32;
+    for (b, y) in w.chunks_exact(22).zip(a) {
+        let qh = u32::from_le_bytes([b[2], b[3], b[4], b[5]]);
+        assert!(b.len() >= 22);
+        // SAFETY: 16 bytes at 6..22 are in the block.
+        let x = unsafe { _mm_loadu_si128(b[6..].as_ptr().cast()) };
+        let lo = _mm_and_si128(x, m4);
+        let hi = _mm_and_si128(_mm_srli_epi16(x, 4), m4);
+        let q = _mm256_or_si256(
+            _mm256_set_m128i(hi, lo),
+            _mm256_and_si256(bits_to_bytes(qh), b16),
+        );
+        let p = _mm256_madd_epi16(_mm256_maddubs_epi16(q, load_i8(&y.qs)), ones);
+        let d = f16_at(b, 0) * y.d;
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(p), acc);
+        corr += d * (16 * y.s) as f32;
+    }
+    hsum_ps(acc) - corr
+}
+
+/// # Safety
+/// The CPU must support AVX2, FMA and F16C.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub unsafe fn q8_0(w: &[u8], a: &[A32]) -> f32 {
+    let ones = _mm256_set1_epi16(1);
+    let mut acc = _mm256_setzero_ps();
+    for (b, y) in w.chunks_exact(34).zip(a) {
+        let x = load(&b[2..]);
+        let v = load_i8(&y.qs);
+        let p = _mm256_maddubs_epi16(_mm256_sign_epi8(x, x), _mm256_sign_epi8(v, x));
+        let p = _mm256_madd_epi16(p, ones);
+        let d = f16_at(b, 0) * y.d;
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(p), acc);
+    }
+    hsum_ps(acc)
+}
+
+/// # Safety
+/// The CPU must support AVX2, FMA and F16C; `w` holds `x.len()` f16 values.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub unsafe fn f16_row(w: &[u8], x: &[f32]) -> f32 {
+    let n = x.len() / 8 * 8;
+    assert!(w.len() >= 2 * x.len());
+    let mut acc = _mm256_setzero_ps();
+    for i in (0..n).step_by(8) {
+        // SAFETY: 8 halves at 2*i and 8 floats at i are in bounds (checked above).
+        let (wv, xv) = unsafe {
+            (
+                _mm256_cvtph_ps(_mm_loadu_si128(w[2 * i..].as_ptr().cast())),
+                _mm256_loadu_ps(x[i..].as_ptr()),
+            )
+        };
+        acc = _mm256_fmadd_ps(wv, xv, acc);
+    }
+    hsum_ps(acc) + super::scalar::f16_row(&w[2 * n..], &x[n..])
+}
+
+/// # Safety
+/// The CPU must support AVX2 and FMA; `w` holds `x.len()` bf16 values.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub unsafe fn bf16_row(w: &[u8], x: &[f32]) -> f32 {
+    let n = x.len() / 8 * 8;
+    assert!(w.len() >= 2 * x.len());
+    let mut acc = _mm256_setzero_ps();
+    for i in (0..n).step_by(8) {
+        // SAFETY: as in f16_row.
+        let (wv, xv) = unsafe {
+            (
+                _mm256_castsi256_ps(_mm256_slli_epi32(
+                    _mm256_cvtepu16_epi32(_mm_loadu_si128(w[2 * i..].as_ptr().cast())),
+                    16,
+                )),
+                _mm256_loadu_ps(x[i..].as_ptr()),
+            )
+        };
+        acc = _mm256_fmadd_ps(wv, xv, acc);
+    }
+    hsum_ps(acc) + super::scalar::bf16_row(&w[2 * n..], &x[n..])
+}
+
+/// Dot products of one unpacked weight row with `N` tokens' activations
+/// (each `row.x.len()` 32-blocks): the prompt-processing kernel, where the
+/// row's blocks are loaded once for all `N`.
+///
+/// # Safety
+/// The CPU must support AVX2, FMA and F16C.
+#[target_feature(enable = "avx2,fma,f16c")]
+#[allow(clippy::needless_range_loop)] // one index into the row and N activations
+pub unsafe fn dot_unpacked<const N: usize>(row: &Row, acts: [&[A32]; N]) -> [f32; N] {
+    let nb = row.x.len();
+    for a in &acts {
+        assert!(a.len() >= nb && row.scale.len() >= nb && row.min.len() >= nb);
+    }
+    let ones = _mm256_set1_epi16(1);
+    let mut acc = [_mm256_setzero_ps(); N];
+    for b in 0..nb {
+        let x = load_i8(&row.x[b]);
+        let ax = _mm256_sign_epi8(x, x);
+        // SAFETY: 8 floats.
+        let sc = unsafe { _mm256_loadu_ps(row.scale[b].as_ptr()) };
+        for k in 0..N {
+            let y = &acts[k][b];
+            let p = _mm256_maddubs_epi16(ax, _mm256_sign_epi8(load_i8(&y.qs), x));
+            let f = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(p, ones)), sc);
+            acc[k] = _mm256_fmadd_ps(f, _mm256_set1_ps(y.d), acc[k]);
+        }
+    }
+    std::array::from_fn(|k| {
+        let mut v = hsum_ps(acc[k]);
+        if row.has_min {
+            let a = acts[k];
+            v -= (0..nb)
+                .map(|b| row.min[b] * a[b].d * a[b].s as f32)
+                .sum::<f32>();
+        }
+        v
+    })
+}
+
+/// # Safety
+/// The CPU must support AVX2, FMA and F16C; `acc.len() == v.len()`.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub unsafe fn axpy_f16(acc: &mut [f32], a: f32, v: &[u8]) {
+    let n = acc.len() / 8 * 8;
+    assert!(v.len() >= 2 * acc.len());
+    let av = _mm256_set1_ps(a);
+    for i in (0..n).step_by(8) {
+        // SAFETY: 8 halves at 2*i and 8 floats at i are in bounds.
+        unsafe {
+            let x = _mm256_cvtph_ps(_mm_loadu_si128(v[2 * i..].as_ptr().cast()));
+            let p = acc[i..].as_mut_ptr();
+            _mm256_storeu_ps(p, _mm256_fmadd_ps(av, x, _mm256_loadu_ps(p)));
+        }
+    }
+    for (i, o) in acc.iter_mut().enumerate().skip(n) {
+        *o += a * f16_at(v, 2 * i);
+    }
+}

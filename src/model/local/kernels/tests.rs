@@ -1,0 +1,203 @@
+use std::sync::Arc;
+
+use candle_core::quantized::{GgmlDType, QTensor};
+use candle_core::{Device, Tensor};
+
+use super::*;
+
+/// Deterministic pseudo-random values in about [-1, 1] with some outliers.
+fn values(n: usize, seed: u64) -> Vec<f32> {
+    let mut s = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    (0..n)
+        .map(|i| {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let v = ((s >> 33) as f32 / (1u64 << 31) as f32) * 2.0 - 1.0;
+            if i % 97 == 0 { v * 6.0 } else { v }
+        })
+        .collect()
+}
+
+fn weight(dtype: GgmlDType, rows: usize, cols: usize) -> (Arc<QTensor>, Vec<f32>) {
+    let w = Tensor::from_vec(values(rows * cols, 7), (rows, cols), &Device::Cpu).unwrap();
+    let q = QTensor::quantize(&w, dtype).unwrap();
+    let deq: Vec<f32> = q
+        .dequantize(&Device::Cpu)
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1()
+        .unwrap();
+    (Arc::new(q), deq)
+}
+
+const FORMATS: [GgmlDType; 7] = [
+    GgmlDType::Q4K,
+    GgmlDType::Q5K,
+    GgmlDType::Q6K,
+    GgmlDType::Q5_0,
+    GgmlDType::Q8_0,
+    GgmlDType::F16,
+    GgmlDType::BF16,
+];
+
+#[test]
+fn matmul_matches_dequantized_weights_times_f32_activations() {
+    let (rows, cols) = (37, 512);
+    // One token (decode kernels) and nine (the unpacked prompt kernel, four
+    // at a time and a remainder).
+    for (t, dtype) in [1, 9].into_iter().flat_map(|t| FORMATS.map(|f| (t, f))) {
+        let x = values(t * cols, 11 + t as u64);
+        let (q, deq) = weight(dtype, rows, cols);
+        let w = QWeight::new(q).unwrap_or_else(|| panic!("{dtype:?} has a kernel"));
+        let got = w.matmul(&x, t);
+        for ti in 0..t {
+            let xr = &x[ti * cols..(ti + 1) * cols];
+            for r in 0..rows {
+                let want: f32 = deq[r * cols..(r + 1) * cols]
+                    .iter()
+                    .zip(xr)
+                    .map(|(a, b)| a * b)
+                    .sum();
+                // 8-bit activations: about 1/254 of each |w·x| term.
+                let scale: f32 = deq[r * cols..(r + 1) * cols]
+                    .iter()
+                    .zip(xr)
+                    .map(|(a, b)| (a * b).abs())
+                    .sum();
+                let g = got[ti * rows + r];
+                assert!(
+                    (g - want).abs() <= 0.01 * scale + 1e-3,
+                    "{dtype:?} row {r} token {ti}: {g} vs {want} (scale {scale})"
+                );
+            }
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn simd_kernels_agree_with_the_portable_ones() {
+    if isa() != Isa::Avx2 {
+        eprintln!("this CPU has no AVX2: only the portable kernels run here");
+        return;
+    }
+    let cols = 1024;
+    let x = values(cols, 3);
+    let mut a32 = Vec::new();
+    let mut a256 = Vec::new();
+    act::quantize_a32(&x, &mut a32);
+    act::quantize_a256(&x, &mut a256);
+    for dtype in FORMATS {
+        let (q, _) = weight(dtype, 9, cols);
+        let data = q.data().unwrap();
+        let row = data.len() / 9;
+        for r in 0..9 {
+            let w = &data[r * row..(r + 1) * row];
+            // SAFETY: AVX2/FMA/F16C checked by isa().
+            let (s, v) = unsafe {
+                match dtype {
+                    GgmlDType::Q4K => (scalar::q4k(w, &a256), avx2::q4k(w, &a256)),
+                    GgmlDType::Q5K => (scalar::q5k(w, &a256), avx2::q5k(w, &a256)),
+                    GgmlDType::Q6K => (scalar::q6k(w, &a256), avx2::q6k(w, &a256)),
+                    GgmlDType::Q5_0 => (scalar::q5_0(w, &a32), avx2::q5_0(w, &a32)),
+                    GgmlDType::Q8_0 => (scalar::q8_0(w, &a32), avx2::q8_0(w, &a32)),
+                    GgmlDType::F16 => (scalar::f16_row(w, &x), avx2::f16_row(w, &x)),
+                    _ => (scalar::bf16_row(w, &x), avx2::bf16_row(w, &x)),
+                }
+            };
+            assert!(
+                (s - v).abs() <= 1e-4 * s.abs().max(1.0),
+                "{dtype:?} row {r}: portable {s} vs simd {v}"
+            );
+        }
+    }
+}
+
+#[test]
+fn activations_round_trip_within_half_a_step() {
+    let x = values(512, 5);
+    let mut a = Vec::new();
+    act::quantize_a256(&x, &mut a);
+    for (b, xs) in a.iter().zip(x.chunks(256)) {
+        for (q, v) in b.qs.iter().zip(xs) {
+            assert!((f32::from(*q) * b.d - v).abs() <= b.d * 0.5 + 1e-6);
+        }
+        for j in 0..16 {
+            let s: i32 = b.qs[16 * j..16 * j + 16]
+                .iter()
+                .map(|&q| i32::from(q))
+                .sum();
+            assert_eq!(i32::from(b.bsums[j]), s);
+        }
+    }
+    let zeros = vec![0f32; 32];
+    let mut z = Vec::new();
+    act::quantize_a32(&zeros, &mut z);
+    assert_eq!((z[0].d, z[0].s), (0.0, 0));
+}
+
+#[test]
+fn shapes_without_a_kernel_are_left_to_candle() {
+    let w = Tensor::zeros((4, 64), candle_core::DType::F32, &Device::Cpu).unwrap();
+    let q = QTensor::quantize(&w, GgmlDType::F32).unwrap();
+    assert!(QWeight::new(Arc::new(q)).is_none(), "f32 stays with candle");
+    let w = Tensor::zeros((4, 640), candle_core::DType::F32, &Device::Cpu).unwrap();
+    let q = QTensor::quantize(&w, GgmlDType::Q8_0).unwrap();
+    assert!(
+        QWeight::new(Arc::new(q)).is_some(),
+        "640 columns are 20 Q8_0 blocks"
+    );
+}
+
+#[test]
+fn one_token_matches_candles_quantized_matmul() {
+    use candle_core::Module;
+    let (rows, cols) = (33, 768);
+    let x = values(cols, 21);
+    let xt = Tensor::from_vec(x.clone(), (1, cols), &Device::Cpu).unwrap();
+    for dtype in FORMATS {
+        let (q, _) = weight(dtype, rows, cols);
+        let want: Vec<f32> = candle_core::quantized::QMatMul::from_arc(q.clone())
+            .unwrap()
+            .forward(&xt)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
+        let got = QWeight::new(q).unwrap().matmul(&x, 1);
+        for r in 0..rows {
+            assert!(
+                (got[r] - want[r]).abs() <= 1e-4 * want[r].abs().max(1.0),
+                "{dtype:?} row {r}: {} vs candle {}",
+                got[r],
+                want[r]
+            );
+        }
+    }
+}
+
+#[test]
+fn prompt_kernel_gives_each_token_what_the_decode_kernel_gives_it() {
+    let (rows, cols, t) = (19, 512, 6);
+    let x = values(t * cols, 31);
+    for dtype in FORMATS {
+        let (q, _) = weight(dtype, rows, cols);
+        let w = QWeight::new(q).unwrap();
+        let all = w.matmul(&x, t);
+        for ti in 0..t {
+            let one = w.matmul(&x[ti * cols..(ti + 1) * cols], 1);
+            for r in 0..rows {
+                let (a, b) = (all[ti * rows + r], one[r]);
+                assert!(
+                    (a - b).abs() <= 1e-4 * b.abs().max(1.0),
+                    "{dtype:?} token {ti} row {r}: {a} in a batch, {b} alone"
+                );
+            }
+        }
+    }
+}
