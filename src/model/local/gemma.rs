@@ -204,6 +204,18 @@ impl Gemma {
         cache: &mut KvCache,
         all_logits: bool,
     ) -> Result<Tensor, LocalError> {
+        // On the compute pool's own threads: the serial parts between matrix
+        // products then never compete with the pool for the cores, and no
+        // product pays for waking a pool from outside.
+        rayon::scope(|_| self.forward_here(tokens, cache, all_logits))
+    }
+
+    fn forward_here(
+        &self,
+        tokens: &[u32],
+        cache: &mut KvCache,
+        all_logits: bool,
+    ) -> Result<Tensor, LocalError> {
         let l = tokens.len();
         let pos = cache.tokens.len();
         let ids = Tensor::new(tokens, &self.device)?;
@@ -251,7 +263,7 @@ impl Gemma {
             let o = candle_nn::ops::rms_norm(&o, &layer.post_attn_norm, eps)?;
             let resid = (o + &x)?;
             let h = candle_nn::ops::rms_norm(&resid, &layer.ffn_norm, eps)?;
-            let gated = (layer.gate.forward(&h)?.gelu()? * layer.up.forward(&h)?)?;
+            let gated = gelu_gated(&layer.gate.forward(&h)?, &layer.up.forward(&h)?)?;
             let f = layer.down.forward(&gated)?;
             let f = candle_nn::ops::rms_norm(&f, &layer.post_ffn_norm, eps)?;
             x = (f + resid)?;
@@ -282,4 +294,72 @@ fn rms_norm_plain(x: &Tensor, eps: f32) -> Result<Tensor, LocalError> {
 
 fn to_vec(t: &Tensor) -> Result<Vec<f32>, LocalError> {
     Ok(t.flatten_all()?.to_vec1::<f32>()?)
+}
+
+/// GELU (tanh approximation) of `gate` times `up`, in one pass over the
+/// values, shared out over the compute threads, looked up in an f16 table as
+/// ggml does (candle's goes through libm's tanh one value at a time).
+fn gelu_gated(gate: &Tensor, up: &Tensor) -> Result<Tensor, LocalError> {
+    if !gate.device().is_cpu() {
+        return Ok((gate.gelu()? * up)?);
+    }
+    use rayon::prelude::*;
+    let table = gelu_table();
+    let mut g = to_vec(gate)?;
+    let u = to_vec(up)?;
+    g.par_chunks_mut(4096)
+        .zip(u.par_chunks(4096))
+        .for_each(|(g, u)| {
+            for (g, u) in g.iter_mut().zip(u) {
+                *g = gelu_lookup(table, *g) * u;
+            }
+        });
+    Ok(Tensor::from_vec(g, gate.dims(), gate.device())?)
+}
+
+/// `0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³)))`.
+fn gelu(x: f32) -> f32 {
+    const C: f32 = 0.797_884_6; // √(2/π)
+    0.5 * x * (1.0 + (C * (x + 0.044_715 * x * x * x)).tanh())
+}
+
+/// GELU of every f16 value, rounded to f16 (ggml's ggml_table_gelu_f16).
+fn gelu_table() -> &'static [half::f16] {
+    static TABLE: std::sync::OnceLock<Vec<half::f16>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        (0..=u16::MAX)
+            .map(|b| half::f16::from_f32(gelu(half::f16::from_bits(b).to_f32())))
+            .collect()
+    })
+}
+
+#[inline]
+fn gelu_lookup(table: &[half::f16], x: f32) -> f32 {
+    if x <= -10.0 {
+        0.0
+    } else if x >= 10.0 {
+        x
+    } else {
+        table[usize::from(half::f16::from_f32(x).to_bits())].to_f32()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn gelu_lookup_is_the_formula_to_f16_precision() {
+        let table = super::gelu_table();
+        for i in -4000..4000 {
+            let x = i as f32 / 200.0;
+            let want = super::gelu(x);
+            let got = super::gelu_lookup(table, x);
+            assert!(
+                (got - want).abs() <= 2e-3 * want.abs().max(1.0),
+                "{x}: {got} vs {want}"
+            );
+        }
+        assert_eq!(super::gelu_lookup(table, 100.0), 100.0);
+        assert_eq!(super::gelu_lookup(table, -100.0), 0.0);
+        assert_eq!(super::gelu_lookup(table, f32::NEG_INFINITY), 0.0);
+    }
 }

@@ -21,6 +21,14 @@ pub struct A256 {
     pub bsums: [i16; 16],
 }
 
+/// Round to the nearest integer, ties to even, for |v| < 2^22 (ggml's
+/// nearest_int: one add and a mask instead of a libm call).
+#[inline]
+fn nearest_int(v: f32) -> i32 {
+    let bits = (v + 12_582_912.0).to_bits() as i32;
+    (bits & 0x007f_ffff) - 0x0040_0000
+}
+
 fn quantize_into(x: &[f32], qs: &mut [i8]) -> f32 {
     let amax = x.iter().fold(0f32, |m, v| m.max(v.abs()));
     if amax == 0.0 || !amax.is_finite() {
@@ -30,7 +38,7 @@ fn quantize_into(x: &[f32], qs: &mut [i8]) -> f32 {
     let d = amax / 127.0;
     let id = 1.0 / d;
     for (q, v) in qs.iter_mut().zip(x) {
-        *q = (v * id).round().clamp(-127.0, 127.0) as i8;
+        *q = nearest_int(v * id).clamp(-127, 127) as i8;
     }
     d
 }

@@ -259,45 +259,6 @@ pub unsafe fn bf16_row(w: &[u8], x: &[f32]) -> f32 {
     hsum_ps(acc) + super::scalar::bf16_row(&w[2 * n..], &x[n..])
 }
 
-/// Dot products of one unpacked weight row with `N` tokens' activations
-/// (each `row.x.len()` 32-blocks): the prompt-processing kernel, where the
-/// row's blocks are loaded once for all `N`.
-///
-/// # Safety
-/// The CPU must support AVX2, FMA and F16C.
-#[target_feature(enable = "avx2,fma,f16c")]
-#[allow(clippy::needless_range_loop)] // one index into the row and N activations
-pub unsafe fn dot_unpacked<const N: usize>(row: &Row, acts: [&[A32]; N]) -> [f32; N] {
-    let nb = row.x.len();
-    for a in &acts {
-        assert!(a.len() >= nb && row.scale.len() >= nb && row.min.len() >= nb);
-    }
-    let ones = _mm256_set1_epi16(1);
-    let mut acc = [_mm256_setzero_ps(); N];
-    for b in 0..nb {
-        let x = load_i8(&row.x[b]);
-        let ax = _mm256_sign_epi8(x, x);
-        // SAFETY: 8 floats.
-        let sc = unsafe { _mm256_loadu_ps(row.scale[b].as_ptr()) };
-        for k in 0..N {
-            let y = &acts[k][b];
-            let p = _mm256_maddubs_epi16(ax, _mm256_sign_epi8(load_i8(&y.qs), x));
-            let f = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(p, ones)), sc);
-            acc[k] = _mm256_fmadd_ps(f, _mm256_set1_ps(y.d), acc[k]);
-        }
-    }
-    std::array::from_fn(|k| {
-        let mut v = hsum_ps(acc[k]);
-        if row.has_min {
-            let a = acts[k];
-            v -= (0..nb)
-                .map(|b| row.min[b] * a[b].d * a[b].s as f32)
-                .sum::<f32>();
-        }
-        v
-    })
-}
-
 /// # Safety
 /// The CPU must support AVX2, FMA and F16C; `acc.len() == v.len()`.
 #[target_feature(enable = "avx2,fma,f16c")]
@@ -316,4 +277,61 @@ pub unsafe fn axpy_f16(acc: &mut [f32], a: f32, v: &[u8]) {
     for (i, o) in acc.iter_mut().enumerate().skip(n) {
         *o += a * f16_at(v, 2 * i);
     }
+}
+
+/// Dot products of two unpacked weight rows with `N` tokens' activations
+/// (each `x.len()` 32-blocks): the prompt-processing kernel. Each row block
+/// is loaded once for all `N` tokens, each token block once for both rows.
+///
+/// # Safety
+/// The CPU must support AVX2, FMA and F16C; both rows have the same length.
+#[target_feature(enable = "avx2,fma,f16c")]
+#[allow(clippy::needless_range_loop)] // one index into the rows and N activations
+pub unsafe fn dot_unpacked2<const N: usize>(rows: [&Row; 2], acts: [&[A32]; N]) -> [[f32; N]; 2] {
+    let nb = rows[0].x.len();
+    for r in rows {
+        assert!(r.x.len() == nb && r.scale.len() >= nb && r.min.len() >= nb);
+    }
+    for a in &acts {
+        assert!(a.len() >= nb);
+    }
+    let ones = _mm256_set1_epi16(1);
+    let mut acc = [[_mm256_setzero_ps(); N]; 2];
+    for b in 0..nb {
+        let x0 = load_i8(&rows[0].x[b]);
+        let x1 = load_i8(&rows[1].x[b]);
+        let ax0 = _mm256_sign_epi8(x0, x0);
+        let ax1 = _mm256_sign_epi8(x1, x1);
+        // SAFETY: 8 floats each.
+        let (sc0, sc1) = unsafe {
+            (
+                _mm256_loadu_ps(rows[0].scale[b].as_ptr()),
+                _mm256_loadu_ps(rows[1].scale[b].as_ptr()),
+            )
+        };
+        for k in 0..N {
+            let y = &acts[k][b];
+            let yv = load_i8(&y.qs);
+            let d = _mm256_set1_ps(y.d);
+            let p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(ax0, _mm256_sign_epi8(yv, x0)), ones);
+            let p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(ax1, _mm256_sign_epi8(yv, x1)), ones);
+            let f0 = _mm256_mul_ps(_mm256_cvtepi32_ps(p0), sc0);
+            let f1 = _mm256_mul_ps(_mm256_cvtepi32_ps(p1), sc1);
+            acc[0][k] = _mm256_fmadd_ps(f0, d, acc[0][k]);
+            acc[1][k] = _mm256_fmadd_ps(f1, d, acc[1][k]);
+        }
+    }
+    std::array::from_fn(|r| {
+        let row = rows[r];
+        std::array::from_fn(|k| {
+            let mut v = hsum_ps(acc[r][k]);
+            if row.has_min {
+                let a = acts[k];
+                v -= (0..nb)
+                    .map(|b| row.min[b] * a[b].d * a[b].s as f32)
+                    .sum::<f32>();
+            }
+            v
+        })
+    })
 }

@@ -245,34 +245,47 @@ impl QWeight {
         let ptr = OutPtr(out.as_mut_ptr());
         let threads = rayon::current_num_threads().max(1);
         let chunk = rows.div_ceil(threads * 4).clamp(8, 4096);
+        let chunk = chunk.next_multiple_of(2);
         let work = |c: usize| {
             let ptr = &ptr;
-            let mut row = unpack::Row::default();
+            let (mut row, mut row2) = (unpack::Row::default(), unpack::Row::default());
             let (r0, r1) = (c * chunk, ((c + 1) * chunk).min(rows));
             let a = |ti: usize| &acts[ti * per_row..(ti + 1) * per_row];
+            let wrow = |r: usize| &w[r * self.row_bytes..(r + 1) * self.row_bytes];
             for tb in (0..t).step_by(UNPACKED_TILE) {
                 let te = (tb + UNPACKED_TILE).min(t);
-                for r in r0..r1 {
-                    row.fill(
-                        self.format,
-                        &w[r * self.row_bytes..(r + 1) * self.row_bytes],
-                    );
+                // Rows two at a time (the last one twice when one is left).
+                for r in (r0..r1).step_by(2) {
+                    let pair = if r + 1 < r1 { 2 } else { 1 };
+                    row.fill(self.format, wrow(r));
+                    row2.fill(self.format, wrow(r + pair - 1));
+                    // SAFETY: the output index is inside `out` and belongs to
+                    // this task's rows.
+                    let put = |ti: usize, dr: usize, v: f32| unsafe {
+                        *ptr.0.add(ti * rows + r + dr) = v;
+                    };
                     let mut ti = tb;
-                    // SAFETY (all three): `drive_unpacked` runs only when `isa()`
-                    // found AVX2/FMA/F16C; each output index is inside `out` and
-                    // belongs to this task's rows.
+                    // SAFETY (both calls): `drive_unpacked` runs only when
+                    // `isa()` found AVX2/FMA/F16C.
                     while ti + 4 <= te {
                         let v = unsafe {
-                            avx2::dot_unpacked(&row, [a(ti), a(ti + 1), a(ti + 2), a(ti + 3)])
+                            avx2::dot_unpacked2(
+                                [&row, &row2],
+                                [a(ti), a(ti + 1), a(ti + 2), a(ti + 3)],
+                            )
                         };
-                        for (k, v) in v.into_iter().enumerate() {
-                            unsafe { *ptr.0.add((ti + k) * rows + r) = v };
+                        for (dr, vals) in v.iter().enumerate().take(pair) {
+                            for (k, &v) in vals.iter().enumerate() {
+                                put(ti + k, dr, v);
+                            }
                         }
                         ti += 4;
                     }
                     for ti in ti..te {
-                        let [v] = unsafe { avx2::dot_unpacked(&row, [a(ti)]) };
-                        unsafe { *ptr.0.add(ti * rows + r) = v };
+                        let v = unsafe { avx2::dot_unpacked2([&row, &row2], [a(ti)]) };
+                        for (dr, [v]) in v.into_iter().enumerate().take(pair) {
+                            put(ti, dr, v);
+                        }
                     }
                 }
             }
@@ -289,7 +302,7 @@ impl QWeight {
 
 /// Tokens per tile on the unpacked path (a row is unpacked once per tile).
 #[cfg(target_arch = "x86_64")]
-const UNPACKED_TILE: usize = 128;
+const UNPACKED_TILE: usize = 256;
 
 fn quantize_rows<A>(x: &[f32], cols: usize, t: usize, q: fn(&[f32], &mut Vec<A>)) -> Vec<A> {
     let mut all = Vec::new();
