@@ -203,10 +203,13 @@ fn gemma3_greedy_matches_llama_cpp_until_a_near_tie() {
                 let mut sorted = logits.clone();
                 sorted.sort_by(|a, b| b.total_cmp(a));
                 let margin = sorted[0] - sorted[1];
+                // A near-tie by the measure the teacher-forced test found:
+                // below MARGIN_STRICT the two roundings may order it either way.
                 assert!(
-                    margin < MARGIN,
+                    margin < MARGIN_STRICT,
                     "step {step}: {ours} vs llama.cpp {w}, margin {margin}"
                 );
+                eprintln!("greedy: diverged at step {step} at a near-tie (margin {margin:.3})");
                 break;
             }
             compared += 1;
@@ -223,6 +226,7 @@ fn gemma3_greedy_matches_llama_cpp_until_a_near_tie() {
         compared >= 40,
         "greedy tokens agreed before any near-tie: {compared}"
     );
+    eprintln!("greedy: {compared} tokens agreed before a near-tie");
 }
 
 #[test]

@@ -46,54 +46,38 @@ fn load_i8(p: &[i8]) -> __m256i {
     unsafe { _mm256_loadu_si256(p.as_ptr().cast()) }
 }
 
+/// Q4_K (`HIGH = false`) and Q5_K (`HIGH = true`, a fifth bit per value
+/// from `qh`) blocks.
+///
 /// # Safety
 /// The CPU must support AVX2, FMA and F16C.
 #[target_feature(enable = "avx2,fma,f16c")]
-pub unsafe fn q4k(w: &[u8], a: &[A256]) -> f32 {
-    let m4 = _mm256_set1_epi8(0xF);
-    let mut acc = _mm256_setzero_ps();
-    let mut accm = 0f32;
-    for (b, y) in w.chunks_exact(144).zip(a) {
-        let (sc, mn) = scales_mins_k4(&b[4..16]);
-        let qs = &b[16..144];
-        let mut sumi = _mm256_setzero_si256();
-        for j in 0..4 {
-            let q = load(&qs[32 * j..]);
-            let lo = _mm256_and_si256(q, m4);
-            let hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
-            let plo = _mm256_maddubs_epi16(lo, load_i8(&y.qs[64 * j..]));
-            let phi = _mm256_maddubs_epi16(hi, load_i8(&y.qs[64 * j + 32..]));
-            let plo = _mm256_madd_epi16(plo, _mm256_set1_epi16(i16::from(sc[2 * j])));
-            let phi = _mm256_madd_epi16(phi, _mm256_set1_epi16(i16::from(sc[2 * j + 1])));
-            sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(plo, phi));
-        }
-        let d = f16_at(b, 0) * y.d;
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
-        accm += f16_at(b, 2) * y.d * mins_dot(&mn, &y.bsums) as f32;
-    }
-    hsum_ps(acc) - accm
-}
-
-/// # Safety
-/// The CPU must support AVX2, FMA and F16C.
-#[target_feature(enable = "avx2,fma,f16c")]
-pub unsafe fn q5k(w: &[u8], a: &[A256]) -> f32 {
+pub unsafe fn q45k<const HIGH: bool>(w: &[u8], a: &[A256]) -> f32 {
+    let size = if HIGH { 176 } else { 144 };
     let m4 = _mm256_set1_epi8(0xF);
     let one = _mm256_set1_epi8(1);
     let mut acc = _mm256_setzero_ps();
     let mut accm = 0f32;
-    for (b, y) in w.chunks_exact(176).zip(a) {
+    for (b, y) in w.chunks_exact(size).zip(a) {
         let (sc, mn) = scales_mins_k4(&b[4..16]);
-        let mut qh = load(&b[16..48]);
-        let qs = &b[48..176];
+        let mut qh = if HIGH {
+            load(&b[16..48])
+        } else {
+            _mm256_setzero_si256()
+        };
+        let qs = &b[size - 128..size];
         let mut sumi = _mm256_setzero_si256();
         for j in 0..4 {
             let q = load(&qs[32 * j..]);
-            let h0 = _mm256_slli_epi16(_mm256_and_si256(qh, one), 4);
-            let h1 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 1), one), 4);
-            qh = _mm256_srli_epi16(qh, 2);
-            let lo = _mm256_or_si256(_mm256_and_si256(q, m4), h0);
-            let hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4), h1);
+            let mut lo = _mm256_and_si256(q, m4);
+            let mut hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+            if HIGH {
+                let h0 = _mm256_slli_epi16(_mm256_and_si256(qh, one), 4);
+                let h1 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 1), one), 4);
+                qh = _mm256_srli_epi16(qh, 2);
+                lo = _mm256_or_si256(lo, h0);
+                hi = _mm256_or_si256(hi, h1);
+            }
             let plo = _mm256_maddubs_epi16(lo, load_i8(&y.qs[64 * j..]));
             let phi = _mm256_maddubs_epi16(hi, load_i8(&y.qs[64 * j + 32..]));
             let plo = _mm256_madd_epi16(plo, _mm256_set1_epi16(i16::from(sc[2 * j])));

@@ -156,13 +156,13 @@ impl QWeight {
                 let acts = quantize_rows(x, self.cols, t, act::quantize_a256);
                 let f: unsafe fn(&[u8], &[A256]) -> f32 = match (self.format, simd) {
                     #[cfg(target_arch = "x86_64")]
-                    (Format::Q4K, true) => avx2::q4k,
+                    (Format::Q4K, true) => avx2::q45k::<false>,
                     #[cfg(target_arch = "x86_64")]
-                    (Format::Q5K, true) => avx2::q5k,
+                    (Format::Q5K, true) => avx2::q45k::<true>,
                     #[cfg(target_arch = "x86_64")]
                     (Format::Q6K, true) => avx2::q6k,
-                    (Format::Q4K, _) => scalar::q4k,
-                    (Format::Q5K, _) => scalar::q5k,
+                    (Format::Q4K, _) => scalar::q45k::<false>,
+                    (Format::Q5K, _) => scalar::q45k::<true>,
                     _ => scalar::q6k,
                 };
                 self.drive(w, &acts, self.cols / 256, t, f)

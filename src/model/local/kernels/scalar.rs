@@ -36,41 +36,29 @@ pub fn mins_dot(mins: &[u8; 8], bsums: &[i16; 16]) -> i32 {
         .sum()
 }
 
-pub fn q4k(w: &[u8], a: &[A256]) -> f32 {
+/// Q4_K (`HIGH = false`) and Q5_K (`HIGH = true`, a fifth bit per value
+/// from `qh`) blocks.
+pub fn q45k<const HIGH: bool>(w: &[u8], a: &[A256]) -> f32 {
+    let size = if HIGH { 176 } else { 144 };
     let mut acc = 0f32;
-    for (b, y) in w.chunks_exact(144).zip(a) {
+    for (b, y) in w.chunks_exact(size).zip(a) {
         let (sc, mn) = scales_mins_k4(&b[4..16]);
-        let qs = &b[16..144];
-        let mut sumi = 0i32;
-        for j in 0..4 {
-            let (mut lo, mut hi) = (0i32, 0i32);
-            for l in 0..32 {
-                lo += i32::from(qs[32 * j + l] & 0xF) * i32::from(y.qs[64 * j + l]);
-                hi += i32::from(qs[32 * j + l] >> 4) * i32::from(y.qs[64 * j + 32 + l]);
+        let qs = &b[size - 128..size];
+        let high = |l: usize, bit: usize| {
+            if HIGH {
+                i32::from((b[16 + l] >> bit) & 1) << 4
+            } else {
+                0
             }
-            sumi += lo * i32::from(sc[2 * j]) + hi * i32::from(sc[2 * j + 1]);
-        }
-        let d = f16_at(b, 0) * y.d;
-        let dmin = f16_at(b, 2) * y.d;
-        acc += d * sumi as f32 - dmin * mins_dot(&mn, &y.bsums) as f32;
-    }
-    acc
-}
-
-pub fn q5k(w: &[u8], a: &[A256]) -> f32 {
-    let mut acc = 0f32;
-    for (b, y) in w.chunks_exact(176).zip(a) {
-        let (sc, mn) = scales_mins_k4(&b[4..16]);
-        let qh = &b[16..48];
-        let qs = &b[48..176];
+        };
         let mut sumi = 0i32;
         for j in 0..4 {
             let (mut lo, mut hi) = (0i32, 0i32);
             for l in 0..32 {
-                let h0 = i32::from((qh[l] >> (2 * j)) & 1) << 4;
-                let h1 = i32::from((qh[l] >> (2 * j + 1)) & 1) << 4;
-                lo += (i32::from(qs[32 * j + l] & 0xF) | h0) * i32::from(y.qs[64 * j + l]);
-                hi += (i32::from(qs[32 * j + l] >> 4) | h1) * i32::from(y.qs[64 * j + 32 + l]);
+                lo += (i32::from(qs[32 * j + l] & 0xF) | high(l, 2 * j))
+                    * i32::from(y.qs[64 * j + l]);
+                hi += (i32::from(qs[32 * j + l] >> 4) | high(l, 2 * j + 1))
+                    * i32::from(y.qs[64 * j + 32 + l]);
             }
             sumi += lo * i32::from(sc[2 * j]) + hi * i32::from(sc[2 * j + 1]);
         }

@@ -100,8 +100,13 @@ fn simd_kernels_agree_with_the_portable_ones() {
             // SAFETY: AVX2/FMA/F16C checked by isa().
             let (s, v) = unsafe {
                 match dtype {
-                    GgmlDType::Q4K => (scalar::q4k(w, &a256), avx2::q4k(w, &a256)),
-                    GgmlDType::Q5K => (scalar::q5k(w, &a256), avx2::q5k(w, &a256)),
+                    GgmlDType::Q4K => (
+                        scalar::q45k::<false>(w, &a256),
+                        avx2::q45k::<false>(w, &a256),
+                    ),
+                    GgmlDType::Q5K => {
+                        (scalar::q45k::<true>(w, &a256), avx2::q45k::<true>(w, &a256))
+                    }
                     GgmlDType::Q6K => (scalar::q6k(w, &a256), avx2::q6k(w, &a256)),
                     GgmlDType::Q5_0 => (scalar::q5_0(w, &a32), avx2::q5_0(w, &a32)),
                     GgmlDType::Q8_0 => (scalar::q8_0(w, &a32), avx2::q8_0(w, &a32)),
