@@ -82,7 +82,9 @@ pub fn chunk(
     let f32s = |src: &[half::f16]| -> Result<Tensor, LocalError> {
         let src = &src[first * width..];
         let mut v = vec![0f32; src.len()];
-        src.convert_to_f32_slice(&mut v);
+        v.par_chunks_mut(width * 64)
+            .zip(src.par_chunks(width * 64))
+            .for_each(|(d, s)| s.convert_to_f32_slice(d));
         Ok(Tensor::from_vec(v, (t, nkv, hd), dev)?
             .transpose(0, 1)?
             .contiguous()?)
@@ -92,15 +94,17 @@ pub fn chunk(
     let qg = q.reshape((nkv, g * l, hd))?;
     let scores = qg.matmul(&k.t()?)?; // [nkv, g*L, T]
     let kstart = cache.start() + first;
-    let mut mask = Vec::with_capacity(l * t);
-    for i in 0..l {
+    let mut mask = vec![0f32; l * t];
+    mask.par_chunks_mut(t).enumerate().for_each(|(i, row)| {
         let p = s.qpos + i;
-        for j in 0..t {
+        for (j, m) in row.iter_mut().enumerate() {
             let kp = kstart + j;
             let visible = kp <= p && s.window.is_none_or(|w| p - kp < w);
-            mask.push(if visible { 0.0f32 } else { f32::NEG_INFINITY });
+            if !visible {
+                *m = f32::NEG_INFINITY;
+            }
         }
-    }
+    });
     let mask = Tensor::from_vec(mask, (l, t), dev)?;
     let scores = scores.reshape((nkv, g, l, t))?.broadcast_add(&mask)?;
     let probs = candle_nn::ops::softmax_last_dim(&scores)?.reshape((nkv, g * l, t))?;

@@ -81,21 +81,3 @@ pub fn quantize_a256(x: &[f32], out: &mut Vec<A256>) {
         out.push(b);
     }
 }
-
-/// The same quantized values as 32-blocks (each 256-block's scale repeated),
-/// for the unpacked prompt kernel: K-quant weights then see exactly the
-/// activations llama.cpp's Q8_K would give them.
-pub fn a256_as_a32(a: &[A256]) -> Vec<A32> {
-    let mut out = Vec::with_capacity(a.len() * 8);
-    for b in a {
-        for j in 0..8 {
-            let qs: [i8; 32] = std::array::from_fn(|i| b.qs[32 * j + i]);
-            out.push(A32 {
-                d: b.d,
-                s: i32::from(b.bsums[2 * j]) + i32::from(b.bsums[2 * j + 1]),
-                qs,
-            });
-        }
-    }
-    out
-}

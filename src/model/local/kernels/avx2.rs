@@ -274,7 +274,7 @@ pub unsafe fn axpy_f16(acc: &mut [f32], a: f32, v: &[u8]) {
 pub unsafe fn dot_unpacked2<const N: usize>(rows: [&Row; 2], acts: [&[A32]; N]) -> [[f32; N]; 2] {
     let nb = rows[0].x.len();
     for r in rows {
-        assert!(r.x.len() == nb && r.scale.len() >= nb && r.min.len() >= nb);
+        assert!(r.x.len() == nb && r.scale.len() >= nb);
     }
     for a in &acts {
         assert!(a.len() >= nb);
@@ -305,17 +305,158 @@ pub unsafe fn dot_unpacked2<const N: usize>(rows: [&Row; 2], acts: [&[A32]; N]) 
             acc[1][k] = _mm256_fmadd_ps(f1, d, acc[1][k]);
         }
     }
-    std::array::from_fn(|r| {
-        let row = rows[r];
-        std::array::from_fn(|k| {
-            let mut v = hsum_ps(acc[r][k]);
-            if row.has_min {
-                let a = acts[k];
-                v -= (0..nb)
-                    .map(|b| row.min[b] * a[b].d * a[b].s as f32)
-                    .sum::<f32>();
+    std::array::from_fn(|r| std::array::from_fn(|k| hsum_ps(acc[r][k])))
+}
+
+/// `q45k` for `N` tokens at once: each block's quants are unpacked once and
+/// its 6-bit scales stay in the integer sum (one float step per 256 values).
+///
+/// # Safety
+/// The CPU must support AVX2, FMA and F16C.
+#[target_feature(enable = "avx2,fma,f16c")]
+#[allow(clippy::needless_range_loop)] // one block index into N activations
+pub unsafe fn q45k_n<const HIGH: bool, const N: usize>(w: &[u8], a: [&[A256]; N]) -> [f32; N] {
+    let size = if HIGH { 176 } else { 144 };
+    let nb = w.len() / size;
+    for y in &a {
+        assert!(y.len() >= nb);
+    }
+    let m4 = _mm256_set1_epi8(0xF);
+    let one = _mm256_set1_epi8(1);
+    let mut acc = [_mm256_setzero_ps(); N];
+    let mut accm = [0f32; N];
+    for (i, b) in w.chunks_exact(size).enumerate() {
+        let (sc, mn) = scales_mins_k4(&b[4..16]);
+        // Each min twice: it weighs two 16-sums of the activations.
+        let m = |j: usize| i16::from(mn[j]);
+        let mins = _mm256_setr_epi16(
+            m(0),
+            m(0),
+            m(1),
+            m(1),
+            m(2),
+            m(2),
+            m(3),
+            m(3),
+            m(4),
+            m(4),
+            m(5),
+            m(5),
+            m(6),
+            m(6),
+            m(7),
+            m(7),
+        );
+        let mut qh = if HIGH {
+            load(&b[16..48])
+        } else {
+            _mm256_setzero_si256()
+        };
+        let qs = &b[size - 128..size];
+        let mut sumi = [_mm256_setzero_si256(); N];
+        for j in 0..4 {
+            let q = load(&qs[32 * j..]);
+            let mut lo = _mm256_and_si256(q, m4);
+            let mut hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+            if HIGH {
+                let h0 = _mm256_slli_epi16(_mm256_and_si256(qh, one), 4);
+                let h1 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 1), one), 4);
+                qh = _mm256_srli_epi16(qh, 2);
+                lo = _mm256_or_si256(lo, h0);
+                hi = _mm256_or_si256(hi, h1);
             }
-            v
-        })
-    })
+            let slo = _mm256_set1_epi16(i16::from(sc[2 * j]));
+            let shi = _mm256_set1_epi16(i16::from(sc[2 * j + 1]));
+            for k in 0..N {
+                let y = &a[k][i].qs;
+                let plo = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, load_i8(&y[64 * j..])), slo);
+                let phi =
+                    _mm256_madd_epi16(_mm256_maddubs_epi16(hi, load_i8(&y[64 * j + 32..])), shi);
+                sumi[k] = _mm256_add_epi32(sumi[k], _mm256_add_epi32(plo, phi));
+            }
+        }
+        let (d, dmin) = (f16_at(b, 0), f16_at(b, 2));
+        for k in 0..N {
+            let y = &a[k][i];
+            acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(d * y.d), _mm256_cvtepi32_ps(sumi[k]), acc[k]);
+            // SAFETY: 16 i16 = 32 bytes.
+            let bs = unsafe { _mm256_loadu_si256(y.bsums.as_ptr().cast()) };
+            accm[k] += dmin * y.d * hsum_epi32(_mm256_madd_epi16(mins, bs)) as f32;
+        }
+    }
+    std::array::from_fn(|k| hsum_ps(acc[k]) - accm[k])
+}
+
+/// `q6k` for `N` tokens at once.
+///
+/// # Safety
+/// The CPU must support AVX2, FMA and F16C.
+#[target_feature(enable = "avx2,fma,f16c")]
+#[allow(clippy::needless_range_loop)] // one block index into N activations
+pub unsafe fn q6k_n<const N: usize>(w: &[u8], a: [&[A256]; N]) -> [f32; N] {
+    let nb = w.len() / 210;
+    for y in &a {
+        assert!(y.len() >= nb);
+    }
+    let m4 = _mm256_set1_epi8(0xF);
+    let m2 = _mm256_set1_epi8(3);
+    let mut acc = [_mm256_setzero_ps(); N];
+    for (i, b) in w.chunks_exact(210).enumerate() {
+        let sc = |i: usize| i16::from(b[192 + i] as i8);
+        let scale2 = |i: usize| _mm256_set_m128i(_mm_set1_epi16(sc(i + 1)), _mm_set1_epi16(sc(i)));
+        // SAFETY: the 16 scale bytes are in the block.
+        let sc16 = _mm256_cvtepi8_epi16(unsafe { _mm_loadu_si128(b[192..].as_ptr().cast()) });
+        let mut sumi = [_mm256_setzero_si256(); N];
+        for n in 0..2 {
+            let ql0 = load(&b[64 * n..]);
+            let ql1 = load(&b[64 * n + 32..]);
+            let qh = load(&b[128 + 32 * n..]);
+            let h = |v: __m256i| _mm256_slli_epi16(_mm256_and_si256(v, m2), 4);
+            let q = [
+                _mm256_or_si256(_mm256_and_si256(ql0, m4), h(qh)),
+                _mm256_or_si256(_mm256_and_si256(ql1, m4), h(_mm256_srli_epi16(qh, 2))),
+                _mm256_or_si256(
+                    _mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4),
+                    h(_mm256_srli_epi16(qh, 4)),
+                ),
+                _mm256_or_si256(
+                    _mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
+                    h(_mm256_srli_epi16(qh, 6)),
+                ),
+            ];
+            let s = [
+                scale2(8 * n),
+                scale2(8 * n + 2),
+                scale2(8 * n + 4),
+                scale2(8 * n + 6),
+            ];
+            for k in 0..N {
+                let ys = &a[k][i].qs[128 * n..];
+                for g in 0..4 {
+                    let p = _mm256_maddubs_epi16(q[g], load_i8(&ys[32 * g..]));
+                    sumi[k] = _mm256_add_epi32(sumi[k], _mm256_madd_epi16(p, s[g]));
+                }
+            }
+        }
+        let d = f16_at(b, 208);
+        for k in 0..N {
+            let y = &a[k][i];
+            // The quants are stored +32: take 32 × Σ scale_j × (its 16-sum) back.
+            // SAFETY: 16 i16 = 32 bytes.
+            let bs = unsafe { _mm256_loadu_si256(y.bsums.as_ptr().cast()) };
+            let corr = _mm256_slli_epi32(_mm256_madd_epi16(sc16, bs), 5);
+            let total = _mm256_sub_epi32(sumi[k], corr);
+            acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(d * y.d), _mm256_cvtepi32_ps(total), acc[k]);
+        }
+    }
+    std::array::from_fn(|k| hsum_ps(acc[k]))
+}
+
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn hsum_epi32(v: __m256i) -> i32 {
+    let s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    let s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0b01_00_11_10));
+    let s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0b10_11_00_01));
+    _mm_cvtsi128_si32(s)
 }

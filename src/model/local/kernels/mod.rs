@@ -104,6 +104,8 @@ pub struct QWeight {
 /// so a row stays in cache while the tokens' activations stream past.
 const TOKEN_TILE: usize = 64;
 
+type Kernel4<A> = unsafe fn(&[u8], [&[A]; 4]) -> [f32; 4];
+
 struct OutPtr(*mut f32);
 // SAFETY: each task writes a disjoint set of output elements.
 unsafe impl Sync for OutPtr {}
@@ -142,13 +144,8 @@ impl QWeight {
         let w: &[u8] = &data;
         let simd = isa() == Isa::Avx2;
         #[cfg(target_arch = "x86_64")]
-        if simd && t >= 4 && !matches!(self.format, Format::F16 | Format::BF16) {
-            let acts = match self.format {
-                Format::Q4K | Format::Q5K | Format::Q6K => {
-                    act::a256_as_a32(&quantize_rows(x, self.cols, t, act::quantize_a256))
-                }
-                _ => quantize_rows(x, self.cols, t, act::quantize_a32),
-            };
+        if simd && t >= 4 && matches!(self.format, Format::Q5_0 | Format::Q8_0) {
+            let acts = quantize_rows(x, self.cols, t, act::quantize_a32);
             return self.drive_unpacked(w, &acts, t);
         }
         match self.format {
@@ -165,7 +162,16 @@ impl QWeight {
                     (Format::Q5K, _) => scalar::q45k::<true>,
                     _ => scalar::q6k,
                 };
-                self.drive(w, &acts, self.cols / 256, t, f)
+                let f4: Option<Kernel4<A256>> = match (self.format, simd) {
+                    #[cfg(target_arch = "x86_64")]
+                    (Format::Q4K, true) => Some(avx2::q45k_n::<false, 4>),
+                    #[cfg(target_arch = "x86_64")]
+                    (Format::Q5K, true) => Some(avx2::q45k_n::<true, 4>),
+                    #[cfg(target_arch = "x86_64")]
+                    (Format::Q6K, true) => Some(avx2::q6k_n::<4>),
+                    _ => None,
+                };
+                self.drive(w, &acts, self.cols / 256, t, f, f4)
             }
             Format::Q5_0 | Format::Q8_0 => {
                 let acts = quantize_rows(x, self.cols, t, act::quantize_a32);
@@ -177,7 +183,7 @@ impl QWeight {
                     (Format::Q5_0, _) => scalar::q5_0,
                     _ => scalar::q8_0,
                 };
-                self.drive(w, &acts, self.cols / 32, t, f)
+                self.drive(w, &acts, self.cols / 32, t, f, None)
             }
             Format::F16 | Format::BF16 => {
                 let f: unsafe fn(&[u8], &[f32]) -> f32 = match (self.format, simd) {
@@ -188,11 +194,13 @@ impl QWeight {
                     (Format::F16, _) => scalar::f16_row,
                     _ => scalar::bf16_row,
                 };
-                self.drive(w, x, self.cols, t, f)
+                self.drive(w, x, self.cols, t, f, None)
             }
         }
     }
 
+    /// `f` computes one row with one token; `f4`, when given, one row with
+    /// four tokens (the prompt kernels).
     fn drive<A: Sync>(
         &self,
         w: &[u8],
@@ -200,6 +208,7 @@ impl QWeight {
         per_row: usize,
         t: usize,
         f: unsafe fn(&[u8], &[A]) -> f32,
+        f4: Option<Kernel4<A>>,
     ) -> Vec<f32> {
         let rows = self.rows;
         let mut out = vec![0f32; t * rows];
@@ -209,17 +218,29 @@ impl QWeight {
         let work = |c: usize| {
             let ptr = &ptr;
             let (r0, r1) = (c * chunk, ((c + 1) * chunk).min(rows));
+            let a = |ti: usize| &acts[ti * per_row..(ti + 1) * per_row];
             for tb in (0..t).step_by(TOKEN_TILE) {
                 let te = (tb + TOKEN_TILE).min(t);
                 for r in r0..r1 {
                     let wr = &w[r * self.row_bytes..(r + 1) * self.row_bytes];
-                    for ti in tb..te {
-                        let a = &acts[ti * per_row..(ti + 1) * per_row];
-                        // SAFETY: `f` is a SIMD kernel only when `isa()` found
-                        // the CPU features; `wr` and `a` hold matching whole
-                        // blocks. The output index is inside `out` and written
-                        // by this task alone (rows r0..r1).
-                        unsafe { *ptr.0.add(ti * rows + r) = f(wr, a) };
+                    // SAFETY (this and the calls below): the kernels are SIMD
+                    // ones only when `isa()` found the CPU features; `wr` and
+                    // the activations hold matching whole blocks. The output
+                    // index is inside `out` and written by this task alone
+                    // (rows r0..r1).
+                    let put = |ti: usize, v: f32| unsafe { *ptr.0.add(ti * rows + r) = v };
+                    let mut ti = tb;
+                    if let Some(f4) = f4 {
+                        while ti + 4 <= te {
+                            let v = unsafe { f4(wr, [a(ti), a(ti + 1), a(ti + 2), a(ti + 3)]) };
+                            for (k, v) in v.into_iter().enumerate() {
+                                put(ti + k, v);
+                            }
+                            ti += 4;
+                        }
+                    }
+                    for ti in ti..te {
+                        put(ti, unsafe { f(wr, a(ti)) });
                     }
                 }
             }
@@ -304,14 +325,19 @@ impl QWeight {
 #[cfg(target_arch = "x86_64")]
 const UNPACKED_TILE: usize = 256;
 
-fn quantize_rows<A>(x: &[f32], cols: usize, t: usize, q: fn(&[f32], &mut Vec<A>)) -> Vec<A> {
-    let mut all = Vec::new();
-    let mut row = Vec::new();
-    for r in 0..t {
-        q(&x[r * cols..(r + 1) * cols], &mut row);
-        all.append(&mut row);
+/// Each token's row quantized, the rows shared out over the threads when
+/// there are many (a serial step here would leave the other cores idle).
+fn quantize_rows<A: Send>(x: &[f32], cols: usize, t: usize, q: fn(&[f32], &mut Vec<A>)) -> Vec<A> {
+    let one = |r: &[f32]| {
+        let mut v = Vec::new();
+        q(r, &mut v);
+        v
+    };
+    if t < 8 {
+        return x[..t * cols].chunks(cols).flat_map(one).collect();
     }
-    all
+    let parts: Vec<Vec<A>> = x[..t * cols].par_chunks(cols).map(one).collect();
+    parts.into_iter().flatten().collect()
 }
 
 #[cfg(test)]
