@@ -1,7 +1,6 @@
 //! `locus models`: the GGUF models locus can find, what they are, and what
 //! running them will cost in memory.
 
-use anyhow::Context as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -10,41 +9,23 @@ use serde_json::json;
 use crate::cli::{ModelsAction, ModelsArgs};
 use crate::model::local::discovery::{self, SearchPaths};
 use crate::model::local::gguf::Gguf;
-use crate::model::local::{info, pull};
+use crate::model::local::{choose, info, pull};
 use crate::workspace::Workspace;
 
-fn search_paths(ws: &Workspace) -> SearchPaths {
-    let configured = ws
-        .settings()
+fn configured(ws: &Workspace) -> Option<PathBuf> {
+    ws.settings()
         .ok()
         .and_then(|l| l.settings.model.path)
-        .map(PathBuf::from);
-    SearchPaths::from_env(configured)
+        .map(PathBuf::from)
 }
 
-/// The model to run: `--model` (a path or a name from `locus models`), else
-/// the config's `model.path`, else `$LOCUS_MODEL`, else the only model found.
+fn search_paths(ws: &Workspace) -> SearchPaths {
+    SearchPaths::from_env(configured(ws))
+}
+
+/// The model to run (see `model::local::choose`).
 pub fn resolve_model(ws: &Workspace, spec: Option<&str>) -> anyhow::Result<PathBuf> {
-    let paths = search_paths(ws);
-    let found = discovery::discover(&paths);
-    if let Some(spec) = spec {
-        return discovery::resolve(spec, &found).ok_or_else(|| {
-            anyhow::anyhow!("no model `{spec}`: not a file, and not a name `locus models` lists")
-        });
-    }
-    if let Some(f) = found.iter().find(|f| matches!(f.source, "config" | "env")) {
-        return Ok(f.path.clone());
-    }
-    match found.as_slice() {
-        [only] => Ok(only.path.clone()),
-        [] => anyhow::bail!(
-            "no local model found; pass --model PATH, set model.path in the config or LOCUS_MODEL, \
-             or run `locus models pull`"
-        ),
-        _ => anyhow::bail!(
-            "several models found; choose one with --model NAME (see `locus models`) or set model.path"
-        ),
-    }
+    Ok(choose::resolve(configured(ws), spec)?)
 }
 
 fn gib(b: u64) -> String {
@@ -156,12 +137,10 @@ pub fn load_chat(
     spec: Option<&str>,
 ) -> anyhow::Result<crate::model::local::LocalChat> {
     let settings = ws.settings()?.settings;
-    crate::model::local::threads::init(settings.model.threads);
-    let path = resolve_model(ws, spec)?;
-    let model = crate::model::local::LocalModel::load(&path, &crate::model::local::device())
-        .with_context(|| format!("cannot load {}", path.display()))?;
-    Ok(crate::model::local::LocalChat::new(
-        model,
+    let path = choose::resolve(configured(ws), spec)?;
+    Ok(choose::load_chat(
+        &path,
+        settings.model.threads,
         settings.model.context,
-    ))
+    )?)
 }

@@ -11,6 +11,7 @@ use crate::assets::Assets;
 use crate::edit::{Journal, PathGuard};
 use crate::index::{Index, Progress};
 use crate::model::Cancel;
+use crate::model::local::choose;
 use crate::session::{self, Session};
 use crate::workspace::Workspace;
 
@@ -69,7 +70,10 @@ fn work(
     send(Report::IndexReady {
         files: index.files().len(),
     });
-    let model = match crate::cmd::models::load_chat(&ws, None) {
+    let configured = settings.model.path.as_ref().map(PathBuf::from);
+    let chosen = choose::resolve(configured, None)
+        .and_then(|path| choose::load_chat(&path, settings.model.threads, settings.model.context));
+    let model = match chosen {
         Ok(m) => {
             send(Report::ModelReady {
                 name: m.model.name.clone(),

@@ -5,6 +5,7 @@
 
 mod attention;
 mod chat;
+pub mod choose;
 pub mod config;
 pub mod discovery;
 mod engine;

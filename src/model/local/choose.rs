@@ -1,0 +1,56 @@
+//! Which local model to run and loading it for chat: `--model` (a path or a
+//! name `locus models` lists), else the configured path, else `$LOCUS_MODEL`,
+//! else the only model found. Shared by the commands and the TUI.
+
+use std::path::{Path, PathBuf};
+
+use super::discovery::{self, SearchPaths};
+use super::{LocalChat, LocalError, LocalModel};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ChooseError {
+    #[error("no model `{0}`: not a file, and not a name `locus models` lists")]
+    Unknown(String),
+    #[error(
+        "no local model found; pass --model PATH, set model.path in the config or LOCUS_MODEL, \
+         or run `locus models pull`"
+    )]
+    NoneFound,
+    #[error(
+        "several models found; choose one with --model NAME (see `locus models`) or set model.path"
+    )]
+    Several,
+    #[error("cannot load {}: {source}", path.display())]
+    Load {
+        path: PathBuf,
+        #[source]
+        source: LocalError,
+    },
+}
+
+/// `configured`: the config's `model.path`; `spec`: what the user asked for.
+pub fn resolve(configured: Option<PathBuf>, spec: Option<&str>) -> Result<PathBuf, ChooseError> {
+    let found = discovery::discover(&SearchPaths::from_env(configured));
+    if let Some(spec) = spec {
+        return discovery::resolve(spec, &found).ok_or_else(|| ChooseError::Unknown(spec.into()));
+    }
+    if let Some(f) = found.iter().find(|f| matches!(f.source, "config" | "env")) {
+        return Ok(f.path.clone());
+    }
+    match found.as_slice() {
+        [only] => Ok(only.path.clone()),
+        [] => Err(ChooseError::NoneFound),
+        _ => Err(ChooseError::Several),
+    }
+}
+
+/// Load `path` for chat with `threads` compute threads (0: physical cores)
+/// and a `context`-token window.
+pub fn load_chat(path: &Path, threads: usize, context: usize) -> Result<LocalChat, ChooseError> {
+    super::threads::init(threads);
+    let model = LocalModel::load(path, &super::device()).map_err(|source| ChooseError::Load {
+        path: path.into(),
+        source,
+    })?;
+    Ok(LocalChat::new(model, context))
+}
