@@ -273,3 +273,23 @@ fn the_real_binary_in_tmux_answers_a_question() {
     let saved = std::fs::read_dir(sb.path("state")).unwrap().count();
     assert!(saved > 0);
 }
+
+#[test]
+fn long_transcripts_show_their_end_and_scroll_back_to_their_start() {
+    let plain = Styles::new(None, 0);
+    let mut app = App::new();
+    for i in 0..3000 {
+        app.entries.push(Entry::Info(format!("entry {i}")));
+    }
+    let bottom = text(&render(&app, &plain, 40, 12));
+    assert!(bottom.contains("entry 2999"), "{bottom}");
+    assert!(!bottom.contains("entry 2990"), "{bottom}");
+    // Each entry is two lines (its text and a blank): scroll up 10 entries.
+    app.scroll = 20;
+    let up = text(&render(&app, &plain, 40, 12));
+    assert!(up.contains("entry 2989") && !up.contains("entry 2999"), "{up}");
+    // Past the start: the first entry at the top, nothing wraps around.
+    app.scroll = u16::MAX;
+    let top = text(&render(&app, &plain, 40, 12));
+    assert!(top.contains("│entry 0 ") && top.contains("│entry 1 "), "{top}");
+}

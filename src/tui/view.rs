@@ -29,69 +29,45 @@ fn chat(f: &mut Frame<'_>, area: Rect, app: &App, st: &Styles) {
         Constraint::Length(1),
     ])
     .areas(area);
-    let mut lines: Vec<Line<'_>> = Vec::new();
-    for e in &app.entries {
-        match e {
-            Entry::User(t) => {
-                lines.push(Line::from(Span::styled("you", st.get("ui.user"))));
-                lines.extend(t.lines().map(|l| Line::from(l.to_string())));
-            }
-            Entry::Assistant {
-                placement,
-                text,
-                done,
-            } => {
-                let mark = if *done { "" } else { " …" };
-                lines.push(Line::from(Span::styled(
-                    format!("locus [{placement}]{mark}"),
-                    st.get("ui.assistant"),
-                )));
-                let mut in_code = false;
-                for l in text.lines() {
-                    if l.trim_start().starts_with("```") {
-                        in_code = !in_code;
-                        lines.push(Line::from(Span::styled(
-                            l.to_string(),
-                            st.get("ui.text.dim"),
-                        )));
-                    } else if in_code {
-                        lines.push(Line::from(Span::styled(
-                            l.to_string(),
-                            st.get("markup.raw"),
-                        )));
-                    } else {
-                        lines.push(Line::from(l.to_string()));
-                    }
-                }
-            }
-            Entry::Info(t) => lines.extend(
-                t.lines()
-                    .map(|l| Line::from(Span::styled(l.to_string(), st.get("info")))),
-            ),
-            Entry::Error(t) => lines.extend(
-                t.lines()
-                    .map(|l| Line::from(Span::styled(l.to_string(), st.get("error")))),
-            ),
+    // Only the entries that reach into view are laid out: a frame costs the
+    // same with five or five thousand lines of history.
+    let width = body.width.saturating_sub(2);
+    let inner_h = usize::from(body.height.saturating_sub(2));
+    let need = inner_h + usize::from(app.scroll);
+    let mut kept: Vec<Vec<Line<'_>>> = Vec::new();
+    let mut height = 0usize;
+    for e in app.entries.iter().rev() {
+        let mut ls = entry_lines(e, st);
+        ls.push(Line::from(""));
+        height += Paragraph::new(Text::from(ls.clone()))
+            .wrap(Wrap { trim: false })
+            .line_count(width);
+        kept.push(ls);
+        if height >= need {
+            break;
         }
-        lines.push(Line::from(""));
     }
+    kept.reverse();
+    let mut lines: Vec<Line<'_>> = kept.concat();
     if app.entries.is_empty() {
         lines.push(Line::from(Span::styled(
             "Ask about the code, or /edit an instruction. ? or F1 for help.",
             st.get("ui.text.dim"),
         )));
     }
-    let inner_h = body.height.saturating_sub(2);
     let para = Paragraph::new(Text::from(lines)).wrap(Wrap { trim: false });
-    let total = para.line_count(body.width.saturating_sub(2)) as u16;
-    let top = total.saturating_sub(inner_h).saturating_sub(app.scroll);
+    let total = para.line_count(width);
+    let top = total
+        .saturating_sub(inner_h)
+        .saturating_sub(usize::from(app.scroll));
     f.render_widget(
-        para.scroll((top, 0)).block(
-            Block::default()
-                .borders(Borders::ALL)
-                .title(" conversation ")
-                .border_style(st.get("ui.border")),
-        ),
+        para.scroll((u16::try_from(top).unwrap_or(u16::MAX), 0))
+            .block(
+                Block::default()
+                    .borders(Borders::ALL)
+                    .title(" conversation ")
+                    .border_style(st.get("ui.border")),
+            ),
         body,
     );
     let title = if app.busy {
@@ -283,4 +259,52 @@ fn help(f: &mut Frame<'_>, area: Rect, app: &App, st: &Styles) {
         ),
         rect,
     );
+}
+
+/// The lines of one transcript entry, unwrapped.
+fn entry_lines<'a>(e: &'a Entry, st: &Styles) -> Vec<Line<'a>> {
+    let mut lines: Vec<Line<'a>> = Vec::new();
+    match e {
+        Entry::User(t) => {
+            lines.push(Line::from(Span::styled("you", st.get("ui.user"))));
+            lines.extend(t.lines().map(|l| Line::from(l.to_string())));
+        }
+        Entry::Assistant {
+            placement,
+            text,
+            done,
+        } => {
+            let mark = if *done { "" } else { " …" };
+            lines.push(Line::from(Span::styled(
+                format!("locus [{placement}]{mark}"),
+                st.get("ui.assistant"),
+            )));
+            let mut in_code = false;
+            for l in text.lines() {
+                if l.trim_start().starts_with("```") {
+                    in_code = !in_code;
+                    lines.push(Line::from(Span::styled(
+                        l.to_string(),
+                        st.get("ui.text.dim"),
+                    )));
+                } else if in_code {
+                    lines.push(Line::from(Span::styled(
+                        l.to_string(),
+                        st.get("markup.raw"),
+                    )));
+                } else {
+                    lines.push(Line::from(l.to_string()));
+                }
+            }
+        }
+        Entry::Info(t) => lines.extend(
+            t.lines()
+                .map(|l| Line::from(Span::styled(l.to_string(), st.get("info")))),
+        ),
+        Entry::Error(t) => lines.extend(
+            t.lines()
+                .map(|l| Line::from(Span::styled(l.to_string(), st.get("error")))),
+        ),
+    }
+    lines
 }
