@@ -287,9 +287,15 @@ fn long_transcripts_show_their_end_and_scroll_back_to_their_start() {
     // Each entry is two lines (its text and a blank): scroll up 10 entries.
     app.scroll = 20;
     let up = text(&render(&app, &plain, 40, 12));
-    assert!(up.contains("entry 2989") && !up.contains("entry 2999"), "{up}");
+    assert!(
+        up.contains("entry 2989") && !up.contains("entry 2999"),
+        "{up}"
+    );
     // Past the start: the first entry at the top, nothing wraps around.
     app.scroll = u16::MAX;
     let top = text(&render(&app, &plain, 40, 12));
-    assert!(top.contains("│entry 0 ") && top.contains("│entry 1 "), "{top}");
+    assert!(
+        top.contains("│entry 0 ") && top.contains("│entry 1 "),
+        "{top}"
+    );
 }

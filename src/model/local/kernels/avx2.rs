@@ -8,7 +8,7 @@
 use std::arch::x86_64::*;
 
 use super::act::{A32, A256};
-use super::scalar::{mins_dot, scales_mins_k4};
+use super::scalar::scales_mins_k4;
 use super::unpack::Row;
 
 /// The f16 at byte `i` of `b`, converted by the CPU.
@@ -47,98 +47,26 @@ fn load_i8(p: &[i8]) -> __m256i {
 }
 
 /// Q4_K (`HIGH = false`) and Q5_K (`HIGH = true`, a fifth bit per value
-/// from `qh`) blocks.
+/// from `qh`) blocks, one token: the multi-token kernel with one.
 ///
 /// # Safety
 /// The CPU must support AVX2, FMA and F16C.
 #[target_feature(enable = "avx2,fma,f16c")]
 pub unsafe fn q45k<const HIGH: bool>(w: &[u8], a: &[A256]) -> f32 {
-    let size = if HIGH { 176 } else { 144 };
-    let m4 = _mm256_set1_epi8(0xF);
-    let one = _mm256_set1_epi8(1);
-    let mut acc = _mm256_setzero_ps();
-    let mut accm = 0f32;
-    for (b, y) in w.chunks_exact(size).zip(a) {
-        let (sc, mn) = scales_mins_k4(&b[4..16]);
-        let mut qh = if HIGH {
-            load(&b[16..48])
-        } else {
-            _mm256_setzero_si256()
-        };
-        let qs = &b[size - 128..size];
-        let mut sumi = _mm256_setzero_si256();
-        for j in 0..4 {
-            let q = load(&qs[32 * j..]);
-            let mut lo = _mm256_and_si256(q, m4);
-            let mut hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
-            if HIGH {
-                let h0 = _mm256_slli_epi16(_mm256_and_si256(qh, one), 4);
-                let h1 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 1), one), 4);
-                qh = _mm256_srli_epi16(qh, 2);
-                lo = _mm256_or_si256(lo, h0);
-                hi = _mm256_or_si256(hi, h1);
-            }
-            let plo = _mm256_maddubs_epi16(lo, load_i8(&y.qs[64 * j..]));
-            let phi = _mm256_maddubs_epi16(hi, load_i8(&y.qs[64 * j + 32..]));
-            let plo = _mm256_madd_epi16(plo, _mm256_set1_epi16(i16::from(sc[2 * j])));
-            let phi = _mm256_madd_epi16(phi, _mm256_set1_epi16(i16::from(sc[2 * j + 1])));
-            sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(plo, phi));
-        }
-        let d = f16_at(b, 0) * y.d;
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
-        accm += f16_at(b, 2) * y.d * mins_dot(&mn, &y.bsums) as f32;
-    }
-    hsum_ps(acc) - accm
+    // SAFETY: the same contract.
+    let [v] = unsafe { q45k_n::<HIGH, 1>(w, [a]) };
+    v
 }
 
+/// Q6_K blocks, one token: the multi-token kernel with one.
+///
 /// # Safety
 /// The CPU must support AVX2, FMA and F16C.
 #[target_feature(enable = "avx2,fma,f16c")]
 pub unsafe fn q6k(w: &[u8], a: &[A256]) -> f32 {
-    let m4 = _mm256_set1_epi8(0xF);
-    let m2 = _mm256_set1_epi8(3);
-    let mut acc = _mm256_setzero_ps();
-    for (b, y) in w.chunks_exact(210).zip(a) {
-        let sc = |i: usize| i16::from(b[192 + i] as i8);
-        let scale2 = |i: usize| _mm256_set_m128i(_mm_set1_epi16(sc(i + 1)), _mm_set1_epi16(sc(i)));
-        let mut sumi = _mm256_setzero_si256();
-        for n in 0..2 {
-            let ql0 = load(&b[64 * n..]);
-            let ql1 = load(&b[64 * n + 32..]);
-            let qh = load(&b[128 + 32 * n..]);
-            let hbits = |shift: i32| {
-                let h = match shift {
-                    0 => qh,
-                    2 => _mm256_srli_epi16(qh, 2),
-                    4 => _mm256_srli_epi16(qh, 4),
-                    _ => _mm256_srli_epi16(qh, 6),
-                };
-                _mm256_slli_epi16(_mm256_and_si256(h, m2), 4)
-            };
-            let q1 = _mm256_or_si256(_mm256_and_si256(ql0, m4), hbits(0));
-            let q2 = _mm256_or_si256(_mm256_and_si256(ql1, m4), hbits(2));
-            let q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4), hbits(4));
-            let q4 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4), hbits(6));
-            let ys = &y.qs[128 * n..];
-            let s = 8 * n;
-            let p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(q1, load_i8(ys)), scale2(s));
-            let p2 = _mm256_madd_epi16(_mm256_maddubs_epi16(q2, load_i8(&ys[32..])), scale2(s + 2));
-            let p3 = _mm256_madd_epi16(_mm256_maddubs_epi16(q3, load_i8(&ys[64..])), scale2(s + 4));
-            let p4 = _mm256_madd_epi16(_mm256_maddubs_epi16(q4, load_i8(&ys[96..])), scale2(s + 6));
-            sumi = _mm256_add_epi32(
-                sumi,
-                _mm256_add_epi32(_mm256_add_epi32(p1, p2), _mm256_add_epi32(p3, p4)),
-            );
-        }
-        // The quants are stored +32: take 32 × Σ scale_j × (sum of its 16 activations) back.
-        let corr: i32 = (0..16)
-            .map(|j| i32::from(sc(j)) * i32::from(y.bsums[j]))
-            .sum();
-        let total = _mm256_sub_epi32(sumi, _mm256_setr_epi32(32 * corr, 0, 0, 0, 0, 0, 0, 0));
-        let d = f16_at(b, 208) * y.d;
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(total), acc);
-    }
-    hsum_ps(acc)
+    // SAFETY: the same contract.
+    let [v] = unsafe { q6k_n::<1>(w, [a]) };
+    v
 }
 
 /// 32 bits -> 32 bytes, 0xFF where the bit is set (bit i -> byte i).
