@@ -7,10 +7,12 @@
 //! taken in tiles so a weight row is read once for many of them.
 
 pub mod act;
-#[cfg(target_arch = "x86_64")]
-mod avx2;
+#[cfg(target_arch = "aarch64")]
+mod neon;
 pub mod scalar;
 mod unpack;
+#[cfg(target_arch = "x86_64")]
+mod x86;
 
 use std::sync::OnceLock;
 
@@ -23,26 +25,94 @@ use act::{A32, A256};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Isa {
     Scalar,
+    /// x86-64 AVX2 + FMA + F16C.
     Avx2,
+    /// AVX2 with AVX-VNNI's u8×i8 dot products.
+    AvxVnni,
+    /// AVX2 with AVX-512 VNNI (+VL) dot products on 256-bit registers.
+    Avx512Vnni,
+    /// aarch64 NEON with the dot-product extension (`sdot`).
+    NeonDot,
 }
 
-/// The best implementation this CPU supports; `LOCUS_KERNELS=scalar` forces
-/// the portable one (for comparisons).
-pub fn isa() -> Isa {
-    static ISA: OnceLock<Isa> = OnceLock::new();
-    *ISA.get_or_init(|| {
-        if std::env::var("LOCUS_KERNELS").is_ok_and(|v| v == "scalar") {
-            return Isa::Scalar;
+impl Isa {
+    pub fn name(self) -> &'static str {
+        match self {
+            Isa::Scalar => "scalar",
+            Isa::Avx2 => "avx2",
+            Isa::AvxVnni => "avxvnni",
+            Isa::Avx512Vnni => "avx512vnni",
+            Isa::NeonDot => "neon",
         }
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2")
-            && std::arch::is_x86_feature_detected!("fma")
-            && std::arch::is_x86_feature_detected!("f16c")
-        {
-            return Isa::Avx2;
+    }
+}
+
+type RowFn<A> = unsafe fn(&[u8], &[A]) -> f32;
+type Kernel4<A> = unsafe fn(&[u8], [&[A]; 4]) -> [f32; 4];
+type Unpacked<const N: usize> = unsafe fn([&unpack::Row; 2], [&[A32]; N]) -> [[f32; N]; 2];
+
+/// The kernels of one instruction set. The one-token kernels are complete;
+/// the multi-token ones (`*_4`, `unpacked`) are there where the instruction
+/// set has them, else prompts use the one-token kernels token by token.
+pub struct Table {
+    pub isa: Isa,
+    q4k: RowFn<A256>,
+    q5k: RowFn<A256>,
+    q6k: RowFn<A256>,
+    q4k_4: Option<Kernel4<A256>>,
+    q5k_4: Option<Kernel4<A256>>,
+    q6k_4: Option<Kernel4<A256>>,
+    q5_0: RowFn<A32>,
+    q8_0: RowFn<A32>,
+    f16_row: RowFn<f32>,
+    bf16_row: RowFn<f32>,
+    axpy_f16: unsafe fn(&mut [f32], f32, &[u8]),
+    /// Two unpacked Q5_0/Q8_0 rows with four tokens, and with one.
+    unpacked: Option<(Unpacked<4>, Unpacked<1>)>,
+}
+
+/// Every kernel set this CPU can run, the portable one first and the best
+/// last.
+pub fn tables() -> Vec<&'static Table> {
+    let mut v = vec![&scalar::TABLE];
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::is_x86_feature_detected as has;
+        if has!("avx2") && has!("fma") && has!("f16c") {
+            v.push(&x86::avx2::TABLE);
+            if has!("avxvnni") {
+                v.push(&x86::avxvnni::TABLE);
+            }
+            if has!("avx512f") && has!("avx512vl") && has!("avx512vnni") {
+                v.push(&x86::avx512vnni::TABLE);
+            }
         }
-        Isa::Scalar
+    }
+    #[cfg(target_arch = "aarch64")]
+    if std::arch::is_aarch64_feature_detected!("dotprod") {
+        v.push(&neon::TABLE);
+    }
+    v
+}
+
+/// The kernels the runtime uses: the best this CPU runs, or the one named
+/// by `LOCUS_KERNELS` (scalar, avx2, avxvnni, avx512vnni, neon) when the CPU
+/// runs it (for comparisons).
+pub fn table() -> &'static Table {
+    static TABLE: OnceLock<&'static Table> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let all = tables();
+        let wanted = std::env::var("LOCUS_KERNELS").unwrap_or_default();
+        match all.iter().find(|t| t.isa.name() == wanted) {
+            Some(t) => t,
+            None => all.last().expect("the portable kernels are always there"),
+        }
     })
+}
+
+/// The instruction set the kernels run on.
+pub fn isa() -> Isa {
+    table().isa
 }
 
 /// Whether locus's own kernels are used at all (`LOCUS_KERNELS=candle` keeps
@@ -104,8 +174,7 @@ pub struct QWeight {
 /// so a row stays in cache while the tokens' activations stream past.
 const TOKEN_TILE: usize = 64;
 
-type Kernel4<A> = unsafe fn(&[u8], [&[A]; 4]) -> [f32; 4];
-
+#[derive(Clone, Copy)]
 struct OutPtr(*mut f32);
 // SAFETY: each task writes a disjoint set of output elements.
 unsafe impl Sync for OutPtr {}
@@ -139,83 +208,77 @@ impl QWeight {
 
     /// `x` holds `t` rows of `cols` values; returns `t` rows of `rows` values.
     pub fn matmul(&self, x: &[f32], t: usize) -> Vec<f32> {
-        assert_eq!(x.len(), t * self.cols, "activation shape");
+        self.matmul_with(table(), x, t)
+    }
+
+    /// `matmul` on the given kernels.
+    pub fn matmul_with(&self, k: &Table, x: &[f32], t: usize) -> Vec<f32> {
         let data = self.tensor.data().expect("CPU tensors expose their bytes");
-        let w: &[u8] = &data;
-        let simd = isa() == Isa::Avx2;
-        #[cfg(target_arch = "x86_64")]
-        if simd && t >= 4 && matches!(self.format, Format::Q5_0 | Format::Q8_0) {
-            let acts = quantize_rows(x, self.cols, t, act::quantize_a32);
-            return self.drive_unpacked(w, &acts, t);
-        }
+        let acts = Acts::new(&[self], x, t);
+        let mut out = vec![0f32; t * self.rows];
+        run(self.plan(k, &data, &acts, &mut out));
+        out
+    }
+
+    /// The tasks that compute `out` (`t` rows of `rows`), each a block of rows.
+    fn plan<'a>(
+        &'a self,
+        k: &Table,
+        w: &'a [u8],
+        acts: &'a Acts,
+        out: &mut [f32],
+    ) -> Vec<Task<'a>> {
+        let t = acts.t;
         match self.format {
+            Format::Q5_0 | Format::Q8_0 if acts.unpacked(k) => {
+                let (f4, f1) = k.unpacked.expect("checked by unpacked()");
+                self.drive_unpacked(w, &acts.a32, t, f4, f1, out)
+            }
             Format::Q4K | Format::Q5K | Format::Q6K => {
-                let acts = quantize_rows(x, self.cols, t, act::quantize_a256);
-                let f: unsafe fn(&[u8], &[A256]) -> f32 = match (self.format, simd) {
-                    #[cfg(target_arch = "x86_64")]
-                    (Format::Q4K, true) => avx2::q45k::<false>,
-                    #[cfg(target_arch = "x86_64")]
-                    (Format::Q5K, true) => avx2::q45k::<true>,
-                    #[cfg(target_arch = "x86_64")]
-                    (Format::Q6K, true) => avx2::q6k,
-                    (Format::Q4K, _) => scalar::q45k::<false>,
-                    (Format::Q5K, _) => scalar::q45k::<true>,
-                    _ => scalar::q6k,
+                let (f, f4) = match self.format {
+                    Format::Q4K => (k.q4k, k.q4k_4),
+                    Format::Q5K => (k.q5k, k.q5k_4),
+                    _ => (k.q6k, k.q6k_4),
                 };
-                let f4: Option<Kernel4<A256>> = match (self.format, simd) {
-                    #[cfg(target_arch = "x86_64")]
-                    (Format::Q4K, true) => Some(avx2::q45k_n::<false, 4>),
-                    #[cfg(target_arch = "x86_64")]
-                    (Format::Q5K, true) => Some(avx2::q45k_n::<true, 4>),
-                    #[cfg(target_arch = "x86_64")]
-                    (Format::Q6K, true) => Some(avx2::q6k_n::<4>),
-                    _ => None,
-                };
-                self.drive(w, &acts, self.cols / 256, t, f, f4)
+                self.drive(w, &acts.a256, self.cols / 256, t, f, f4, out)
             }
             Format::Q5_0 | Format::Q8_0 => {
-                let acts = quantize_rows(x, self.cols, t, act::quantize_a32);
-                let f: unsafe fn(&[u8], &[A32]) -> f32 = match (self.format, simd) {
-                    #[cfg(target_arch = "x86_64")]
-                    (Format::Q5_0, true) => avx2::q5_0,
-                    #[cfg(target_arch = "x86_64")]
-                    (Format::Q8_0, true) => avx2::q8_0,
-                    (Format::Q5_0, _) => scalar::q5_0,
-                    _ => scalar::q8_0,
+                let f = if self.format == Format::Q5_0 {
+                    k.q5_0
+                } else {
+                    k.q8_0
                 };
-                self.drive(w, &acts, self.cols / 32, t, f, None)
+                self.drive(w, &acts.a32, self.cols / 32, t, f, None, out)
             }
             Format::F16 | Format::BF16 => {
-                let f: unsafe fn(&[u8], &[f32]) -> f32 = match (self.format, simd) {
-                    #[cfg(target_arch = "x86_64")]
-                    (Format::F16, true) => avx2::f16_row,
-                    #[cfg(target_arch = "x86_64")]
-                    (Format::BF16, true) => avx2::bf16_row,
-                    (Format::F16, _) => scalar::f16_row,
-                    _ => scalar::bf16_row,
+                let f = if self.format == Format::F16 {
+                    k.f16_row
+                } else {
+                    k.bf16_row
                 };
-                self.drive(w, x, self.cols, t, f, None)
+                self.drive(w, acts.x, self.cols, t, f, None, out)
             }
         }
     }
 
     /// `f` computes one row with one token; `f4`, when given, one row with
     /// four tokens (the prompt kernels).
-    fn drive<A: Sync>(
-        &self,
-        w: &[u8],
-        acts: &[A],
+    #[allow(clippy::too_many_arguments)]
+    fn drive<'a, A: Sync>(
+        &'a self,
+        w: &'a [u8],
+        acts: &'a [A],
         per_row: usize,
         t: usize,
-        f: unsafe fn(&[u8], &[A]) -> f32,
+        f: RowFn<A>,
         f4: Option<Kernel4<A>>,
-    ) -> Vec<f32> {
+        out: &mut [f32],
+    ) -> Vec<Task<'a>> {
         let rows = self.rows;
-        let mut out = vec![0f32; t * rows];
+        assert_eq!(out.len(), t * rows);
         let ptr = OutPtr(out.as_mut_ptr());
-        let threads = rayon::current_num_threads().max(1);
-        let chunk = rows.div_ceil(threads * 4).clamp(8, 4096);
-        let work = |c: usize| {
+        let chunk = row_chunk(rows, 1);
+        let work = move |c: usize| {
             let ptr = &ptr;
             let (r0, r1) = (c * chunk, ((c + 1) * chunk).min(rows));
             let a = |ti: usize| &acts[ti * per_row..(ti + 1) * per_row];
@@ -223,8 +286,8 @@ impl QWeight {
                 let te = (tb + TOKEN_TILE).min(t);
                 for r in r0..r1 {
                     let wr = &w[r * self.row_bytes..(r + 1) * self.row_bytes];
-                    // SAFETY (this and the calls below): the kernels are SIMD
-                    // ones only when `isa()` found the CPU features; `wr` and
+                    // SAFETY (this and the calls below): the kernels come
+                    // from a table `tables()` found the CPU features for; `wr` and
                     // the activations hold matching whole blocks. The output
                     // index is inside `out` and written by this task alone
                     // (rows r0..r1).
@@ -245,29 +308,31 @@ impl QWeight {
                 }
             }
         };
-        let tasks = rows.div_ceil(chunk);
-        if tasks == 1 || threads == 1 {
-            (0..tasks).for_each(work);
-        } else {
-            (0..tasks).into_par_iter().for_each(work);
-        }
-        out
+        (0..rows.div_ceil(chunk))
+            .map(|c| Box::new(move || work(c)) as Task<'a>)
+            .collect()
     }
 }
 
 impl QWeight {
     /// Prompt processing: each row is unpacked once per tile of tokens and
     /// multiplied with four tokens at a time.
-    #[cfg(target_arch = "x86_64")]
-    fn drive_unpacked(&self, w: &[u8], acts: &[A32], t: usize) -> Vec<f32> {
+    #[allow(clippy::too_many_arguments)]
+    fn drive_unpacked<'a>(
+        &'a self,
+        w: &'a [u8],
+        acts: &'a [A32],
+        t: usize,
+        f4: Unpacked<4>,
+        f1: Unpacked<1>,
+        out: &mut [f32],
+    ) -> Vec<Task<'a>> {
         let rows = self.rows;
         let per_row = self.cols / 32;
-        let mut out = vec![0f32; t * rows];
+        assert_eq!(out.len(), t * rows);
         let ptr = OutPtr(out.as_mut_ptr());
-        let threads = rayon::current_num_threads().max(1);
-        let chunk = rows.div_ceil(threads * 4).clamp(8, 4096);
-        let chunk = chunk.next_multiple_of(2);
-        let work = |c: usize| {
+        let chunk = row_chunk(rows, 2);
+        let work = move |c: usize| {
             let ptr = &ptr;
             let (mut row, mut row2) = (unpack::Row::default(), unpack::Row::default());
             let (r0, r1) = (c * chunk, ((c + 1) * chunk).min(rows));
@@ -286,15 +351,11 @@ impl QWeight {
                         *ptr.0.add(ti * rows + r + dr) = v;
                     };
                     let mut ti = tb;
-                    // SAFETY (both calls): `drive_unpacked` runs only when
-                    // `isa()` found AVX2/FMA/F16C.
+                    // SAFETY (both calls): the kernels come from a table
+                    // `tables()` found the CPU features for.
                     while ti + 4 <= te {
-                        let v = unsafe {
-                            avx2::dot_unpacked2(
-                                [&row, &row2],
-                                [a(ti), a(ti + 1), a(ti + 2), a(ti + 3)],
-                            )
-                        };
+                        let v =
+                            unsafe { f4([&row, &row2], [a(ti), a(ti + 1), a(ti + 2), a(ti + 3)]) };
                         for (dr, vals) in v.iter().enumerate().take(pair) {
                             for (k, &v) in vals.iter().enumerate() {
                                 put(ti + k, dr, v);
@@ -303,7 +364,7 @@ impl QWeight {
                         ti += 4;
                     }
                     for ti in ti..te {
-                        let v = unsafe { avx2::dot_unpacked2([&row, &row2], [a(ti)]) };
+                        let v = unsafe { f1([&row, &row2], [a(ti)]) };
                         for (dr, [v]) in v.into_iter().enumerate().take(pair) {
                             put(ti, dr, v);
                         }
@@ -311,19 +372,95 @@ impl QWeight {
                 }
             }
         };
-        let tasks = rows.div_ceil(chunk);
-        if tasks == 1 || threads == 1 {
-            (0..tasks).for_each(work);
-        } else {
-            (0..tasks).into_par_iter().for_each(work);
-        }
-        out
+        (0..rows.div_ceil(chunk))
+            .map(|c| Box::new(move || work(c)) as Task<'a>)
+            .collect()
     }
 }
 
 /// Tokens per tile on the unpacked path (a row is unpacked once per tile).
-#[cfg(target_arch = "x86_64")]
 const UNPACKED_TILE: usize = 256;
+
+/// One block of output rows, run on one compute thread.
+type Task<'a> = Box<dyn Fn() + Send + Sync + 'a>;
+
+/// Runs the tasks on the compute threads (here when there is one).
+fn run(tasks: Vec<Task>) {
+    if tasks.len() == 1 || rayon::current_num_threads() <= 1 {
+        tasks.iter().for_each(|f| f());
+    } else {
+        tasks.into_par_iter().for_each(|f| f());
+    }
+}
+
+/// Rows per task: about four tasks a thread, a multiple of `step`.
+fn row_chunk(rows: usize, step: usize) -> usize {
+    let threads = rayon::current_num_threads().max(1);
+    rows.div_ceil(threads * 4)
+        .clamp(8, 4096)
+        .next_multiple_of(step)
+}
+
+/// The activations quantized once for every weight that takes them.
+struct Acts<'x> {
+    x: &'x [f32],
+    t: usize,
+    a32: Vec<A32>,
+    a256: Vec<A256>,
+}
+
+impl<'x> Acts<'x> {
+    fn new(ws: &[&QWeight], x: &'x [f32], t: usize) -> Acts<'x> {
+        let cols = ws[0].cols;
+        for w in ws {
+            assert_eq!(w.cols, cols, "weights sharing an input have its width");
+        }
+        assert_eq!(x.len(), t * cols, "activation shape");
+        let has = |f: &[Format]| ws.iter().any(|w| f.contains(&w.format));
+        Acts {
+            x,
+            t,
+            a32: if has(&[Format::Q5_0, Format::Q8_0]) {
+                quantize_rows(x, cols, t, act::quantize_a32)
+            } else {
+                Vec::new()
+            },
+            a256: if has(&[Format::Q4K, Format::Q5K, Format::Q6K]) {
+                quantize_rows(x, cols, t, act::quantize_a256)
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
+    /// Whether Q5_0/Q8_0 rows are unpacked for these tokens.
+    fn unpacked(&self, k: &Table) -> bool {
+        self.t >= 4 && k.unpacked.is_some()
+    }
+}
+
+/// Several weights that take the same input (a layer's Q, K and V, or its
+/// gate and up), in one pass over the compute threads: the input quantized
+/// once per kind, every block of rows of every weight one task of the same
+/// parallel loop (no barrier between the products). Returns each weight's
+/// `t` rows of its `rows` values.
+pub fn matmul_many(ws: &[&QWeight], x: &[f32], t: usize) -> Vec<Vec<f32>> {
+    let k = table();
+    let data: Vec<_> = ws
+        .iter()
+        .map(|w| w.tensor.data().expect("CPU tensors expose their bytes"))
+        .collect();
+    let acts = Acts::new(ws, x, t);
+    let mut outs: Vec<Vec<f32>> = ws.iter().map(|w| vec![0f32; t * w.rows]).collect();
+    let tasks = ws
+        .iter()
+        .zip(&data)
+        .zip(outs.iter_mut())
+        .flat_map(|((w, d), out)| w.plan(k, d, &acts, out))
+        .collect();
+    run(tasks);
+    outs
+}
 
 /// Each token's row quantized, the rows shared out over the threads when
 /// there are many (a serial step here would leave the other cores idle).
@@ -351,23 +488,13 @@ fn f16_bytes(v: &[half::f16]) -> &[u8] {
 /// `Σ k[i] * q[i]` for an f16 row (a cached key) and f32 values.
 pub fn dot_f16(k: &[half::f16], q: &[f32]) -> f32 {
     assert_eq!(k.len(), q.len());
-    #[cfg(target_arch = "x86_64")]
-    if isa() == Isa::Avx2 {
-        // SAFETY: features checked by isa(); lengths equal.
-        return unsafe { avx2::f16_row(f16_bytes(k), q) };
-    }
-    scalar::f16_row(f16_bytes(k), q)
+    // SAFETY: the table's features were checked; lengths equal.
+    unsafe { (table().f16_row)(f16_bytes(k), q) }
 }
 
 /// `acc[i] += a * v[i]` for an f16 row (a cached value).
 pub fn axpy_f16(acc: &mut [f32], a: f32, v: &[half::f16]) {
     assert_eq!(acc.len(), v.len());
-    #[cfg(target_arch = "x86_64")]
-    if isa() == Isa::Avx2 {
-        // SAFETY: features checked by isa(); lengths equal.
-        return unsafe { avx2::axpy_f16(acc, a, f16_bytes(v)) };
-    }
-    for (o, x) in acc.iter_mut().zip(v) {
-        *o += a * x.to_f32();
-    }
+    // SAFETY: the table's features were checked; lengths equal.
+    unsafe { (table().axpy_f16)(acc, a, f16_bytes(v)) }
 }

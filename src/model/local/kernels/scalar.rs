@@ -5,6 +5,7 @@
 use half::{bf16, f16};
 
 use super::act::{A32, A256};
+use super::{Isa, Table};
 
 #[inline]
 pub fn f16_at(b: &[u8], i: usize) -> f32 {
@@ -137,3 +138,27 @@ pub fn bf16_row(w: &[u8], x: &[f32]) -> f32 {
         .map(|(b, v)| bf16::from_le_bytes([b[0], b[1]]).to_f32() * v)
         .sum()
 }
+
+/// `acc[i] += a * v[i]` for f16 values `v`.
+pub fn axpy_f16(acc: &mut [f32], a: f32, v: &[u8]) {
+    for (o, b) in acc.iter_mut().zip(v.chunks_exact(2)) {
+        *o += a * f16::from_le_bytes([b[0], b[1]]).to_f32();
+    }
+}
+
+/// The portable kernels.
+pub const TABLE: Table = Table {
+    isa: Isa::Scalar,
+    q4k: q45k::<false>,
+    q5k: q45k::<true>,
+    q6k,
+    q4k_4: None,
+    q5k_4: None,
+    q6k_4: None,
+    q5_0,
+    q8_0,
+    f16_row,
+    bf16_row,
+    axpy_f16,
+    unpacked: None,
+};

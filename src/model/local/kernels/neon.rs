@@ -1,0 +1,274 @@
+//! aarch64 kernels: the dot products of `scalar` with NEON and the
+//! dot-product extension (`sdot`: four i8×i8 products summed into each i32
+//! lane), chosen at run time where the CPU has it (Apple M1, Graviton 2,
+//! Cortex-A76 and later). `sdot` and the f16 widening are written as inline
+//! assembly: Rust's intrinsics for them are not stable.
+//!
+//! Every kernel is `unsafe`: the caller checks the CPU features (`isa()`)
+//! and that `w` holds whole blocks matching the activations.
+
+use std::arch::aarch64::*;
+use std::arch::asm;
+
+use super::act::{A32, A256};
+use super::scalar::{f16_at, mins_dot, scales_mins_k4};
+use super::{Isa, Table};
+
+/// `acc + Σ` of each four `a[i] * b[i]` (signed bytes).
+#[inline]
+#[target_feature(enable = "neon,dotprod")]
+fn sdot(mut acc: int32x4_t, a: int8x16_t, b: int8x16_t) -> int32x4_t {
+    // SAFETY: a register-only instruction of the dotprod extension, which
+    // this function's callers require.
+    unsafe {
+        asm!(
+            "sdot {0:v}.4s, {1:v}.16b, {2:v}.16b",
+            inout(vreg) acc,
+            in(vreg) a,
+            in(vreg) b,
+            options(pure, nomem, nostack)
+        );
+    }
+    acc
+}
+
+/// Four f16 (as bits) widened to f32.
+#[inline]
+#[target_feature(enable = "neon")]
+fn f16x4(h: uint16x4_t) -> float32x4_t {
+    let out: float32x4_t;
+    // SAFETY: a register-only base NEON instruction.
+    unsafe {
+        asm!(
+            "fcvtl {0:v}.4s, {1:v}.4h",
+            out(vreg) out,
+            in(vreg) h,
+            options(pure, nomem, nostack)
+        );
+    }
+    out
+}
+
+#[inline]
+#[target_feature(enable = "neon")]
+fn load_i8(p: &[i8]) -> int8x16_t {
+    assert!(p.len() >= 16);
+    // SAFETY: 16 readable bytes checked above.
+    unsafe { vld1q_s8(p.as_ptr()) }
+}
+
+#[inline]
+#[target_feature(enable = "neon")]
+fn load_u8(p: &[u8]) -> uint8x16_t {
+    assert!(p.len() >= 16);
+    // SAFETY: as `load_i8`.
+    unsafe { vld1q_u8(p.as_ptr()) }
+}
+
+#[inline]
+#[target_feature(enable = "neon")]
+fn load_u16x8(p: &[u8]) -> uint16x8_t {
+    assert!(p.len() >= 16);
+    // SAFETY: 16 readable bytes checked above; unaligned loads are fine.
+    unsafe { vld1q_u16(p.as_ptr().cast()) }
+}
+
+/// # Safety
+/// The CPU must support NEON and dotprod.
+#[target_feature(enable = "neon,dotprod")]
+pub unsafe fn q8_0(w: &[u8], a: &[A32]) -> f32 {
+    let mut acc = vdupq_n_f32(0.0);
+    for (b, y) in w.chunks_exact(34).zip(a) {
+        let x0 = vreinterpretq_s8_u8(load_u8(&b[2..]));
+        let x1 = vreinterpretq_s8_u8(load_u8(&b[18..]));
+        let s = sdot(
+            sdot(vdupq_n_s32(0), x0, load_i8(&y.qs)),
+            x1,
+            load_i8(&y.qs[16..]),
+        );
+        acc = vfmaq_n_f32(acc, vcvtq_f32_s32(s), f16_at(b, 0) * y.d);
+    }
+    vaddvq_f32(acc)
+}
+
+/// 16 bits of `bits` as 16 bytes, 0x10 where the bit is set.
+#[inline]
+#[target_feature(enable = "neon")]
+fn fifth_bits(bits: u16) -> uint8x16_t {
+    let [lo, hi] = bits.to_le_bytes();
+    let v = vcombine_u8(vdup_n_u8(lo), vdup_n_u8(hi));
+    let mask = vreinterpretq_u8_u64(vdupq_n_u64(0x8040_2010_0804_0201));
+    vandq_u8(vtstq_u8(v, mask), vdupq_n_u8(0x10))
+}
+
+/// # Safety
+/// The CPU must support NEON and dotprod.
+#[target_feature(enable = "neon,dotprod")]
+pub unsafe fn q5_0(w: &[u8], a: &[A32]) -> f32 {
+    let m4 = vdupq_n_u8(0xF);
+    let sixteen = vdupq_n_s8(16);
+    let mut acc = vdupq_n_f32(0.0);
+    for (b, y) in w.chunks_exact(22).zip(a) {
+        let qh = u32::from_le_bytes([b[2], b[3], b[4], b[5]]);
+        let q = load_u8(&b[6..]);
+        let lo = vorrq_u8(vandq_u8(q, m4), fifth_bits(qh as u16));
+        let hi = vorrq_u8(vshrq_n_u8::<4>(q), fifth_bits((qh >> 16) as u16));
+        let lo = vsubq_s8(vreinterpretq_s8_u8(lo), sixteen);
+        let hi = vsubq_s8(vreinterpretq_s8_u8(hi), sixteen);
+        let s = sdot(
+            sdot(vdupq_n_s32(0), lo, load_i8(&y.qs)),
+            hi,
+            load_i8(&y.qs[16..]),
+        );
+        acc = vfmaq_n_f32(acc, vcvtq_f32_s32(s), f16_at(b, 0) * y.d);
+    }
+    vaddvq_f32(acc)
+}
+
+/// Q4_K (`HIGH = false`) and Q5_K (`HIGH = true`) blocks.
+///
+/// # Safety
+/// The CPU must support NEON and dotprod.
+#[target_feature(enable = "neon,dotprod")]
+pub unsafe fn q45k<const HIGH: bool>(w: &[u8], a: &[A256]) -> f32 {
+    let size = if HIGH { 176 } else { 144 };
+    let m4 = vdupq_n_u8(0xF);
+    let one = vdupq_n_u8(1);
+    let mut acc = 0f32;
+    for (b, y) in w.chunks_exact(size).zip(a) {
+        let (sc, mn) = scales_mins_k4(&b[4..16]);
+        let qs = &b[size - 128..size];
+        let mut qh = [load_u8(&b[16..]), load_u8(&b[32..])];
+        let mut sum = vdupq_n_s32(0);
+        for j in 0..4 {
+            let ys = &y.qs[64 * j..64 * j + 64];
+            let mut lo_dot = vdupq_n_s32(0);
+            let mut hi_dot = vdupq_n_s32(0);
+            for h in 0..2 {
+                let q = load_u8(&qs[32 * j + 16 * h..]);
+                let mut lo = vandq_u8(q, m4);
+                let mut hi = vshrq_n_u8::<4>(q);
+                if HIGH {
+                    lo = vorrq_u8(lo, vshlq_n_u8::<4>(vandq_u8(qh[h], one)));
+                    hi = vorrq_u8(hi, vshlq_n_u8::<3>(vandq_u8(qh[h], vdupq_n_u8(2))));
+                    qh[h] = vshrq_n_u8::<2>(qh[h]);
+                }
+                lo_dot = sdot(lo_dot, vreinterpretq_s8_u8(lo), load_i8(&ys[16 * h..]));
+                hi_dot = sdot(hi_dot, vreinterpretq_s8_u8(hi), load_i8(&ys[32 + 16 * h..]));
+            }
+            sum = vmlaq_n_s32(sum, lo_dot, i32::from(sc[2 * j]));
+            sum = vmlaq_n_s32(sum, hi_dot, i32::from(sc[2 * j + 1]));
+        }
+        let d = f16_at(b, 0) * y.d;
+        let dmin = f16_at(b, 2) * y.d;
+        acc += d * vaddvq_s32(sum) as f32 - dmin * mins_dot(&mn, &y.bsums) as f32;
+    }
+    acc
+}
+
+/// # Safety
+/// The CPU must support NEON and dotprod.
+#[target_feature(enable = "neon,dotprod")]
+pub unsafe fn q6k(w: &[u8], a: &[A256]) -> f32 {
+    let m4 = vdupq_n_u8(0xF);
+    let m2 = vdupq_n_u8(3);
+    let off = vdupq_n_s8(32);
+    let mut acc = 0f32;
+    for (b, y) in w.chunks_exact(210).zip(a) {
+        let sc = |i: usize| i32::from(b[192 + i] as i8);
+        let mut sum = vdupq_n_s32(0);
+        for n in 0..2 {
+            let ys = &y.qs[128 * n..128 * n + 128];
+            // Each 16 values (h) of the four 32-value groups (g).
+            for h in 0..2 {
+                let ql0 = load_u8(&b[64 * n + 16 * h..]);
+                let ql1 = load_u8(&b[64 * n + 32 + 16 * h..]);
+                let qh = load_u8(&b[128 + 32 * n + 16 * h..]);
+                let high =
+                    |s: u8| vshlq_n_u8::<4>(vandq_u8(vshlq_u8(qh, vdupq_n_s8(-(s as i8))), m2));
+                let q = [
+                    vorrq_u8(vandq_u8(ql0, m4), high(0)),
+                    vorrq_u8(vandq_u8(ql1, m4), high(2)),
+                    vorrq_u8(vshrq_n_u8::<4>(ql0), high(4)),
+                    vorrq_u8(vshrq_n_u8::<4>(ql1), high(6)),
+                ];
+                for (g, q) in q.into_iter().enumerate() {
+                    let q = vsubq_s8(vreinterpretq_s8_u8(q), off);
+                    let dot = sdot(vdupq_n_s32(0), q, load_i8(&ys[32 * g + 16 * h..]));
+                    sum = vmlaq_n_s32(sum, dot, sc(8 * n + 2 * g + h));
+                }
+            }
+        }
+        acc += f16_at(b, 208) * y.d * vaddvq_s32(sum) as f32;
+    }
+    acc
+}
+
+/// # Safety
+/// The CPU must support NEON; `w` holds `x.len()` f16 values.
+#[target_feature(enable = "neon")]
+pub unsafe fn f16_row(w: &[u8], x: &[f32]) -> f32 {
+    let n = x.len() / 8 * 8;
+    assert!(w.len() >= 2 * x.len());
+    let mut acc = vdupq_n_f32(0.0);
+    for i in (0..n).step_by(8) {
+        let h = load_u16x8(&w[2 * i..]);
+        // SAFETY: 8 floats at i are in bounds (i + 8 <= n).
+        let (x0, x1) = unsafe { (vld1q_f32(x[i..].as_ptr()), vld1q_f32(x[i + 4..].as_ptr())) };
+        acc = vfmaq_f32(acc, f16x4(vget_low_u16(h)), x0);
+        acc = vfmaq_f32(acc, f16x4(vget_high_u16(h)), x1);
+    }
+    vaddvq_f32(acc) + super::scalar::f16_row(&w[2 * n..], &x[n..])
+}
+
+/// # Safety
+/// The CPU must support NEON; `w` holds `x.len()` bf16 values.
+#[target_feature(enable = "neon")]
+pub unsafe fn bf16_row(w: &[u8], x: &[f32]) -> f32 {
+    let n = x.len() / 8 * 8;
+    assert!(w.len() >= 2 * x.len());
+    let mut acc = vdupq_n_f32(0.0);
+    for i in (0..n).step_by(8) {
+        let h = load_u16x8(&w[2 * i..]);
+        let w0 = vreinterpretq_f32_u32(vshll_n_u16::<16>(vget_low_u16(h)));
+        let w1 = vreinterpretq_f32_u32(vshll_n_u16::<16>(vget_high_u16(h)));
+        // SAFETY: as in f16_row.
+        let (x0, x1) = unsafe { (vld1q_f32(x[i..].as_ptr()), vld1q_f32(x[i + 4..].as_ptr())) };
+        acc = vfmaq_f32(vfmaq_f32(acc, w0, x0), w1, x1);
+    }
+    vaddvq_f32(acc) + super::scalar::bf16_row(&w[2 * n..], &x[n..])
+}
+
+/// # Safety
+/// The CPU must support NEON; `acc.len() == v.len() / 2`.
+#[target_feature(enable = "neon")]
+pub unsafe fn axpy_f16(acc: &mut [f32], a: f32, v: &[u8]) {
+    let n = acc.len() / 4 * 4;
+    assert!(v.len() >= 2 * acc.len());
+    for i in (0..n).step_by(4) {
+        // SAFETY: 4 halves at 2*i and 4 floats at i are in bounds.
+        unsafe {
+            let h = vld1_u16(v[2 * i..].as_ptr().cast());
+            let p = acc[i..].as_mut_ptr();
+            vst1q_f32(p, vfmaq_n_f32(vld1q_f32(p), f16x4(h), a));
+        }
+    }
+    super::scalar::axpy_f16(&mut acc[n..], a, &v[2 * n..]);
+}
+
+/// NEON with dotprod.
+pub const TABLE: Table = Table {
+    isa: Isa::NeonDot,
+    q4k: q45k::<false>,
+    q5k: q45k::<true>,
+    q6k,
+    q4k_4: None,
+    q5k_4: None,
+    q6k_4: None,
+    q5_0,
+    q8_0,
+    f16_row,
+    bf16_row,
+    axpy_f16,
+    unpacked: None,
+};
