@@ -226,10 +226,19 @@ impl Gemma {
             let lc = &layer.cfg;
             let (nh, nkv, hd) = (lc.n_head, lc.n_kv_head, lc.head_dim);
             let h = candle_nn::ops::rms_norm(&x, &layer.attn_norm, eps)?;
-            let q = layer.wq.forward(&h)?.reshape((l, nh, hd))?;
-            let k_raw = layer.wk.forward(&h)?.reshape((l, nkv, hd))?;
+            let mut qkv = match &layer.wv {
+                Some(wv) => Linear::forward_many(&[&layer.wq, &layer.wk, wv], &h)?,
+                None => Linear::forward_many(&[&layer.wq, &layer.wk], &h)?,
+            }
+            .into_iter();
+            let mut next = |n| -> Result<Tensor, LocalError> {
+                let t = qkv.next().expect("one output per weight");
+                Ok(t.reshape((l, n, hd))?)
+            };
+            let q = next(nh)?;
+            let k_raw = next(nkv)?;
             let v = match &layer.wv {
-                Some(wv) => wv.forward(&h)?.reshape((l, nkv, hd))?,
+                Some(_) => next(nkv)?,
                 None => k_raw.clone(),
             };
             let q = candle_nn::ops::rms_norm(&q, &layer.q_norm, eps)?;
@@ -263,7 +272,10 @@ impl Gemma {
             let o = candle_nn::ops::rms_norm(&o, &layer.post_attn_norm, eps)?;
             let resid = (o + &x)?;
             let h = candle_nn::ops::rms_norm(&resid, &layer.ffn_norm, eps)?;
-            let gated = gelu_gated(&layer.gate.forward(&h)?, &layer.up.forward(&h)?)?;
+            let [gate, up]: [Tensor; 2] = Linear::forward_many(&[&layer.gate, &layer.up], &h)?
+                .try_into()
+                .expect("two outputs");
+            let gated = gelu_gated(&gate, &up)?;
             let f = layer.down.forward(&gated)?;
             let f = candle_nn::ops::rms_norm(&f, &layer.post_ffn_norm, eps)?;
             x = (f + resid)?;

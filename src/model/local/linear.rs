@@ -8,7 +8,7 @@ use candle_core::quantized::{QMatMul, QTensor};
 use candle_core::{DType, Module, Tensor};
 
 use super::LocalError;
-use super::kernels::QWeight;
+use super::kernels::{QWeight, matmul_many};
 
 pub enum Linear {
     Own(QWeight),
@@ -43,4 +43,40 @@ impl Linear {
             }
         }
     }
+
+    /// Several weights applied to the same `x` (a layer's Q/K/V, its gate and
+    /// up): one pass over the compute threads when locus's kernels run them
+    /// all, else one product each.
+    pub fn forward_many(ls: &[&Linear], x: &Tensor) -> Result<Vec<Tensor>, LocalError> {
+        let own: Option<Vec<&QWeight>> = ls
+            .iter()
+            .map(|l| match l {
+                Linear::Own(w) => Some(w),
+                Linear::Candle(_) => None,
+            })
+            .collect();
+        let Some(ws) = own.filter(|_| fuse()) else {
+            return ls.iter().map(|l| l.forward(x)).collect();
+        };
+        let t = x.elem_count() / ws[0].cols;
+        let v = x.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
+        let outs = matmul_many(&ws, &v, t);
+        let mut dims = x.dims().to_vec();
+        ws.iter()
+            .zip(outs)
+            .map(|(w, out)| {
+                if let Some(last) = dims.last_mut() {
+                    *last = w.rows;
+                }
+                Ok(Tensor::from_vec(out, dims.clone(), x.device())?)
+            })
+            .collect()
+    }
+}
+
+/// Whether `forward_many` fuses (`LOCUS_FUSE=0` runs the products one by
+/// one, for comparisons).
+fn fuse() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| std::env::var("LOCUS_FUSE").map_or(true, |v| v != "0"))
 }
