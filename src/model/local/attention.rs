@@ -39,9 +39,7 @@ impl Shape {
 pub fn direct(q: &[f32], cache: &LayerCache, s: &Shape) -> Vec<f32> {
     let (nh, hd) = (s.n_head, s.head_dim);
     let l = q.len() / (nh * hd);
-    let width = s.n_kv * hd;
     let group = nh / s.n_kv;
-    let (keys, values) = (cache.keys(), cache.values());
     let mut out = vec![0f32; q.len()];
     out.par_chunks_mut(hd).enumerate().for_each(|(idx, o)| {
         let (i, h) = (idx / nh, idx % nh);
@@ -50,7 +48,7 @@ pub fn direct(q: &[f32], cache: &LayerCache, s: &Shape) -> Vec<f32> {
         let range = s.visible(cache, s.qpos + i);
         let mut scores: Vec<f32> = range
             .clone()
-            .map(|j| dot_f16(&keys[j * width + g * hd..][..hd], qv))
+            .map(|j| dot_f16(&cache.key(j)[g * hd..][..hd], qv))
             .collect();
         let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
         let mut sum = 0f32;
@@ -59,7 +57,7 @@ pub fn direct(q: &[f32], cache: &LayerCache, s: &Shape) -> Vec<f32> {
             sum += *x;
         }
         for (j, p) in range.zip(&scores) {
-            axpy_f16(o, p / sum, &values[j * width + g * hd..][..hd]);
+            axpy_f16(o, p / sum, &cache.value(j)[g * hd..][..hd]);
         }
     });
     debug_assert_eq!(out.len(), l * nh * hd);
@@ -79,17 +77,22 @@ pub fn chunk(
     let first = s.visible(cache, s.qpos).start;
     let t = cache.len() - first;
     let width = nkv * hd;
-    let f32s = |src: &[half::f16]| -> Result<Tensor, LocalError> {
-        let src = &src[first * width..];
-        let mut v = vec![0f32; src.len()];
-        v.par_chunks_mut(width * 64)
-            .zip(src.par_chunks(width * 64))
-            .for_each(|(d, s)| s.convert_to_f32_slice(d));
+    let f32s = |rows: &[half::f16]| -> Result<Tensor, LocalError> {
+        let mut v = vec![0f32; t * width];
+        let mut at = 0;
+        for r in cache.runs(first) {
+            let src = &rows[r.start * width..r.end * width];
+            v[at..at + src.len()]
+                .par_chunks_mut(width * 64)
+                .zip(src.par_chunks(width * 64))
+                .for_each(|(d, s)| s.convert_to_f32_slice(d));
+            at += src.len();
+        }
         Ok(Tensor::from_vec(v, (t, nkv, hd), dev)?
             .transpose(0, 1)?
             .contiguous()?)
     };
-    let (k, v) = (f32s(cache.keys())?, f32s(cache.values())?);
+    let (k, v) = (f32s(cache.key_rows())?, f32s(cache.value_rows())?);
     let g = nh / nkv;
     let qg = q.reshape((nkv, g * l, hd))?;
     let scores = qg.matmul(&k.t()?)?; // [nkv, g*L, T]
@@ -110,4 +113,86 @@ pub fn chunk(
     let probs = candle_nn::ops::softmax_last_dim(&scores)?.reshape((nkv, g * l, t))?;
     let out = probs.matmul(&v)?; // [nkv, g*L, hd]
     Ok(out.reshape((nh, l, hd))?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::local::kv::SLIDING_SLACK;
+
+    /// Key/value element `e` of position `p` (small, exact enough in f16).
+    fn kv(p: usize, e: usize) -> (f32, f32) {
+        let x = ((p * 7 + e * 3) % 17) as f32 / 17.0 - 0.5;
+        (x, ((p * 5 + e) % 13) as f32 / 13.0)
+    }
+
+    /// Attention of one query at `p` over positions `lo..=p`, in f64 from
+    /// the f16-rounded keys and values.
+    fn reference(q: &[f32], p: usize, lo: usize, hd: usize) -> Vec<f64> {
+        let r = |x: f32| f64::from(half::f16::from_f32(x).to_f32());
+        let scores: Vec<f64> = (lo..=p)
+            .map(|j| (0..hd).map(|e| f64::from(q[e]) * r(kv(j, e).0)).sum())
+            .collect();
+        let max = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let w: Vec<f64> = scores.iter().map(|s| (s - max).exp()).collect();
+        let sum: f64 = w.iter().sum();
+        (0..hd)
+            .map(|e| (lo..=p).zip(&w).map(|(j, w)| w / sum * r(kv(j, e).1)).sum())
+            .collect()
+    }
+
+    /// The last position's attention, on the cache directly and as a chunk,
+    /// against the reference.
+    fn check(cache: &LayerCache, window: usize, hd: usize) {
+        let q: Vec<f32> = (0..hd).map(|e| 0.3 * e as f32 - 0.4).collect();
+        let last = cache.end() - 1;
+        let shape = Shape {
+            n_head: 1,
+            n_kv: 1,
+            head_dim: hd,
+            qpos: last,
+            window: Some(window),
+        };
+        let want = reference(&q, last, (last + 1).saturating_sub(window), hd);
+        let got = direct(&q, cache, &shape);
+        let qt = Tensor::from_vec(q, (1, 1, hd), &Device::Cpu).unwrap();
+        let chunked: Vec<f32> = chunk(&qt, cache, &shape, &Device::Cpu)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
+        for e in 0..hd {
+            assert!(
+                (f64::from(got[e]) - want[e]).abs() < 1e-5,
+                "direct {e} at {last}"
+            );
+            assert!(
+                (f64::from(chunked[e]) - want[e]).abs() < 1e-5,
+                "chunk {e} at {last}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_wrapped_sliding_ring_attends_to_exactly_the_window() {
+        let (hd, window) = (4, 6);
+        let mut cache = LayerCache::new(Some(window));
+        let total = window + SLIDING_SLACK + 600;
+        let mut p = 0;
+        while p < total {
+            let l = 1 + p % 5;
+            let (k, v): (Vec<f32>, Vec<f32>) = (p..p + l)
+                .flat_map(|j| (0..hd).map(move |e| kv(j, e)))
+                .unzip();
+            cache.append(&k, &v, hd);
+            p += l;
+            // Every position past the first drop: the window lies across
+            // the ring's end at some of them.
+            if cache.start() > 0 || p % 97 < 5 {
+                check(&cache, window, hd);
+            }
+        }
+        assert!(cache.start() > 0, "the ring has dropped entries");
+    }
 }

@@ -1,11 +1,13 @@
 //! Per-layer key/value cache, stored in f16 (llama.cpp's default: half the
 //! memory of f32, and what a long conversation's attention reads per token).
-//! Entries are token-major (`[position][kv head][head dim]`), so appending a
-//! chunk is a copy to the end and nothing is re-laid out as the cache grows.
-//! Full-attention layers grow with use (never preallocated to the model's
-//! whole context); sliding-window layers keep only the window plus some
-//! slack, so a rollback for the prefix cache can usually be served without
-//! recomputation.
+//! Entries are position-major (`[position][kv head][head dim]`) in a ring:
+//! appending writes after the newest entry and dropping the oldest moves
+//! nothing. Full-attention layers grow with use (never preallocated to the
+//! model's whole context); sliding-window layers keep the window plus some
+//! slack (so a rollback for the prefix cache can usually be served without
+//! recomputation), and their ring stops growing at that plus one chunk.
+
+use std::ops::Range;
 
 use half::f16;
 use half::slice::HalfFloatSliceExt;
@@ -14,17 +16,19 @@ use half::slice::HalfFloatSliceExt;
 pub const SLIDING_SLACK: usize = 1024;
 /// Bytes per cached key or value element.
 pub const KV_ELEM_BYTES: usize = 2;
-/// Sliding layers drop old entries in steps of at least this many, so the
-/// move of what is kept is paid rarely.
-const DROP_STEP: usize = 256;
 
 #[derive(Debug, Clone)]
 pub struct LayerCache {
+    /// `cap` rows of `width` elements each.
     k: Vec<f16>,
     v: Vec<f16>,
     /// Elements per position (kv heads × head dim); 0 until the first append.
     width: usize,
-    /// Absolute position of entry 0.
+    /// Rows the buffers hold.
+    cap: usize,
+    /// Row of the oldest entry.
+    head: usize,
+    /// Absolute position of the oldest entry.
     start: usize,
     len: usize,
     /// `Some(window)` for sliding layers.
@@ -37,6 +41,8 @@ impl LayerCache {
             k: Vec::new(),
             v: Vec::new(),
             width: 0,
+            cap: 0,
+            head: 0,
             start: 0,
             len: 0,
             window,
@@ -63,8 +69,7 @@ impl LayerCache {
     pub fn clear(&mut self) {
         self.start = 0;
         self.len = 0;
-        self.k.clear();
-        self.v.clear();
+        self.head = 0;
     }
 
     /// Whether the cache can be cut back to hold positions `..pos` exactly as a
@@ -85,9 +90,63 @@ impl LayerCache {
             self.clear();
         } else {
             self.len = pos - self.start;
-            self.k.truncate(self.len * self.width);
-            self.v.truncate(self.len * self.width);
         }
+    }
+
+    /// Buffer row of entry `i` (0 = oldest).
+    fn row(&self, i: usize) -> usize {
+        let r = self.head + i;
+        if r >= self.cap { r - self.cap } else { r }
+    }
+
+    /// Buffer rows of entries `from..len`, as at most two runs.
+    pub fn runs(&self, from: usize) -> [Range<usize>; 2] {
+        assert!(from <= self.len);
+        let (a, n) = (self.row(from), self.len - from);
+        if a + n <= self.cap {
+            [a..a + n, 0..0]
+        } else {
+            [a..self.cap, 0..a + n - self.cap]
+        }
+    }
+
+    /// The key of entry `i`: `[kv heads][head dim]`.
+    pub fn key(&self, i: usize) -> &[f16] {
+        debug_assert!(i < self.len);
+        let r = self.row(i);
+        &self.k[r * self.width..(r + 1) * self.width]
+    }
+
+    /// The value of entry `i`.
+    pub fn value(&self, i: usize) -> &[f16] {
+        debug_assert!(i < self.len);
+        let r = self.row(i);
+        &self.v[r * self.width..(r + 1) * self.width]
+    }
+
+    /// The key buffer (rows as `runs` names them).
+    pub fn key_rows(&self) -> &[f16] {
+        &self.k
+    }
+
+    /// The value buffer (rows as `runs` names them).
+    pub fn value_rows(&self) -> &[f16] {
+        &self.v
+    }
+
+    /// Re-lays the entries out from row 0 in buffers of `cap` rows.
+    fn regrow(&mut self, cap: usize) {
+        let w = self.width;
+        let mut k = vec![f16::ZERO; cap * w];
+        let mut v = vec![f16::ZERO; cap * w];
+        let mut at = 0;
+        for r in self.runs(0) {
+            let n = r.len() * w;
+            k[at..at + n].copy_from_slice(&self.k[r.start * w..r.end * w]);
+            v[at..at + n].copy_from_slice(&self.v[r.start * w..r.end * w]);
+            at += n;
+        }
+        (self.k, self.v, self.cap, self.head) = (k, v, cap, 0);
     }
 
     /// Append `l` positions of keys and values, each `[l][kv heads][head dim]`
@@ -96,51 +155,41 @@ impl LayerCache {
         assert!(width > 0 && k.len() == v.len() && k.len().is_multiple_of(width));
         if self.width != width {
             assert!(self.len == 0, "the width of a layer's cache cannot change");
-            self.width = width;
+            (self.width, self.cap, self.head) = (width, 0, 0);
+            self.k.clear();
+            self.v.clear();
         }
         let l = k.len() / width;
         if let Some(w) = self.window {
             // Keep what the first new query can still see, plus the slack.
             let keep = w.saturating_sub(1) + SLIDING_SLACK;
-            if self.len > keep + DROP_STEP {
+            if self.len > keep {
                 let drop = self.len - keep;
-                self.k.drain(..drop * width);
-                self.v.drain(..drop * width);
+                self.head = self.row(drop);
                 self.start += drop;
                 self.len = keep;
             }
         }
-        let at = self.k.len();
-        let need = at + k.len();
-        if self.k.capacity() < need {
+        if self.len + l > self.cap {
             // Grow by a quarter at least: amortized appends, and never more
             // than a quarter held beyond the data.
-            let cap = need
-                .max(self.k.capacity() + self.k.capacity() / 4)
-                .max(256 * width);
-            self.k.reserve_exact(cap - at);
-            self.v.reserve_exact(cap - at);
+            let cap = (self.len + l).max(self.cap + self.cap / 4).max(256);
+            self.regrow(cap);
         }
-        self.k.resize(at + k.len(), f16::ZERO);
-        self.v.resize(at + v.len(), f16::ZERO);
-        self.k[at..].convert_from_f32_slice(k);
-        self.v[at..].convert_from_f32_slice(v);
+        let from = self.len;
         self.len += l;
-    }
-
-    /// Keys of the cached positions, `[len][kv heads][head dim]`.
-    pub fn keys(&self) -> &[f16] {
-        &self.k
-    }
-
-    /// Values of the cached positions, `[len][kv heads][head dim]`.
-    pub fn values(&self) -> &[f16] {
-        &self.v
+        let mut at = 0;
+        for r in self.runs(from) {
+            let (a, b) = (r.start * width, r.end * width);
+            self.k[a..b].convert_from_f32_slice(&k[at..at + b - a]);
+            self.v[a..b].convert_from_f32_slice(&v[at..at + b - a]);
+            at += b - a;
+        }
     }
 
     /// Bytes held by this layer's buffers.
     pub fn bytes(&self) -> usize {
-        (self.k.capacity() + self.v.capacity()) * KV_ELEM_BYTES
+        (self.k.len() + self.v.len()) * KV_ELEM_BYTES
     }
 }
 
@@ -184,25 +233,52 @@ impl KvCache {
 mod tests {
     use super::*;
 
+    /// Every entry of the cache, oldest first, as (key, value) f32 rows.
+    fn entries(c: &LayerCache) -> Vec<(Vec<f32>, Vec<f32>)> {
+        (0..c.len())
+            .map(|i| {
+                let f = |r: &[f16]| r.iter().map(|x| x.to_f32()).collect();
+                (f(c.key(i)), f(c.value(i)))
+            })
+            .collect()
+    }
+
     #[test]
-    fn sliding_layer_drops_old_entries_past_the_slack_and_keeps_the_window() {
+    fn sliding_layer_is_a_ring_that_keeps_the_window_and_stops_growing() {
         let w = 4;
         let mut c = LayerCache::new(Some(w));
-        let total = w + SLIDING_SLACK + 3 * DROP_STEP;
-        for i in 0..total {
-            let x = [i as f32, -(i as f32)];
-            c.append(&x, &x, 2);
-            assert_eq!(c.end(), i + 1);
-            assert!(c.len() >= w.min(i + 1), "the window is always there");
-            let keys = c.keys();
-            assert_eq!(keys.len(), c.len() * 2);
-            for (j, pair) in keys.chunks(2).enumerate() {
-                let pos = (c.start() + j) as f32;
-                assert_eq!([pair[0].to_f32(), pair[1].to_f32()], [pos, -pos]);
+        let mut cap_seen = 0;
+        let total = w + SLIDING_SLACK + 3000;
+        let mut i = 0;
+        while i < total {
+            // Chunks of 1 to 7 positions, so writes wrap at every offset.
+            let l = 1 + i % 7;
+            // Positions modulo 1024: exact in f16.
+            let f = |p: usize| (p % 1024) as f32;
+            let k: Vec<f32> = (i..i + l).flat_map(|p| [f(p), -f(p)]).collect();
+            let v: Vec<f32> = k.iter().map(|x| x * 0.5).collect();
+            c.append(&k, &v, 2);
+            i += l;
+            assert_eq!(c.end(), i);
+            assert!(c.len() >= w.min(i), "the window is always there");
+            for (j, (k, v)) in entries(&c).into_iter().enumerate() {
+                let pos = f(c.start() + j);
+                assert_eq!(k, [pos, -pos]);
+                assert_eq!(v, [pos * 0.5, -pos * 0.5]);
             }
+            cap_seen = cap_seen.max(c.cap);
         }
         assert!(c.start() > 0, "old entries were dropped");
-        assert!(c.len() <= w - 1 + SLIDING_SLACK + DROP_STEP + 1);
+        assert!(
+            c.len() <= w - 1 + SLIDING_SLACK + 7,
+            "the window, the slack, one chunk"
+        );
+        assert!(
+            cap_seen <= (w + SLIDING_SLACK + 7) * 5 / 4,
+            "the ring stops growing: {cap_seen} rows"
+        );
+        let [a, b] = c.runs(0);
+        assert_eq!(a.len() + b.len(), c.len());
     }
 
     #[test]
@@ -215,8 +291,9 @@ mod tests {
             kv.tokens.push(i);
         }
         assert_eq!(kv.rollback(12), 12);
-        assert_eq!(kv.layers[0].keys().len(), 12);
-        assert_eq!(kv.layers[1].values().last().unwrap().to_f32(), 11.0);
+        assert_eq!(kv.layers[0].len(), 12);
+        let last = &kv.layers[1];
+        assert_eq!(last.value(last.len() - 1)[0].to_f32(), 11.0);
         assert_eq!(kv.rollback(0), 0);
         assert!(kv.layers.iter().all(LayerCache::is_empty));
     }
