@@ -27,8 +27,12 @@ pub use chat::LocalChat;
 pub use engine::{GenerateRequest, LocalModel};
 
 /// The device the runtime computes on: the GPU the build was made for when
-/// one is there (features `cuda`, `metal`), otherwise the CPU.
+/// one is there (features `cuda`, `metal`), otherwise the CPU;
+/// `LOCUS_DEVICE=cpu` keeps a GPU build on the CPU.
 pub fn device() -> candle_core::Device {
+    if std::env::var("LOCUS_DEVICE").is_ok_and(|v| v == "cpu") {
+        return candle_core::Device::Cpu;
+    }
     #[cfg(feature = "cuda")]
     if let Ok(d) = candle_core::Device::new_cuda(0) {
         return d;
