@@ -94,45 +94,75 @@ macro_rules! x86_kernels {
             _mm256_cmpeq_epi8(_mm256_and_si256(bytes, mask), mask)
         }
 
+        /// One Q5_0 block times its activations: (scale, integer sums).
+        /// The values are made signed in the bytes (0xF0 or'd in where the
+        /// fifth bit is clear gives nibble - 16), so nothing is corrected
+        /// afterwards.
+        #[inline]
+        #[target_feature(enable = $feat)]
+        fn q5_0_block(b: &[u8], y: &A32) -> (__m256, __m256) {
+            let m4 = _mm_set1_epi8(0xF);
+            let qh = u32::from_le_bytes([b[2], b[3], b[4], b[5]]);
+            assert!(b.len() >= 22);
+            // SAFETY: 16 bytes at 6..22 are in the block (checked above).
+            let x = unsafe { _mm_loadu_si128(b[6..].as_ptr().cast()) };
+            let lo = _mm_and_si128(x, m4);
+            let hi = _mm_and_si128(_mm_srli_epi16(x, 4), m4);
+            let q = _mm256_or_si256(
+                _mm256_set_m128i(hi, lo),
+                _mm256_andnot_si256(bits_to_bytes(qh), _mm256_set1_epi8(0xF0u8 as i8)),
+            );
+            let v = load_i8(&y.qs);
+            let p = dot_u8i8(_mm256_sign_epi8(q, q), _mm256_sign_epi8(v, q));
+            (_mm256_set1_ps(f16_at(b, 0) * y.d), _mm256_cvtepi32_ps(p))
+        }
+
+        /// One Q8_0 block times its activations: (scale, integer sums).
+        #[inline]
+        #[target_feature(enable = $feat)]
+        fn q8_0_block(b: &[u8], y: &A32) -> (__m256, __m256) {
+            let x = load(&b[2..]);
+            let v = load_i8(&y.qs);
+            let p = dot_u8i8(_mm256_sign_epi8(x, x), _mm256_sign_epi8(v, x));
+            (_mm256_set1_ps(f16_at(b, 0) * y.d), _mm256_cvtepi32_ps(p))
+        }
+
+        /// Q5_0 (`Q5`) or Q8_0 blocks, two at a time into two sums (the
+        /// multiply-add chain of one would bound the loop).
+        #[inline]
+        #[target_feature(enable = $feat)]
+        fn two_chains<const Q5: bool>(w: &[u8], a: &[A32]) -> f32 {
+            let size = if Q5 { 22 } else { 34 };
+            let block = |b: &[u8], y: &A32| {
+                if Q5 { q5_0_block(b, y) } else { q8_0_block(b, y) }
+            };
+            let (mut acc0, mut acc1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+            let mut pairs = w.chunks_exact(2 * size).zip(a.chunks_exact(2));
+            for (b, y) in &mut pairs {
+                let ((d0, p0), (d1, p1)) = (block(b, &y[0]), block(&b[size..], &y[1]));
+                acc0 = _mm256_fmadd_ps(d0, p0, acc0);
+                acc1 = _mm256_fmadd_ps(d1, p1, acc1);
+            }
+            let nb = w.len() / size;
+            if nb % 2 == 1 {
+                let (d, p) = block(&w[(nb - 1) * size..], &a[nb - 1]);
+                acc0 = _mm256_fmadd_ps(d, p, acc0);
+            }
+            hsum_ps(_mm256_add_ps(acc0, acc1))
+        }
+
         /// # Safety
         /// The CPU must support AVX2, FMA and F16C.
         #[target_feature(enable = $feat)]
         pub unsafe fn q5_0(w: &[u8], a: &[A32]) -> f32 {
-            let m4 = _mm_set1_epi8(0xF);
-            let b16 = _mm256_set1_epi8(0x10);
-            let mut acc = _mm256_setzero_ps();
-            let mut corr = 0f32;
-            for (b, y) in w.chunks_exact(22).zip(a) {
-                let qh = u32::from_le_bytes([b[2], b[3], b[4], b[5]]);
-                // SAFETY: 16 bytes at 6..22 are in the block.
-                let x = unsafe { _mm_loadu_si128(b[6..].as_ptr().cast()) };
-                let lo = _mm_and_si128(x, m4);
-                let hi = _mm_and_si128(_mm_srli_epi16(x, 4), m4);
-                let q = _mm256_or_si256(
-                    _mm256_set_m128i(hi, lo),
-                    _mm256_and_si256(bits_to_bytes(qh), b16),
-                );
-                let p = dot_u8i8(q, load_i8(&y.qs));
-                let d = f16_at(b, 0) * y.d;
-                acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(p), acc);
-                corr += d * (16 * y.s) as f32;
-            }
-            hsum_ps(acc) - corr
+            two_chains::<true>(w, a)
         }
 
         /// # Safety
         /// The CPU must support AVX2, FMA and F16C.
         #[target_feature(enable = $feat)]
         pub unsafe fn q8_0(w: &[u8], a: &[A32]) -> f32 {
-            let mut acc = _mm256_setzero_ps();
-            for (b, y) in w.chunks_exact(34).zip(a) {
-                let x = load(&b[2..]);
-                let v = load_i8(&y.qs);
-                let p = dot_u8i8(_mm256_sign_epi8(x, x), _mm256_sign_epi8(v, x));
-                let d = f16_at(b, 0) * y.d;
-                acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(p), acc);
-            }
-            hsum_ps(acc)
+            two_chains::<false>(w, a)
         }
 
         /// # Safety
