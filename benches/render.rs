@@ -36,9 +36,10 @@ fn transcript(lines: usize) -> App {
         app.entries.push(Entry::Assistant {
             placement: "local: Gemma 3 270m".into(),
             text,
+            thinking: "Look at the handler first.\nThen its callers.".into(),
             done: true,
         });
-        n += 46;
+        n += 47;
         turn += 1;
     }
     app

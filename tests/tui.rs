@@ -55,6 +55,7 @@ fn chatting() -> App {
         placement: "local: Gemma 3 270m".into(),
         text: "It returns the sum (calc.py:1):\n```py\ndef add(a, b):\n    return a + b\n```"
             .into(),
+        thinking: "The user asks about add.\nIt is defined in calc.py.".into(),
         done: true,
     });
     app.report(Report::Answered {
@@ -112,6 +113,33 @@ fn chat_help_and_review_views() {
         crossterm::event::KeyModifiers::NONE,
     ));
     insta::assert_snapshot!("review_80x24", text(&render(&review, &plain, 80, 24)));
+}
+
+fn ctrl_t() -> crossterm::event::KeyEvent {
+    crossterm::event::KeyEvent::new(
+        crossterm::event::KeyCode::Char('t'),
+        crossterm::event::KeyModifiers::CONTROL,
+    )
+}
+
+#[test]
+fn thinking_is_folded_to_one_line_and_ctrl_t_unfolds_it() {
+    let styles = Styles::new(None, 0);
+    let mut app = chatting();
+    let folded = text(&render(&app, &styles, 80, 24));
+    assert!(
+        folded.contains("▸ thinking, 2 lines (Ctrl-T shows)"),
+        "{folded}"
+    );
+    assert!(!folded.contains("The user asks about add."), "{folded}");
+    app.key(ctrl_t());
+    let open = text(&render(&app, &styles, 80, 24));
+    assert!(open.contains("▾ thinking (Ctrl-T folds)"), "{open}");
+    assert!(open.contains("  The user asks about add."), "{open}");
+    assert!(open.contains("  It is defined in calc.py."), "{open}");
+    assert_eq!(app.input, "and sub?", "Ctrl-T types nothing");
+    app.key(ctrl_t());
+    assert_eq!(text(&render(&app, &styles, 80, 24)), folded);
 }
 
 #[test]

@@ -10,7 +10,7 @@ use crate::cli::{AskArgs, ContextArgs, SessionsArgs};
 use crate::model::Cancel;
 use crate::model::local::gguf::Gguf;
 use crate::model::local::tokenizer::GgufTokenizer;
-use crate::session::{self, ASK_SYSTEM, Session};
+use crate::session::{self, ASK_SYSTEM, Piece, Session};
 use crate::tokens::{EstimateCounter, TokenCounter};
 use crate::workspace::Workspace;
 
@@ -52,8 +52,9 @@ pub fn ask(ws: &Workspace, args: &AskArgs) -> anyhow::Result<ExitCode> {
     };
     let mut stdout = std::io::stdout().lock();
     let json_mode = args.json;
-    let mut on_text = |t: &str| {
-        if !json_mode {
+    // The answer streams to stdout; thinking is left out of it.
+    let mut on_text = |p: Piece| {
+        if let (false, Piece::Text(t)) = (json_mode, p) {
             let _ = stdout.write_all(t.as_bytes());
             let _ = stdout.flush();
         }

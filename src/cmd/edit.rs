@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::cli::EditArgs;
 use crate::index::Index;
 use crate::model::Cancel;
-use crate::session::{self, Session};
+use crate::session::{self, Piece, Session};
 use crate::workspace::Workspace;
 
 use super::apply::{Mode, finish, guard};
@@ -53,8 +53,8 @@ pub fn run(ws: &Workspace, args: &EditArgs) -> anyhow::Result<ExitCode> {
     }
     let mut stderr = std::io::stderr().lock();
     let json_mode = args.json;
-    let mut on_text = |t: &str| {
-        if !json_mode {
+    let mut on_text = |p: Piece| {
+        if let (false, Piece::Text(t)) = (json_mode, p) {
             let _ = stderr.write_all(t.as_bytes());
         }
     };

@@ -247,7 +247,7 @@ impl Session {
         question: &str,
         pinned: &[String],
         cancel: &Cancel,
-        on_text: &mut dyn FnMut(&str),
+        on_text: &mut dyn FnMut(Piece),
     ) -> Result<Answer, SessionError> {
         let window = model.window();
         let answer_room = self.answer_room(model);
@@ -421,7 +421,7 @@ impl Session {
         instruction: &str,
         pinned: &[String],
         cancel: &Cancel,
-        on_text: &mut dyn FnMut(&str),
+        on_text: &mut dyn FnMut(Piece),
     ) -> Result<EditOutcome, SessionError> {
         let window = model.window();
         let answer_room = self
@@ -463,7 +463,7 @@ impl Session {
             // The retry must fit too: without room, it is not attempted.
             let room = window.saturating_sub(model.prompt_tokens(&messages));
             if room >= 128 {
-                on_text("\n");
+                on_text(Piece::Text("\n"));
                 let (retry, s) = run(model, &messages, answer_room.min(room), cancel, on_text)?;
                 stats = s;
                 proposal = edit::propose(&edit::parse_reply(&retry), guard);
@@ -495,13 +495,23 @@ impl Session {
     }
 }
 
+/// A piece of a reply as it streams in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Piece<'a> {
+    /// The answer's text.
+    Text(&'a str),
+    /// The model's thinking before (or between) its answer, for showing
+    /// folded; it is not part of the answer or the history.
+    Thinking(&'a str),
+}
+
 /// Stream one reply; the text and the stats.
 fn run(
     model: &dyn ChatModel,
     messages: &[Message],
     max_tokens: usize,
     cancel: &Cancel,
-    on_text: &mut dyn FnMut(&str),
+    on_text: &mut dyn FnMut(Piece),
 ) -> Result<(String, GenStats), SessionError> {
     let mut text = String::new();
     let mut stats = GenStats::default();
@@ -513,10 +523,10 @@ fn run(
     };
     model.chat(&req, cancel, &mut |e| match e {
         Event::Text(t) => {
-            on_text(&t);
+            on_text(Piece::Text(&t));
             text.push_str(&t);
         }
-        Event::Thinking(_) => {}
+        Event::Thinking(t) => on_text(Piece::Thinking(&t)),
         Event::Done(s) => stats = s,
         Event::Error(e) => failure = Some(e),
     })?;

@@ -30,6 +30,8 @@ pub enum Report {
     },
     NoModel(String),
     Token(String),
+    /// Part of the model's thinking, shown folded.
+    Thinking(String),
     Answered {
         placement: String,
         stats: GenStats,
@@ -57,6 +59,8 @@ pub enum Entry {
     Assistant {
         placement: String,
         text: String,
+        /// What the model thought before answering (Gemma's thinking mode).
+        thinking: String,
         done: bool,
     },
     Info(String),
@@ -143,6 +147,8 @@ pub struct App {
     pub review: Option<Review>,
     /// Lines scrolled up from the bottom of the transcript.
     pub scroll: u16,
+    /// Whether the answers' thinking is unfolded (Ctrl-T).
+    pub show_thinking: bool,
     pub quit: bool,
 }
 
@@ -170,6 +176,7 @@ impl App {
             },
             review: None,
             scroll: 0,
+            show_thinking: false,
             quit: false,
         }
     }
@@ -242,6 +249,9 @@ impl App {
             }
             KeyCode::Enter if alt => self.input.push('\n'),
             KeyCode::Enter => return self.submit(),
+            KeyCode::Char('t') if k.modifiers.contains(KeyModifiers::CONTROL) => {
+                self.show_thinking = !self.show_thinking
+            }
             KeyCode::Char(c) => self.input.push(c),
             KeyCode::Backspace => {
                 self.input.pop();
@@ -340,6 +350,7 @@ impl App {
         self.entries.push(Entry::Assistant {
             placement: self.status.placement.clone(),
             text: String::new(),
+            thinking: String::new(),
             done: false,
         });
         self.busy = true;
@@ -407,6 +418,11 @@ impl App {
             Report::Token(t) => {
                 if let Some(Entry::Assistant { text, .. }) = self.entries.last_mut() {
                     text.push_str(&t);
+                }
+            }
+            Report::Thinking(t) => {
+                if let Some(Entry::Assistant { thinking, .. }) = self.entries.last_mut() {
+                    thinking.push_str(&t);
                 }
             }
             Report::Answered {
@@ -508,6 +524,8 @@ mod tests {
             vec![Request::Ask("what is main?".into())]
         );
         assert!(app.busy && app.input.is_empty());
+        app.report(Report::Thinking("Find ".into()));
+        app.report(Report::Thinking("main.".into()));
         app.report(Report::Token("It ".into()));
         app.report(Report::Token("starts.".into()));
         app.report(Report::Answered {
@@ -523,6 +541,7 @@ mod tests {
             Entry::Assistant {
                 placement: "local: gemma".into(),
                 text: "It starts.".into(),
+                thinking: "Find main.".into(),
                 done: true
             }
         );

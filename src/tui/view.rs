@@ -37,7 +37,7 @@ fn chat(f: &mut Frame<'_>, area: Rect, app: &App, st: &Styles) {
     let mut kept: Vec<Vec<Line<'_>>> = Vec::new();
     let mut height = 0usize;
     for e in app.entries.iter().rev() {
-        let mut ls = entry_lines(e, st);
+        let mut ls = entry_lines(e, st, app.show_thinking);
         ls.push(Line::from(""));
         height += Paragraph::new(Text::from(ls.clone()))
             .wrap(Wrap { trim: false })
@@ -215,6 +215,7 @@ pub fn bindings(view: View) -> &'static [(&'static str, &'static str)] {
             ("Alt-Enter, Ctrl-J", "new line"),
             ("↑ / ↓", "earlier questions"),
             ("PgUp / PgDn", "scroll the conversation"),
+            ("Ctrl-T", "show / fold the model's thinking"),
             ("/edit TEXT", "ask for a change, then review it"),
             ("/undo, /redo", "undo or redo the last applied change"),
             ("/clear, /quit", "clear the screen, quit"),
@@ -262,7 +263,7 @@ fn help(f: &mut Frame<'_>, area: Rect, app: &App, st: &Styles) {
 }
 
 /// The lines of one transcript entry, unwrapped.
-fn entry_lines<'a>(e: &'a Entry, st: &Styles) -> Vec<Line<'a>> {
+fn entry_lines<'a>(e: &'a Entry, st: &Styles, show_thinking: bool) -> Vec<Line<'a>> {
     let mut lines: Vec<Line<'a>> = Vec::new();
     match e {
         Entry::User(t) => {
@@ -272,6 +273,7 @@ fn entry_lines<'a>(e: &'a Entry, st: &Styles) -> Vec<Line<'a>> {
         Entry::Assistant {
             placement,
             text,
+            thinking,
             done,
         } => {
             let mark = if *done { "" } else { " …" };
@@ -279,6 +281,25 @@ fn entry_lines<'a>(e: &'a Entry, st: &Styles) -> Vec<Line<'a>> {
                 format!("locus [{placement}]{mark}"),
                 st.get("ui.assistant"),
             )));
+            let thought = thinking.trim();
+            if !thought.is_empty() {
+                let dim = st.get("ui.text.dim");
+                if show_thinking {
+                    lines.push(Line::from(Span::styled("▾ thinking (Ctrl-T folds)", dim)));
+                    lines.extend(
+                        thought
+                            .lines()
+                            .map(|l| Line::from(Span::styled(format!("  {l}"), dim))),
+                    );
+                } else {
+                    let n = thought.lines().count();
+                    let s = if n == 1 { "" } else { "s" };
+                    lines.push(Line::from(Span::styled(
+                        format!("▸ thinking, {n} line{s} (Ctrl-T shows)"),
+                        dim,
+                    )));
+                }
+            }
             let mut in_code = false;
             for l in text.lines() {
                 if l.trim_start().starts_with("```") {

@@ -12,7 +12,7 @@ use crate::edit::{Journal, PathGuard};
 use crate::index::{Index, Progress};
 use crate::model::Cancel;
 use crate::model::local::choose;
-use crate::session::{self, Session};
+use crate::session::{self, Piece, Session};
 use crate::workspace::Workspace;
 
 pub struct Job {
@@ -101,7 +101,10 @@ fn work(
     let guard = PathGuard::new(&ws.root, rules)?.with_cwd(&ws.cwd);
     let journal = Journal::for_repo(&ws.dirs, guard.root());
     for job in rx {
-        let on_text = &mut |t: &str| send(Report::Token(t.to_string()));
+        let on_text = &mut |p: Piece| match p {
+            Piece::Text(t) => send(Report::Token(t.to_string())),
+            Piece::Thinking(t) => send(Report::Thinking(t.to_string())),
+        };
         match job.request {
             Request::Ask(q) | Request::Edit(q) if model.is_none() => {
                 let _ = q;
