@@ -115,6 +115,42 @@ fn chat_help_and_review_views() {
     insta::assert_snapshot!("review_80x24", text(&render(&review, &plain, 80, 24)));
 }
 
+fn key(code: crossterm::event::KeyCode) -> crossterm::event::KeyEvent {
+    crossterm::event::KeyEvent::new(code, crossterm::event::KeyModifiers::NONE)
+}
+
+#[test]
+fn at_completes_files_and_symbols_from_the_index() {
+    use crossterm::event::KeyCode;
+    let plain = Styles::new(None, 0);
+    let mut app = chatting();
+    app.input.clear();
+    app.report(Report::Names(locus::tui::complete::Names {
+        files: vec!["calc.py".into(), "src/calculus/limits.py".into()],
+        symbols: vec!["add".into(), "calculate".into()],
+    }));
+    for c in "what calls @cal".chars() {
+        app.key(key(KeyCode::Char(c)));
+    }
+    assert_eq!(
+        app.completions(),
+        ["calc.py", "src/calculus/limits.py", "calculate"]
+    );
+    let screen = text(&render(&app, &plain, 80, 24));
+    assert!(screen.contains("▶ calc.py"), "{screen}");
+    assert!(screen.contains("  calculate"), "{screen}");
+    app.key(key(KeyCode::Down));
+    app.key(key(KeyCode::Down));
+    app.key(key(KeyCode::Tab));
+    assert_eq!(app.input, "what calls @calculate ");
+    assert!(app.completions().is_empty(), "the popup closes");
+    assert!(!text(&render(&app, &plain, 80, 24)).contains("Tab completes"));
+    // With no `@` word, Up and Tab keep their meaning (history, nothing).
+    app.input = "plain".into();
+    app.key(key(KeyCode::Tab));
+    assert_eq!(app.input, "plain");
+}
+
 fn ctrl_t() -> crossterm::event::KeyEvent {
     crossterm::event::KeyEvent::new(
         crossterm::event::KeyCode::Char('t'),

@@ -7,6 +7,8 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use crate::edit::{ChangeSet, Decision};
 use crate::model::{Cancel, GenStats};
 
+use super::complete;
+
 /// What the worker is asked to do.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Request {
@@ -32,6 +34,8 @@ pub enum Report {
     Token(String),
     /// Part of the model's thinking, shown folded.
     Thinking(String),
+    /// The index's files and symbols, for `@` completion.
+    Names(complete::Names),
     Answered {
         placement: String,
         stats: GenStats,
@@ -149,6 +153,10 @@ pub struct App {
     pub scroll: u16,
     /// Whether the answers' thinking is unfolded (Ctrl-T).
     pub show_thinking: bool,
+    /// What `@` completes to, once the index is ready.
+    pub names: complete::Names,
+    /// The highlighted completion.
+    pub completion_sel: usize,
     pub quit: bool,
 }
 
@@ -177,6 +185,8 @@ impl App {
             review: None,
             scroll: 0,
             show_thinking: false,
+            names: complete::Names::default(),
+            completion_sel: 0,
             quit: false,
         }
     }
@@ -239,7 +249,40 @@ impl App {
         Vec::new()
     }
 
+    /// The completions offered for the `@` word being typed, best first.
+    pub fn completions(&self) -> Vec<String> {
+        complete::word(&self.input)
+            .map(|w| complete::candidates(&self.names, w))
+            .unwrap_or_default()
+    }
+
+    /// Tab takes the highlighted completion, ↑/↓ move the highlight; `true`
+    /// when the key was used so.
+    fn completion_key(&mut self, k: &KeyEvent) -> bool {
+        let shown = self.completions();
+        if shown.is_empty() {
+            return false;
+        }
+        let n = shown.len();
+        match k.code {
+            KeyCode::Tab => {
+                self.input = complete::accept(&self.input, &shown[self.completion_sel.min(n - 1)]);
+                self.completion_sel = 0;
+            }
+            KeyCode::Down => self.completion_sel = (self.completion_sel + 1) % n,
+            KeyCode::Up => self.completion_sel = (self.completion_sel + n - 1) % n,
+            _ => return false,
+        }
+        true
+    }
+
     fn chat_key(&mut self, k: KeyEvent) -> Vec<Request> {
+        if self.completion_key(&k) {
+            return Vec::new();
+        }
+        if matches!(k.code, KeyCode::Char(_) | KeyCode::Backspace) {
+            self.completion_sel = 0;
+        }
         let alt =
             k.modifiers.contains(KeyModifiers::ALT) || k.modifiers.contains(KeyModifiers::SHIFT);
         match k.code {
@@ -420,6 +463,7 @@ impl App {
                     text.push_str(&t);
                 }
             }
+            Report::Names(n) => self.names = n,
             Report::Thinking(t) => {
                 if let Some(Entry::Assistant { thinking, .. }) = self.entries.last_mut() {
                     thinking.push_str(&t);

@@ -5,6 +5,7 @@
 //! terminal on exit or panic.
 
 pub mod app;
+pub mod complete;
 pub mod style;
 pub mod view;
 mod worker;

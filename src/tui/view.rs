@@ -84,7 +84,49 @@ fn chat(f: &mut Frame<'_>, area: Rect, app: &App, st: &Styles) {
         ),
         composer,
     );
+    completion_popup(f, composer, app, st);
     status_bar(f, status, app, st);
+}
+
+/// The `@` completions, in a box just above the composer.
+fn completion_popup(f: &mut Frame<'_>, composer: Rect, app: &App, st: &Styles) {
+    let shown = app.completions();
+    if shown.is_empty() {
+        return;
+    }
+    let h = (shown.len() as u16 + 2).min(composer.y);
+    let w = shown
+        .iter()
+        .map(|s| s.chars().count() as u16 + 4)
+        .max()
+        .unwrap_or(10)
+        .clamp(24, composer.width.saturating_sub(2).max(1));
+    if h < 3 {
+        return;
+    }
+    let area = Rect::new(composer.x + 1, composer.y - h, w, h);
+    let sel = app.completion_sel.min(shown.len() - 1);
+    let lines: Vec<Line<'_>> = shown
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| {
+            if i == sel {
+                Line::from(Span::styled(format!("▶ {s}"), st.get("ui.selection")))
+            } else {
+                Line::from(format!("  {s}"))
+            }
+        })
+        .collect();
+    f.render_widget(Clear, area);
+    f.render_widget(
+        Paragraph::new(lines).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(" @ Tab completes, ↑/↓ choose ")
+                .border_style(st.get("ui.border.focus")),
+        ),
+        area,
+    );
 }
 
 fn status_bar(f: &mut Frame<'_>, area: Rect, app: &App, st: &Styles) {
@@ -214,6 +256,7 @@ pub fn bindings(view: View) -> &'static [(&'static str, &'static str)] {
             ("Enter", "send the question (or /command)"),
             ("Alt-Enter, Ctrl-J", "new line"),
             ("↑ / ↓", "earlier questions"),
+            ("@name, Tab", "complete a file or symbol (↑/↓ choose)"),
             ("PgUp / PgDn", "scroll the conversation"),
             ("Ctrl-T", "show / fold the model's thinking"),
             ("/edit TEXT", "ask for a change, then review it"),

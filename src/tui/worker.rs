@@ -7,6 +7,7 @@ use std::sync::mpsc::{Receiver, Sender};
 
 use super::Incoming;
 use super::app::{Report, Request};
+use super::complete;
 use crate::assets::Assets;
 use crate::edit::{Journal, PathGuard};
 use crate::index::{Index, Progress};
@@ -70,6 +71,17 @@ fn work(
     send(Report::IndexReady {
         files: index.files().len(),
     });
+    let mut symbols: Vec<String> = index
+        .symbols()
+        .defined()
+        .map(|(id, _)| index.names().name(id).to_string())
+        .collect();
+    symbols.sort_unstable();
+    symbols.dedup();
+    send(Report::Names(complete::Names {
+        files: index.files().iter().map(|f| f.path.clone()).collect(),
+        symbols,
+    }));
     let configured = settings.model.path.as_ref().map(PathBuf::from);
     let chosen = choose::resolve(configured, None)
         .and_then(|path| choose::load_chat(&path, settings.model.threads, settings.model.context));
