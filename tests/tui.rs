@@ -113,6 +113,30 @@ fn chat_help_and_review_views() {
         crossterm::event::KeyModifiers::NONE,
     ));
     insta::assert_snapshot!("review_80x24", text(&render(&review, &plain, 80, 24)));
+
+    // `s`: side by side on a wide terminal, the unified view on a narrow one.
+    let unified = text(&render(&review, &plain, 80, 24));
+    review.key(key(crossterm::event::KeyCode::Char('s')));
+    assert!(review.side_by_side);
+    assert_eq!(
+        text(&render(&review, &plain, 80, 24)),
+        unified,
+        "80 columns stay unified"
+    );
+    let wide = text(&render(&review, &plain, 140, 30));
+    insta::assert_snapshot!("review_side_by_side_140x30", wide);
+    let row = wide
+        .lines()
+        .find(|l| l.contains("-line 2"))
+        .expect("the removed line is shown");
+    assert!(row.contains(" │ +line two"), "{row}");
+    let row = wide.lines().find(|l| l.contains("+line 11.5")).unwrap();
+    assert!(
+        !row.contains('-'),
+        "an added line with nothing removed: {row}"
+    );
+    review.key(key(crossterm::event::KeyCode::Char('s')));
+    assert!(!text(&render(&review, &plain, 140, 30)).contains(" │ +line two"));
 }
 
 fn key(code: crossterm::event::KeyCode) -> crossterm::event::KeyEvent {

@@ -153,6 +153,9 @@ pub struct App {
     pub scroll: u16,
     /// Whether the answers' thinking is unfolded (Ctrl-T).
     pub show_thinking: bool,
+    /// Whether the review shows old and new side by side (`s`; on
+    /// terminals at least `view::SIDE_BY_SIDE_MIN` wide).
+    pub side_by_side: bool,
     /// What `@` completes to, once the index is ready.
     pub names: complete::Names,
     /// The highlighted completion.
@@ -185,6 +188,7 @@ impl App {
             review: None,
             scroll: 0,
             show_thinking: false,
+            side_by_side: false,
             names: complete::Names::default(),
             completion_sel: 0,
             quit: false,
@@ -416,6 +420,7 @@ impl App {
                 r.decide(Decision::Rejected);
                 r.step(1);
             }
+            KeyCode::Char('s') => self.side_by_side = !self.side_by_side,
             KeyCode::Char('A') => r.changes.set_all(Decision::Accepted),
             KeyCode::Char('R') => r.changes.set_all(Decision::Rejected),
             KeyCode::Char('f') => {

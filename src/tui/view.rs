@@ -7,6 +7,7 @@ use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Block, Borders, Clear, Gauge, Paragraph, Wrap};
 
 use super::app::{App, Entry, View};
+use super::sides;
 use super::style::Styles;
 use crate::edit::Decision;
 
@@ -172,8 +173,30 @@ fn status_bar(f: &mut Frame<'_>, area: Rect, app: &App, st: &Styles) {
     );
 }
 
+/// Terminal width from which `s` shows the review side by side.
+pub const SIDE_BY_SIDE_MIN: u16 = 100;
+
+/// One side of a diff line: its sign and text in the sign's style, cut or
+/// padded to `width` characters (`usize::MAX`: as it is).
+fn diff_cell<'a>(line: Option<(char, &str)>, width: usize, st: &Styles) -> Span<'a> {
+    let (tag, text) = line.unwrap_or((' ', ""));
+    let scope = match (line.is_some(), tag) {
+        (true, '+') => "diff.plus",
+        (true, '-') => "diff.minus",
+        _ => "ui.text",
+    };
+    let mut s = format!("{tag}{}", text.trim_end_matches('\n'));
+    if width != usize::MAX {
+        s = s.chars().take(width).collect();
+        let n = s.chars().count();
+        s.extend(std::iter::repeat_n(' ', width - n));
+    }
+    Span::styled(s, st.get(scope))
+}
+
 fn review(f: &mut Frame<'_>, area: Rect, app: &App, st: &Styles) {
     let [body, keys] = Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(area);
+    let side_by_side = app.side_by_side && area.width >= SIDE_BY_SIDE_MIN;
     let mut lines: Vec<Line<'_>> = Vec::new();
     let mut cursor_line = 0;
     if let Some(r) = &app.review {
@@ -203,16 +226,23 @@ fn review(f: &mut Frame<'_>, area: Rect, app: &App, st: &Styles) {
                     Span::styled(mark.0, st.get(mark.1)),
                 ]));
                 let ops = crate::edit::hunk_lines(h);
-                for (tag, text) in ops {
-                    let (sign, scope) = match tag {
-                        '+' => ("+", "diff.plus"),
-                        '-' => ("-", "diff.minus"),
-                        _ => (" ", "ui.text"),
-                    };
-                    lines.push(Line::from(Span::styled(
-                        format!("  {sign}{}", text.trim_end_matches('\n')),
-                        st.get(scope),
-                    )));
+                if side_by_side {
+                    let half = usize::from(body.width.saturating_sub(7)) / 2;
+                    for (old, new) in sides::pair(&ops) {
+                        lines.push(Line::from(vec![
+                            Span::raw("  "),
+                            diff_cell(old, half, st),
+                            Span::styled(" │ ", st.get("ui.border")),
+                            diff_cell(new, half, st),
+                        ]));
+                    }
+                } else {
+                    for (tag, text) in &ops {
+                        lines.push(Line::from(vec![
+                            Span::raw("  "),
+                            diff_cell(Some((*tag, text)), usize::MAX, st),
+                        ]));
+                    }
                 }
             }
         }
@@ -233,7 +263,7 @@ fn review(f: &mut Frame<'_>, area: Rect, app: &App, st: &Styles) {
         body,
     );
     f.render_widget(
-        Paragraph::new(" j/k move · a accept · r reject · f accept file · A/R all · Enter apply accepted · Esc dismiss · F1 help").style(st.get("ui.statusline")),
+        Paragraph::new(" j/k move · a accept · r reject · f accept file · A/R all · s side by side · Enter apply accepted · Esc dismiss · F1 help").style(st.get("ui.statusline")),
         keys,
     );
 }
@@ -247,6 +277,7 @@ pub fn bindings(view: View) -> &'static [(&'static str, &'static str)] {
             ("r / n", "reject the hunk"),
             ("f", "accept the whole file"),
             ("A / R", "accept / reject everything"),
+            ("s", "side by side / unified (from 100 columns)"),
             ("Enter / w", "apply what is accepted (undo with /undo)"),
             ("Esc / q", "dismiss; nothing is written"),
             ("F1", "this help"),
