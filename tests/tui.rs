@@ -216,6 +216,17 @@ fn colours_follow_the_theme_and_no_color() {
         }
         other => assert!(other.is_none() || cell.bg != ratatui::style::Color::Reset),
     }
+    // The code block is highlighted in the theme's syntax styles.
+    let buf = t.backend().buffer();
+    let def = (0..24u16)
+        .flat_map(|y| (0..76u16).map(move |x| (x, y)))
+        .find(|&(x, y)| (0..4).map(|i| buf[(x + i, y)].symbol()).collect::<String>() == "def ")
+        .expect("the code block's `def` is on the screen");
+    let keyword = coloured
+        .get("keyword")
+        .fg
+        .expect("the dark theme colours keywords");
+    assert_eq!(buf[def].fg, keyword, "`def` in the keyword colour");
     let indexed = Styles::new(Some(theme.clone()), 256);
     let t = render(&app, &indexed, 80, 24);
     assert!(matches!(

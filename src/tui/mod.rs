@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod complete;
+pub mod highlight;
 pub mod sides;
 pub mod style;
 pub mod view;

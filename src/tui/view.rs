@@ -7,6 +7,7 @@ use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Block, Borders, Clear, Gauge, Paragraph, Wrap};
 
 use super::app::{App, Entry, View};
+use super::highlight;
 use super::sides;
 use super::style::Styles;
 use crate::edit::Decision;
@@ -357,7 +358,7 @@ fn entry_lines<'a>(e: &'a Entry, st: &Styles, show_thinking: bool) -> Vec<Line<'
             )));
             let thought = thinking.trim();
             if !thought.is_empty() {
-                let dim = st.get("ui.text.dim");
+                let dim = st.get("ui.thinking");
                 if show_thinking {
                     lines.push(Line::from(Span::styled("▾ thinking (Ctrl-T folds)", dim)));
                     lines.extend(
@@ -375,18 +376,25 @@ fn entry_lines<'a>(e: &'a Entry, st: &Styles, show_thinking: bool) -> Vec<Line<'
                 }
             }
             let mut in_code = false;
+            let mut hl: Option<highlight::Lines> = None;
             for l in text.lines() {
-                if l.trim_start().starts_with("```") {
+                if let Some(fence) = l.trim_start().strip_prefix("```") {
                     in_code = !in_code;
+                    hl = if in_code {
+                        highlight::syntax_for(fence.trim()).map(highlight::Lines::new)
+                    } else {
+                        None
+                    };
                     lines.push(Line::from(Span::styled(
                         l.to_string(),
                         st.get("ui.text.dim"),
                     )));
                 } else if in_code {
-                    lines.push(Line::from(Span::styled(
-                        l.to_string(),
-                        st.get("markup.raw"),
-                    )));
+                    let raw = st.get("markup.raw");
+                    lines.push(match &mut hl {
+                        Some(h) => Line::from(h.spans(l, raw, st)),
+                        None => Line::from(Span::styled(l.to_string(), raw)),
+                    });
                 } else {
                     lines.push(Line::from(l.to_string()));
                 }
