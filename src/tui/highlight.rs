@@ -4,6 +4,10 @@
 //! `comment`, `function`, `type`, `constant`, `operator`), so NO_COLOR and
 //! 16/256-colour terminals are handled as everywhere else.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::rc::Rc;
 use std::sync::OnceLock;
 
 use ratatui::style::Style;
@@ -47,6 +51,43 @@ fn theme_key(scope: &Scope) -> Option<&'static str> {
     } else {
         return None;
     })
+}
+
+/// Highlighted lines of one code block.
+pub type Block = Rc<Vec<Vec<Span<'static>>>>;
+
+/// Blocks kept between frames (a frame redraws the same answers; parsing
+/// them again each time would cost milliseconds a frame).
+const CACHE_MAX: usize = 512;
+
+thread_local! {
+    static CACHE: RefCell<HashMap<u64, Block>> = RefCell::new(HashMap::new());
+}
+
+/// The lines of a code block in language `lang`, highlighted over `base`;
+/// `None` when no grammar knows the language. Cached by content and styles.
+pub fn block(lang: &str, code: &[&str], base: Style, st: &Styles) -> Option<Block> {
+    let syntax = syntax_for(lang)?;
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    let styles = [
+        "keyword", "string", "comment", "function", "type", "constant",
+    ]
+    .map(|k| st.get(k));
+    (lang, code, format!("{base:?}{styles:?}")).hash(&mut h);
+    let key = h.finish();
+    if let Some(b) = CACHE.with(|c| c.borrow().get(&key).cloned()) {
+        return Some(b);
+    }
+    let mut lines = Lines::new(syntax);
+    let b: Block = Rc::new(code.iter().map(|l| lines.spans(l, base, st)).collect());
+    CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.len() >= CACHE_MAX {
+            c.clear();
+        }
+        c.insert(key, b.clone());
+    });
+    Some(b)
 }
 
 /// Highlights the lines of one code block (or one file's lines) in order,

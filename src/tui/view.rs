@@ -375,28 +375,40 @@ fn entry_lines<'a>(e: &'a Entry, st: &Styles, show_thinking: bool) -> Vec<Line<'
                     )));
                 }
             }
-            let mut in_code = false;
-            let mut hl: Option<highlight::Lines> = None;
-            for l in text.lines() {
-                if let Some(fence) = l.trim_start().strip_prefix("```") {
-                    in_code = !in_code;
-                    hl = if in_code {
-                        highlight::syntax_for(fence.trim()).map(highlight::Lines::new)
-                    } else {
-                        None
-                    };
+            let all: Vec<&str> = text.lines().collect();
+            let mut i = 0;
+            while i < all.len() {
+                let l = all[i];
+                i += 1;
+                let Some(fence) = l.trim_start().strip_prefix("```") else {
+                    lines.push(Line::from(l.to_string()));
+                    continue;
+                };
+                lines.push(Line::from(Span::styled(
+                    l.to_string(),
+                    st.get("ui.text.dim"),
+                )));
+                // The block up to its closing fence (or what has streamed in).
+                let n = all[i..]
+                    .iter()
+                    .position(|l| l.trim_start().starts_with("```"))
+                    .unwrap_or(all.len() - i);
+                let code = &all[i..i + n];
+                let raw = st.get("markup.raw");
+                match highlight::block(fence.trim(), code, raw, st) {
+                    Some(spans) => lines.extend(spans.iter().map(|s| Line::from(s.clone()))),
+                    None => lines.extend(
+                        code.iter()
+                            .map(|l| Line::from(Span::styled(l.to_string(), raw))),
+                    ),
+                }
+                i += n;
+                if i < all.len() {
                     lines.push(Line::from(Span::styled(
-                        l.to_string(),
+                        all[i].to_string(),
                         st.get("ui.text.dim"),
                     )));
-                } else if in_code {
-                    let raw = st.get("markup.raw");
-                    lines.push(match &mut hl {
-                        Some(h) => Line::from(h.spans(l, raw, st)),
-                        None => Line::from(Span::styled(l.to_string(), raw)),
-                    });
-                } else {
-                    lines.push(Line::from(l.to_string()));
+                    i += 1;
                 }
             }
         }
