@@ -73,24 +73,6 @@ fn load_u16x8(p: &[u8]) -> uint16x8_t {
     unsafe { vld1q_u16(p.as_ptr().cast()) }
 }
 
-/// # Safety
-/// The CPU must support NEON and dotprod.
-#[target_feature(enable = "neon,dotprod")]
-pub unsafe fn q8_0(w: &[u8], a: &[A32]) -> f32 {
-    let mut acc = vdupq_n_f32(0.0);
-    for (b, y) in w.chunks_exact(34).zip(a) {
-        let x0 = vreinterpretq_s8_u8(load_u8(&b[2..]));
-        let x1 = vreinterpretq_s8_u8(load_u8(&b[18..]));
-        let s = sdot(
-            sdot(vdupq_n_s32(0), x0, load_i8(&y.qs)),
-            x1,
-            load_i8(&y.qs[16..]),
-        );
-        acc = vfmaq_n_f32(acc, vcvtq_f32_s32(s), f16_at(b, 0) * y.d);
-    }
-    vaddvq_f32(acc)
-}
-
 /// 16 bits of `bits` as 16 bytes, 0x10 where the bit is set.
 #[inline]
 #[target_feature(enable = "neon")]
@@ -101,28 +83,50 @@ fn fifth_bits(bits: u16) -> uint8x16_t {
     vandq_u8(vtstq_u8(v, mask), vdupq_n_u8(0x10))
 }
 
-/// # Safety
-/// The CPU must support NEON and dotprod.
+/// A Q5_0 (`Q5`) or Q8_0 block's 32 values as signed bytes (two halves).
+#[inline]
+#[target_feature(enable = "neon")]
+fn block_values<const Q5: bool>(b: &[u8]) -> [int8x16_t; 2] {
+    if !Q5 {
+        return [2, 18].map(|at| vreinterpretq_s8_u8(load_u8(&b[at..])));
+    }
+    let qh = u32::from_le_bytes([b[2], b[3], b[4], b[5]]);
+    let q = load_u8(&b[6..]);
+    let lo = vorrq_u8(vandq_u8(q, vdupq_n_u8(0xF)), fifth_bits(qh as u16));
+    let hi = vorrq_u8(vshrq_n_u8::<4>(q), fifth_bits((qh >> 16) as u16));
+    [lo, hi].map(|v| vsubq_s8(vreinterpretq_s8_u8(v), vdupq_n_s8(16)))
+}
+
+/// Q5_0 (`Q5`) or Q8_0 blocks times their activations.
+#[inline]
 #[target_feature(enable = "neon,dotprod")]
-pub unsafe fn q5_0(w: &[u8], a: &[A32]) -> f32 {
-    let m4 = vdupq_n_u8(0xF);
-    let sixteen = vdupq_n_s8(16);
+fn q_32<const Q5: bool>(w: &[u8], a: &[A32]) -> f32 {
+    let size = if Q5 { 22 } else { 34 };
     let mut acc = vdupq_n_f32(0.0);
-    for (b, y) in w.chunks_exact(22).zip(a) {
-        let qh = u32::from_le_bytes([b[2], b[3], b[4], b[5]]);
-        let q = load_u8(&b[6..]);
-        let lo = vorrq_u8(vandq_u8(q, m4), fifth_bits(qh as u16));
-        let hi = vorrq_u8(vshrq_n_u8::<4>(q), fifth_bits((qh >> 16) as u16));
-        let lo = vsubq_s8(vreinterpretq_s8_u8(lo), sixteen);
-        let hi = vsubq_s8(vreinterpretq_s8_u8(hi), sixteen);
+    for (b, y) in w.chunks_exact(size).zip(a) {
+        let [x0, x1] = block_values::<Q5>(b);
         let s = sdot(
-            sdot(vdupq_n_s32(0), lo, load_i8(&y.qs)),
-            hi,
+            sdot(vdupq_n_s32(0), x0, load_i8(&y.qs)),
+            x1,
             load_i8(&y.qs[16..]),
         );
         acc = vfmaq_n_f32(acc, vcvtq_f32_s32(s), f16_at(b, 0) * y.d);
     }
     vaddvq_f32(acc)
+}
+
+/// # Safety
+/// The CPU must support NEON and dotprod.
+#[target_feature(enable = "neon,dotprod")]
+pub unsafe fn q8_0(w: &[u8], a: &[A32]) -> f32 {
+    q_32::<false>(w, a)
+}
+
+/// # Safety
+/// The CPU must support NEON and dotprod.
+#[target_feature(enable = "neon,dotprod")]
+pub unsafe fn q5_0(w: &[u8], a: &[A32]) -> f32 {
+    q_32::<true>(w, a)
 }
 
 /// Q4_K (`HIGH = false`) and Q5_K (`HIGH = true`) blocks.
