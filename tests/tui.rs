@@ -149,10 +149,10 @@ fn at_completes_files_and_symbols_from_the_index() {
     let plain = Styles::new(None, 0);
     let mut app = chatting();
     app.input.clear();
-    app.report(Report::Names(locus::tui::complete::Names {
-        files: vec!["calc.py".into(), "src/calculus/limits.py".into()],
-        symbols: vec!["add".into(), "calculate".into()],
-    }));
+    app.report(Report::Names(locus::tui::complete::Names::new(
+        vec!["calc.py".into(), "src/calculus/limits.py".into()],
+        vec!["add".into(), "calculate".into()],
+    )));
     for c in "what calls @cal".chars() {
         app.key(key(KeyCode::Char(c)));
     }

@@ -3,13 +3,24 @@
 //! `@src/calc.py` or `@parse_config` is what the context builder resolves to
 //! the file or the definition.
 
-/// What the index offers for completion.
+/// What the index offers for completion, with each entry lower-cased once
+/// (the popup is matched again on every key and frame).
 #[derive(Debug, Clone, Default)]
 pub struct Names {
-    /// Repo-relative paths, `/`-separated.
-    pub files: Vec<String>,
-    /// Names with a definition, sorted, each once.
-    pub symbols: Vec<String>,
+    /// (lower-cased, as is) repo-relative paths, `/`-separated.
+    files: Vec<(String, String)>,
+    /// (lower-cased, as is) names with a definition, each once.
+    symbols: Vec<(String, String)>,
+}
+
+impl Names {
+    pub fn new(files: Vec<String>, symbols: Vec<String>) -> Names {
+        let lower = |v: Vec<String>| v.into_iter().map(|s| (s.to_lowercase(), s)).collect();
+        Names {
+            files: lower(files),
+            symbols: lower(symbols),
+        }
+    }
 }
 
 /// Candidates shown at most.
@@ -28,31 +39,22 @@ pub fn word(input: &str) -> Option<&str> {
 pub fn candidates(names: &Names, query: &str) -> Vec<String> {
     let q = query.to_lowercase();
     let mut out: Vec<String> = Vec::new();
-    let push = |s: &String, out: &mut Vec<String>| {
-        if out.len() < MAX && !out.contains(s) {
+    let name_starts = |p: &str| p.rsplit('/').next().unwrap_or(p).starts_with(q.as_str());
+    let files = names.files.iter();
+    let symbols = names.symbols.iter();
+    let ranked = files
+        .clone()
+        .filter(|(l, _)| name_starts(l))
+        .chain(files.filter(|(l, _)| l.contains(&q)))
+        .chain(symbols.clone().filter(|(l, _)| l.starts_with(&q)))
+        .chain(symbols.filter(|(l, _)| l.contains(&q)));
+    for (_, s) in ranked {
+        if !out.contains(s) {
             out.push(s.clone());
         }
-    };
-    let name_of = |p: &str| p.rsplit('/').next().unwrap_or(p).to_lowercase();
-    for f in names.files.iter().filter(|f| name_of(f).starts_with(&q)) {
-        push(f, &mut out);
-    }
-    for f in names.files.iter().filter(|f| f.to_lowercase().contains(&q)) {
-        push(f, &mut out);
-    }
-    for s in names
-        .symbols
-        .iter()
-        .filter(|s| s.to_lowercase().starts_with(&q))
-    {
-        push(s, &mut out);
-    }
-    for s in names
-        .symbols
-        .iter()
-        .filter(|s| s.to_lowercase().contains(&q))
-    {
-        push(s, &mut out);
+        if out.len() == MAX {
+            break;
+        }
     }
     out
 }
@@ -71,15 +73,15 @@ mod tests {
     use super::*;
 
     fn names() -> Names {
-        Names {
-            files: vec![
+        Names::new(
+            vec![
                 "src/calc.py".into(),
                 "src/parse/config.py".into(),
                 "docs/calculus.md".into(),
                 "README.md".into(),
             ],
-            symbols: vec!["calculate".into(), "parse_config".into()],
-        }
+            vec!["calculate".into(), "parse_config".into()],
+        )
     }
 
     #[test]

@@ -78,10 +78,10 @@ fn work(
         .collect();
     symbols.sort_unstable();
     symbols.dedup();
-    send(Report::Names(complete::Names {
-        files: index.files().iter().map(|f| f.path.clone()).collect(),
+    send(Report::Names(complete::Names::new(
+        index.files().iter().map(|f| f.path.clone()).collect(),
         symbols,
-    }));
+    )));
     let configured = settings.model.path.as_ref().map(PathBuf::from);
     let chosen = choose::resolve(configured, None)
         .and_then(|path| choose::load_chat(&path, settings.model.threads, settings.model.context));

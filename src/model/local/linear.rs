@@ -31,16 +31,7 @@ impl Linear {
     pub fn forward(&self, x: &Tensor) -> Result<Tensor, LocalError> {
         match self {
             Linear::Candle(m) => Ok(m.forward(x)?),
-            Linear::Own(w) => {
-                let mut dims = x.dims().to_vec();
-                let t = x.elem_count() / w.cols;
-                let v = x.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
-                let out = w.matmul(&v, t);
-                if let Some(last) = dims.last_mut() {
-                    *last = w.rows;
-                }
-                Ok(Tensor::from_vec(out, dims, x.device())?)
-            }
+            Linear::Own(w) => Ok(products(&[w], x)?.remove(0)),
         }
     }
 
@@ -58,20 +49,25 @@ impl Linear {
         let Some(ws) = own.filter(|_| fuse()) else {
             return ls.iter().map(|l| l.forward(x)).collect();
         };
-        let t = x.elem_count() / ws[0].cols;
-        let v = x.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
-        let outs = matmul_many(&ws, &v, t);
-        let mut dims = x.dims().to_vec();
-        ws.iter()
-            .zip(outs)
-            .map(|(w, out)| {
-                if let Some(last) = dims.last_mut() {
-                    *last = w.rows;
-                }
-                Ok(Tensor::from_vec(out, dims.clone(), x.device())?)
-            })
-            .collect()
+        products(&ws, x)
     }
+}
+
+/// `x` [..., cols] through each weight -> [..., rows] each, in one pass.
+fn products(ws: &[&QWeight], x: &Tensor) -> Result<Vec<Tensor>, LocalError> {
+    let t = x.elem_count() / ws[0].cols;
+    let v = x.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
+    let outs = matmul_many(ws, &v, t);
+    let mut dims = x.dims().to_vec();
+    ws.iter()
+        .zip(outs)
+        .map(|(w, out)| {
+            if let Some(last) = dims.last_mut() {
+                *last = w.rows;
+            }
+            Ok(Tensor::from_vec(out, dims.clone(), x.device())?)
+        })
+        .collect()
 }
 
 /// Whether `forward_many` fuses (`LOCUS_FUSE=0` runs the products one by
