@@ -434,6 +434,7 @@ fn tiny_gemma4_logits_match_llama_cpp_across_turns_and_the_window() {
     m.model
         .forward(&tokens[..tokens.len() - 4], &mut cache, false)
         .unwrap();
+    let mut two_caches = (cache.clone(), m.model.scratch());
     let mut rows = Vec::new();
     for t in &tokens[tokens.len() - 4..] {
         rows.push(
@@ -445,7 +446,22 @@ fn tiny_gemma4_logits_match_llama_cpp_across_turns_and_the_window() {
                 .remove(0),
         );
     }
-    let e3 = assert_rows_close(&rows, want, tokens.len() - 4, tol, "decode steps");
+    let e3 = assert_rows_close(&rows, want, tokens.len() - 4, tol, "one-token forward");
+    // The CPU decode step (what generation runs), here with candle's
+    // products for the f32 weights.
+    let (cache, scratch) = &mut two_caches;
+    let mut rows = Vec::new();
+    for t in &tokens[tokens.len() - 4..] {
+        m.model.decode(*t, cache, scratch).unwrap();
+        rows.push(scratch.logits.clone());
+    }
+    let e3 = e3.max(assert_rows_close(
+        &rows,
+        want,
+        tokens.len() - 4,
+        tol,
+        "decode steps",
+    ));
     eprintln!(
         "tiny gemma4: max abs logit error {e1:.5} scratch, {e2:.5} cached turn, {e3:.5} decode"
     );
@@ -646,4 +662,53 @@ fn streaming_delivers_text_then_stats_and_cancel_stops_it() {
     };
     assert_eq!(stats.finish, "cancelled");
     assert_eq!(stats.generated_tokens, 0);
+}
+
+/// The decode step (slices and reused buffers) computes what the general
+/// forward pass computes for one token, on the real model's quantized
+/// formats and on the Gemma 4 layout (K=V layers, output scalars, per-layer
+/// head sizes), over enough steps to cross a sliding window's edge.
+#[test]
+fn decode_step_agrees_with_the_forward_pass() {
+    let tiny = LocalModel::load(&tiny_gemma4_path(""), &Device::Cpu).unwrap();
+    for (m, name) in [(gemma3(), "gemma3 270m"), (&tiny, "tiny gemma4 Q8_0")] {
+        // A prompt that ends just before the sliding window's edge, so the
+        // decode steps cross it.
+        let text = "fn add(a: i32, b: i32) -> i32 { a + b }\n// sum of a list:\n".repeat(64);
+        let mut prompt = m.encode_raw(&text).unwrap();
+        prompt.truncate(m.model.cfg.window.saturating_sub(4).max(16));
+        let mut a = m.model.new_cache();
+        m.model.forward(&prompt, &mut a, false).unwrap();
+        let mut b = a.clone();
+        let mut scratch = m.model.scratch();
+        let steps = 12;
+        let mut worst = 0f32;
+        let mut token = prompt[prompt.len() - 1];
+        for i in 0..steps {
+            let want: Vec<f32> = m
+                .model
+                .forward(&[token], &mut a, false)
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1()
+                .unwrap();
+            m.model.decode(token, &mut b, &mut scratch).unwrap();
+            let got = &scratch.logits;
+            assert_eq!(got.len(), want.len());
+            let scale = want.iter().fold(1f32, |m, v| m.max(v.abs()));
+            for (j, (g, w)) in got.iter().zip(&want).enumerate() {
+                assert!(
+                    (g - w).abs() <= 1e-3 * scale,
+                    "{name} step {i} logit {j}: decode {g}, forward {w}"
+                );
+                worst = worst.max((g - w).abs());
+            }
+            token = locus::model::local::sampler::argmax(&want);
+        }
+        assert_eq!(a.tokens, b.tokens);
+        eprintln!(
+            "{name}: decode vs forward, worst logit difference {worst:.2e} over {steps} steps"
+        );
+    }
 }

@@ -35,33 +35,51 @@ impl Shape {
     }
 }
 
-/// `q`: `[L][n_head][head_dim]` (already scaled). Returns the same shape.
-pub fn direct(q: &[f32], cache: &LayerCache, s: &Shape) -> Vec<f32> {
+/// Keys scored at a time in `direct` (on the stack: nothing allocated).
+const SCORE_BLOCK: usize = 64;
+
+/// `q`: `[L][n_head][head_dim]` (already scaled); writes the same shape to
+/// `out`. One task per query head; the softmax runs online over blocks of
+/// keys (a running maximum rescales what was accumulated), so no score
+/// vector is ever allocated.
+pub fn direct(q: &[f32], cache: &LayerCache, s: &Shape, out: &mut [f32]) {
     let (nh, hd) = (s.n_head, s.head_dim);
-    let l = q.len() / (nh * hd);
     let group = nh / s.n_kv;
-    let mut out = vec![0f32; q.len()];
+    assert_eq!(q.len(), out.len());
+    assert_eq!(q.len() % (nh * hd), 0, "query shape");
     out.par_chunks_mut(hd).enumerate().for_each(|(idx, o)| {
         let (i, h) = (idx / nh, idx % nh);
         let g = h / group;
         let qv = &q[idx * hd..(idx + 1) * hd];
         let range = s.visible(cache, s.qpos + i);
-        let mut scores: Vec<f32> = range
-            .clone()
-            .map(|j| dot_f16(&cache.key(j)[g * hd..][..hd], qv))
-            .collect();
-        let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        let mut sum = 0f32;
-        for x in &mut scores {
-            *x = (*x - max).exp();
-            sum += *x;
+        o.fill(0.0);
+        let (mut max, mut sum) = (f32::NEG_INFINITY, 0f32);
+        let mut scores = [0f32; SCORE_BLOCK];
+        let end = range.end;
+        for b in range
+            .step_by(SCORE_BLOCK)
+            .map(|j| j..(j + SCORE_BLOCK).min(end))
+        {
+            let scores = &mut scores[..b.len()];
+            for (x, j) in scores.iter_mut().zip(b.clone()) {
+                *x = dot_f16(&cache.key(j)[g * hd..][..hd], qv);
+            }
+            let m = scores.iter().copied().fold(max, f32::max);
+            if m > max && sum > 0.0 {
+                let r = (max - m).exp();
+                o.iter_mut().for_each(|x| *x *= r);
+                sum *= r;
+            }
+            max = m;
+            for (x, j) in scores.iter().zip(b) {
+                let p = (x - max).exp();
+                sum += p;
+                axpy_f16(o, p, &cache.value(j)[g * hd..][..hd]);
+            }
         }
-        for (j, p) in range.zip(&scores) {
-            axpy_f16(o, p / sum, &cache.value(j)[g * hd..][..hd]);
-        }
+        let inv = 1.0 / sum;
+        o.iter_mut().for_each(|x| *x *= inv);
     });
-    debug_assert_eq!(out.len(), l * nh * hd);
-    out
 }
 
 /// `q`: `[n_head, L, head_dim]` (already scaled). Returns `[n_head, L, head_dim]`.
@@ -154,7 +172,8 @@ mod tests {
             window: Some(window),
         };
         let want = reference(&q, last, (last + 1).saturating_sub(window), hd);
-        let got = direct(&q, cache, &shape);
+        let mut got = vec![0f32; hd];
+        direct(&q, cache, &shape, &mut got);
         let qt = Tensor::from_vec(q, (1, 1, hd), &Device::Cpu).unwrap();
         let chunked: Vec<f32> = chunk(&qt, cache, &shape, &Device::Cpu)
             .unwrap()

@@ -11,7 +11,7 @@ use crate::model::{Cancel, Event, GenStats, Message, peak_rss_bytes};
 
 use super::LocalError;
 use super::config::Arch;
-use super::gemma::Gemma;
+use super::gemma::{Gemma, Scratch};
 use super::gguf::Gguf;
 use super::kv::KvCache;
 use super::sampler::{Sampler, SamplerConfig};
@@ -26,7 +26,14 @@ pub struct LocalModel {
     pub name: String,
     pub model: Gemma,
     pub tokenizer: GgufTokenizer,
-    cache: Mutex<KvCache>,
+    state: Mutex<State>,
+}
+
+/// What one generation at a time works in: the prefix cache and the decode
+/// step's buffers.
+struct State {
+    cache: KvCache,
+    scratch: Scratch,
 }
 
 #[derive(Debug, Clone)]
@@ -43,7 +50,10 @@ impl LocalModel {
         let g = Gguf::open(path)?;
         let tokenizer = GgufTokenizer::from_gguf(&g)?;
         let model = Gemma::load(&g, device)?;
-        let cache = model.new_cache();
+        let state = Mutex::new(State {
+            cache: model.new_cache(),
+            scratch: model.scratch(),
+        });
         let name = g.str("general.name").map(String::from).unwrap_or_else(|_| {
             path.file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
@@ -54,7 +64,7 @@ impl LocalModel {
             name,
             model,
             tokenizer,
-            cache: Mutex::new(cache),
+            state,
         })
     }
 
@@ -101,6 +111,12 @@ impl LocalModel {
 
     /// Generate, calling `emit` with each event as it happens. Reuses the
     /// cached keys/values of the longest prefix shared with the previous call.
+    ///
+    /// The generation runs as one job on the compute pool (so its decode
+    /// steps hand nothing to the pool from outside: no per-token queueing,
+    /// nothing allocated per step) and its events come back over a bounded
+    /// channel to be emitted on this thread. Not to be called from the
+    /// compute pool itself.
     pub fn generate(
         &self,
         req: &GenerateRequest,
@@ -111,7 +127,32 @@ impl LocalModel {
         if req.tokens.is_empty() {
             return Err(LocalError::Tokenizer("empty prompt".into()));
         }
-        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let (tx, rx) = std::sync::mpsc::sync_channel(256);
+        let mut result = Ok(());
+        rayon::in_place_scope(|s| {
+            let (state, result) = (&mut *state, &mut result);
+            s.spawn(move |_| {
+                *result = self.run(state, req, cancel, start, &mut |e| {
+                    let _ = tx.send(e);
+                });
+            });
+            // Ends when the job is done (it drops the sender).
+            rx.iter().for_each(&mut *emit);
+        });
+        result
+    }
+
+    /// `generate`'s work, on the compute pool.
+    fn run(
+        &self,
+        state: &mut State,
+        req: &GenerateRequest,
+        cancel: &Cancel,
+        start: Instant,
+        emit: &mut dyn FnMut(Event),
+    ) -> Result<(), LocalError> {
+        let State { cache, scratch } = state;
         let common = cache
             .tokens
             .iter()
@@ -120,12 +161,16 @@ impl LocalModel {
             .count();
         // At least one prompt token must run to produce the next token's logits.
         let reused = cache.rollback(common.min(req.tokens.len() - 1));
-        let mut logits = None;
+        let mut prefilled = false;
         for chunk in req.tokens[reused..].chunks(PREFILL_CHUNK) {
             if cancel.is_cancelled() {
                 break;
             }
-            logits = Some(self.model.forward(chunk, &mut cache, false)?);
+            let l = self.model.forward(chunk, cache, false)?;
+            scratch
+                .logits
+                .copy_from_slice(&l.flatten_all()?.to_vec1::<f32>()?);
+            prefilled = true;
         }
         let prefill_s = start.elapsed().as_secs_f64();
         let mut stats = GenStats {
@@ -134,8 +179,13 @@ impl LocalModel {
             prefill_tokens_per_s: (req.tokens.len() - reused) as f64 / prefill_s.max(1e-9),
             ..GenStats::default()
         };
+        // The decode loop grows nothing: the cache has room for every token
+        // it may add (up to the model's context).
+        let room = self.model.cfg.context.saturating_sub(cache.tokens.len());
+        cache.reserve(req.max_tokens.min(room));
         let mut sampler = Sampler::new(req.sampler.clone());
-        let mut history = req.tokens.clone();
+        let mut history = Vec::with_capacity(req.tokens.len() + req.max_tokens.min(room));
+        history.extend_from_slice(&req.tokens);
         let mut decoder = StreamDecoder::default();
         let mut splitter = ThinkingSplitter::default();
         let mut finish = "length";
@@ -153,16 +203,12 @@ impl LocalModel {
                 emit(Event::Text(text.to_string()));
             }
         };
-        while let Some(l) = logits.take() {
+        while prefilled && stats.generated_tokens < req.max_tokens {
             if cancel.is_cancelled() {
                 finish = "cancelled";
                 break;
             }
-            if stats.generated_tokens >= req.max_tokens {
-                break;
-            }
-            let mut row: Vec<f32> = l.flatten_all()?.to_vec1()?;
-            let next = sampler.sample(&mut row, &history);
+            let next = sampler.sample(&mut scratch.logits, &history);
             if stats.generated_tokens == 0 {
                 stats.ttft_ms = start.elapsed().as_secs_f64() * 1000.0;
             }
@@ -174,9 +220,7 @@ impl LocalModel {
             history.push(next);
             emit_text(&decoder.push(&self.tokenizer, next), emit);
             if stats.generated_tokens < req.max_tokens && !cancel.is_cancelled() {
-                logits = Some(self.model.forward(&[next], &mut cache, false)?);
-            } else {
-                logits = Some(l);
+                self.step(next, cache, scratch)?;
             }
         }
         if finish == "length" && cancel.is_cancelled() {
@@ -201,6 +245,24 @@ impl LocalModel {
         Ok(())
     }
 
+    /// One decoding step: `token` through the model, its logits left in
+    /// `scratch.logits`.
+    fn step(
+        &self,
+        token: u32,
+        cache: &mut KvCache,
+        scratch: &mut Scratch,
+    ) -> Result<(), LocalError> {
+        if self.model.decodes_on_cpu() {
+            return self.model.decode(token, cache, scratch);
+        }
+        let l = self.model.forward(&[token], cache, false)?;
+        scratch
+            .logits
+            .copy_from_slice(&l.flatten_all()?.to_vec1::<f32>()?);
+        Ok(())
+    }
+
     /// Start `generate` on its own thread; events arrive on the returned channel.
     pub fn stream(
         self: &Arc<Self>,
@@ -222,6 +284,6 @@ impl LocalModel {
 
     /// Bytes held by the key/value cache now.
     pub fn cache_bytes(&self) -> usize {
-        self.cache.lock().map(|c| c.bytes()).unwrap_or(0)
+        self.state.lock().map(|s| s.cache.bytes()).unwrap_or(0)
     }
 }

@@ -19,6 +19,23 @@ use super::gguf::Gguf;
 use super::kv::KvCache;
 use super::linear::Linear;
 
+mod decode;
+pub use decode::Scratch;
+
+/// A layer's norm weights and output scalar as plain values (the decode
+/// step's), and its RoPE inverse frequencies.
+struct LayerValues {
+    attn_norm: Vec<f32>,
+    q_norm: Vec<f32>,
+    k_norm: Vec<f32>,
+    post_attn_norm: Vec<f32>,
+    ffn_norm: Vec<f32>,
+    post_ffn_norm: Vec<f32>,
+    out_scale: Option<Vec<f32>>,
+    /// `n_rot / 2` frequencies.
+    inv_freq: Vec<f32>,
+}
+
 struct Layer {
     cfg: LayerConfig,
     attn_norm: Tensor,
@@ -35,14 +52,17 @@ struct Layer {
     down: Linear,
     post_ffn_norm: Tensor,
     out_scale: Option<Tensor>,
+    values: LayerValues,
 }
 
 pub struct Gemma {
     pub cfg: ModelConfig,
     embed: Arc<QTensor>,
     output: Linear,
+    /// Logits per position.
+    output_rows: usize,
     final_norm: Tensor,
-    rope_freqs: Option<Vec<f32>>,
+    final_norm_values: Vec<f32>,
     layers: Vec<Layer>,
     device: Device,
 }
@@ -75,9 +95,12 @@ impl Gemma {
         let cfg = ModelConfig::from_gguf(g)?;
         let t = |name: &str| first_tensor(g, &[name.to_string()], device);
         let embed = Arc::new(t("token_embd.weight")?);
-        let output = match optional(g, &["output.weight".into()], device)? {
-            Some(o) => Linear::new(o)?,
-            None => Linear::from_arc(embed.clone())?,
+        let (output, output_rows) = match optional(g, &["output.weight".into()], device)? {
+            Some(o) => {
+                let rows = o.shape().dims2()?.0;
+                (Linear::new(o)?, rows)
+            }
+            None => (Linear::from_arc(embed.clone())?, embed.shape().dims2()?.0),
         };
         let final_norm = dense(t("output_norm.weight")?, device)?;
         let rope_freqs = match cfg.arch {
@@ -119,30 +142,48 @@ impl Gemma {
             )?
             .map(|s| dense(s, device))
             .transpose()?;
+            let attn_norm = norm(&["attn_norm"])?;
+            let q_norm = norm(&["attn_q_norm"])?;
+            let k_norm = norm(&["attn_k_norm"])?;
+            let post_attn_norm = norm(&["post_attention_norm", "attn_post_norm"])?;
+            let ffn_norm = norm(&["ffn_norm"])?;
+            let post_ffn_norm = norm(&["post_ffw_norm", "ffn_post_norm"])?;
+            let values = LayerValues {
+                attn_norm: to_vec(&attn_norm)?,
+                q_norm: to_vec(&q_norm)?,
+                k_norm: to_vec(&k_norm)?,
+                post_attn_norm: to_vec(&post_attn_norm)?,
+                ffn_norm: to_vec(&ffn_norm)?,
+                post_ffn_norm: to_vec(&post_ffn_norm)?,
+                out_scale: out_scale.as_ref().map(to_vec).transpose()?,
+                inv_freq: inv_freq(lc, rope_freqs.as_deref()),
+            };
             layers.push(Layer {
                 cfg: lc.clone(),
-                attn_norm: norm(&["attn_norm"])?,
+                attn_norm,
                 wq: q("attn_q")?,
                 wk: q("attn_k")?,
                 wv,
                 wo: q("attn_output")?,
-                q_norm: norm(&["attn_q_norm"])?,
-                k_norm: norm(&["attn_k_norm"])?,
-                post_attn_norm: norm(&["post_attention_norm", "attn_post_norm"])?,
-                ffn_norm: norm(&["ffn_norm"])?,
+                q_norm,
+                k_norm,
+                post_attn_norm,
+                ffn_norm,
                 gate: q("ffn_gate")?,
                 up: q("ffn_up")?,
                 down: q("ffn_down")?,
-                post_ffn_norm: norm(&["post_ffw_norm", "ffn_post_norm"])?,
+                post_ffn_norm,
                 out_scale,
+                values,
             });
         }
         Ok(Gemma {
             cfg,
             embed,
             output,
+            output_rows,
+            final_norm_values: to_vec(&final_norm)?,
             final_norm,
-            rope_freqs,
             layers,
             device: device.clone(),
         })
@@ -165,29 +206,16 @@ impl Gemma {
     /// cos/sin tables [L, n_rot/2] for positions `pos..pos+L`.
     fn rope_tables(
         &self,
-        lc: &LayerConfig,
+        layer: &Layer,
         pos: usize,
         l: usize,
     ) -> Result<(Tensor, Tensor), LocalError> {
-        let half = lc.n_rot / 2;
-        let inv: Vec<f32> = (0..half)
-            .map(|i| {
-                let base = 1.0 / lc.rope_base.powf(2.0 * i as f32 / lc.n_rot as f32);
-                match (&self.rope_freqs, lc.rope_freq_factors) {
-                    (Some(f), true) => base / f.get(i).copied().unwrap_or(1.0),
-                    _ => base,
-                }
-            })
-            .collect();
-        let mut cos = Vec::with_capacity(l * half);
-        let mut sin = Vec::with_capacity(l * half);
-        for p in pos..pos + l {
-            let p = p as f32 * lc.rope_scale;
-            for f in &inv {
-                let a = p * f;
-                cos.push(a.cos());
-                sin.push(a.sin());
-            }
+        let half = layer.values.inv_freq.len();
+        let mut cos = vec![0f32; l * half];
+        let mut sin = vec![0f32; l * half];
+        for (i, p) in (pos..pos + l).enumerate() {
+            let (c, s) = (&mut cos[i * half..][..half], &mut sin[i * half..][..half]);
+            rope_angles(&layer.cfg, &layer.values.inv_freq, p, c, s);
         }
         Ok((
             Tensor::from_vec(cos, (l, half), &self.device)?,
@@ -247,7 +275,7 @@ impl Gemma {
                 Arch::Gemma4 => rms_norm_plain(&v, eps)?,
                 Arch::Gemma3 => v,
             };
-            let (cos, sin) = self.rope_tables(lc, pos, l)?;
+            let (cos, sin) = self.rope_tables(layer, pos, l)?;
             let q = candle_nn::rotary_emb::rope_thd(&q.unsqueeze(0)?, &cos, &sin)?.squeeze(0)?;
             let k = candle_nn::rotary_emb::rope_thd(&k.unsqueeze(0)?, &cos, &sin)?.squeeze(0)?;
             let q = (q * self.cfg.attn_scale)?; // [L, nh, hd]
@@ -260,7 +288,8 @@ impl Gemma {
                 window: (lc.sliding && self.cfg.window > 0).then_some(self.cfg.window),
             };
             let attn = if l <= attention::DIRECT_MAX && self.device.is_cpu() {
-                let out = attention::direct(&to_vec(&q)?, lcache, &shape);
+                let mut out = vec![0f32; l * nh * hd];
+                attention::direct(&to_vec(&q)?, lcache, &shape, &mut out);
                 Tensor::from_vec(out, (l, nh * hd), &self.device)?
             } else {
                 let q = q.transpose(0, 1)?.contiguous()?;
@@ -295,6 +324,28 @@ impl Gemma {
             logits = ((logits / cap)?.tanh()? * cap)?;
         }
         Ok(logits)
+    }
+}
+
+/// RoPE's inverse frequencies of a layer (`n_rot / 2`): Gemma 4's full
+/// layers divide them by the model's `rope_freqs`.
+fn inv_freq(lc: &LayerConfig, rope_freqs: Option<&[f32]>) -> Vec<f32> {
+    (0..lc.n_rot / 2)
+        .map(|i| {
+            let base = 1.0 / lc.rope_base.powf(2.0 * i as f32 / lc.n_rot as f32);
+            match (rope_freqs, lc.rope_freq_factors) {
+                (Some(f), true) => base / f.get(i).copied().unwrap_or(1.0),
+                _ => base,
+            }
+        })
+        .collect()
+}
+
+/// cos and sin of RoPE's angles at position `p`.
+fn rope_angles(lc: &LayerConfig, inv_freq: &[f32], p: usize, cos: &mut [f32], sin: &mut [f32]) {
+    let p = p as f32 * lc.rope_scale;
+    for ((f, c), s) in inv_freq.iter().zip(cos).zip(sin) {
+        (*s, *c) = (p * f).sin_cos();
     }
 }
 

@@ -191,6 +191,22 @@ impl LayerCache {
     pub fn bytes(&self) -> usize {
         (self.k.len() + self.v.len()) * KV_ELEM_BYTES
     }
+
+    /// Room for `more` positions appended one at a time without growing
+    /// (a sliding layer needs no more than its window and slack). Only once
+    /// the layer has had its first append (its width is known then).
+    pub fn reserve(&mut self, more: usize) {
+        if self.width == 0 {
+            return;
+        }
+        let mut rows = self.len + more;
+        if let Some(w) = self.window {
+            rows = rows.min(w.saturating_sub(1) + SLIDING_SLACK + 1);
+        }
+        if rows > self.cap {
+            self.regrow(rows);
+        }
+    }
 }
 
 /// The whole model's cache and the tokens it holds.
@@ -226,6 +242,12 @@ impl KvCache {
 
     pub fn bytes(&self) -> usize {
         self.layers.iter().map(LayerCache::bytes).sum()
+    }
+
+    /// Room for `more` decoded tokens without growing any buffer.
+    pub fn reserve(&mut self, more: usize) {
+        self.layers.iter_mut().for_each(|l| l.reserve(more));
+        self.tokens.reserve(more);
     }
 }
 

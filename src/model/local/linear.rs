@@ -8,7 +8,7 @@ use candle_core::quantized::{QMatMul, QTensor};
 use candle_core::{DType, Module, Tensor};
 
 use super::LocalError;
-use super::kernels::{QWeight, matmul_many};
+use super::kernels::{ActBuf, QWeight, matmul_many, matmul_many_into, table};
 
 pub enum Linear {
     Own(QWeight),
@@ -50,6 +50,40 @@ impl Linear {
             return ls.iter().map(|l| l.forward(x)).collect();
         };
         products(&ws, x)
+    }
+
+    /// `forward_many` on slices: `x` holds `t` rows; each output `t` rows of
+    /// its weight's rows. Allocates nothing when locus's kernels run every
+    /// weight and `buf` has grown (candle's products go through tensors).
+    pub fn forward_into(
+        ls: &[&Linear],
+        x: &[f32],
+        t: usize,
+        outs: &mut [&mut [f32]],
+        buf: &mut ActBuf,
+    ) -> Result<(), LocalError> {
+        assert!(!ls.is_empty() && ls.len() == outs.len());
+        let own = |i: usize| match ls.get(i) {
+            Some(Linear::Own(w)) => Some(w),
+            _ => None,
+        };
+        if fuse() && ls.len() <= 4 && (0..ls.len()).all(|i| own(i).is_some()) {
+            let ws: [&QWeight; 4] =
+                std::array::from_fn(|i| own(i.min(ls.len() - 1)).expect("checked above"));
+            matmul_many_into(table(), &ws[..ls.len()], x, t, buf, outs);
+            return Ok(());
+        }
+        for (l, out) in ls.iter().zip(outs.iter_mut()) {
+            match l {
+                Linear::Own(w) => matmul_many_into(table(), &[w], x, t, buf, &mut [&mut **out]),
+                Linear::Candle(m) => {
+                    let xt = Tensor::from_slice(x, (t, x.len() / t), &candle_core::Device::Cpu)?;
+                    let y = m.forward(&xt)?.flatten_all()?.to_vec1::<f32>()?;
+                    out.copy_from_slice(&y);
+                }
+            }
+        }
+        Ok(())
     }
 }
 

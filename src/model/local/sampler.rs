@@ -36,22 +36,35 @@ impl Default for SamplerConfig {
 pub struct Sampler {
     cfg: SamplerConfig,
     rng: StdRng,
+    /// Buffers kept from token to token (sampling allocates nothing once
+    /// they have grown).
+    seen: Vec<u32>,
+    cand: Vec<(u32, f32)>,
+    probs: Vec<f32>,
 }
 
 impl Sampler {
     pub fn new(cfg: SamplerConfig) -> Sampler {
         let rng = StdRng::seed_from_u64(cfg.seed);
-        Sampler { cfg, rng }
+        Sampler {
+            seen: Vec::with_capacity(cfg.repeat_last_n.min(1 << 16)),
+            cfg,
+            rng,
+            cand: Vec::new(),
+            probs: Vec::new(),
+        }
     }
 
     /// Pick a token from `logits`, given the tokens so far (for the penalty).
     pub fn sample(&mut self, logits: &mut [f32], history: &[u32]) -> u32 {
         if self.cfg.repeat_penalty != 1.0 {
             let start = history.len().saturating_sub(self.cfg.repeat_last_n);
-            let mut seen: Vec<u32> = history[start..].to_vec();
+            let seen = &mut self.seen;
+            seen.clear();
+            seen.extend_from_slice(&history[start..]);
             seen.sort_unstable();
             seen.dedup();
-            for t in seen {
+            for &t in seen.iter() {
                 if let Some(l) = logits.get_mut(t as usize) {
                     *l = if *l > 0.0 {
                         *l / self.cfg.repeat_penalty
@@ -64,11 +77,9 @@ impl Sampler {
         if self.cfg.temperature <= 0.0 {
             return argmax(logits);
         }
-        let mut cand: Vec<(u32, f32)> = logits
-            .iter()
-            .enumerate()
-            .map(|(i, l)| (i as u32, *l))
-            .collect();
+        let cand = &mut self.cand;
+        cand.clear();
+        cand.extend(logits.iter().enumerate().map(|(i, l)| (i as u32, *l)));
         let k = if self.cfg.top_k == 0 {
             cand.len()
         } else {
@@ -78,12 +89,16 @@ impl Sampler {
             cand.select_nth_unstable_by(k - 1, |a, b| b.1.total_cmp(&a.1));
             cand.truncate(k);
         }
-        cand.sort_by(|a, b| b.1.total_cmp(&a.1));
+        // Most likely first; ties in token order (no allocation, unlike a
+        // stable sort).
+        cand.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         let max = cand[0].1;
-        let mut probs: Vec<f32> = cand
-            .iter()
-            .map(|(_, l)| ((l - max) / self.cfg.temperature).exp())
-            .collect();
+        let probs = &mut self.probs;
+        probs.clear();
+        probs.extend(
+            cand.iter()
+                .map(|(_, l)| ((l - max) / self.cfg.temperature).exp()),
+        );
         let sum: f32 = probs.iter().sum();
         probs.iter_mut().for_each(|p| *p /= sum);
         // min-p: drop tokens far less likely than the best.

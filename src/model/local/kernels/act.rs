@@ -12,6 +12,14 @@ pub struct A32 {
     pub qs: [i8; 32],
 }
 
+impl A32 {
+    pub const ZERO: A32 = A32 {
+        d: 0.0,
+        s: 0,
+        qs: [0; 32],
+    };
+}
+
 /// 256 activations: `x ≈ d * qs`, `bsums[j] = Σ qs[16j..16j+16]`.
 #[derive(Debug, Clone, Copy)]
 #[repr(C)]
@@ -19,6 +27,14 @@ pub struct A256 {
     pub d: f32,
     pub qs: [i8; 256],
     pub bsums: [i16; 16],
+}
+
+impl A256 {
+    pub const ZERO: A256 = A256 {
+        d: 0.0,
+        qs: [0; 256],
+        bsums: [0; 16],
+    };
 }
 
 /// Round to the nearest integer, ties to even, for |v| < 2^22 (ggml's
@@ -43,34 +59,21 @@ fn quantize_into(x: &[f32], qs: &mut [i8]) -> f32 {
     d
 }
 
-/// Quantize one row (its length a multiple of 32) into 32-blocks.
-pub fn quantize_a32(x: &[f32], out: &mut Vec<A32>) {
-    debug_assert_eq!(x.len() % 32, 0);
-    out.clear();
-    for chunk in x.chunks_exact(32) {
-        let mut b = A32 {
-            d: 0.0,
-            s: 0,
-            qs: [0; 32],
-        };
+/// Quantize one row (its length a multiple of 32) into its 32-blocks.
+pub fn quantize_a32(x: &[f32], out: &mut [A32]) {
+    debug_assert_eq!(x.len(), out.len() * 32);
+    for (chunk, b) in x.chunks_exact(32).zip(out) {
         // The scale is kept in f16 as in ggml's block_q8_0, whose rounding
         // llama.cpp's results carry.
         b.d = half::f16::from_f32(quantize_into(chunk, &mut b.qs)).to_f32();
         b.s = b.qs.iter().map(|&q| i32::from(q)).sum();
-        out.push(b);
     }
 }
 
-/// Quantize one row (its length a multiple of 256) into 256-blocks.
-pub fn quantize_a256(x: &[f32], out: &mut Vec<A256>) {
-    debug_assert_eq!(x.len() % 256, 0);
-    out.clear();
-    for chunk in x.chunks_exact(256) {
-        let mut b = A256 {
-            d: 0.0,
-            qs: [0; 256],
-            bsums: [0; 16],
-        };
+/// Quantize one row (its length a multiple of 256) into its 256-blocks.
+pub fn quantize_a256(x: &[f32], out: &mut [A256]) {
+    debug_assert_eq!(x.len(), out.len() * 256);
+    for (chunk, b) in x.chunks_exact(256).zip(out) {
         b.d = quantize_into(chunk, &mut b.qs);
         for (j, s) in b.bsums.iter_mut().enumerate() {
             *s = b.qs[16 * j..16 * j + 16]
@@ -78,6 +81,5 @@ pub fn quantize_a256(x: &[f32], out: &mut Vec<A256>) {
                 .map(|&q| i16::from(q))
                 .sum();
         }
-        out.push(b);
     }
 }

@@ -163,12 +163,21 @@ impl Format {
 /// A quantized weight matrix [rows, cols] in CPU memory, multiplied by
 /// locus's kernels.
 pub struct QWeight {
-    tensor: std::sync::Arc<QTensor>,
+    /// Keeps `data` alive.
+    _tensor: std::sync::Arc<QTensor>,
+    /// The tensor's bytes (CPU storage, which never moves while `tensor`
+    /// lives).
+    data: *const u8,
     pub format: Format,
     pub rows: usize,
     pub cols: usize,
     row_bytes: usize,
 }
+
+// SAFETY: `data` points into the immutable storage `tensor` keeps alive;
+// it is only ever read.
+unsafe impl Send for QWeight {}
+unsafe impl Sync for QWeight {}
 
 /// Output rows computed for this many tokens before moving to the next rows,
 /// so a row stays in cache while the tokens' activations stream past.
@@ -194,16 +203,24 @@ impl QWeight {
             return None;
         }
         let row_bytes = cols / bv * bb;
-        if tensor.storage_size_in_bytes() != rows * row_bytes {
-            return None;
-        }
+        let data = match tensor.data().ok()? {
+            std::borrow::Cow::Borrowed(d) if d.len() == rows * row_bytes => d.as_ptr(),
+            _ => return None,
+        };
         Some(QWeight {
-            tensor,
+            _tensor: tensor,
+            data,
             format,
             rows,
             cols,
             row_bytes,
         })
+    }
+
+    fn bytes(&self) -> &[u8] {
+        // SAFETY: checked in `new` to be the tensor's whole CPU storage,
+        // which `self.tensor` keeps alive and unmoved.
+        unsafe { std::slice::from_raw_parts(self.data, self.rows * self.row_bytes) }
     }
 
     /// `x` holds `t` rows of `cols` values; returns `t` rows of `rows` values.
@@ -213,26 +230,33 @@ impl QWeight {
 
     /// `matmul` on the given kernels.
     pub fn matmul_with(&self, k: &Table, x: &[f32], t: usize) -> Vec<f32> {
-        let data = self.tensor.data().expect("CPU tensors expose their bytes");
-        let acts = Acts::new(&[self], x, t);
         let mut out = vec![0f32; t * self.rows];
-        run(self.plan(k, &data, &acts, &mut out));
+        matmul_many_into(k, &[self], x, t, &mut ActBuf::default(), &mut [&mut out]);
         out
     }
 
-    /// The tasks that compute `out` (`t` rows of `rows`), each a block of rows.
-    fn plan<'a>(
-        &'a self,
-        k: &Table,
-        w: &'a [u8],
-        acts: &'a Acts,
-        out: &mut [f32],
-    ) -> Vec<Task<'a>> {
+    /// Rows per task, and how many tasks.
+    fn tasks(&self, k: &Table, acts: &Acts) -> (usize, usize) {
+        let step = if self.unpacked(k, acts) { 2 } else { 1 };
+        let chunk = row_chunk(self.rows, step);
+        (chunk, self.rows.div_ceil(chunk))
+    }
+
+    /// Whether this product runs on unpacked rows.
+    fn unpacked(&self, k: &Table, acts: &Acts) -> bool {
+        matches!(self.format, Format::Q5_0 | Format::Q8_0) && acts.t >= 4 && k.unpacked.is_some()
+    }
+
+    /// Task `c` of the product into `out` (`t` rows of `rows`): the rows
+    /// `c * chunk..` of every token.
+    fn task(&self, k: &Table, acts: &Acts, out: OutPtr, chunk: usize, c: usize) {
+        let w = self.bytes();
         let t = acts.t;
+        let rows = (c * chunk)..((c + 1) * chunk).min(self.rows);
         match self.format {
-            Format::Q5_0 | Format::Q8_0 if acts.unpacked(k) => {
+            Format::Q5_0 | Format::Q8_0 if self.unpacked(k, acts) => {
                 let (f4, f1) = k.unpacked.expect("checked by unpacked()");
-                self.drive_unpacked(w, &acts.a32, t, f4, f1, out)
+                self.drive_unpacked(w, acts.a32, t, f4, f1, out, rows);
             }
             Format::Q4K | Format::Q5K | Format::Q6K => {
                 let (f, f4) = match self.format {
@@ -240,7 +264,7 @@ impl QWeight {
                     Format::Q5K => (k.q5k, k.q5k_4),
                     _ => (k.q6k, k.q6k_4),
                 };
-                self.drive(w, &acts.a256, self.cols / 256, t, f, f4, out)
+                self.drive(w, acts.a256, self.cols / 256, t, f, f4, out, rows);
             }
             Format::Q5_0 | Format::Q8_0 => {
                 let f = if self.format == Format::Q5_0 {
@@ -248,7 +272,7 @@ impl QWeight {
                 } else {
                     k.q8_0
                 };
-                self.drive(w, &acts.a32, self.cols / 32, t, f, None, out)
+                self.drive(w, acts.a32, self.cols / 32, t, f, None, out, rows);
             }
             Format::F16 | Format::BF16 => {
                 let f = if self.format == Format::F16 {
@@ -256,142 +280,109 @@ impl QWeight {
                 } else {
                     k.bf16_row
                 };
-                self.drive(w, acts.x, self.cols, t, f, None, out)
+                self.drive(w, acts.x, self.cols, t, f, None, out, rows);
             }
         }
     }
 
-    /// `f` computes one row with one token; `f4`, when given, one row with
-    /// four tokens (the prompt kernels).
+    /// The output rows `r0..r1` of every token: `f` computes one row with one
+    /// token; `f4`, when given, one row with four tokens (the prompt kernels).
     #[allow(clippy::too_many_arguments)]
-    fn drive<'a, A: Sync>(
-        &'a self,
-        w: &'a [u8],
-        acts: &'a [A],
+    fn drive<A>(
+        &self,
+        w: &[u8],
+        acts: &[A],
         per_row: usize,
         t: usize,
         f: RowFn<A>,
         f4: Option<Kernel4<A>>,
-        out: &mut [f32],
-    ) -> Vec<Task<'a>> {
+        out: OutPtr,
+        rs: std::ops::Range<usize>,
+    ) {
         let rows = self.rows;
-        assert_eq!(out.len(), t * rows);
-        let ptr = OutPtr(out.as_mut_ptr());
-        let chunk = row_chunk(rows, 1);
-        let work = move |c: usize| {
-            let ptr = &ptr;
-            let (r0, r1) = (c * chunk, ((c + 1) * chunk).min(rows));
-            let a = |ti: usize| &acts[ti * per_row..(ti + 1) * per_row];
-            for tb in (0..t).step_by(TOKEN_TILE) {
-                let te = (tb + TOKEN_TILE).min(t);
-                for r in r0..r1 {
-                    let wr = &w[r * self.row_bytes..(r + 1) * self.row_bytes];
-                    // SAFETY (this and the calls below): the kernels come
-                    // from a table `tables()` found the CPU features for; `wr` and
-                    // the activations hold matching whole blocks. The output
-                    // index is inside `out` and written by this task alone
-                    // (rows r0..r1).
-                    let put = |ti: usize, v: f32| unsafe { *ptr.0.add(ti * rows + r) = v };
-                    let mut ti = tb;
-                    if let Some(f4) = f4 {
-                        while ti + 4 <= te {
-                            let v = unsafe { f4(wr, [a(ti), a(ti + 1), a(ti + 2), a(ti + 3)]) };
-                            for (k, v) in v.into_iter().enumerate() {
-                                put(ti + k, v);
-                            }
-                            ti += 4;
-                        }
-                    }
-                    for ti in ti..te {
-                        put(ti, unsafe { f(wr, a(ti)) });
-                    }
-                }
-            }
-        };
-        (0..rows.div_ceil(chunk))
-            .map(|c| Box::new(move || work(c)) as Task<'a>)
-            .collect()
-    }
-}
-
-impl QWeight {
-    /// Prompt processing: each row is unpacked once per tile of tokens and
-    /// multiplied with four tokens at a time.
-    #[allow(clippy::too_many_arguments)]
-    fn drive_unpacked<'a>(
-        &'a self,
-        w: &'a [u8],
-        acts: &'a [A32],
-        t: usize,
-        f4: Unpacked<4>,
-        f1: Unpacked<1>,
-        out: &mut [f32],
-    ) -> Vec<Task<'a>> {
-        let rows = self.rows;
-        let per_row = self.cols / 32;
-        assert_eq!(out.len(), t * rows);
-        let ptr = OutPtr(out.as_mut_ptr());
-        let chunk = row_chunk(rows, 2);
-        let work = move |c: usize| {
-            let ptr = &ptr;
-            let (mut row, mut row2) = (unpack::Row::default(), unpack::Row::default());
-            let (r0, r1) = (c * chunk, ((c + 1) * chunk).min(rows));
-            let a = |ti: usize| &acts[ti * per_row..(ti + 1) * per_row];
-            let wrow = |r: usize| &w[r * self.row_bytes..(r + 1) * self.row_bytes];
-            for tb in (0..t).step_by(UNPACKED_TILE) {
-                let te = (tb + UNPACKED_TILE).min(t);
-                // Rows two at a time (the last one twice when one is left).
-                for r in (r0..r1).step_by(2) {
-                    let pair = if r + 1 < r1 { 2 } else { 1 };
-                    row.fill(self.format, wrow(r));
-                    row2.fill(self.format, wrow(r + pair - 1));
-                    // SAFETY: the output index is inside `out` and belongs to
-                    // this task's rows.
-                    let put = |ti: usize, dr: usize, v: f32| unsafe {
-                        *ptr.0.add(ti * rows + r + dr) = v;
-                    };
-                    let mut ti = tb;
-                    // SAFETY (both calls): the kernels come from a table
-                    // `tables()` found the CPU features for.
+        let a = |ti: usize| &acts[ti * per_row..(ti + 1) * per_row];
+        for tb in (0..t).step_by(TOKEN_TILE) {
+            let te = (tb + TOKEN_TILE).min(t);
+            for r in rs.clone() {
+                let wr = &w[r * self.row_bytes..(r + 1) * self.row_bytes];
+                // SAFETY (this and the calls below): the kernels come from a
+                // table `tables()` found the CPU features for; `wr` and the
+                // activations hold matching whole blocks. The output index is
+                // inside the output (checked by `matmul_many_into`) and
+                // written by this task alone (its rows).
+                let put = |ti: usize, v: f32| unsafe { *out.0.add(ti * rows + r) = v };
+                let mut ti = tb;
+                if let Some(f4) = f4 {
                     while ti + 4 <= te {
-                        let v =
-                            unsafe { f4([&row, &row2], [a(ti), a(ti + 1), a(ti + 2), a(ti + 3)]) };
-                        for (dr, vals) in v.iter().enumerate().take(pair) {
-                            for (k, &v) in vals.iter().enumerate() {
-                                put(ti + k, dr, v);
-                            }
+                        let v = unsafe { f4(wr, [a(ti), a(ti + 1), a(ti + 2), a(ti + 3)]) };
+                        for (k, v) in v.into_iter().enumerate() {
+                            put(ti + k, v);
                         }
                         ti += 4;
                     }
-                    for ti in ti..te {
-                        let v = unsafe { f1([&row, &row2], [a(ti)]) };
-                        for (dr, [v]) in v.into_iter().enumerate().take(pair) {
-                            put(ti, dr, v);
+                }
+                for ti in ti..te {
+                    put(ti, unsafe { f(wr, a(ti)) });
+                }
+            }
+        }
+    }
+
+    /// Prompt processing: each row is unpacked once per tile of tokens and
+    /// multiplied with four tokens at a time.
+    #[allow(clippy::too_many_arguments)]
+    fn drive_unpacked(
+        &self,
+        w: &[u8],
+        acts: &[A32],
+        t: usize,
+        f4: Unpacked<4>,
+        f1: Unpacked<1>,
+        out: OutPtr,
+        rs: std::ops::Range<usize>,
+    ) {
+        let rows = self.rows;
+        let per_row = self.cols / 32;
+        let (mut row, mut row2) = (unpack::Row::default(), unpack::Row::default());
+        let a = |ti: usize| &acts[ti * per_row..(ti + 1) * per_row];
+        let wrow = |r: usize| &w[r * self.row_bytes..(r + 1) * self.row_bytes];
+        for tb in (0..t).step_by(UNPACKED_TILE) {
+            let te = (tb + UNPACKED_TILE).min(t);
+            // Rows two at a time (the last one twice when one is left).
+            for r in rs.clone().step_by(2) {
+                let pair = if r + 1 < rs.end { 2 } else { 1 };
+                row.fill(self.format, wrow(r));
+                row2.fill(self.format, wrow(r + pair - 1));
+                // SAFETY: the output index is inside the output and belongs
+                // to this task's rows.
+                let put = |ti: usize, dr: usize, v: f32| unsafe {
+                    *out.0.add(ti * rows + r + dr) = v;
+                };
+                let mut ti = tb;
+                // SAFETY (both calls): the kernels come from a table
+                // `tables()` found the CPU features for.
+                while ti + 4 <= te {
+                    let v = unsafe { f4([&row, &row2], [a(ti), a(ti + 1), a(ti + 2), a(ti + 3)]) };
+                    for (dr, vals) in v.iter().enumerate().take(pair) {
+                        for (k, &v) in vals.iter().enumerate() {
+                            put(ti + k, dr, v);
                         }
+                    }
+                    ti += 4;
+                }
+                for ti in ti..te {
+                    let v = unsafe { f1([&row, &row2], [a(ti)]) };
+                    for (dr, [v]) in v.into_iter().enumerate().take(pair) {
+                        put(ti, dr, v);
                     }
                 }
             }
-        };
-        (0..rows.div_ceil(chunk))
-            .map(|c| Box::new(move || work(c)) as Task<'a>)
-            .collect()
+        }
     }
 }
 
 /// Tokens per tile on the unpacked path (a row is unpacked once per tile).
 const UNPACKED_TILE: usize = 256;
-
-/// One block of output rows, run on one compute thread.
-type Task<'a> = Box<dyn Fn() + Send + Sync + 'a>;
-
-/// Runs the tasks on the compute threads (here when there is one).
-fn run(tasks: Vec<Task>) {
-    if tasks.len() == 1 || rayon::current_num_threads() <= 1 {
-        tasks.iter().for_each(|f| f());
-    } else {
-        tasks.into_par_iter().for_each(|f| f());
-    }
-}
 
 /// Rows per task: about four tasks a thread, a multiple of `step`.
 fn row_chunk(rows: usize, step: usize) -> usize {
@@ -401,43 +392,82 @@ fn row_chunk(rows: usize, step: usize) -> usize {
         .next_multiple_of(step)
 }
 
-/// The activations quantized once for every weight that takes them.
-struct Acts<'x> {
-    x: &'x [f32],
-    t: usize,
+/// Buffers for quantized activations, kept between products so that a
+/// decode step allocates nothing once they have grown to the model's widths.
+#[derive(Default)]
+pub struct ActBuf {
     a32: Vec<A32>,
     a256: Vec<A256>,
 }
 
-impl<'x> Acts<'x> {
-    fn new(ws: &[&QWeight], x: &'x [f32], t: usize) -> Acts<'x> {
+/// The activations quantized once for every weight that takes them.
+struct Acts<'a> {
+    x: &'a [f32],
+    t: usize,
+    a32: &'a [A32],
+    a256: &'a [A256],
+}
+
+impl ActBuf {
+    fn quantize<'a>(&'a mut self, ws: &[&QWeight], x: &'a [f32], t: usize) -> Acts<'a> {
         let cols = ws[0].cols;
         for w in ws {
             assert_eq!(w.cols, cols, "weights sharing an input have its width");
         }
         assert_eq!(x.len(), t * cols, "activation shape");
         let has = |f: &[Format]| ws.iter().any(|w| f.contains(&w.format));
+        let (n32, n256) = (
+            if has(&[Format::Q5_0, Format::Q8_0]) {
+                t * cols / 32
+            } else {
+                0
+            },
+            if has(&[Format::Q4K, Format::Q5K, Format::Q6K]) {
+                t * cols / 256
+            } else {
+                0
+            },
+        );
+        self.a32.resize(n32, A32::ZERO);
+        self.a256.resize(n256, A256::ZERO);
+        quantize_rows(x, cols, t, &mut self.a32, act::quantize_a32);
+        quantize_rows(x, cols, t, &mut self.a256, act::quantize_a256);
         Acts {
             x,
             t,
-            a32: if has(&[Format::Q5_0, Format::Q8_0]) {
-                quantize_rows(x, cols, t, act::quantize_a32)
-            } else {
-                Vec::new()
-            },
-            a256: if has(&[Format::Q4K, Format::Q5K, Format::Q6K]) {
-                quantize_rows(x, cols, t, act::quantize_a256)
-            } else {
-                Vec::new()
-            },
+            a32: &self.a32,
+            a256: &self.a256,
         }
     }
+}
 
-    /// Whether Q5_0/Q8_0 rows are unpacked for these tokens.
-    fn unpacked(&self, k: &Table) -> bool {
-        self.t >= 4 && k.unpacked.is_some()
+/// Each token's row quantized into `out` (nothing when `out` is empty), the
+/// rows shared out over the threads when there are many (a serial step here
+/// would leave the other cores idle).
+fn quantize_rows<A: Send>(
+    x: &[f32],
+    cols: usize,
+    t: usize,
+    out: &mut [A],
+    q: fn(&[f32], &mut [A]),
+) {
+    if out.is_empty() {
+        return;
+    }
+    let per_row = out.len() / t;
+    let rows = x[..t * cols].chunks(cols).zip(out.chunks_mut(per_row));
+    if t < 8 {
+        rows.for_each(|(x, a)| q(x, a));
+    } else {
+        x[..t * cols]
+            .par_chunks(cols)
+            .zip(out.par_chunks_mut(per_row))
+            .for_each(|(x, a)| q(x, a));
     }
 }
+
+/// Weights fused into one pass at most.
+const MAX_FUSED: usize = 4;
 
 /// Several weights that take the same input (a layer's Q, K and V, or its
 /// gate and up), in one pass over the compute threads: the input quantized
@@ -445,36 +475,46 @@ impl<'x> Acts<'x> {
 /// parallel loop (no barrier between the products). Returns each weight's
 /// `t` rows of its `rows` values.
 pub fn matmul_many(ws: &[&QWeight], x: &[f32], t: usize) -> Vec<Vec<f32>> {
-    let k = table();
-    let data: Vec<_> = ws
-        .iter()
-        .map(|w| w.tensor.data().expect("CPU tensors expose their bytes"))
-        .collect();
-    let acts = Acts::new(ws, x, t);
     let mut outs: Vec<Vec<f32>> = ws.iter().map(|w| vec![0f32; t * w.rows]).collect();
-    let tasks = ws
-        .iter()
-        .zip(&data)
-        .zip(outs.iter_mut())
-        .flat_map(|((w, d), out)| w.plan(k, d, &acts, out))
-        .collect();
-    run(tasks);
+    let mut views: Vec<&mut [f32]> = outs.iter_mut().map(Vec::as_mut_slice).collect();
+    matmul_many_into(table(), ws, x, t, &mut ActBuf::default(), &mut views);
     outs
 }
 
-/// Each token's row quantized, the rows shared out over the threads when
-/// there are many (a serial step here would leave the other cores idle).
-fn quantize_rows<A: Send>(x: &[f32], cols: usize, t: usize, q: fn(&[f32], &mut Vec<A>)) -> Vec<A> {
-    let one = |r: &[f32]| {
-        let mut v = Vec::new();
-        q(r, &mut v);
-        v
-    };
-    if t < 8 {
-        return x[..t * cols].chunks(cols).flat_map(one).collect();
+/// `matmul_many` on the given kernels into the given outputs (each `t` rows
+/// of its weight's `rows`), quantizing into `buf`: allocates nothing once
+/// `buf` has grown.
+pub fn matmul_many_into(
+    k: &Table,
+    ws: &[&QWeight],
+    x: &[f32],
+    t: usize,
+    buf: &mut ActBuf,
+    outs: &mut [&mut [f32]],
+) {
+    assert!(ws.len() <= MAX_FUSED && ws.len() == outs.len());
+    let acts = buf.quantize(ws, x, t);
+    let mut jobs = [(0usize, 0usize, OutPtr(std::ptr::null_mut())); MAX_FUSED];
+    for ((job, w), out) in jobs.iter_mut().zip(ws).zip(outs.iter_mut()) {
+        assert_eq!(out.len(), t * w.rows, "output shape");
+        let (chunk, n) = w.tasks(k, &acts);
+        *job = (chunk, n, OutPtr(out.as_mut_ptr()));
     }
-    let parts: Vec<Vec<A>> = x[..t * cols].par_chunks(cols).map(one).collect();
-    parts.into_iter().flatten().collect()
+    let jobs = &jobs[..ws.len()];
+    let total: usize = jobs.iter().map(|j| j.1).sum();
+    let run = |mut i: usize| {
+        for (w, &(chunk, n, out)) in ws.iter().zip(jobs) {
+            if i < n {
+                return w.task(k, &acts, out, chunk, i);
+            }
+            i -= n;
+        }
+    };
+    if total == 1 || rayon::current_num_threads() <= 1 {
+        (0..total).for_each(run);
+    } else {
+        (0..total).into_par_iter().for_each(run);
+    }
 }
 
 #[cfg(test)]

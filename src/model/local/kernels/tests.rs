@@ -138,7 +138,7 @@ fn simd_kernels_agree_with_the_portable_ones() {
 #[test]
 fn activations_round_trip_within_half_a_step() {
     let x = values(512, 5);
-    let mut a = Vec::new();
+    let mut a = vec![act::A256::ZERO; 2];
     act::quantize_a256(&x, &mut a);
     for (b, xs) in a.iter().zip(x.chunks(256)) {
         for (q, v) in b.qs.iter().zip(xs) {
@@ -153,7 +153,7 @@ fn activations_round_trip_within_half_a_step() {
         }
     }
     let zeros = vec![0f32; 32];
-    let mut z = Vec::new();
+    let mut z = vec![act::A32::ZERO; 1];
     act::quantize_a32(&zeros, &mut z);
     assert_eq!((z[0].d, z[0].s), (0.0, 0));
 }

@@ -1,0 +1,108 @@
+//! A decode step allocates nothing: a counting global allocator around the
+//! steps of the real small model and of the tiny Gemma 4, run the way
+//! generation runs them (as one job on the compute pool), sampling
+//! included. A binary of its own: the allocator counts the whole process,
+//! so nothing else may run beside it.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use candle_core::Device;
+use locus::model::local::LocalModel;
+use locus::model::local::sampler::{Sampler, SamplerConfig};
+
+#[allow(dead_code)]
+mod util;
+
+struct Counting;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: forwards to the system allocator; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static COUNTING: Counting = Counting;
+
+const WARM_UP: usize = 4;
+const STEPS: usize = 40;
+
+/// Allocations during each of `STEPS` decode-and-sample steps after a
+/// warm-up, with the cache reserved as generation reserves it.
+fn allocations_per_step(m: &LocalModel, sampler: SamplerConfig) -> Vec<usize> {
+    let prompt = m
+        .encode_raw(
+            "fn main() {\n    let xs = vec![1, 2, 3];\n    println!(\"{}\", xs.len());\n}\n",
+        )
+        .unwrap();
+    let mut cache = m.model.new_cache();
+    let mut scratch = m.model.scratch();
+    let first = m.model.forward(&prompt, &mut cache, false).unwrap();
+    scratch
+        .logits
+        .copy_from_slice(&first.flatten_all().unwrap().to_vec1::<f32>().unwrap());
+    cache.reserve(WARM_UP + STEPS);
+    let mut history = Vec::with_capacity(prompt.len() + WARM_UP + STEPS);
+    history.extend_from_slice(&prompt);
+    let mut sampler = Sampler::new(sampler);
+    let mut counts = Vec::with_capacity(STEPS);
+    rayon::scope(|_| {
+        for i in 0..WARM_UP + STEPS {
+            let before = ALLOCATIONS.load(Ordering::SeqCst);
+            let next = sampler.sample(&mut scratch.logits, &history);
+            history.push(next);
+            m.model.decode(next, &mut cache, &mut scratch).unwrap();
+            let n = ALLOCATIONS.load(Ordering::SeqCst) - before;
+            if i >= WARM_UP {
+                counts.push(n);
+            }
+        }
+    });
+    assert!(
+        scratch.logits.iter().all(|l| l.is_finite()),
+        "the steps computed logits"
+    );
+    counts
+}
+
+#[test]
+fn a_decode_step_allocates_nothing() {
+    let tiny = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny-gemma4.gguf");
+    let sampled = SamplerConfig {
+        temperature: 0.8,
+        top_k: 0,
+        top_p: 0.9,
+        repeat_penalty: 1.1,
+        ..SamplerConfig::default()
+    };
+    for (path, name) in [(util::test_model(), "gemma3 270m"), (tiny, "tiny gemma4")] {
+        let m = LocalModel::load(&path, &Device::Cpu).unwrap();
+        for (sampler, how) in [
+            (SamplerConfig::default(), "greedy"),
+            (sampled.clone(), "sampled"),
+        ] {
+            let counts = allocations_per_step(&m, sampler);
+            assert!(
+                counts.iter().all(|&n| n == 0),
+                "{name}, {how}: allocations per decode step {counts:?}"
+            );
+        }
+    }
+}
