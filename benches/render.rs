@@ -72,6 +72,7 @@ fn reviewing(lines: usize) -> App {
         failures: vec![],
         advice: None,
         placement: "local: Gemma 3 270m".into(),
+        cost: 0.0,
     });
     app
 }

@@ -22,7 +22,7 @@ use crate::util::{Sandbox, git_init, stderr, stdout, test_model};
 /// One scripted response: status, extra headers, body pieces with a pause
 /// before each, and whether to close before the chunked body's end.
 #[derive(Clone)]
-struct Reply {
+pub struct Reply {
     status: u16,
     headers: Vec<(String, String)>,
     pieces: Vec<(Vec<u8>, u64)>,
@@ -30,7 +30,7 @@ struct Reply {
 }
 
 impl Reply {
-    fn sse(body: &str, piece: usize) -> Reply {
+    pub fn sse(body: &str, piece: usize) -> Reply {
         let pieces = body
             .as_bytes()
             .chunks(piece)
@@ -54,20 +54,20 @@ impl Reply {
 }
 
 #[derive(Debug, Clone)]
-struct Received {
-    path: String,
-    headers: Vec<(String, String)>,
-    body: String,
+pub struct Received {
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
 }
 
 /// A loopback HTTP/1.1 server answering with `replies` in order (the last repeats).
-struct Server {
-    port: u16,
+pub struct Server {
+    pub port: u16,
     received: Arc<Mutex<Vec<Received>>>,
 }
 
 impl Server {
-    fn start(replies: Vec<Reply>) -> Server {
+    pub fn start(replies: Vec<Reply>) -> Server {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let received = Arc::new(Mutex::new(Vec::new()));
@@ -89,7 +89,7 @@ impl Server {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 
-    fn requests(&self) -> Vec<Received> {
+    pub fn requests(&self) -> Vec<Received> {
         self.received.lock().unwrap().clone()
     }
 }
@@ -199,7 +199,7 @@ fn chat(model: &CloudModel) -> (String, Result<GenStats, CloudError>) {
     }
 }
 
-const OPENAI_STREAM: &str = "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"finish_reason\":null}]}\n\n\
+pub const OPENAI_STREAM: &str = "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"finish_reason\":null}]}\n\n\
 : keep-alive\n\n\
 data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hel\"},\"finish_reason\":null}]}\n\n\
 data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"lo, wörld\"},\"finish_reason\":null}]}\n\n\

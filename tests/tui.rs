@@ -67,6 +67,7 @@ fn chatting() -> App {
             ..GenStats::default()
         },
         sources: vec!["calc.py:1".into()],
+        cost: 0.0,
         context_tokens: 2048,
         budget: 7168,
     });
@@ -106,6 +107,7 @@ fn chat_help_and_review_views() {
         failures: vec![],
         advice: None,
         placement: "local: Gemma 3 270m".into(),
+        cost: 0.0,
     });
     assert_eq!(review.view, View::Review);
     review.key(crossterm::event::KeyEvent::new(
@@ -268,25 +270,28 @@ fn wait_for(session: &str, what: &str, secs: u64) -> String {
     }
 }
 
-#[test]
-fn the_real_binary_in_tmux_answers_a_question() {
-    let model = test_model();
-    let sb = Sandbox::new();
-    let root = sb.path("work/proj");
-    git_init(&root);
-    std::fs::write(root.join("calc.py"), "def add(a, b):\n    return a + b\n").unwrap();
-    std::fs::create_dir_all(root.join(".locus")).unwrap();
-    std::fs::write(
-        root.join(".locus/config.toml"),
-        format!(
-            "[model]\npath = \"{}\"\ncontext = 2048\n\n[context]\nanswer_tokens = 24\n",
-            model.display()
-        ),
-    )
-    .unwrap();
-    let session = format!("locus-test-{}", std::process::id());
+/// Kills its tmux session when dropped.
+struct Kill(String);
+
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["kill-session", "-t", &self.0])
+            .status();
+    }
+}
+
+/// The real binary in a 100x30 tmux session, in `root`, with the sandbox's
+/// directories and `env` (`NAME=value …`) set.
+fn launch(sb: &Sandbox, root: &Path, env: &str) -> (String, Kill) {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let session = format!(
+        "locus-test-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    );
     let cmd = format!(
-        "cd {} && XDG_CONFIG_HOME={} XDG_STATE_HOME={} XDG_CACHE_HOME={} HOME={} TERM=xterm-256color {} ; sleep 30",
+        "cd {} && env -u LOCUS_MODEL XDG_CONFIG_HOME={} XDG_STATE_HOME={} XDG_CACHE_HOME={} HOME={} TERM=xterm-256color {env} {} ; sleep 30",
         root.display(),
         sb.path("config").display(),
         sb.path("state").display(),
@@ -309,15 +314,26 @@ fn the_real_binary_in_tmux_answers_a_question() {
         .status()
         .unwrap();
     assert!(st.success());
-    struct Kill(String);
-    impl Drop for Kill {
-        fn drop(&mut self) {
-            let _ = Command::new("tmux")
-                .args(["kill-session", "-t", &self.0])
-                .status();
-        }
-    }
-    let _kill = Kill(session.clone());
+    (session.clone(), Kill(session))
+}
+
+#[test]
+fn the_real_binary_in_tmux_answers_a_question() {
+    let model = test_model();
+    let sb = Sandbox::new();
+    let root = sb.path("work/proj");
+    git_init(&root);
+    std::fs::write(root.join("calc.py"), "def add(a, b):\n    return a + b\n").unwrap();
+    std::fs::create_dir_all(root.join(".locus")).unwrap();
+    std::fs::write(
+        root.join(".locus/config.toml"),
+        format!(
+            "[model]\npath = \"{}\"\ncontext = 2048\n\n[context]\nanswer_tokens = 24\n",
+            model.display()
+        ),
+    )
+    .unwrap();
+    let (session, _kill) = launch(&sb, &root, "");
     wait_for(&session, "conversation", 20);
     wait_for(&session, " files ·", 60);
     wait_for(&session, "local: ", 120);
@@ -397,4 +413,119 @@ fn long_transcripts_show_their_end_and_scroll_back_to_their_start() {
         top.contains("│entry 0 ") && top.contains("│entry 1 "),
         "{top}"
     );
+}
+
+/// Ctrl-E in the real binary: the preview of what would leave (nothing has
+/// yet), a file trimmed from it, Enter; the loopback provider gets exactly
+/// the rest, the answer is marked as the cloud's, the cost shows, and the
+/// audit log has the request. No local model here: escalation works
+/// without one.
+#[test]
+fn ctrl_e_previews_trims_and_sends_to_the_cloud_model() {
+    use crate::cloud::{OPENAI_STREAM, Reply, Server};
+    let server = Server::start(vec![Reply::sse(OPENAI_STREAM, 64)]);
+    let sb = Sandbox::new();
+    let root = sb.path("work/proj");
+    git_init(&root);
+    std::fs::write(
+        root.join("calc.py"),
+        "def add(a, b):\n    return a + b  # CALC_BODY\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("notes.py"),
+        "def note(x):\n    return add(x, 1)  # NOTES_BODY\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(root.join(".locus")).unwrap();
+    std::fs::write(
+        root.join(".locus/config.toml"),
+        format!(
+            "[providers.acme]\nkind = \"openai\"\nbase_url = \"http://127.0.0.1:{}/v1\"\nmodel = \"m-1\"\napi_key_cmd = \"echo sk-test\"\nprice_in_per_mtok = 3.0\nprice_out_per_mtok = 15.0\n",
+            server.port
+        ),
+    )
+    .unwrap();
+    let (session, _kill) = launch(&sb, &root, "");
+    wait_for(&session, "No local model found", 60);
+    tmux(&[
+        "send-keys",
+        "-t",
+        &session,
+        "-l",
+        "What do add and note in calc.py and notes.py do?",
+    ]);
+    tmux(&["send-keys", "-t", &session, "C-e"]);
+    let screen = wait_for(&session, "nothing has left this machine yet", 20);
+    assert!(
+        screen.contains("acme (m-1)") && screen.contains("estimated cost $"),
+        "{screen}"
+    );
+    assert!(server.requests().is_empty(), "nothing is sent before Enter");
+    // Select calc.py's part and trim it.
+    let mut tries = 0;
+    loop {
+        let screen = tmux(&["capture-pane", "-p", "-t", &session]);
+        let selected = screen
+            .lines()
+            .find(|l| l.contains('▶'))
+            .unwrap_or_default()
+            .to_string();
+        if selected.contains("calc.py") {
+            break;
+        }
+        tries += 1;
+        assert!(tries < 20, "no part for calc.py:\n{screen}");
+        tmux(&["send-keys", "-t", &session, "j"]);
+        std::thread::sleep(Duration::from_millis(150));
+    }
+    tmux(&["send-keys", "-t", &session, "Space"]);
+    let screen = wait_for(&session, "[ ]", 5);
+    assert!(
+        screen
+            .lines()
+            .any(|l| l.contains("[ ]") && l.contains("calc.py")),
+        "{screen}"
+    );
+    tmux(&["send-keys", "-t", &session, "Enter"]);
+    let screen = wait_for(&session, "Hello, wörld", 20);
+    assert!(screen.contains("locus [cloud: acme (m-1)]"), "{screen}");
+    let screen = wait_for(&session, "cloud $0.0001", 5);
+    assert!(
+        screen.contains("no local model · cloud $0.0001"),
+        "the status bar shows the cost: {screen}"
+    );
+    let sent = server.requests();
+    assert_eq!(sent.len(), 1);
+    let body = &sent[0].body;
+    assert!(body.contains("What do add and note"), "{body}");
+    assert!(
+        !body.contains("CALC_BODY"),
+        "the trimmed file stayed home: {body}"
+    );
+    tmux(&["send-keys", "-t", &session, "C-c"]);
+    tmux(&["send-keys", "-t", &session, "C-c"]);
+    let audit = std::fs::read_dir(sb.path("state"))
+        .unwrap()
+        .flatten()
+        .flat_map(|d| walk(&d.path()))
+        .find(|p| p.to_string_lossy().contains("audit"))
+        .expect("an audit log");
+    let log = std::fs::read_to_string(&audit).unwrap();
+    assert!(
+        log.contains("\"provider\":\"acme\"") && !log.contains("calc.py"),
+        "{log}"
+    );
+}
+
+fn walk(p: &Path) -> Vec<std::path::PathBuf> {
+    if p.is_dir() {
+        std::fs::read_dir(p)
+            .unwrap()
+            .flatten()
+            .flat_map(|d| walk(&d.path()))
+            .collect()
+    } else {
+        vec![p.to_path_buf()]
+    }
 }

@@ -3,62 +3,44 @@
 //! audit log. `locus audit` prints the log.
 
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
 
 use crate::cli::SessionsArgs;
 use crate::config::Settings;
 use crate::model::GenStats;
 use crate::model::chat::ChatModel;
 use crate::model::cloud::CloudModel;
-use crate::route::{self, AuditEntry, Preview};
+use crate::route;
+use crate::session::escalate::{self, Escalation};
 use crate::session::{Gate, SessionError};
 use crate::workspace::Workspace;
 
-/// What the gate saw, for the audit log after the request.
-pub type Sent = Arc<Mutex<Option<Preview>>>;
-
-/// The cloud model for `--cloud`, and the gate its requests go through.
+/// The cloud model for `--cloud`, and the gate its requests go through:
+/// the preview on stderr, sent only with `--yes`.
 pub fn escalation(
     settings: &Settings,
     provider: Option<&str>,
     yes: bool,
     json: bool,
     exclude: &[String],
-) -> anyhow::Result<(CloudModel, Gate, Sent)> {
-    let (name, p) = route::escalation_target(settings, provider)?;
-    let model = CloudModel::new(name, p.clone())?;
-    let rules = settings.privacy.never_send_rules()?;
+) -> anyhow::Result<Escalation> {
     let trim = crate::config::PathRules::new(exclude.iter().map(String::as_str))?;
-    let sent: Sent = Arc::new(Mutex::new(None));
-    let seen = sent.clone();
-    let (name, p) = (name.to_string(), p.clone());
-    let gate: Gate = Box::new(move |ctx, model: &dyn ChatModel| {
-        let mut report = route::guard(ctx, &rules);
-        // What the user trimmed from the payload (--exclude).
-        ctx.parts.retain(|part| match part.path.as_deref() {
-            Some(path) if trim.matching(std::path::Path::new(path)).is_some() => {
-                if !report.left_out.iter().any(|(p, _)| p == path) {
-                    report.left_out.push((path.to_string(), "--exclude".into()));
-                }
-                false
-            }
-            _ => true,
-        });
-        ctx.recount(model.counter());
-        let max_out = model.window().saturating_sub(ctx.budget);
-        let preview = Preview::new(&name, &p, ctx, &report, max_out);
+    let trim: escalate::Trim = Box::new(move |path| {
+        trim.matching(std::path::Path::new(path))
+            .map(|_| "--exclude".to_string())
+    });
+    let check: escalate::Check = Box::new(move |preview| {
         if json {
             eprintln!("{}", serde_json::json!({ "preview": preview }));
         } else {
             eprint!("{}", preview.render());
         }
-        if !yes {
-            return Err(SessionError::NotSent("pass --yes to send it".into()));
+        if yes {
+            Ok(())
+        } else {
+            Err(SessionError::NotSent("pass --yes to send it".into()))
         }
-        *seen.lock().unwrap_or_else(|e| e.into_inner()) = Some(preview);
-        Ok(())
     });
-    Ok((model, gate, sent))
+    Ok(escalate::escalation(settings, provider, trim, check)?)
 }
 
 /// The model a chat command runs on: the local one, or with `--cloud` the
@@ -67,7 +49,7 @@ pub struct Chosen {
     local: Option<crate::model::local::LocalChat>,
     cloud: Option<CloudModel>,
     pub gate: Option<Gate>,
-    sent: Option<Sent>,
+    sent: Option<escalate::Sent>,
 }
 
 impl Chosen {
@@ -86,8 +68,10 @@ impl Chosen {
         result: Result<&GenStats, &SessionError>,
         settings: &Settings,
     ) {
-        if let Some(sent) = &self.sent {
-            record(ws, sent, result, settings);
+        if let Some(sent) = &self.sent
+            && let Err(e) = escalate::record(&ws.dirs, &ws.root, sent, result, settings)
+        {
+            eprintln!("warning: cannot write the audit log: {e}");
         }
     }
 }
@@ -101,7 +85,7 @@ pub fn chosen_model(
     json: bool,
 ) -> anyhow::Result<Chosen> {
     if route.cloud {
-        let (m, gate, sent) = escalation(
+        let e = escalation(
             settings,
             route.provider.as_deref(),
             yes,
@@ -110,9 +94,9 @@ pub fn chosen_model(
         )?;
         return Ok(Chosen {
             local: None,
-            cloud: Some(m),
-            gate: Some(gate),
-            sent: Some(sent),
+            cloud: Some(e.model),
+            gate: Some(e.gate),
+            sent: Some(e.sent),
         });
     }
     let local = super::models::load_chat(ws, local_spec)?;
@@ -122,50 +106,6 @@ pub fn chosen_model(
         gate: None,
         sent: None,
     })
-}
-
-/// Record a cloud request (if one was sent) in the audit log, with how it ended.
-pub fn record(
-    ws: &Workspace,
-    sent: &Sent,
-    result: Result<&GenStats, &SessionError>,
-    settings: &Settings,
-) {
-    let Some(preview) = sent.lock().unwrap_or_else(|e| e.into_inner()).take() else {
-        return;
-    };
-    let (stats, outcome) = match result {
-        Ok(s) if s.finish == "stop" => (Some(s), "ok".to_string()),
-        Ok(s) => (Some(s), s.finish.clone()),
-        Err(e) => (None, e.to_string()),
-    };
-    let p = settings.providers.get(&preview.provider);
-    let tokens_in = stats
-        .map(|s| s.prompt_tokens)
-        .filter(|&n| n > 0)
-        .unwrap_or(preview.total_tokens);
-    let tokens_out = stats.map_or(0, |s| s.generated_tokens);
-    let cost = p.map_or(0.0, |p| {
-        tokens_in as f64 * p.price_in_per_mtok / 1e6
-            + tokens_out as f64 * p.price_out_per_mtok / 1e6
-    });
-    let files = preview.files();
-    let entry = AuditEntry {
-        time: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0),
-        provider: preview.provider,
-        model: preview.model,
-        files,
-        tokens_in,
-        tokens_out,
-        cost_usd: cost,
-        outcome,
-    };
-    if let Err(e) = route::audit_append(&route::audit_file(&ws.dirs, &ws.root), &entry) {
-        eprintln!("warning: cannot write the audit log: {e}");
-    }
 }
 
 pub fn audit(ws: &Workspace, args: &SessionsArgs) -> anyhow::Result<ExitCode> {

@@ -128,12 +128,16 @@ impl Default for IndexSettings {
 pub struct UiSettings {
     /// Theme name: one shipped in themes/ or a file in the config dir's themes/.
     pub theme: String,
+    /// Key bindings that replace the defaults: action name -> key or keys.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub keys: std::collections::BTreeMap<String, super::Keys>,
 }
 
 impl Default for UiSettings {
     fn default() -> Self {
         UiSettings {
             theme: "dark".into(),
+            keys: Default::default(),
         }
     }
 }

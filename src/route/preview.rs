@@ -20,6 +20,10 @@ pub struct Preview {
     pub max_output_tokens: usize,
     /// US dollars: the prompt plus an answer of `max_output_tokens` at most.
     pub cost_estimate_usd: f64,
+    /// The provider's prices (US dollars per million tokens), for
+    /// re-estimating after a trim.
+    pub price_in_per_mtok: f64,
+    pub price_out_per_mtok: f64,
 }
 
 impl Preview {
@@ -42,6 +46,8 @@ impl Preview {
             total_tokens: ctx.total_tokens,
             max_output_tokens,
             cost_estimate_usd: cost,
+            price_in_per_mtok: p.price_in_per_mtok,
+            price_out_per_mtok: p.price_out_per_mtok,
         }
     }
 

@@ -1,6 +1,7 @@
 //! One conversation: request -> context -> model -> stream -> answer or
 //! change set. The TUI and the headless commands share this code path.
 
+pub mod escalate;
 mod prompts;
 mod sources;
 mod store;
@@ -41,6 +42,15 @@ pub enum SessionError {
     NoSession(String),
     #[error("nothing was sent: {0}")]
     NotSent(String),
+}
+
+/// What a request asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Task {
+    /// A question about the code.
+    Ask,
+    /// A change, answered with SEARCH/REPLACE blocks.
+    Edit,
 }
 
 /// One exchange.
@@ -204,6 +214,53 @@ impl Session {
         model.max_output().map_or(room, |m| room.min(m.max(16)))
     }
 
+    /// A request's system prompt, the question as sent, and the room kept
+    /// for the answer.
+    fn shape(
+        &self,
+        model: &dyn ChatModel,
+        task: Task,
+        text: &str,
+    ) -> (&'static str, String, usize) {
+        match task {
+            Task::Ask => (ASK_SYSTEM, text.to_string(), self.answer_room(model)),
+            Task::Edit => {
+                let window = model.window();
+                let room = self
+                    .answer_room(model)
+                    .max(window / 4)
+                    .min(window / 2)
+                    .min(model.max_output().unwrap_or(usize::MAX));
+                let question = format!("Task: {}\nReply with SEARCH/REPLACE blocks.", text.trim());
+                (edit::EDIT_FORMAT, question, room)
+            }
+        }
+    }
+
+    /// The context `ask` or `edit` would build for `text` on `model` now
+    /// (before any summary of older turns), for a preview.
+    pub fn draft(
+        &self,
+        model: &dyn ChatModel,
+        index: &Index,
+        cwd: &Path,
+        task: Task,
+        text: &str,
+        pinned: &[String],
+    ) -> Context {
+        let (system, question, room) = self.shape(model, task, text);
+        let budget = model.window().saturating_sub(room);
+        self.context(
+            index,
+            cwd,
+            system,
+            &question,
+            pinned,
+            budget,
+            model.counter(),
+        )
+    }
+
     fn history(&self) -> Vec<(String, String)> {
         self.turns[self.summarized..]
             .iter()
@@ -249,11 +306,17 @@ impl Session {
         cancel: &Cancel,
         on_text: &mut dyn FnMut(Piece),
     ) -> Result<Answer, SessionError> {
-        let window = model.window();
-        let answer_room = self.answer_room(model);
-        let budget = window - answer_room;
+        let (system, question_sent, answer_room) = self.shape(model, Task::Ask, question);
+        let budget = model.window() - answer_room;
         let mut ctx = self.prepare(
-            model, index, cwd, ASK_SYSTEM, question, pinned, budget, cancel,
+            model,
+            index,
+            cwd,
+            system,
+            &question_sent,
+            pinned,
+            budget,
+            cancel,
         )?;
         self.pass_gate(&mut ctx, model)?;
         let messages = ctx.messages();
@@ -424,26 +487,9 @@ impl Session {
         on_text: &mut dyn FnMut(Piece),
     ) -> Result<EditOutcome, SessionError> {
         let window = model.window();
-        let answer_room = self
-            .answer_room(model)
-            .max(window / 4)
-            .min(window / 2)
-            .min(model.max_output().unwrap_or(usize::MAX));
+        let (system, question, answer_room) = self.shape(model, Task::Edit, instruction);
         let budget = window - answer_room;
-        let question = format!(
-            "Task: {}\nReply with SEARCH/REPLACE blocks.",
-            instruction.trim()
-        );
-        let mut ctx = self.prepare(
-            model,
-            index,
-            cwd,
-            edit::EDIT_FORMAT,
-            &question,
-            pinned,
-            budget,
-            cancel,
-        )?;
+        let mut ctx = self.prepare(model, index, cwd, system, &question, pinned, budget, cancel)?;
         self.pass_gate(&mut ctx, model)?;
         let mut messages = ctx.messages();
         let mut replies = Vec::new();

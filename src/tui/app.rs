@@ -4,10 +4,14 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+use crate::config::{Action, Key, KeyName, Keymap};
 use crate::edit::{ChangeSet, Decision};
 use crate::model::{Cancel, GenStats};
+use crate::route::Preview;
+use crate::session::Task;
 
 use super::complete;
+use super::escalation::{self, Escalation};
 
 /// What the worker is asked to do.
 #[derive(Debug, Clone, PartialEq)]
@@ -17,6 +21,17 @@ pub enum Request {
     Apply(ChangeSet),
     Undo,
     Redo,
+    /// Show what escalating the task to the cloud model would send.
+    Escalate {
+        task: Task,
+        text: String,
+    },
+    /// Send it, without the trimmed paths.
+    Send {
+        task: Task,
+        text: String,
+        exclude: Vec<String>,
+    },
 }
 
 /// What the worker reports.
@@ -42,12 +57,21 @@ pub enum Report {
         sources: Vec<String>,
         context_tokens: usize,
         budget: usize,
+        /// US dollars, when it went to a cloud model.
+        cost: f64,
+    },
+    /// What an escalation would send, for the user to confirm.
+    Preview {
+        task: Task,
+        text: String,
+        preview: Box<Preview>,
     },
     Proposed {
         changes: ChangeSet,
         failures: Vec<String>,
         advice: Option<String>,
         placement: String,
+        cost: f64,
     },
     Info(String),
     Error(String),
@@ -75,6 +99,7 @@ pub enum Entry {
 pub enum View {
     Chat,
     Review,
+    Escalate,
     Help,
 }
 
@@ -91,6 +116,8 @@ pub struct Status {
     pub branch: Option<String>,
     pub dirty: bool,
     pub cost: f64,
+    /// No local model could be loaded.
+    pub no_model: bool,
 }
 
 /// The change set under review and where the cursor is.
@@ -160,6 +187,9 @@ pub struct App {
     pub names: complete::Names,
     /// The highlighted completion.
     pub completion_sel: usize,
+    /// The escalation preview on screen.
+    pub escalation: Option<Escalation>,
+    pub keys: Keymap,
     pub quit: bool,
 }
 
@@ -191,8 +221,15 @@ impl App {
             side_by_side: false,
             names: complete::Names::default(),
             completion_sel: 0,
+            escalation: None,
+            keys: Keymap::default(),
             quit: false,
         }
+    }
+
+    /// Whether `k` is bound to `a` in the keymap.
+    pub fn is(&self, a: Action, k: &KeyEvent) -> bool {
+        key_of(k).is_some_and(|key| self.keys.is(a, key))
     }
 
     /// Handle a key; the requests for the worker.
@@ -202,7 +239,7 @@ impl App {
             return self.ctrl_c();
         }
         self.ctrl_c_armed = false;
-        if k.code == KeyCode::F(1) {
+        if self.is(Action::Help, &k) {
             self.toggle_help();
             return Vec::new();
         }
@@ -217,6 +254,7 @@ impl App {
                 Vec::new()
             }
             View::Review => self.review_key(k),
+            View::Escalate => self.escalation_key(k),
             View::Chat => self.chat_key(k),
         }
     }
@@ -289,6 +327,13 @@ impl App {
         }
         let alt =
             k.modifiers.contains(KeyModifiers::ALT) || k.modifiers.contains(KeyModifiers::SHIFT);
+        if self.is(Action::Escalate, &k) {
+            return self.escalate();
+        }
+        if self.is(Action::Thinking, &k) {
+            self.show_thinking = !self.show_thinking;
+            return Vec::new();
+        }
         match k.code {
             KeyCode::Char('?') if self.input.is_empty() => self.toggle_help(),
             KeyCode::Char('j') if k.modifiers.contains(KeyModifiers::CONTROL) => {
@@ -296,9 +341,7 @@ impl App {
             }
             KeyCode::Enter if alt => self.input.push('\n'),
             KeyCode::Enter => return self.submit(),
-            KeyCode::Char('t') if k.modifiers.contains(KeyModifiers::CONTROL) => {
-                self.show_thinking = !self.show_thinking
-            }
+            KeyCode::Char(_) if k.modifiers.contains(KeyModifiers::CONTROL) => {}
             KeyCode::Char(c) => self.input.push(c),
             KeyCode::Backspace => {
                 self.input.pop();
@@ -404,38 +447,148 @@ impl App {
         self.cancel = Some(Cancel::new());
     }
 
+    /// Ctrl-E: the task in the composer (a question or `/edit …`), else the
+    /// last request, previewed for the cloud model.
+    fn escalate(&mut self) -> Vec<Request> {
+        if self.busy {
+            self.entries
+                .push(Entry::Info("still answering; Ctrl-C cancels".into()));
+            return Vec::new();
+        }
+        let typed = self.input.trim().to_string();
+        let text = if typed.is_empty() {
+            match self.history.last() {
+                Some(h) => h.clone(),
+                None => {
+                    self.entries.push(Entry::Error(
+                        "nothing to escalate: type a question or an /edit instruction first".into(),
+                    ));
+                    return Vec::new();
+                }
+            }
+        } else {
+            typed
+        };
+        let (task, body) = match text.strip_prefix("/edit ") {
+            Some(i) => (Task::Edit, i.trim().to_string()),
+            None if text.starts_with('/') => {
+                self.entries.push(Entry::Error(format!(
+                    "{text} is a command; escalate a question or an /edit instruction"
+                )));
+                return Vec::new();
+            }
+            None => (Task::Ask, text),
+        };
+        self.input.clear();
+        self.entries.push(Entry::Info(
+            "preparing what the cloud model would get; nothing is sent until you confirm".into(),
+        ));
+        vec![Request::Escalate { task, text: body }]
+    }
+
+    fn escalation_key(&mut self, k: KeyEvent) -> Vec<Request> {
+        let Some(e) = &mut self.escalation else {
+            self.view = View::Chat;
+            return Vec::new();
+        };
+        let remove = key_of(&k).is_some_and(|key| self.keys.is(Action::Remove, key));
+        let outcome = match k.code {
+            KeyCode::Down | KeyCode::Char('j') => {
+                e.step(1);
+                escalation::Outcome::Stay
+            }
+            KeyCode::Up | KeyCode::Char('k') => {
+                e.step(-1);
+                escalation::Outcome::Stay
+            }
+            KeyCode::Char(' ') | KeyCode::Char('x') => e.toggle(),
+            _ if remove => e.toggle(),
+            KeyCode::Char('v') => {
+                e.show_text = !e.show_text;
+                escalation::Outcome::Stay
+            }
+            KeyCode::Enter => e.send(),
+            KeyCode::Esc | KeyCode::Char('q') => escalation::Outcome::Cancel,
+            _ => escalation::Outcome::Stay,
+        };
+        match outcome {
+            escalation::Outcome::Stay => Vec::new(),
+            escalation::Outcome::Note(n) => {
+                self.entries.push(Entry::Info(n));
+                Vec::new()
+            }
+            escalation::Outcome::Cancel => {
+                self.escalation = None;
+                self.view = View::Chat;
+                self.entries
+                    .push(Entry::Info("escalation cancelled; nothing was sent".into()));
+                Vec::new()
+            }
+            escalation::Outcome::Send(exclude) => {
+                let e = self.escalation.take().expect("on screen");
+                self.view = View::Chat;
+                let shown = match e.task {
+                    Task::Ask => e.text.clone(),
+                    Task::Edit => format!("/edit {}", e.text),
+                };
+                self.start(&shown);
+                if let Some(Entry::Assistant { placement, .. }) = self.entries.last_mut() {
+                    *placement = format!("cloud: {} ({})", e.preview.provider, e.preview.model);
+                }
+                vec![Request::Send {
+                    task: e.task,
+                    text: e.text,
+                    exclude,
+                }]
+            }
+        }
+    }
+
     fn review_key(&mut self, k: KeyEvent) -> Vec<Request> {
+        let key = key_of(&k);
+        let is = |a: Action| key.is_some_and(|key| self.keys.is(a, key));
+        let action = [
+            Action::Accept,
+            Action::Reject,
+            Action::AcceptFile,
+            Action::AcceptAll,
+            Action::RejectAll,
+            Action::SideBySide,
+            Action::Apply,
+        ]
+        .into_iter()
+        .find(|a| is(*a));
         let Some(r) = &mut self.review else {
             self.view = View::Chat;
             return Vec::new();
         };
-        match k.code {
-            KeyCode::Down | KeyCode::Char('j') => r.step(1),
-            KeyCode::Up | KeyCode::Char('k') => r.step(-1),
-            KeyCode::Char('a') | KeyCode::Char('y') => {
+        match (action, k.code) {
+            (Some(Action::Accept), _) => {
                 r.decide(Decision::Accepted);
                 r.step(1);
             }
-            KeyCode::Char('r') | KeyCode::Char('n') => {
+            (Some(Action::Reject), _) => {
                 r.decide(Decision::Rejected);
                 r.step(1);
             }
-            KeyCode::Char('s') => self.side_by_side = !self.side_by_side,
-            KeyCode::Char('A') => r.changes.set_all(Decision::Accepted),
-            KeyCode::Char('R') => r.changes.set_all(Decision::Rejected),
-            KeyCode::Char('f') => {
+            (Some(Action::SideBySide), _) => self.side_by_side = !self.side_by_side,
+            (Some(Action::AcceptAll), _) => r.changes.set_all(Decision::Accepted),
+            (Some(Action::RejectAll), _) => r.changes.set_all(Decision::Rejected),
+            (Some(Action::AcceptFile), _) => {
                 if let Some(fc) = r.changes.files.get(r.at.0) {
                     let path = fc.path.clone();
                     r.changes.set_file(&path, Decision::Accepted);
                 }
             }
-            KeyCode::Enter | KeyCode::Char('w') => {
+            (Some(Action::Apply), _) => {
                 let changes = r.changes.clone();
                 self.review = None;
                 self.view = View::Chat;
                 return vec![Request::Apply(changes)];
             }
-            KeyCode::Esc | KeyCode::Char('q') => {
+            (_, KeyCode::Down | KeyCode::Char('j')) => r.step(1),
+            (_, KeyCode::Up | KeyCode::Char('k')) => r.step(-1),
+            (_, KeyCode::Esc | KeyCode::Char('q')) => {
                 self.review = None;
                 self.view = View::Chat;
                 self.entries.push(Entry::Info(
@@ -458,6 +611,7 @@ impl App {
                 self.status.window = window;
             }
             Report::NoModel(why) => {
+                self.status.no_model = true;
                 self.entries.push(Entry::Error(format!(
                     "No local model found ({why}).\nDownload the default Gemma 4 12B with `locus models pull` (about 7 GB), \
                      point model.path at a GGUF file, or configure a cloud provider (docs/configuration.md)."
@@ -480,8 +634,10 @@ impl App {
                 sources,
                 context_tokens,
                 budget,
+                cost,
             } => {
                 self.finish(&placement);
+                self.status.cost += cost;
                 self.status.prefill = stats.prefill_tokens_per_s;
                 self.status.decode = stats.decode_tokens_per_s;
                 self.status.reused = stats.reused_prefix_tokens;
@@ -499,8 +655,10 @@ impl App {
                 failures,
                 advice,
                 placement,
+                cost,
             } => {
                 self.finish(&placement);
+                self.status.cost += cost;
                 for f in failures {
                     self.entries.push(Entry::Error(f));
                 }
@@ -518,6 +676,14 @@ impl App {
                     });
                     self.view = View::Review;
                 }
+            }
+            Report::Preview {
+                task,
+                text,
+                preview,
+            } => {
+                self.escalation = Some(Escalation::new(task, text, *preview));
+                self.view = View::Escalate;
             }
             Report::Info(s) => self.entries.push(Entry::Info(s)),
             Report::Error(e) => {
@@ -548,6 +714,38 @@ impl App {
             }
         }
     }
+}
+
+/// A terminal key as the keymap names it (`None` for keys it has no name
+/// for). Shift is in the character itself.
+pub fn key_of(k: &KeyEvent) -> Option<Key> {
+    let name = match k.code {
+        KeyCode::Char(c) => KeyName::Char(if k.modifiers.contains(KeyModifiers::CONTROL) {
+            c.to_ascii_lowercase()
+        } else {
+            c
+        }),
+        KeyCode::Enter => KeyName::Enter,
+        KeyCode::Esc => KeyName::Esc,
+        KeyCode::Tab => KeyName::Tab,
+        KeyCode::Backspace => KeyName::Backspace,
+        KeyCode::Delete => KeyName::Delete,
+        KeyCode::Up => KeyName::Up,
+        KeyCode::Down => KeyName::Down,
+        KeyCode::Left => KeyName::Left,
+        KeyCode::Right => KeyName::Right,
+        KeyCode::PageUp => KeyName::PageUp,
+        KeyCode::PageDown => KeyName::PageDown,
+        KeyCode::Home => KeyName::Home,
+        KeyCode::End => KeyName::End,
+        KeyCode::F(n) => KeyName::F(n),
+        _ => return None,
+    };
+    Some(Key {
+        ctrl: k.modifiers.contains(KeyModifiers::CONTROL),
+        alt: k.modifiers.contains(KeyModifiers::ALT),
+        name,
+    })
 }
 
 #[cfg(test)]
@@ -583,6 +781,7 @@ mod tests {
             sources: vec!["src/main.rs:1".into()],
             context_tokens: 900,
             budget: 7000,
+            cost: 0.0,
         });
         assert!(!app.busy);
         assert_eq!(
@@ -645,5 +844,132 @@ mod tests {
         app.key(key(KeyCode::Down));
         app.key(key(KeyCode::Down));
         assert_eq!(app.input, "");
+    }
+
+    fn preview() -> Preview {
+        use crate::context::{Part, PartKind, Slot};
+        let part = |kind, path: Option<&str>, tokens| Part {
+            kind,
+            path: path.map(String::from),
+            lines: None,
+            tokens,
+            text: format!("text of {path:?}"),
+            slot: Slot::Current,
+        };
+        Preview {
+            provider: "acme".into(),
+            model: "m-1".into(),
+            url: "http://127.0.0.1:9/v1".into(),
+            parts: vec![
+                part(PartKind::System, None, 100),
+                part(PartKind::File, Some("calc.py"), 40),
+                part(PartKind::File, Some("notes.py"), 60),
+            ],
+            left_out: vec![(".env".into(), ".env".into())],
+            redactions: 1,
+            total_tokens: 200,
+            max_output_tokens: 1000,
+            cost_estimate_usd: 0.0,
+            price_in_per_mtok: 1.0,
+            price_out_per_mtok: 2.0,
+        }
+    }
+
+    #[test]
+    fn ctrl_e_previews_the_task_and_enter_sends_it_without_what_was_trimmed() {
+        let ctrl_e = KeyEvent::new(KeyCode::Char('e'), KeyModifiers::CONTROL);
+        let mut app = App::new();
+        assert!(
+            app.key(ctrl_e).is_empty(),
+            "nothing typed, nothing asked yet"
+        );
+        assert!(
+            matches!(app.entries.last(), Some(Entry::Error(e)) if e.contains("nothing to escalate"))
+        );
+        typed(&mut app, "/edit rename add");
+        assert_eq!(
+            app.key(ctrl_e),
+            vec![Request::Escalate {
+                task: Task::Edit,
+                text: "rename add".into()
+            }]
+        );
+        app.report(Report::Preview {
+            task: Task::Edit,
+            text: "rename add".into(),
+            preview: Box::new(preview()),
+        });
+        assert_eq!(app.view, View::Escalate);
+        let e = app.escalation.as_ref().unwrap();
+        assert_eq!(e.tokens(), 200);
+        // The system part cannot be trimmed; calc.py can.
+        app.key(key(KeyCode::Char(' ')));
+        assert_eq!(app.escalation.as_ref().unwrap().tokens(), 200);
+        app.key(key(KeyCode::Char('j')));
+        app.key(key(KeyCode::Char(' ')));
+        let e = app.escalation.as_ref().unwrap();
+        assert_eq!(e.tokens(), 160);
+        assert!((e.cost() - (160.0 + 2000.0) / 1e6).abs() < 1e-12);
+        assert_eq!(
+            app.key(key(KeyCode::Enter)),
+            vec![Request::Send {
+                task: Task::Edit,
+                text: "rename add".into(),
+                exclude: vec!["calc.py".into()]
+            }]
+        );
+        assert_eq!(app.view, View::Chat);
+        assert!(app.busy);
+        assert!(matches!(
+            app.entries.last(),
+            Some(Entry::Assistant { placement, .. }) if placement == "cloud: acme (m-1)"
+        ));
+        // Esc cancels; the last question is what Ctrl-E takes when the
+        // composer is empty.
+        app.report(Report::Error("x".into()));
+        typed(&mut app, "why?");
+        app.key(key(KeyCode::Enter));
+        app.report(Report::Error("x".into()));
+        assert_eq!(
+            app.key(ctrl_e),
+            vec![Request::Escalate {
+                task: Task::Ask,
+                text: "why?".into()
+            }]
+        );
+        app.report(Report::Preview {
+            task: Task::Ask,
+            text: "why?".into(),
+            preview: Box::new(preview()),
+        });
+        assert!(app.key(key(KeyCode::Esc)).is_empty());
+        assert_eq!(app.view, View::Chat);
+        assert!(
+            matches!(app.entries.last(), Some(Entry::Info(i)) if i.contains("nothing was sent"))
+        );
+    }
+
+    #[test]
+    fn configured_keys_replace_the_defaults() {
+        let mut app = App::new();
+        app.keys =
+            Keymap::new(&toml::from_str("escalate = \"ctrl-x\"\nthinking = \"f5\"").unwrap())
+                .unwrap();
+        app.key(KeyEvent::new(KeyCode::F(5), KeyModifiers::NONE));
+        assert!(app.show_thinking);
+        typed(&mut app, "q");
+        assert!(
+            app.key(KeyEvent::new(KeyCode::Char('e'), KeyModifiers::CONTROL))
+                .is_empty()
+        );
+        assert_eq!(
+            app.input, "q",
+            "Ctrl-E is no longer bound and types nothing"
+        );
+        assert_eq!(
+            app.key(KeyEvent::new(KeyCode::Char('x'), KeyModifiers::CONTROL))
+                .len(),
+            1
+        );
     }
 }

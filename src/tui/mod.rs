@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod complete;
+pub mod escalation;
 pub mod highlight;
 pub mod sides;
 pub mod style;
@@ -60,6 +61,7 @@ pub fn run(ws: &Workspace, resume: Option<Option<String>>) -> anyhow::Result<Exi
         );
     }
     let settings = ws.settings()?.settings;
+    let keys = crate::config::Keymap::new(&settings.ui.keys)?;
     let theme = Theme::load(&Assets::new(Some(&ws.dirs.config)), &settings.ui.theme).ok();
     let styles = style::Styles::new(theme, style::detect_colors());
     let log = ws.dirs.log_file();
@@ -77,7 +79,7 @@ pub fn run(ws: &Workspace, resume: Option<Option<String>>) -> anyhow::Result<Exi
         EnableBracketedPaste,
         EnableMouseCapture
     )?;
-    let result = event_loop(ws, resume, &styles);
+    let result = event_loop(ws, resume, &styles, keys);
     restore();
     result.map(|_| ExitCode::SUCCESS)
 }
@@ -86,6 +88,7 @@ fn event_loop(
     ws: &Workspace,
     resume: Option<Option<String>>,
     styles: &style::Styles,
+    keys: crate::config::Keymap,
 ) -> anyhow::Result<()> {
     let mut terminal = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
     let (tx, rx) = std::sync::mpsc::channel::<Incoming>();
@@ -101,6 +104,7 @@ fn event_loop(
         })?;
     let jobs = worker::spawn(ws.cwd.clone(), resume, tx);
     let mut app = App::new();
+    app.keys = keys;
     // The first frame, before the index or the model is ready.
     terminal.draw(|f| view::draw(f, &app, styles))?;
     let mut dirty = false;

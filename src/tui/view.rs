@@ -10,6 +10,7 @@ use super::app::{App, Entry, View};
 use super::highlight;
 use super::sides;
 use super::style::Styles;
+use crate::config::{Action, Keymap};
 use crate::edit::Decision;
 
 pub fn draw(f: &mut Frame<'_>, app: &App, st: &Styles) {
@@ -17,6 +18,12 @@ pub fn draw(f: &mut Frame<'_>, app: &App, st: &Styles) {
     match app.view {
         View::Review => review(f, area, app, st),
         View::Chat | View::Help => chat(f, area, app, st),
+        View::Escalate => {
+            chat(f, area, app, st);
+            if let Some(e) = &app.escalation {
+                super::escalation::draw(f, area, e, st);
+            }
+        }
     }
     if app.view == View::Help {
         help(f, area, app, st);
@@ -140,23 +147,24 @@ fn status_bar(f: &mut Frame<'_>, area: Rect, app: &App, st: &Styles) {
     } else {
         "ui.statusline.local"
     };
-    let model = if s.placement.is_empty() {
-        "loading model…".to_string()
-    } else {
-        s.placement.clone()
+    let model = match (&s.placement, s.no_model) {
+        (p, _) if !p.is_empty() => p.clone(),
+        (_, true) => "no local model".to_string(),
+        _ => "loading model…".to_string(),
     };
     let branch = s
         .branch
         .as_ref()
         .map(|b| format!(" · {b}{}", if s.dirty { "*" } else { "" }))
         .unwrap_or_default();
+    // What matters most first: a narrow terminal cuts the end.
     let cost = if s.cost > 0.0 {
-        format!(" · ${:.4}", s.cost)
+        format!(" · cloud ${:.4}", s.cost)
     } else {
         String::new()
     };
     let text = format!(
-        " {model}{branch} · {} · {:.0}/{:.1} tok/s prefill/decode · reused {}{cost}",
+        " {model}{cost}{branch} · {} · {:.0}/{:.1} tok/s in/out · reused {}",
         s.index, s.prefill, s.decode, s.reused
     );
     f.render_widget(Paragraph::new(text).style(st.get(scope)), left);
@@ -269,34 +277,67 @@ fn review(f: &mut Frame<'_>, area: Rect, app: &App, st: &Styles) {
     );
 }
 
-/// Every binding of the view under the overlay.
-pub fn bindings(view: View) -> &'static [(&'static str, &'static str)] {
+/// Every binding of the view under the overlay, with the keys the keymap
+/// gives the configurable ones.
+pub fn bindings(view: View, keys: &Keymap) -> Vec<(String, &'static str)> {
+    let k = |a: Action| keys.label(a);
+    let fixed = |s: &str| s.to_string();
     match view {
-        View::Review => &[
-            ("j / ↓, k / ↑", "next / previous hunk"),
-            ("a / y", "accept the hunk"),
-            ("r / n", "reject the hunk"),
-            ("f", "accept the whole file"),
-            ("A / R", "accept / reject everything"),
-            ("s", "side by side / unified (from 100 columns)"),
-            ("Enter / w", "apply what is accepted (undo with /undo)"),
-            ("Esc / q", "dismiss; nothing is written"),
-            ("F1", "this help"),
-            ("Ctrl-C twice", "quit"),
+        View::Review => vec![
+            (fixed("j / ↓, k / ↑"), "next / previous hunk"),
+            (k(Action::Accept), "accept the hunk"),
+            (k(Action::Reject), "reject the hunk"),
+            (k(Action::AcceptFile), "accept the whole file"),
+            (
+                format!("{} , {}", k(Action::AcceptAll), k(Action::RejectAll)),
+                "accept / reject everything",
+            ),
+            (
+                k(Action::SideBySide),
+                "side by side / unified (from 100 columns)",
+            ),
+            (k(Action::Apply), "apply what is accepted (undo with /undo)"),
+            (fixed("Esc / q"), "dismiss; nothing is written"),
+            (k(Action::Help), "this help"),
+            (fixed("Ctrl-C twice"), "quit"),
         ],
-        _ => &[
-            ("Enter", "send the question (or /command)"),
-            ("Alt-Enter, Ctrl-J", "new line"),
-            ("↑ / ↓", "earlier questions"),
-            ("@name, Tab", "complete a file or symbol (↑/↓ choose)"),
-            ("PgUp / PgDn", "scroll the conversation"),
-            ("Ctrl-T", "show / fold the model's thinking"),
-            ("/edit TEXT", "ask for a change, then review it"),
-            ("/undo, /redo", "undo or redo the last applied change"),
-            ("/clear, /quit", "clear the screen, quit"),
-            ("? (empty composer), F1", "this help"),
-            ("Ctrl-C", "cancel the answer; twice to quit"),
-            ("Esc", "clear the composer"),
+        View::Escalate => vec![
+            (fixed("Enter"), "send exactly this to the cloud model"),
+            (fixed("Esc / q"), "cancel; nothing is sent"),
+            (fixed("j / ↓, k / ↑"), "select a part"),
+            (
+                format!("Space / x / {}", k(Action::Remove)),
+                "trim the part's file from what is sent, or keep it",
+            ),
+            (fixed("v"), "show the exact text of the part"),
+            (k(Action::Help), "this help"),
+        ],
+        _ => vec![
+            (fixed("Enter"), "send the question (or /command)"),
+            (fixed("Alt-Enter, Ctrl-J"), "new line"),
+            (fixed("↑ / ↓"), "earlier questions"),
+            (
+                fixed("@name, Tab"),
+                "complete a file or symbol (↑/↓ choose)",
+            ),
+            (fixed("PgUp / PgDn"), "scroll the conversation"),
+            (k(Action::Thinking), "show / fold the model's thinking"),
+            (
+                k(Action::Escalate),
+                "send the task to the cloud model, after a preview",
+            ),
+            (fixed("/edit TEXT"), "ask for a change, then review it"),
+            (
+                fixed("/undo, /redo"),
+                "undo or redo the last applied change",
+            ),
+            (fixed("/clear, /quit"), "clear the screen, quit"),
+            (
+                format!("? (empty composer), {}", k(Action::Help)),
+                "this help",
+            ),
+            (fixed("Ctrl-C"), "cancel the answer; twice to quit"),
+            (fixed("Esc"), "clear the composer"),
         ],
     }
 }
@@ -307,7 +348,7 @@ fn help(f: &mut Frame<'_>, area: Rect, app: &App, st: &Styles) {
     } else {
         app.view
     };
-    let items = bindings(view);
+    let items = bindings(view, &app.keys);
     let w = area.width.min(64);
     let h = (items.len() as u16 + 4).min(area.height);
     let rect = Rect {

@@ -9,11 +9,16 @@ use super::Incoming;
 use super::app::{Report, Request};
 use super::complete;
 use crate::assets::Assets;
+use crate::config::Settings;
 use crate::edit::{Journal, PathGuard};
 use crate::index::{Index, Progress};
-use crate::model::Cancel;
+use crate::model::chat::ChatModel;
+use crate::model::cloud::CloudModel;
 use crate::model::local::choose;
-use crate::session::{self, Piece, Session};
+use crate::model::{Cancel, GenStats};
+use crate::route::Preview;
+use crate::session::escalate::{self, Escalation};
+use crate::session::{self, Piece, Session, SessionError, Task};
 use crate::workspace::Workspace;
 
 pub struct Job {
@@ -112,55 +117,86 @@ fn work(
     let rules = settings.privacy.never_touch_rules()?;
     let guard = PathGuard::new(&ws.root, rules)?.with_cwd(&ws.cwd);
     let journal = Journal::for_repo(&ws.dirs, guard.root());
+    // The escalation the user is looking at: what its preview showed.
+    let mut previewed: Option<Preview> = None;
     for job in rx {
         let on_text = &mut |p: Piece| match p {
             Piece::Text(t) => send(Report::Token(t.to_string())),
             Piece::Thinking(t) => send(Report::Thinking(t.to_string())),
         };
+        let here = Here {
+            index: &index,
+            guard: &guard,
+            cwd: &ws.cwd,
+        };
         match job.request {
-            Request::Ask(q) | Request::Edit(q) if model.is_none() => {
-                let _ = q;
+            Request::Ask(_) | Request::Edit(_) if model.is_none() => {
                 send(Report::Error(
-                    "no local model is loaded; see the message above".into(),
+                    "no local model is loaded; see the message above (Ctrl-E sends the task to a cloud model)".into(),
                 ));
             }
-            Request::Ask(q) => {
+            Request::Ask(ref text) | Request::Edit(ref text) => {
+                let task = match job.request {
+                    Request::Ask(_) => Task::Ask,
+                    _ => Task::Edit,
+                };
                 let m = model.as_ref().expect("checked");
-                match s.ask(m, &index, &ws.cwd, &q, &[], &job.cancel, on_text) {
-                    Ok(a) => send(Report::Answered {
-                        placement: a.placement.to_string(),
-                        sources: a
-                            .sources
-                            .iter()
-                            .filter(|x| x.exists)
-                            .map(|x| format!("{}:{}", x.path, x.line))
-                            .collect(),
-                        context_tokens: a.context.total_tokens,
-                        budget: a.context.budget,
-                        stats: a.stats,
-                    }),
-                    Err(e) => send(Report::Error(e.to_string())),
-                }
+                // Its end or its error is reported inside.
+                let _ = run_task(&mut s, m, &here, task, text, &job.cancel, on_text, send);
             }
-            Request::Edit(instr) => {
-                let m = model.as_ref().expect("checked");
-                match s.edit(
-                    m,
-                    &index,
-                    &guard,
-                    &ws.cwd,
-                    &instr,
-                    &[],
+            Request::Escalate { task, text } => match preview(&settings, &s, &here, task, &text) {
+                Ok(p) => {
+                    previewed = Some(p.clone());
+                    send(Report::Preview {
+                        task,
+                        text,
+                        preview: Box::new(p),
+                    });
+                }
+                Err(e) => send(Report::Error(format!("cannot escalate: {e}"))),
+            },
+            Request::Send {
+                task,
+                text,
+                exclude,
+            } => {
+                let Some(expected) = previewed.take() else {
+                    send(Report::Error(
+                        "nothing was previewed; press Ctrl-E again".into(),
+                    ));
+                    continue;
+                };
+                let e = match cloud(&settings, expected, exclude) {
+                    Ok(e) => e,
+                    Err(e) => {
+                        send(Report::Error(format!("cannot escalate: {e}")));
+                        continue;
+                    }
+                };
+                s.gate = Some(e.gate);
+                let stats = run_task(
+                    &mut s,
+                    &e.model,
+                    &here,
+                    task,
+                    &text,
                     &job.cancel,
                     on_text,
-                ) {
-                    Ok(o) => send(Report::Proposed {
-                        changes: o.proposal.changes,
-                        failures: o.proposal.failures.iter().map(|f| f.to_string()).collect(),
-                        advice: o.advice,
-                        placement: o.placement.to_string(),
-                    }),
-                    Err(e) => send(Report::Error(e.to_string())),
+                    &|_| {},
+                );
+                s.gate = None;
+                let result = stats.as_ref().map(|(_, st)| st);
+                let cost = escalate::record(&ws.dirs, &ws.root, &e.sent, result, &settings);
+                let cost = match cost {
+                    Ok(c) => c,
+                    Err(err) => {
+                        send(Report::Error(format!("cannot write the audit log: {err}")));
+                        0.0
+                    }
+                };
+                match stats {
+                    Ok((report, _)) => send(with_cost(report, cost)),
+                    Err(err) => send(Report::Error(err.to_string())),
                 }
             }
             Request::Apply(changes) => {
@@ -200,4 +236,166 @@ fn work(
         }
     }
     Ok(())
+}
+
+/// Where requests run: the index, the guard on what edits may touch, the
+/// working directory.
+struct Here<'a> {
+    index: &'a Index,
+    guard: &'a PathGuard,
+    cwd: &'a std::path::Path,
+}
+
+/// Run an ask or an edit on `model`, reporting its end (or error) through
+/// `send`; also returns the report and the stats (the cloud path sends the
+/// report itself, after the audit record, with the cost).
+#[allow(clippy::too_many_arguments)]
+fn run_task(
+    s: &mut Session,
+    model: &dyn ChatModel,
+    here: &Here<'_>,
+    task: Task,
+    text: &str,
+    cancel: &Cancel,
+    on_text: &mut dyn FnMut(Piece),
+    send: &dyn Fn(Report),
+) -> Result<(Report, GenStats), SessionError> {
+    let cost = 0.0;
+    let r = match task {
+        Task::Ask => s
+            .ask(model, here.index, here.cwd, text, &[], cancel, on_text)
+            .map(|a| {
+                let report = Report::Answered {
+                    placement: a.placement.to_string(),
+                    sources: a
+                        .sources
+                        .iter()
+                        .filter(|x| x.exists)
+                        .map(|x| format!("{}:{}", x.path, x.line))
+                        .collect(),
+                    context_tokens: a.context.total_tokens,
+                    budget: a.context.budget,
+                    cost,
+                    stats: a.stats.clone(),
+                };
+                if a.context.missing_tokens > 0
+                    && matches!(a.placement, crate::model::chat::Placement::Local { .. })
+                {
+                    let reason = crate::route::Reason::ContextTooLarge {
+                        needed: a.context.total_tokens + a.context.missing_tokens,
+                        window: a.context.budget,
+                    };
+                    send(Report::Info(crate::route::advice(&reason)));
+                }
+                (report, a.stats)
+            }),
+        Task::Edit => s
+            .edit(
+                model,
+                here.index,
+                here.guard,
+                here.cwd,
+                text,
+                &[],
+                cancel,
+                on_text,
+            )
+            .map(|o| {
+                let report = Report::Proposed {
+                    changes: o.proposal.changes,
+                    failures: o.proposal.failures.iter().map(|f| f.to_string()).collect(),
+                    advice: o.advice,
+                    placement: o.placement.to_string(),
+                    cost,
+                };
+                (report, o.stats)
+            }),
+    };
+    match &r {
+        Ok((report, _)) => send(report.clone()),
+        Err(e) => send(Report::Error(e.to_string())),
+    }
+    r
+}
+
+/// `report` with the request's cost.
+fn with_cost(report: Report, c: f64) -> Report {
+    match report {
+        Report::Answered {
+            placement,
+            stats,
+            sources,
+            context_tokens,
+            budget,
+            ..
+        } => Report::Answered {
+            placement,
+            stats,
+            sources,
+            context_tokens,
+            budget,
+            cost: c,
+        },
+        Report::Proposed {
+            changes,
+            failures,
+            advice,
+            placement,
+            ..
+        } => Report::Proposed {
+            changes,
+            failures,
+            advice,
+            placement,
+            cost: c,
+        },
+        other => other,
+    }
+}
+
+/// What escalating `text` would send, computed as the request will be.
+fn preview(
+    settings: &Settings,
+    s: &Session,
+    here: &Here<'_>,
+    task: Task,
+    text: &str,
+) -> anyhow::Result<Preview> {
+    let (name, p) = crate::route::escalation_target(settings, None)?;
+    let model = CloudModel::new(name, p.clone())?;
+    let rules = settings.privacy.never_send_rules()?;
+    let mut ctx = s.draft(&model, here.index, here.cwd, task, text, &[]);
+    Ok(escalate::screen(&mut ctx, &model, name, p, &rules, &|_| {
+        None
+    }))
+}
+
+/// The cloud model and a gate that lets through exactly what was previewed
+/// (less what the user trimmed), and nothing else.
+fn cloud(
+    settings: &Settings,
+    expected: Preview,
+    exclude: Vec<String>,
+) -> anyhow::Result<Escalation> {
+    let trimmed: std::collections::BTreeSet<String> = exclude.into_iter().collect();
+    let want: Vec<crate::context::Part> = expected
+        .parts
+        .into_iter()
+        .filter(|p| p.path.as_ref().is_none_or(|x| !trimmed.contains(x)))
+        .collect();
+    let trim: escalate::Trim = Box::new(move |path| {
+        trimmed
+            .contains(path)
+            .then(|| "trimmed in the preview".to_string())
+    });
+    let check: escalate::Check = Box::new(move |p| {
+        if p.parts == want {
+            Ok(())
+        } else {
+            Err(SessionError::NotSent(
+                "what would be sent changed since the preview (older turns were summarised, or the files changed); press Ctrl-E to review it again".into(),
+            ))
+        }
+    });
+    Ok(escalate::escalation(settings, None, trim, check)?)
 }
