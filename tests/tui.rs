@@ -529,3 +529,119 @@ fn walk(p: &Path) -> Vec<std::path::PathBuf> {
         vec![p.to_path_buf()]
     }
 }
+
+/// An OpenAI-style stream whose answer is `text`.
+fn openai_answer(text: &str) -> String {
+    let chunk = serde_json::json!({
+        "id": "c1",
+        "object": "chat.completion.chunk",
+        "choices": [{"index": 0, "delta": {"role": "assistant", "content": text}, "finish_reason": null}]
+    });
+    let end = serde_json::json!({
+        "id": "c1",
+        "object": "chat.completion.chunk",
+        "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]
+    });
+    format!("data: {chunk}\n\ndata: {end}\n\ndata: [DONE]\n\n")
+}
+
+fn git(root: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .current_dir(root)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// An edit from the (loopback) cloud model reviewed in the real binary: one
+/// hunk accepted, one rejected, `S` applies and stages exactly the accepted
+/// one, Ctrl-G drafts the commit message (a plain summary: there is no
+/// local model), the message is edited, Ctrl-S and `y` commit it.
+#[test]
+fn review_stages_the_accepted_hunk_and_the_commit_view_commits_it() {
+    use crate::cloud::{Reply, Server};
+    let reply = "Two changes.\n\ncalc.py\n<<<<<<< SEARCH\ndef add(a, b):\n    return a + b\n=======\ndef add(a, b):\n    return b + a\n>>>>>>> REPLACE\n\ncalc.py\n<<<<<<< SEARCH\ndef sub(a, b):\n    return a - b\n=======\ndef sub(a, b):\n    return -(b - a)\n>>>>>>> REPLACE\n";
+    let server = Server::start(vec![Reply::sse(&openai_answer(reply), 50)]);
+    let sb = Sandbox::new();
+    let root = sb.path("work/proj");
+    git_init(&root);
+    let filler: String = (0..12).map(|i| format!("X{i} = {i}\n")).collect();
+    let original =
+        format!("def add(a, b):\n    return a + b\n\n{filler}\ndef sub(a, b):\n    return a - b\n");
+    std::fs::write(root.join("calc.py"), &original).unwrap();
+    git(&root, &["config", "user.name", "T"]);
+    git(&root, &["config", "user.email", "t@example.com"]);
+    git(&root, &["add", "calc.py"]);
+    git(&root, &["commit", "-qm", "Start"]);
+    std::fs::create_dir_all(root.join(".locus")).unwrap();
+    std::fs::write(
+        root.join(".locus/config.toml"),
+        format!(
+            "[providers.acme]\nkind = \"openai\"\nbase_url = \"http://127.0.0.1:{}/v1\"\nmodel = \"m-1\"\napi_key_cmd = \"echo sk-test\"\n",
+            server.port
+        ),
+    )
+    .unwrap();
+    let (session, _kill) = launch(&sb, &root, "");
+    wait_for(&session, "No local model found", 60);
+    tmux(&[
+        "send-keys",
+        "-t",
+        &session,
+        "-l",
+        "/edit swap the operands in calc.py",
+    ]);
+    tmux(&["send-keys", "-t", &session, "C-e"]);
+    wait_for(&session, "nothing has left this machine yet", 20);
+    tmux(&["send-keys", "-t", &session, "Enter"]);
+    wait_for(&session, "review changes", 20);
+    tmux(&["send-keys", "-t", &session, "a"]);
+    let screen = wait_for(&session, "[accepted]", 5);
+    assert!(
+        screen.contains("[pending]"),
+        "the second hunk waits: {screen}"
+    );
+    tmux(&["send-keys", "-t", &session, "r"]);
+    wait_for(&session, "[rejected]", 5);
+    tmux(&["send-keys", "-t", &session, "S"]);
+    wait_for(&session, "staged 1 file(s)", 10);
+    let on_disk = std::fs::read_to_string(root.join("calc.py")).unwrap();
+    assert!(
+        on_disk.contains("return b + a") && on_disk.contains("return a - b"),
+        "{on_disk}"
+    );
+    let cached = git(&root, &["diff", "--cached"]);
+    assert!(
+        cached.contains("+    return b + a") && !cached.contains("b - a"),
+        "{cached}"
+    );
+    tmux(&["send-keys", "-t", &session, "C-g"]);
+    let screen = wait_for(&session, "commit message (type to edit)", 20);
+    assert!(screen.contains("calc.py"), "{screen}");
+    tmux(&["send-keys", "-t", &session, "-l", " (swapped)"]);
+    tmux(&["send-keys", "-t", &session, "C-s"]);
+    wait_for(&session, "Commit with this message?", 5);
+    assert_eq!(
+        git(&root, &["log", "--format=%s"]).lines().count(),
+        1,
+        "not before y"
+    );
+    tmux(&["send-keys", "-t", &session, "y"]);
+    wait_for(&session, "committed ", 20);
+    let log = git(&root, &["log", "-1", "--format=%B"]);
+    assert!(
+        log.contains("calc.py") && log.contains("(swapped)"),
+        "{log}"
+    );
+    let shown = git(&root, &["show", "HEAD"]);
+    assert!(
+        shown.contains("+    return b + a") && !shown.contains("b - a"),
+        "{shown}"
+    );
+}

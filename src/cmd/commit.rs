@@ -6,17 +6,14 @@
 use std::io::Write as _;
 use std::process::ExitCode;
 
-use anyhow::Context as _;
 use serde_json::json;
 
 use crate::cli::{CommitArgs, StatusArgs};
 use crate::git::{self, Repo};
-use crate::model::local::{GenerateRequest, LocalModel, SamplerConfig};
-use crate::model::{Cancel, Event, Message, Role};
+use crate::model::Cancel;
 use crate::workspace::Workspace;
 
 use super::apply::confirm;
-use super::models::resolve_model;
 
 pub fn run(ws: &Workspace, args: &CommitArgs) -> anyhow::Result<ExitCode> {
     let repo = Repo::open(&ws.cwd)?;
@@ -25,14 +22,16 @@ pub fn run(ws: &Workspace, args: &CommitArgs) -> anyhow::Result<ExitCode> {
         repo.stage_tracked(&mut index)?;
     }
     repo.check_can_commit(&index)?;
-    let files = git::files(&repo.diff_staged_with(&index, None)?)?;
-    let prompt = repo.commit_prompt(&index, args.diff_chars)?;
-    let raw = generate(ws, args, &prompt)?;
-    let (message, source, rejected) =
-        match git::clean_message(&raw, &format!("{}\n{}", prompt.system, prompt.user)) {
-            Ok(m) => (m, "model", None),
-            Err(why) => (git::fallback_message(&files), "fallback", Some(why)),
-        };
+    repo.check_can_commit(&index)?;
+    let model = super::models::load_chat(ws, args.model.as_deref())?;
+    let d = crate::session::commit::draft(
+        &repo,
+        &index,
+        Some(&model),
+        args.diff_chars,
+        &Cancel::new(),
+    )?;
+    let (message, source, rejected, raw, files) = (d.message, d.source, d.rejected, d.raw, d.files);
     let mut report = json!({
         "message": message,
         "source": source,
@@ -85,43 +84,6 @@ pub fn run(ws: &Workspace, args: &CommitArgs) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The model's raw answer to the commit prompt.
-fn generate(
-    ws: &Workspace,
-    args: &CommitArgs,
-    prompt: &git::CommitPrompt,
-) -> anyhow::Result<String> {
-    let path = resolve_model(ws, args.model.as_deref())?;
-    let threads = ws.settings().map(|l| l.settings.model.threads).unwrap_or(0);
-    crate::model::local::threads::init(threads);
-    let model = LocalModel::load(&path, &crate::model::local::device())
-        .with_context(|| format!("cannot load {}", path.display()))?;
-    let messages = [
-        Message::new(Role::System, prompt.system.clone()),
-        Message::new(Role::User, prompt.user.clone()),
-    ];
-    let req = GenerateRequest {
-        tokens: model.encode_chat(&messages, false)?,
-        max_tokens: 160,
-        sampler: SamplerConfig {
-            temperature: 0.0,
-            ..SamplerConfig::default()
-        },
-        split_thinking: model.arch() == crate::model::local::config::Arch::Gemma4,
-    };
-    let mut text = String::new();
-    let mut failure = None;
-    model.generate(&req, &Cancel::new(), &mut |e| match e {
-        Event::Text(t) => text.push_str(&t),
-        Event::Error(e) => failure = Some(e),
-        Event::Thinking(_) | Event::Done(_) => {}
-    })?;
-    if let Some(e) = failure {
-        anyhow::bail!(e);
-    }
-    Ok(text)
 }
 
 pub fn status(ws: &Workspace, args: &StatusArgs) -> anyhow::Result<ExitCode> {

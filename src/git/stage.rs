@@ -18,6 +18,19 @@ impl Repo {
         Ok(())
     }
 
+    /// Whether the working tree's `path` differs from the index's (a file
+    /// in neither has no unstaged change).
+    pub fn has_unstaged(&self, path: &str) -> Result<bool, GitError> {
+        use git2::Status as S;
+        match self.repo.status_file(std::path::Path::new(path)) {
+            Ok(st) => Ok(st.intersects(
+                S::WT_NEW | S::WT_MODIFIED | S::WT_DELETED | S::WT_TYPECHANGE | S::WT_RENAMED,
+            )),
+            Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Put a file's staged state back to HEAD's (or drop it before the first commit).
     pub fn unstage_file(&self, path: &str) -> Result<(), GitError> {
         match self.head_commit()? {

@@ -1,6 +1,7 @@
 //! One conversation: request -> context -> model -> stream -> answer or
 //! change set. The TUI and the headless commands share this code path.
 
+pub mod commit;
 pub mod escalate;
 mod prompts;
 mod sources;
@@ -42,6 +43,8 @@ pub enum SessionError {
     NoSession(String),
     #[error("nothing was sent: {0}")]
     NotSent(String),
+    #[error(transparent)]
+    Git(#[from] crate::git::GitError),
 }
 
 /// What a request asks for.

@@ -10,6 +10,7 @@ use crate::model::{Cancel, GenStats};
 use crate::route::Preview;
 use crate::session::Task;
 
+use super::commit::CommitView;
 use super::complete;
 use super::escalation::{self, Escalation};
 
@@ -19,6 +20,12 @@ pub enum Request {
     Ask(String),
     Edit(String),
     Apply(ChangeSet),
+    /// Apply what is accepted and stage it.
+    ApplyAndStage(ChangeSet),
+    /// Draft a commit message for what is staged.
+    CommitDraft,
+    /// Commit what is staged with this message.
+    Commit(String),
     Undo,
     Redo,
     /// Show what escalating the task to the cloud model would send.
@@ -60,6 +67,10 @@ pub enum Report {
         /// US dollars, when it went to a cloud model.
         cost: f64,
     },
+    /// A commit message drafted for what is staged.
+    CommitDraft(Box<CommitView>),
+    /// The commit was made (its summary line).
+    Committed(String),
     /// What an escalation would send, for the user to confirm.
     Preview {
         task: Task,
@@ -100,6 +111,7 @@ pub enum View {
     Chat,
     Review,
     Escalate,
+    Commit,
     Help,
 }
 
@@ -189,6 +201,10 @@ pub struct App {
     pub completion_sel: usize,
     /// The escalation preview on screen.
     pub escalation: Option<Escalation>,
+    /// The commit view, kept while its commit runs (a failed commit comes
+    /// back to it with the message as edited).
+    pub commit: Option<CommitView>,
+    commit_running: bool,
     pub keys: Keymap,
     pub quit: bool,
 }
@@ -222,6 +238,8 @@ impl App {
             names: complete::Names::default(),
             completion_sel: 0,
             escalation: None,
+            commit: None,
+            commit_running: false,
             keys: Keymap::default(),
             quit: false,
         }
@@ -255,6 +273,7 @@ impl App {
             }
             View::Review => self.review_key(k),
             View::Escalate => self.escalation_key(k),
+            View::Commit => self.commit_key(k),
             View::Chat => self.chat_key(k),
         }
     }
@@ -333,6 +352,15 @@ impl App {
         if self.is(Action::Thinking, &k) {
             self.show_thinking = !self.show_thinking;
             return Vec::new();
+        }
+        if self.is(Action::Commit, &k) {
+            if self.commit_running {
+                return Vec::new();
+            }
+            self.entries.push(Entry::Info(
+                "drafting a commit message for what is staged…".into(),
+            ));
+            return vec![Request::CommitDraft];
         }
         match k.code {
             KeyCode::Char('?') if self.input.is_empty() => self.toggle_help(),
@@ -544,6 +572,49 @@ impl App {
         }
     }
 
+    fn commit_key(&mut self, k: KeyEvent) -> Vec<Request> {
+        let Some(c) = &mut self.commit else {
+            self.view = View::Chat;
+            return Vec::new();
+        };
+        if c.confirming {
+            c.confirming = false;
+            if k.code == KeyCode::Char('y') {
+                self.commit_running = true;
+                self.view = View::Chat;
+                self.entries.push(Entry::Info("committing…".into()));
+                return vec![Request::Commit(c.message.trim().to_string())];
+            }
+            return Vec::new();
+        }
+        let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
+        match k.code {
+            KeyCode::Char('s') if ctrl => {
+                if c.message.trim().is_empty() {
+                    c.note = Some("the message is empty; write one first".into());
+                } else {
+                    c.confirming = true;
+                }
+            }
+            KeyCode::Char(_) if ctrl => {}
+            KeyCode::Char(ch) => c.message.push(ch),
+            KeyCode::Enter => c.message.push('\n'),
+            KeyCode::Backspace => {
+                c.message.pop();
+            }
+            KeyCode::PageDown => c.scroll = c.scroll.saturating_add(10),
+            KeyCode::PageUp => c.scroll = c.scroll.saturating_sub(10),
+            KeyCode::Esc => {
+                self.commit = None;
+                self.view = View::Chat;
+                self.entries
+                    .push(Entry::Info("nothing was committed".into()));
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
     fn review_key(&mut self, k: KeyEvent) -> Vec<Request> {
         let key = key_of(&k);
         let is = |a: Action| key.is_some_and(|key| self.keys.is(a, key));
@@ -555,6 +626,7 @@ impl App {
             Action::RejectAll,
             Action::SideBySide,
             Action::Apply,
+            Action::Stage,
         ]
         .into_iter()
         .find(|a| is(*a));
@@ -585,6 +657,12 @@ impl App {
                 self.review = None;
                 self.view = View::Chat;
                 return vec![Request::Apply(changes)];
+            }
+            (Some(Action::Stage), _) => {
+                let changes = r.changes.clone();
+                self.review = None;
+                self.view = View::Chat;
+                return vec![Request::ApplyAndStage(changes)];
             }
             (_, KeyCode::Down | KeyCode::Char('j')) => r.step(1),
             (_, KeyCode::Up | KeyCode::Char('k')) => r.step(-1),
@@ -685,7 +763,25 @@ impl App {
                 self.escalation = Some(Escalation::new(task, text, *preview));
                 self.view = View::Escalate;
             }
+            Report::CommitDraft(c) => {
+                self.commit = Some(*c);
+                self.view = View::Commit;
+            }
+            Report::Committed(summary) => {
+                self.commit = None;
+                self.commit_running = false;
+                self.entries.push(Entry::Info(summary));
+            }
             Report::Info(s) => self.entries.push(Entry::Info(s)),
+            Report::Error(e) if self.commit_running => {
+                // Back to the message as it was edited, with the reason.
+                self.commit_running = false;
+                if let Some(c) = &mut self.commit {
+                    c.note = Some(e.clone());
+                    self.view = View::Commit;
+                }
+                self.entries.push(Entry::Error(e));
+            }
             Report::Error(e) => {
                 self.finish("");
                 self.entries.push(Entry::Error(e));
@@ -971,5 +1067,47 @@ mod tests {
                 .len(),
             1
         );
+    }
+
+    #[test]
+    fn commit_view_edits_the_draft_and_commits_only_after_confirmation() {
+        let ctrl = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL);
+        let mut app = App::new();
+        assert_eq!(app.key(ctrl('g')), vec![Request::CommitDraft]);
+        app.report(Report::CommitDraft(Box::new(CommitView {
+            message: "Add plus".into(),
+            files: vec!["modified  calc.py +1 -1".into()],
+            patch: "+x\n".into(),
+            ..CommitView::default()
+        })));
+        assert_eq!(app.view, View::Commit);
+        typed(&mut app, " and minus");
+        app.key(key(KeyCode::Backspace));
+        assert_eq!(app.commit.as_ref().unwrap().message, "Add plus and minu");
+        assert!(app.key(ctrl('s')).is_empty());
+        assert!(app.commit.as_ref().unwrap().confirming);
+        assert!(app.key(key(KeyCode::Char('n'))).is_empty(), "not confirmed");
+        assert_eq!(app.view, View::Commit);
+        app.key(ctrl('s'));
+        assert_eq!(
+            app.key(key(KeyCode::Char('y'))),
+            vec![Request::Commit("Add plus and minu".into())]
+        );
+        // A failing hook brings the view back with the message as edited.
+        app.report(Report::Error("pre-commit failed".into()));
+        assert_eq!(app.view, View::Commit);
+        let c = app.commit.as_ref().unwrap();
+        assert_eq!(c.message, "Add plus and minu");
+        assert!(c.note.as_deref().unwrap().contains("pre-commit failed"));
+        app.key(ctrl('s'));
+        app.key(key(KeyCode::Char('y')));
+        app.report(Report::Committed("committed abc: Add plus and minu".into()));
+        assert!(app.commit.is_none());
+        assert_eq!(app.view, View::Chat);
+        // Esc leaves without committing.
+        app.key(ctrl('g'));
+        app.report(Report::CommitDraft(Box::default()));
+        assert!(app.key(key(KeyCode::Esc)).is_empty());
+        assert!(matches!(app.entries.last(), Some(Entry::Info(i)) if i == "nothing was committed"));
     }
 }

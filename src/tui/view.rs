@@ -18,6 +18,11 @@ pub fn draw(f: &mut Frame<'_>, app: &App, st: &Styles) {
     match app.view {
         View::Review => review(f, area, app, st),
         View::Chat | View::Help => chat(f, area, app, st),
+        View::Commit => {
+            if let Some(c) = &app.commit {
+                super::commit::draw(f, area, c, st);
+            }
+        }
         View::Escalate => {
             chat(f, area, app, st);
             if let Some(e) = &app.escalation {
@@ -297,9 +302,23 @@ pub fn bindings(view: View, keys: &Keymap) -> Vec<(String, &'static str)> {
                 "side by side / unified (from 100 columns)",
             ),
             (k(Action::Apply), "apply what is accepted (undo with /undo)"),
+            (
+                k(Action::Stage),
+                "apply what is accepted and stage it (git add)",
+            ),
             (fixed("Esc / q"), "dismiss; nothing is written"),
             (k(Action::Help), "this help"),
             (fixed("Ctrl-C twice"), "quit"),
+        ],
+        View::Commit => vec![
+            (fixed("typing, Enter"), "edit the message (Enter: new line)"),
+            (
+                fixed("Ctrl-S, then y"),
+                "commit what is staged with this message",
+            ),
+            (fixed("PgUp / PgDn"), "scroll the staged diff"),
+            (fixed("Esc"), "cancel; nothing is committed"),
+            (k(Action::Help), "this help"),
         ],
         View::Escalate => vec![
             (fixed("Enter"), "send exactly this to the cloud model"),
@@ -324,8 +343,9 @@ pub fn bindings(view: View, keys: &Keymap) -> Vec<(String, &'static str)> {
             (k(Action::Thinking), "show / fold the model's thinking"),
             (
                 k(Action::Escalate),
-                "send the task to the cloud model, after a preview",
+                "to the cloud model: preview, then send",
             ),
+            (k(Action::Commit), "commit what is staged, message drafted"),
             (fixed("/edit TEXT"), "ask for a change, then review it"),
             (
                 fixed("/undo, /redo"),

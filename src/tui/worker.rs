@@ -7,6 +7,7 @@ use std::sync::mpsc::{Receiver, Sender};
 
 use super::Incoming;
 use super::app::{Report, Request};
+use super::commit::CommitView;
 use super::complete;
 use crate::assets::Assets;
 use crate::config::Settings;
@@ -51,14 +52,7 @@ fn work(
 ) -> anyhow::Result<()> {
     let ws = Workspace::detect(Some(cwd))?;
     let settings = ws.settings()?.settings;
-    if let Ok(repo) = crate::git::Repo::open(&ws.cwd)
-        && let Ok(st) = repo.status()
-    {
-        send(Report::Git {
-            branch: st.branch.clone(),
-            dirty: !st.is_clean(),
-        });
-    } else {
+    if !git_status(&ws.cwd, send) {
         send(Report::Info(format!(
             "not in a git repository: working on {}",
             ws.cwd.display()
@@ -200,18 +194,91 @@ fn work(
                 }
             }
             Request::Apply(changes) => {
+                let _ = apply(&journal, &guard, &changes, send);
+            }
+            Request::ApplyAndStage(changes) => {
+                let repo = match crate::git::Repo::open(&ws.cwd) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        send(Report::Error(format!("cannot stage: {e}")));
+                        continue;
+                    }
+                };
+                // Only files with no other unstaged change are staged: then
+                // what is staged is exactly the accepted hunks.
                 let writes = crate::edit::writes_for(&changes);
-                if writes.is_empty() {
-                    send(Report::Info("nothing accepted; nothing written".into()));
+                let mixed: Vec<String> = writes
+                    .iter()
+                    .filter(|w| repo.has_unstaged(&w.path).unwrap_or(true))
+                    .map(|w| w.path.clone())
+                    .collect();
+                if !apply(&journal, &guard, &changes, send) {
                     continue;
                 }
-                match journal.apply(&writes, "tui edit", &guard) {
-                    Ok(e) => send(Report::Info(format!(
-                        "applied to {} file(s); /undo reverts it",
-                        e.files.len()
-                    ))),
-                    Err(e) => send(Report::Error(e.to_string())),
+                let mut staged = 0;
+                for w in writes.iter().filter(|w| !mixed.contains(&w.path)) {
+                    match repo.stage_file(&w.path) {
+                        Ok(()) => staged += 1,
+                        Err(e) => send(Report::Error(format!("cannot stage {}: {e}", w.path))),
+                    }
                 }
+                send(Report::Info(format!(
+                    "staged {staged} file(s); Ctrl-G commits"
+                )));
+                if !mixed.is_empty() {
+                    send(Report::Info(format!(
+                        "not staged (they had other unstaged changes; use git add -p): {}",
+                        mixed.join(", ")
+                    )));
+                }
+                git_status(&ws.cwd, send);
+            }
+            Request::CommitDraft => {
+                let draft = crate::git::Repo::open(&ws.cwd)
+                    .map_err(SessionError::from)
+                    .and_then(|repo| {
+                        let index = repo.git2().index().map_err(crate::git::GitError::from)?;
+                        let m = model.as_ref().map(|m| m as &dyn ChatModel);
+                        session::commit::draft(&repo, &index, m, 12_000, &job.cancel)
+                    });
+                match draft {
+                    Ok(d) => send(Report::CommitDraft(Box::new(CommitView {
+                        note: d.rejected.map(|why| {
+                            format!(
+                                "the model's message was unusable ({why}); a plain summary instead"
+                            )
+                        }),
+                        message: d.message,
+                        files: d
+                            .files
+                            .iter()
+                            .map(|f| {
+                                format!("{:<9} {} +{} -{}", f.kind, f.path, f.added, f.removed)
+                            })
+                            .collect(),
+                        patch: d.patch,
+                        ..CommitView::default()
+                    }))),
+                    Err(e) => send(Report::Error(format!("cannot commit: {e}"))),
+                }
+            }
+            Request::Commit(message) => {
+                match crate::git::Repo::open(&ws.cwd).and_then(|r| r.commit(&message)) {
+                    Ok(done) => {
+                        let mut s = format!(
+                            "committed {}: {}",
+                            &done.id[..done.id.len().min(10)],
+                            done.subject
+                        );
+                        if !done.output.trim().is_empty() {
+                            s.push('\n');
+                            s.push_str(done.output.trim());
+                        }
+                        send(Report::Committed(s));
+                    }
+                    Err(e) => send(Report::Error(format!("the commit failed: {e}"))),
+                }
+                git_status(&ws.cwd, send);
             }
             Request::Undo | Request::Redo => {
                 let redo = job.request == Request::Redo;
@@ -398,4 +465,47 @@ fn cloud(
         }
     });
     Ok(escalate::escalation(settings, None, trim, check)?)
+}
+
+/// Report the branch and whether the tree is dirty; `false` outside a
+/// repository.
+fn git_status(cwd: &std::path::Path, send: &dyn Fn(Report)) -> bool {
+    match crate::git::Repo::open(cwd).and_then(|r| r.status()) {
+        Ok(st) => {
+            send(Report::Git {
+                branch: st.branch.clone(),
+                dirty: !st.is_clean(),
+            });
+            true
+        }
+        Err(_) => false,
+    }
+}
+
+/// Write what is accepted (journaled: /undo reverts it); whether anything
+/// was written.
+fn apply(
+    journal: &Journal,
+    guard: &PathGuard,
+    changes: &crate::edit::ChangeSet,
+    send: &dyn Fn(Report),
+) -> bool {
+    let writes = crate::edit::writes_for(changes);
+    if writes.is_empty() {
+        send(Report::Info("nothing accepted; nothing written".into()));
+        return false;
+    }
+    match journal.apply(&writes, "tui edit", guard) {
+        Ok(e) => {
+            send(Report::Info(format!(
+                "applied to {} file(s); /undo reverts it",
+                e.files.len()
+            )));
+            true
+        }
+        Err(e) => {
+            send(Report::Error(e.to_string()));
+            false
+        }
+    }
 }

@@ -1,0 +1,87 @@
+//! A commit message for what is staged: the model's answer to the commit
+//! prompt (the staged diff and the repository's own style), cleaned; an
+//! unusable answer, or no model, gives a plain summary of the files instead,
+//! said so. Shared by `locus commit` and the TUI's commit view.
+
+use super::SessionError;
+use crate::git::{self, FileDiff, Repo};
+use crate::model::chat::{ChatModel, ChatRequest};
+use crate::model::{Cancel, Event, Message, Role};
+
+/// The answer room for a commit message.
+const MESSAGE_TOKENS: usize = 160;
+
+#[derive(Debug, Clone)]
+pub struct Draft {
+    pub message: String,
+    /// "model" or "fallback".
+    pub source: &'static str,
+    /// The model's answer as it came (empty without a model).
+    pub raw: String,
+    /// Why the model's answer was not used, when it was not.
+    pub rejected: Option<String>,
+    pub files: Vec<FileDiff>,
+    /// The staged diff as a patch.
+    pub patch: String,
+}
+
+/// Draft a message for the changes staged in `index`; `diff_chars` bounds
+/// the diff in the prompt.
+pub fn draft(
+    repo: &Repo,
+    index: &git2::Index,
+    model: Option<&dyn ChatModel>,
+    diff_chars: usize,
+    cancel: &Cancel,
+) -> Result<Draft, SessionError> {
+    repo.check_can_commit(index)?;
+    let files = git::files(&repo.diff_staged_with(index, None)?)?;
+    let patch = repo.staged_patch(index)?;
+    let prompt = repo.commit_prompt(index, diff_chars)?;
+    let raw = match model {
+        Some(m) => answer(m, &prompt, cancel)?,
+        None => String::new(),
+    };
+    let (message, source, rejected) = match model
+        .ok_or_else(|| "no model to write it".to_string())
+        .and_then(|_| git::clean_message(&raw, &format!("{}\n{}", prompt.system, prompt.user)))
+    {
+        Ok(m) => (m, "model", None),
+        Err(why) => (git::fallback_message(&files), "fallback", Some(why)),
+    };
+    Ok(Draft {
+        message,
+        source,
+        raw,
+        rejected,
+        files,
+        patch,
+    })
+}
+
+fn answer(
+    model: &dyn ChatModel,
+    prompt: &git::CommitPrompt,
+    cancel: &Cancel,
+) -> Result<String, SessionError> {
+    let messages = [
+        Message::new(Role::System, prompt.system.clone()),
+        Message::new(Role::User, prompt.user.clone()),
+    ];
+    let req = ChatRequest {
+        messages: &messages,
+        max_tokens: MESSAGE_TOKENS,
+        temperature: 0.0,
+    };
+    let mut text = String::new();
+    let mut failure = None;
+    model.chat(&req, cancel, &mut |e| match e {
+        Event::Text(t) => text.push_str(&t),
+        Event::Error(e) => failure = Some(e),
+        Event::Thinking(_) | Event::Done(_) => {}
+    })?;
+    match failure {
+        Some(e) => Err(SessionError::Generation(e)),
+        None => Ok(text),
+    }
+}
