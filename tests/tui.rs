@@ -366,6 +366,35 @@ fn the_real_binary_in_tmux_answers_a_question() {
         );
         std::thread::sleep(Duration::from_millis(500));
     }
+    // An edit request to the real model: its reply either becomes a change
+    // set to review or (this small model cannot write SEARCH/REPLACE
+    // blocks) its failures are shown with their reasons and the hint to
+    // escalate.
+    tmux(&[
+        "send-keys",
+        "-t",
+        &session,
+        "-l",
+        "/edit make add return b + a in calc.py",
+    ]);
+    tmux(&["send-keys", "-t", &session, "Enter"]);
+    let start = Instant::now();
+    loop {
+        let screen = tmux(&["capture-pane", "-p", "-t", &session]);
+        if screen.contains("review changes") {
+            tmux(&["send-keys", "-t", &session, "Escape"]);
+            wait_for(&session, "nothing was written", 5);
+            break;
+        }
+        if screen.contains("hint: consider escalating") {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(300),
+            "no outcome of the edit:\n{screen}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
     tmux(&["send-keys", "-t", &session, "F1"]);
     wait_for(&session, "keys (Esc closes)", 5);
     tmux(&["send-keys", "-t", &session, "Escape"]);
@@ -643,5 +672,70 @@ fn review_stages_the_accepted_hunk_and_the_commit_view_commits_it() {
     assert!(
         shown.contains("+    return b + a") && !shown.contains("b - a"),
         "{shown}"
+    );
+}
+
+/// Accept one hunk of two, apply with Enter, the file on disk has exactly
+/// that one; /undo puts the file back byte for byte, /redo again. (The edit
+/// comes from a loopback provider: the 270M test model cannot write
+/// SEARCH/REPLACE blocks; what it does write is shown as failures with
+/// their reasons, tested in `the_real_binary_in_tmux_answers_a_question`.)
+#[test]
+fn an_accepted_hunk_is_written_and_undo_restores_the_file() {
+    use crate::cloud::{Reply, Server};
+    let reply = "Two changes.\n\ncalc.py\n<<<<<<< SEARCH\ndef add(a, b):\n    return a + b\n=======\ndef add(a, b):\n    return b + a\n>>>>>>> REPLACE\n\ncalc.py\n<<<<<<< SEARCH\ndef sub(a, b):\n    return a - b\n=======\ndef sub(a, b):\n    return -(b - a)\n>>>>>>> REPLACE\n";
+    let server = Server::start(vec![Reply::sse(&openai_answer(reply), 50)]);
+    let sb = Sandbox::new();
+    let root = sb.path("work/proj");
+    git_init(&root);
+    let filler: String = (0..12).map(|i| format!("X{i} = {i}\n")).collect();
+    let original =
+        format!("def add(a, b):\n    return a + b\n\n{filler}\ndef sub(a, b):\n    return a - b\n");
+    std::fs::write(root.join("calc.py"), &original).unwrap();
+    std::fs::create_dir_all(root.join(".locus")).unwrap();
+    std::fs::write(
+        root.join(".locus/config.toml"),
+        format!(
+            "[providers.acme]\nkind = \"openai\"\nbase_url = \"http://127.0.0.1:{}/v1\"\nmodel = \"m-1\"\napi_key_cmd = \"echo sk-test\"\n",
+            server.port
+        ),
+    )
+    .unwrap();
+    let (session, _kill) = launch(&sb, &root, "");
+    wait_for(&session, "No local model found", 60);
+    tmux(&[
+        "send-keys",
+        "-t",
+        &session,
+        "-l",
+        "/edit swap the operands in calc.py",
+    ]);
+    tmux(&["send-keys", "-t", &session, "C-e"]);
+    wait_for(&session, "nothing has left this machine yet", 20);
+    tmux(&["send-keys", "-t", &session, "Enter"]);
+    wait_for(&session, "review changes", 20);
+    tmux(&["send-keys", "-t", &session, "j"]);
+    tmux(&["send-keys", "-t", &session, "a"]);
+    wait_for(&session, "[accepted]", 5);
+    tmux(&["send-keys", "-t", &session, "Enter"]);
+    wait_for(&session, "applied to 1 file(s)", 10);
+    let on_disk = std::fs::read_to_string(root.join("calc.py")).unwrap();
+    assert!(
+        on_disk.contains("return -(b - a)") && on_disk.contains("return a + b"),
+        "only the second hunk: {on_disk}"
+    );
+    tmux(&["send-keys", "-t", &session, "-l", "/undo"]);
+    tmux(&["send-keys", "-t", &session, "Enter"]);
+    wait_for(&session, "undone:", 10);
+    assert_eq!(
+        std::fs::read_to_string(root.join("calc.py")).unwrap(),
+        original
+    );
+    tmux(&["send-keys", "-t", &session, "-l", "/redo"]);
+    tmux(&["send-keys", "-t", &session, "Enter"]);
+    wait_for(&session, "redone:", 10);
+    assert_eq!(
+        std::fs::read_to_string(root.join("calc.py")).unwrap(),
+        on_disk
     );
 }
