@@ -617,3 +617,27 @@ fn a_selection_is_shown_with_the_request() {
             .contains("# Selected: config.py:7-8")
     );
 }
+
+/// A file the user removed from the context is not chosen, even where the
+/// question names what it defines; a pinned one always is.
+#[test]
+fn removed_files_stay_out_and_pinned_ones_come_in() {
+    let sb = Sandbox::new();
+    let root = project(&sb);
+    let idx = index(&root);
+    let mut s = detached();
+    let q = "How does parse_config handle missing keys?";
+    let files = |s: &Session, pinned: &[String]| -> Vec<String> {
+        s.context(&idx, &root, ASK_SYSTEM, q, pinned, 3000, &EstimateCounter)
+            .parts
+            .iter()
+            .filter(|p| matches!(p.kind, PartKind::File | PartKind::Snippet))
+            .filter_map(|p| p.path.clone())
+            .collect()
+    };
+    assert!(files(&s, &[]).contains(&"config.py".to_string()));
+    s.excluded = vec!["config.py".into()];
+    let without = files(&s, &["util.py".into()]);
+    assert!(!without.contains(&"config.py".to_string()), "{without:?}");
+    assert!(without.contains(&"util.py".to_string()), "{without:?}");
+}

@@ -739,3 +739,84 @@ fn an_accepted_hunk_is_written_and_undo_restores_the_file() {
         on_disk
     );
 }
+
+/// The escalation preview, the commit view and the context panel, each at
+/// a fixed size.
+#[test]
+fn escalation_commit_and_context_views() {
+    use locus::context::{Part, PartKind, Slot};
+    use locus::route::Preview;
+    use locus::session::Task;
+    use locus::tui::commit::CommitView;
+    use locus::tui::context_panel::{ContextPanel, PanelPart};
+    let plain = Styles::new(None, 0);
+    let part = |kind, path: Option<&str>, lines, tokens| Part {
+        kind,
+        path: path.map(String::from),
+        lines,
+        tokens,
+        text: String::new(),
+        slot: Slot::Current,
+    };
+    let mut app = chatting();
+    app.report(Report::Preview {
+        task: Task::Ask,
+        text: "What does add do?".into(),
+        preview: Box::new(Preview {
+            provider: "acme".into(),
+            model: "m-1".into(),
+            url: "https://api.acme.test/v1".into(),
+            parts: vec![
+                part(PartKind::System, None, None, 120),
+                part(PartKind::RepoMap, None, None, 300),
+                part(PartKind::File, Some("calc.py"), None, 40),
+                part(PartKind::Snippet, Some("app.py"), Some([4, 9]), 60),
+            ],
+            left_out: vec![(".env".into(), ".env".into())],
+            redactions: 2,
+            total_tokens: 520,
+            max_output_tokens: 1024,
+            cost_estimate_usd: 0.0,
+            price_in_per_mtok: 3.0,
+            price_out_per_mtok: 15.0,
+        }),
+    });
+    app.key(key(crossterm::event::KeyCode::Char('j')));
+    app.key(key(crossterm::event::KeyCode::Char('j')));
+    app.key(key(crossterm::event::KeyCode::Char(' ')));
+    insta::assert_snapshot!("escalate_100x24", text(&render(&app, &plain, 100, 24)));
+
+    let mut app = chatting();
+    app.report(Report::CommitDraft(Box::new(CommitView {
+        message: "Swap the operands of add".into(),
+        files: vec!["modified  calc.py +1 -1".into()],
+        patch: "diff --git a/calc.py b/calc.py\n--- a/calc.py\n+++ b/calc.py\n@@ -1,2 +1,2 @@\n def add(a, b):\n-    return a + b\n+    return b + a\n".into(),
+        ..CommitView::default()
+    })));
+    insta::assert_snapshot!("commit_80x24", text(&render(&app, &plain, 80, 24)));
+
+    let mut app = chatting();
+    app.key(crossterm::event::KeyEvent::new(
+        crossterm::event::KeyCode::Char('o'),
+        crossterm::event::KeyModifiers::CONTROL,
+    ));
+    let pp = |label: &str, path: Option<&str>, tokens, pinned| PanelPart {
+        label: label.into(),
+        path: path.map(String::from),
+        tokens,
+        pinned,
+    };
+    app.report(Report::Context(ContextPanel {
+        parts: vec![
+            pp("system", None, 120, false),
+            pp("repomap", None, 300, false),
+            pp("util.py", Some("util.py"), 25, true),
+            pp("calc.py", Some("calc.py"), 40, false),
+        ],
+        excluded: vec!["secrets.py".into()],
+        total: 485,
+        budget: 7000,
+        ..ContextPanel::default()
+    }));
+    insta::assert_snapshot!("context_panel_120x24", text(&render(&app, &plain, 120, 24)));
+}

@@ -39,6 +39,9 @@ pub struct Request<'a> {
     pub map_memo: Option<&'a MapMemo>,
     /// Lines the user selected, shown with the request.
     pub selection: Option<&'a Selection>,
+    /// Files the user removed from the context: not chosen as files or
+    /// definitions (the repo map may still name them).
+    pub excluded: &'a [String],
 }
 
 /// A range of lines the user selected (1-based, inclusive).
@@ -295,7 +298,7 @@ pub fn build(
         }
     }
     let focus = index.focus(&Index::words(req.question), req.cwd);
-    let mut shown: FxHashSet<String> = req.pinned.iter().cloned().collect();
+    let mut shown: FxHashSet<String> = req.pinned.iter().chain(req.excluded).cloned().collect();
     for &f in &focus.files {
         let path = index.files()[f as usize].path.clone();
         if shown.insert(path.clone()) {

@@ -109,6 +109,8 @@ pub struct Session {
     pub gate: Option<Gate>,
     /// Lines the user selected, shown with the next requests until cleared.
     pub selection: Option<context::Selection>,
+    /// Files the user removed from the context of the next requests.
+    pub excluded: Vec<String>,
 }
 
 /// A check on the context before it is sent; an error stops the request.
@@ -148,6 +150,7 @@ impl Session {
             map_memo: Default::default(),
             gate: None,
             selection: None,
+            excluded: Vec::new(),
         }
     }
 
@@ -293,6 +296,7 @@ impl Session {
             cwd,
             map_memo: Some(&self.map_memo),
             selection: self.selection.as_ref(),
+            excluded: &self.excluded,
         };
         context::build(index, &req, budget, counter, &self.settings)
     }

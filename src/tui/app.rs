@@ -12,6 +12,7 @@ use crate::session::Task;
 
 use super::commit::CommitView;
 use super::complete;
+use super::context_panel::{Change, ContextPanel};
 use super::escalation::{self, Escalation};
 
 /// What the worker is asked to do.
@@ -24,6 +25,20 @@ pub enum Request {
     ApplyAndStage(ChangeSet),
     /// Draft a commit message for what is staged.
     CommitDraft,
+    /// What the next prompt for `question` would hold.
+    Context {
+        question: String,
+    },
+    /// Pin a file (always in the prompt) or unpin it.
+    Pin {
+        path: String,
+        on: bool,
+    },
+    /// Remove a file from the context, or restore it.
+    Exclude {
+        path: String,
+        on: bool,
+    },
     /// Commit what is staged with this message.
     Commit(String),
     Undo,
@@ -69,6 +84,8 @@ pub enum Report {
     },
     /// A commit message drafted for what is staged.
     CommitDraft(Box<CommitView>),
+    /// What the next prompt holds.
+    Context(ContextPanel),
     /// The commit was made (its summary line).
     Committed(String),
     /// What an escalation would send, for the user to confirm.
@@ -205,6 +222,8 @@ pub struct App {
     /// back to it with the message as edited).
     pub commit: Option<CommitView>,
     commit_running: bool,
+    /// The context panel (Ctrl-O): shown, and has the keys, when `Some`.
+    pub panel: Option<ContextPanel>,
     pub keys: Keymap,
     pub quit: bool,
 }
@@ -240,6 +259,7 @@ impl App {
             escalation: None,
             commit: None,
             commit_running: false,
+            panel: None,
             keys: Keymap::default(),
             quit: false,
         }
@@ -338,6 +358,19 @@ impl App {
     }
 
     fn chat_key(&mut self, k: KeyEvent) -> Vec<Request> {
+        if self.is(Action::Context, &k) {
+            if self.panel.take().is_some() {
+                return Vec::new();
+            }
+            self.panel = Some(ContextPanel {
+                note: Some("computing…".into()),
+                ..ContextPanel::default()
+            });
+            return vec![self.context_request()];
+        }
+        if self.panel.is_some() {
+            return self.panel_key(k);
+        }
         if self.completion_key(&k) {
             return Vec::new();
         }
@@ -382,6 +415,54 @@ impl App {
             _ => {}
         }
         Vec::new()
+    }
+
+    /// The question the context panel drafts for: the composer's, else the
+    /// last one.
+    fn context_request(&self) -> Request {
+        let q = self.input.trim();
+        let q = if q.is_empty() || q.starts_with('/') {
+            self.history
+                .iter()
+                .rev()
+                .find(|h| !h.starts_with('/'))
+                .cloned()
+                .unwrap_or_default()
+        } else {
+            q.to_string()
+        };
+        Request::Context { question: q }
+    }
+
+    fn panel_key(&mut self, k: KeyEvent) -> Vec<Request> {
+        let key = key_of(&k);
+        let is = |a: Action| key.is_some_and(|key| self.keys.is(a, key));
+        let (pin, remove) = (is(Action::Pin), is(Action::Remove));
+        let Some(p) = &mut self.panel else {
+            return Vec::new();
+        };
+        let change = match k.code {
+            _ if pin => p.pin(),
+            _ if remove => p.remove(),
+            KeyCode::Down | KeyCode::Char('j') => {
+                p.step(1);
+                None
+            }
+            KeyCode::Up | KeyCode::Char('k') => {
+                p.step(-1);
+                None
+            }
+            KeyCode::Esc => {
+                self.panel = None;
+                None
+            }
+            _ => None,
+        };
+        match change {
+            Some(Change::Pin(path, on)) => vec![Request::Pin { path, on }],
+            Some(Change::Exclude(path, on)) => vec![Request::Exclude { path, on }],
+            None => Vec::new(),
+        }
     }
 
     fn recall(&mut self, dir: isize) {
@@ -440,6 +521,19 @@ impl App {
                 Vec::new()
             }
             "undo" => vec![Request::Undo],
+            "pin" | "unpin" | "drop" | "restore" if !rest.is_empty() => {
+                let path = rest.trim_start_matches('@').to_string();
+                vec![match cmd {
+                    "pin" => Request::Pin { path, on: true },
+                    "unpin" => Request::Pin { path, on: false },
+                    "drop" => Request::Exclude { path, on: true },
+                    _ => Request::Exclude { path, on: false },
+                }]
+            }
+            "context" => {
+                self.panel = Some(ContextPanel::default());
+                vec![self.context_request()]
+            }
             "redo" => vec![Request::Redo],
             "edit" | "" if self.busy => {
                 self.entries
@@ -762,6 +856,14 @@ impl App {
             } => {
                 self.escalation = Some(Escalation::new(task, text, *preview));
                 self.view = View::Escalate;
+            }
+            Report::Context(mut p) => {
+                // Keep the selection when the panel is refreshed.
+                let at = self.panel.as_ref().map_or(0, |old| old.at);
+                p.at = at.min((p.parts.len() + p.excluded.len()).saturating_sub(1));
+                if self.panel.is_some() {
+                    self.panel = Some(p);
+                }
             }
             Report::CommitDraft(c) => {
                 self.commit = Some(*c);
@@ -1109,5 +1211,67 @@ mod tests {
         app.report(Report::CommitDraft(Box::default()));
         assert!(app.key(key(KeyCode::Esc)).is_empty());
         assert!(matches!(app.entries.last(), Some(Entry::Info(i)) if i == "nothing was committed"));
+    }
+
+    #[test]
+    fn context_panel_pins_removes_and_restores() {
+        use crate::tui::context_panel::PanelPart;
+        let ctrl_o = KeyEvent::new(KeyCode::Char('o'), KeyModifiers::CONTROL);
+        let mut app = App::new();
+        typed(&mut app, "how does add work?");
+        assert_eq!(
+            app.key(ctrl_o),
+            vec![Request::Context {
+                question: "how does add work?".into()
+            }]
+        );
+        let part = |path: &str, pinned| PanelPart {
+            label: path.into(),
+            path: Some(path.into()),
+            tokens: 10,
+            pinned,
+        };
+        app.report(Report::Context(ContextPanel {
+            parts: vec![part("a.py", true), part("b.py", false)],
+            excluded: vec!["c.py".into()],
+            total: 20,
+            budget: 100,
+            ..ContextPanel::default()
+        }));
+        assert_eq!(
+            app.key(key(KeyCode::Char('p'))),
+            vec![Request::Pin {
+                path: "a.py".into(),
+                on: false
+            }]
+        );
+        app.key(key(KeyCode::Char('j')));
+        assert_eq!(
+            app.key(key(KeyCode::Char('d'))),
+            vec![Request::Exclude {
+                path: "b.py".into(),
+                on: true
+            }]
+        );
+        app.key(key(KeyCode::Down));
+        assert_eq!(
+            app.key(key(KeyCode::Delete)),
+            vec![Request::Exclude {
+                path: "c.py".into(),
+                on: false
+            }]
+        );
+        assert_eq!(app.input, "how does add work?", "the panel took the keys");
+        app.key(key(KeyCode::Esc));
+        assert!(app.panel.is_none());
+        app.input.clear();
+        typed(&mut app, "/pin @src/x.rs");
+        assert_eq!(
+            app.key(key(KeyCode::Enter)),
+            vec![Request::Pin {
+                path: "src/x.rs".into(),
+                on: true
+            }]
+        );
     }
 }

@@ -149,6 +149,11 @@ pub fn draw(f: &mut Frame<'_>, area: Rect, e: &Escalation, st: &Styles) {
         )));
     }
     for (path, why) in &p.left_out {
+        let why = if why.starts_with("--") || why.contains(' ') {
+            why.clone()
+        } else {
+            format!("privacy.never_send `{why}`")
+        };
         lines.push(Line::from(Span::styled(
             format!("  left out: {path} ({why})"),
             st.get("info"),

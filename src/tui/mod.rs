@@ -7,6 +7,7 @@
 pub mod app;
 pub mod commit;
 pub mod complete;
+pub mod context_panel;
 pub mod escalation;
 pub mod highlight;
 pub mod sides;

@@ -43,6 +43,15 @@ fn chat(f: &mut Frame<'_>, area: Rect, app: &App, st: &Styles) {
         Constraint::Length(1),
     ])
     .areas(area);
+    let body = match &app.panel {
+        Some(p) if body.width >= 60 => {
+            let [conv, side] =
+                Layout::horizontal([Constraint::Min(30), Constraint::Length(44)]).areas(body);
+            super::context_panel::draw(f, side, p, st);
+            conv
+        }
+        _ => body,
+    };
     // Only the entries that reach into view are laid out: a frame costs the
     // same with five or five thousand lines of history.
     let width = body.width.saturating_sub(2);
@@ -346,6 +355,11 @@ pub fn bindings(view: View, keys: &Keymap) -> Vec<(String, &'static str)> {
                 "to the cloud model: preview, then send",
             ),
             (k(Action::Commit), "commit what is staged, message drafted"),
+            (k(Action::Context), "context panel: pin (p), remove (d)"),
+            (
+                fixed("/pin, /drop PATH"),
+                "always send a file / never choose it",
+            ),
             (fixed("/edit TEXT"), "ask for a change, then review it"),
             (
                 fixed("/undo, /redo"),

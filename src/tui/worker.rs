@@ -9,6 +9,7 @@ use super::Incoming;
 use super::app::{Report, Request};
 use super::commit::CommitView;
 use super::complete;
+use super::context_panel::{ContextPanel, PanelPart};
 use crate::assets::Assets;
 use crate::config::Settings;
 use crate::edit::{Journal, PathGuard};
@@ -113,6 +114,10 @@ fn work(
     let journal = Journal::for_repo(&ws.dirs, guard.root());
     // The escalation the user is looking at: what its preview showed.
     let mut previewed: Option<Preview> = None;
+    // Files the user pinned (sent with every request), and the question the
+    // context panel last drafted for.
+    let mut pinned: Vec<String> = Vec::new();
+    let mut panel_question = String::new();
     for job in rx {
         let on_text = &mut |p: Piece| match p {
             Piece::Text(t) => send(Report::Token(t.to_string())),
@@ -122,6 +127,7 @@ fn work(
             index: &index,
             guard: &guard,
             cwd: &ws.cwd,
+            pinned: &pinned,
         };
         match job.request {
             Request::Ask(_) | Request::Edit(_) if model.is_none() => {
@@ -137,6 +143,44 @@ fn work(
                 let m = model.as_ref().expect("checked");
                 // Its end or its error is reported inside.
                 let _ = run_task(&mut s, m, &here, task, text, &job.cancel, on_text, send);
+            }
+            Request::Context { question } => {
+                panel_question = question;
+                let m = model.as_ref().map(|m| m as &dyn ChatModel);
+                send(Report::Context(panel(&s, m, &here, &panel_question)));
+            }
+            Request::Pin { ref path, on } | Request::Exclude { ref path, on } => {
+                let pin = matches!(job.request, Request::Pin { .. });
+                if on && index.file_index(path).is_none() {
+                    send(Report::Error(format!(
+                        "no file {path} in the index (paths are relative to the repository root; @ completes them)"
+                    )));
+                    continue;
+                }
+                let (list, other) = if pin {
+                    (&mut pinned, &mut s.excluded)
+                } else {
+                    (&mut s.excluded, &mut pinned)
+                };
+                list.retain(|p| p != path);
+                if on {
+                    list.push(path.clone());
+                    other.retain(|p| p != path);
+                }
+                send(Report::Info(match (pin, on) {
+                    (true, true) => format!("pinned {path}: sent with every request"),
+                    (true, false) => format!("unpinned {path}"),
+                    (false, true) => format!("removed {path} from the context"),
+                    (false, false) => format!("restored {path}"),
+                }));
+                let here = Here {
+                    index: &index,
+                    guard: &guard,
+                    cwd: &ws.cwd,
+                    pinned: &pinned,
+                };
+                let m = model.as_ref().map(|m| m as &dyn ChatModel);
+                send(Report::Context(panel(&s, m, &here, &panel_question)));
             }
             Request::Escalate { task, text } => match preview(&settings, &s, &here, task, &text) {
                 Ok(p) => {
@@ -311,6 +355,7 @@ struct Here<'a> {
     index: &'a Index,
     guard: &'a PathGuard,
     cwd: &'a std::path::Path,
+    pinned: &'a [String],
 }
 
 /// Run an ask or an edit on `model`, reporting its end (or error) through
@@ -330,7 +375,15 @@ fn run_task(
     let cost = 0.0;
     let r = match task {
         Task::Ask => s
-            .ask(model, here.index, here.cwd, text, &[], cancel, on_text)
+            .ask(
+                model,
+                here.index,
+                here.cwd,
+                text,
+                here.pinned,
+                cancel,
+                on_text,
+            )
             .map(|a| {
                 let report = Report::Answered {
                     placement: a.placement.to_string(),
@@ -431,7 +484,7 @@ fn preview(
     let (name, p) = crate::route::escalation_target(settings, None)?;
     let model = CloudModel::new(name, p.clone())?;
     let rules = settings.privacy.never_send_rules()?;
-    let mut ctx = s.draft(&model, here.index, here.cwd, task, text, &[]);
+    let mut ctx = s.draft(&model, here.index, here.cwd, task, text, here.pinned);
     Ok(escalate::screen(&mut ctx, &model, name, p, &rules, &|_| {
         None
     }))
@@ -507,5 +560,60 @@ fn apply(
             send(Report::Error(e.to_string()));
             false
         }
+    }
+}
+
+/// The context panel for `question`: the parts of the prompt an ask would
+/// send now (with the local model's token counts), the pins, the removed
+/// files.
+fn panel(
+    s: &Session,
+    model: Option<&dyn ChatModel>,
+    here: &Here<'_>,
+    question: &str,
+) -> ContextPanel {
+    let excluded = s.excluded.clone();
+    let Some(m) = model else {
+        return ContextPanel {
+            parts: here
+                .pinned
+                .iter()
+                .map(|p| PanelPart {
+                    label: p.clone(),
+                    path: Some(p.clone()),
+                    tokens: 0,
+                    pinned: true,
+                })
+                .collect(),
+            excluded,
+            note: Some("no local model: the parts and their tokens show once one is loaded".into()),
+            ..ContextPanel::default()
+        };
+    };
+    let ctx = s.draft(m, here.index, here.cwd, Task::Ask, question, here.pinned);
+    let parts = ctx
+        .parts
+        .iter()
+        .map(|p| {
+            let label = match (&p.path, p.lines) {
+                (Some(path), Some([a, b])) => format!("{path}:{a}-{b}"),
+                (Some(path), None) => path.clone(),
+                _ => format!("{:?}", p.kind).to_lowercase(),
+            };
+            PanelPart {
+                label,
+                pinned: p.path.as_ref().is_some_and(|x| here.pinned.contains(x)),
+                path: p.path.clone(),
+                tokens: p.tokens,
+            }
+        })
+        .collect();
+    ContextPanel {
+        parts,
+        excluded,
+        total: ctx.total_tokens,
+        budget: ctx.budget,
+        note: None,
+        at: 0,
     }
 }
