@@ -15,19 +15,19 @@ struct Seen {
     requests: Vec<(String, Headers)>,
 }
 
-struct Hub {
+pub struct Hub {
     port: u16,
     seen: Arc<Mutex<Seen>>,
 }
 
-struct Behaviour {
-    file: Vec<u8>,
+pub struct Behaviour {
+    pub file: Vec<u8>,
     /// Cut the first full (non-range) download after this many bytes.
-    cut_first_at: Option<usize>,
+    pub cut_first_at: Option<usize>,
     /// Advertise this sha256 instead of the real one.
-    wrong_sha: bool,
+    pub wrong_sha: bool,
     /// Require this bearer token.
-    token: Option<String>,
+    pub token: Option<String>,
 }
 
 type Headers = Vec<(String, String)>;
@@ -66,7 +66,7 @@ fn respond(stream: &mut TcpStream, status: &str, headers: &[(&str, String)], bod
 }
 
 impl Hub {
-    fn start(b: Behaviour) -> Hub {
+    pub fn start(b: Behaviour) -> Hub {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let seen = Arc::new(Mutex::new(Seen::default()));
@@ -119,7 +119,7 @@ impl Hub {
                             body.as_bytes(),
                         );
                     }
-                    p if p.starts_with("/acme/tiny-GGUF/resolve/main/") => {
+                    p if p.contains("/resolve/main/") => {
                         let hdrs = [
                             ("Location", "/cdn/blob-7".to_string()),
                             ("X-Linked-Etag", format!("\"{sha}\"")),
@@ -176,12 +176,12 @@ impl Hub {
         Hub { port, seen }
     }
 
-    fn endpoint(&self) -> String {
+    pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 }
 
-fn model_bytes() -> Vec<u8> {
+pub fn model_bytes() -> Vec<u8> {
     std::fs::read(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny-gemma4.gguf"),
     )

@@ -476,7 +476,9 @@ fn ctrl_e_previews_trims_and_sends_to_the_cloud_model() {
     )
     .unwrap();
     let (session, _kill) = launch(&sb, &root, "");
-    wait_for(&session, "No local model found", 60);
+    wait_for(&session, "no local model yet", 60);
+    tmux(&["send-keys", "-t", &session, "Escape"]);
+    wait_for(&session, "No local model found", 10);
     tmux(&[
         "send-keys",
         "-t",
@@ -618,7 +620,9 @@ fn review_stages_the_accepted_hunk_and_the_commit_view_commits_it() {
     )
     .unwrap();
     let (session, _kill) = launch(&sb, &root, "");
-    wait_for(&session, "No local model found", 60);
+    wait_for(&session, "no local model yet", 60);
+    tmux(&["send-keys", "-t", &session, "Escape"]);
+    wait_for(&session, "No local model found", 10);
     tmux(&[
         "send-keys",
         "-t",
@@ -702,7 +706,9 @@ fn an_accepted_hunk_is_written_and_undo_restores_the_file() {
     )
     .unwrap();
     let (session, _kill) = launch(&sb, &root, "");
-    wait_for(&session, "No local model found", 60);
+    wait_for(&session, "no local model yet", 60);
+    tmux(&["send-keys", "-t", &session, "Escape"]);
+    wait_for(&session, "No local model found", 10);
     tmux(&[
         "send-keys",
         "-t",
@@ -819,4 +825,106 @@ fn escalation_commit_and_context_views() {
         ..ContextPanel::default()
     }));
     insta::assert_snapshot!("context_panel_120x24", text(&render(&app, &plain, 120, 24)));
+
+    let mut app = App::new();
+    app.report(Report::NoModel(Box::new(locus::tui::setup::SetupView {
+        why: "several models found; choose one with --model NAME (see `locus models`) or set model.path".into(),
+        found: vec![
+            locus::tui::setup::FoundModel {
+                label: "gemma-3-270m  (ollama, 0.3 GB)".into(),
+                path: "/m/a".into(),
+            },
+            locus::tui::setup::FoundModel {
+                label: "gemma-4-12b-it-Q4_K_M  (huggingface, 7.4 GB)".into(),
+                path: "/m/b".into(),
+            },
+        ],
+        download: (
+            "ggml-org/gemma-4-12b-it-GGUF:gemma-4-12b-it-Q4_K_M.gguf".into(),
+            "about 7.4 GB".into(),
+        ),
+        cloud: Some("acme (m-1)".into()),
+        progress: Some((1_500_000_000, 7_400_000_000)),
+        ..Default::default()
+    })));
+    insta::assert_snapshot!("first_run_100x20", text(&render(&app, &plain, 100, 20)));
+}
+
+/// Two models found (LM Studio's folder), none configured: the first-run
+/// screen lists both, the second is chosen and loaded.
+#[test]
+fn first_run_lists_the_models_found_and_loads_the_one_picked() {
+    let sb = Sandbox::new();
+    let root = sb.path("work/proj");
+    git_init(&root);
+    std::fs::write(root.join("calc.py"), "def add(a, b):\n    return a + b\n").unwrap();
+    let lm = sb.dir.path().join(".lmstudio/models/acme/tiny");
+    std::fs::create_dir_all(&lm).unwrap();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    std::fs::copy(fixtures.join("tiny-gemma4.gguf"), lm.join("tiny-a.gguf")).unwrap();
+    std::fs::copy(
+        fixtures.join("tiny-gemma4-f32.gguf"),
+        lm.join("tiny-b.gguf"),
+    )
+    .unwrap();
+    let (session, _kill) = launch(&sb, &root, "");
+    let screen = wait_for(&session, "no local model yet", 60);
+    assert!(
+        screen.contains("several models found")
+            && screen.contains("tiny-a")
+            && screen.contains("tiny-b"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("Download ggml-org/gemma-4-12b-it-GGUF"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("about 7.4 GB"),
+        "the size is said first: {screen}"
+    );
+    let b_row = screen.lines().position(|l| l.contains("tiny-b")).unwrap();
+    let a_row = screen.lines().position(|l| l.contains("tiny-a")).unwrap();
+    if b_row > a_row {
+        tmux(&["send-keys", "-t", &session, "j"]);
+    }
+    tmux(&["send-keys", "-t", &session, "Enter"]);
+    let screen = wait_for(&session, "local: ", 60);
+    assert!(!screen.contains("no local model yet"), "{screen}");
+    assert!(
+        screen.contains("tiny-b.gguf"),
+        "the one picked was loaded: {screen}"
+    );
+}
+
+/// No model anywhere: Enter on "Download" fetches the default model from
+/// (a loopback stand-in for) the Hugging Face Hub with a progress bar, into
+/// the Hub's cache layout, and loads it.
+#[test]
+fn first_run_downloads_the_default_model_and_loads_it() {
+    use crate::pull::{Behaviour, Hub, model_bytes};
+    let hub = Hub::start(Behaviour {
+        file: model_bytes(),
+        cut_first_at: None,
+        wrong_sha: false,
+        token: None,
+    });
+    let sb = Sandbox::new();
+    let root = sb.path("work/proj");
+    git_init(&root);
+    let hf = sb.path("hf");
+    let (session, _kill) = launch(
+        &sb,
+        &root,
+        &format!("HF_ENDPOINT={} HF_HOME={}", hub.endpoint(), hf.display()),
+    );
+    let screen = wait_for(&session, "no local model yet", 60);
+    assert!(
+        screen.contains("▶ Download"),
+        "download is offered first: {screen}"
+    );
+    tmux(&["send-keys", "-t", &session, "Enter"]);
+    wait_for(&session, "local: ", 60);
+    let blob_dir = hf.join("hub/models--ggml-org--gemma-4-12b-it-GGUF/snapshots");
+    assert!(blob_dir.exists(), "stored in the Hub's cache layout");
 }

@@ -118,6 +118,7 @@ fn pull(spec: Option<&str>, json: bool) -> anyhow::Result<ExitCode> {
             last_decile = pct / 10;
             eprintln!("downloading {spec}: {pct}% of {}", gib(total));
         }
+        true
     };
     let path = pull::pull(&cfg, spec, &mut show)?;
     if tty {

@@ -14,6 +14,7 @@ use super::commit::CommitView;
 use super::complete;
 use super::context_panel::{Change, ContextPanel};
 use super::escalation::{self, Escalation};
+use super::setup::{Choice, SetupView};
 
 /// What the worker is asked to do.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,6 +22,10 @@ pub enum Request {
     Ask(String),
     Edit(String),
     Apply(ChangeSet),
+    /// Load this model.
+    UseModel(std::path::PathBuf),
+    /// Download the default model, then load it.
+    Download,
     /// Apply what is accepted and stage it.
     ApplyAndStage(ChangeSet),
     /// Draft a commit message for what is staged.
@@ -67,7 +72,10 @@ pub enum Report {
         name: String,
         window: usize,
     },
-    NoModel(String),
+    /// No local model: the first-run screen.
+    NoModel(Box<SetupView>),
+    /// Download progress (bytes done, total).
+    Download(u64, u64),
     Token(String),
     /// Part of the model's thinking, shown folded.
     Thinking(String),
@@ -129,6 +137,7 @@ pub enum View {
     Review,
     Escalate,
     Commit,
+    Setup,
     Help,
 }
 
@@ -224,6 +233,8 @@ pub struct App {
     commit_running: bool,
     /// The context panel (Ctrl-O): shown, and has the keys, when `Some`.
     pub panel: Option<ContextPanel>,
+    /// The first-run screen, while no local model is loaded.
+    pub setup: Option<SetupView>,
     pub keys: Keymap,
     pub quit: bool,
 }
@@ -260,6 +271,7 @@ impl App {
             commit: None,
             commit_running: false,
             panel: None,
+            setup: None,
             keys: Keymap::default(),
             quit: false,
         }
@@ -294,6 +306,7 @@ impl App {
             View::Review => self.review_key(k),
             View::Escalate => self.escalation_key(k),
             View::Commit => self.commit_key(k),
+            View::Setup => self.setup_key(k),
             View::Chat => self.chat_key(k),
         }
     }
@@ -666,6 +679,43 @@ impl App {
         }
     }
 
+    fn setup_key(&mut self, k: KeyEvent) -> Vec<Request> {
+        let Some(s) = &mut self.setup else {
+            self.view = View::Chat;
+            return Vec::new();
+        };
+        if s.progress.is_some() {
+            if k.code == KeyCode::Esc
+                && let Some(c) = &self.cancel
+            {
+                c.cancel();
+            }
+            return Vec::new();
+        }
+        match k.code {
+            KeyCode::Down | KeyCode::Char('j') => s.step(1),
+            KeyCode::Up | KeyCode::Char('k') => s.step(-1),
+            KeyCode::Esc => self.view = View::Chat,
+            KeyCode::Enter => match s.choice() {
+                Choice::Use(path) => {
+                    s.error = None;
+                    self.entries
+                        .push(Entry::Info(format!("loading {}…", path.display())));
+                    return vec![Request::UseModel(path)];
+                }
+                Choice::Download => {
+                    s.error = None;
+                    s.progress = Some((0, 0));
+                    self.cancel = Some(Cancel::new());
+                    return vec![Request::Download];
+                }
+                Choice::Continue => self.view = View::Chat,
+            },
+            _ => {}
+        }
+        Vec::new()
+    }
+
     fn commit_key(&mut self, k: KeyEvent) -> Vec<Request> {
         let Some(c) = &mut self.commit else {
             self.view = View::Chat;
@@ -781,13 +831,28 @@ impl App {
                 self.status.placement = format!("local: {name}");
                 self.status.model = Some(name);
                 self.status.window = window;
+                self.status.no_model = false;
+                if self.setup.take().is_some() {
+                    self.cancel = None;
+                    if self.view == View::Setup {
+                        self.view = View::Chat;
+                    }
+                }
             }
-            Report::NoModel(why) => {
+            Report::NoModel(setup) => {
                 self.status.no_model = true;
                 self.entries.push(Entry::Error(format!(
-                    "No local model found ({why}).\nDownload the default Gemma 4 12B with `locus models pull` (about 7 GB), \
-                     point model.path at a GGUF file, or configure a cloud provider (docs/configuration.md)."
+                    "No local model found ({}).\nDownload the default Gemma 4 12B with `locus models pull` ({}), \
+                     point model.path at a GGUF file, or configure a cloud provider (docs/configuration.md).",
+                    setup.why, setup.download.1
                 )));
+                self.setup = Some(*setup);
+                self.view = View::Setup;
+            }
+            Report::Download(done, total) => {
+                if let Some(s) = &mut self.setup {
+                    s.progress = Some((done, total));
+                }
             }
             Report::Token(t) => {
                 if let Some(Entry::Assistant { text, .. }) = self.entries.last_mut() {
@@ -882,6 +947,14 @@ impl App {
                     c.note = Some(e.clone());
                     self.view = View::Commit;
                 }
+                self.entries.push(Entry::Error(e));
+            }
+            Report::Error(e) if self.view == View::Setup => {
+                if let Some(s) = &mut self.setup {
+                    s.progress = None;
+                    s.error = Some(e.clone());
+                }
+                self.cancel = None;
                 self.entries.push(Entry::Error(e));
             }
             Report::Error(e) => {
@@ -1273,5 +1346,56 @@ mod tests {
                 on: true
             }]
         );
+    }
+
+    #[test]
+    fn first_run_screen_picks_downloads_cancels_or_goes_on() {
+        use crate::tui::setup::FoundModel;
+        let setup = || {
+            Box::new(SetupView {
+                why: "several models found".into(),
+                found: vec![
+                    FoundModel {
+                        label: "a".into(),
+                        path: "/m/a.gguf".into(),
+                    },
+                    FoundModel {
+                        label: "b".into(),
+                        path: "/m/b.gguf".into(),
+                    },
+                ],
+                download: ("org/repo:f.gguf".into(), "about 7.4 GB".into()),
+                ..SetupView::default()
+            })
+        };
+        let mut app = App::new();
+        app.report(Report::NoModel(setup()));
+        assert_eq!(app.view, View::Setup);
+        app.key(key(KeyCode::Char('j')));
+        assert_eq!(
+            app.key(key(KeyCode::Enter)),
+            vec![Request::UseModel("/m/b.gguf".into())]
+        );
+        app.report(Report::Error("cannot load /m/b.gguf".into()));
+        assert_eq!(app.view, View::Setup, "a failed load stays on the screen");
+        assert!(app.setup.as_ref().unwrap().error.is_some());
+        app.key(key(KeyCode::Down));
+        assert_eq!(app.key(key(KeyCode::Enter)), vec![Request::Download]);
+        app.report(Report::Download(50, 100));
+        assert_eq!(app.setup.as_ref().unwrap().progress, Some((50, 100)));
+        let cancel = app.cancel.clone().unwrap();
+        app.key(key(KeyCode::Esc));
+        assert!(cancel.is_cancelled(), "Esc cancels the download");
+        app.report(Report::Error("download cancelled".into()));
+        assert_eq!(app.setup.as_ref().unwrap().progress, None);
+        app.report(Report::ModelReady {
+            name: "gemma".into(),
+            window: 8192,
+        });
+        assert!(app.setup.is_none() && app.view == View::Chat);
+        let mut app = App::new();
+        app.report(Report::NoModel(setup()));
+        app.key(key(KeyCode::Esc));
+        assert_eq!(app.view, View::Chat, "Esc goes on without a model");
     }
 }

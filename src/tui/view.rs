@@ -18,6 +18,12 @@ pub fn draw(f: &mut Frame<'_>, app: &App, st: &Styles) {
     match app.view {
         View::Review => review(f, area, app, st),
         View::Chat | View::Help => chat(f, area, app, st),
+        View::Setup => {
+            chat(f, area, app, st);
+            if let Some(s) = &app.setup {
+                super::setup::draw(f, area, s, st);
+            }
+        }
         View::Commit => {
             if let Some(c) = &app.commit {
                 super::commit::draw(f, area, c, st);
@@ -318,6 +324,15 @@ pub fn bindings(view: View, keys: &Keymap) -> Vec<(String, &'static str)> {
             (fixed("Esc / q"), "dismiss; nothing is written"),
             (k(Action::Help), "this help"),
             (fixed("Ctrl-C twice"), "quit"),
+        ],
+        View::Setup => vec![
+            (fixed("j / ↓, k / ↑"), "choose"),
+            (fixed("Enter"), "load the model, download, or go on"),
+            (
+                fixed("Esc"),
+                "go on without a local model (cancels a download)",
+            ),
+            (k(Action::Help), "this help"),
         ],
         View::Commit => vec![
             (fixed("typing, Enter"), "edit the message (Enter: new line)"),

@@ -10,6 +10,7 @@ use super::app::{Report, Request};
 use super::commit::CommitView;
 use super::complete;
 use super::context_panel::{ContextPanel, PanelPart};
+use super::setup::{FoundModel, SetupView};
 use crate::assets::Assets;
 use crate::config::Settings;
 use crate::edit::{Journal, PathGuard};
@@ -17,6 +18,8 @@ use crate::index::{Index, Progress};
 use crate::model::chat::ChatModel;
 use crate::model::cloud::CloudModel;
 use crate::model::local::choose;
+use crate::model::local::discovery::{self, SearchPaths};
+use crate::model::local::pull;
 use crate::model::{Cancel, GenStats};
 use crate::route::Preview;
 use crate::session::escalate::{self, Escalation};
@@ -83,18 +86,28 @@ fn work(
         symbols,
     )));
     let configured = settings.model.path.as_ref().map(PathBuf::from);
-    let chosen = choose::resolve(configured, None)
-        .and_then(|path| choose::load_chat(&path, settings.model.threads, settings.model.context));
-    let model = match chosen {
-        Ok(m) => {
+    let load = |path: &std::path::Path| {
+        choose::load_chat(path, settings.model.threads, settings.model.context).inspect(|m| {
             send(Report::ModelReady {
                 name: m.model.name.clone(),
                 window: m.window,
             });
-            Some(m)
-        }
+        })
+    };
+    let mut model = match choose::resolve(configured.clone(), None) {
+        Ok(path) => match load(&path) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                send(Report::NoModel(Box::new(setup_view(
+                    &settings, configured, &e,
+                ))));
+                None
+            }
+        },
         Err(e) => {
-            send(Report::NoModel(format!("{e:#}")));
+            send(Report::NoModel(Box::new(setup_view(
+                &settings, configured, &e,
+            ))));
             None
         }
     };
@@ -143,6 +156,27 @@ fn work(
                 let m = model.as_ref().expect("checked");
                 // Its end or its error is reported inside.
                 let _ = run_task(&mut s, m, &here, task, text, &job.cancel, on_text, send);
+            }
+            Request::UseModel(ref path) => match load(path) {
+                Ok(m) => model = Some(m),
+                Err(e) => send(Report::Error(format!("{e:#}"))),
+            },
+            Request::Download => {
+                let hub = SearchPaths::from_env(None)
+                    .hf_hub
+                    .unwrap_or_else(|| ws.dirs.cache.join("hub"));
+                let cfg = pull::PullConfig::from_env(hub);
+                let mut progress = |done, total| {
+                    send(Report::Download(done, total));
+                    !job.cancel.is_cancelled()
+                };
+                match pull::pull(&cfg, pull::DEFAULT_MODEL, &mut progress) {
+                    Ok(path) => match load(&path) {
+                        Ok(m) => model = Some(m),
+                        Err(e) => send(Report::Error(format!("{e:#}"))),
+                    },
+                    Err(e) => send(Report::Error(e.to_string())),
+                }
             }
             Request::Context { question } => {
                 panel_question = question;
@@ -615,5 +649,38 @@ fn panel(
         budget: ctx.budget,
         note: None,
         at: 0,
+    }
+}
+
+/// The first-run screen: why there is no model, the ones found elsewhere,
+/// the default download, the cloud provider if one is set up.
+fn setup_view(
+    settings: &Settings,
+    configured: Option<PathBuf>,
+    why: &choose::ChooseError,
+) -> SetupView {
+    let found = discovery::discover(&SearchPaths::from_env(configured))
+        .into_iter()
+        .map(|f| {
+            let size = std::fs::metadata(&f.path)
+                .map(|m| format!("{:.1} GB", m.len() as f64 / 1e9))
+                .unwrap_or_default();
+            FoundModel {
+                label: format!("{}  ({}, {size})", f.name, f.source),
+                path: f.path,
+            }
+        })
+        .collect();
+    SetupView {
+        why: why.to_string(),
+        found,
+        download: (
+            pull::DEFAULT_MODEL.to_string(),
+            pull::DEFAULT_MODEL_SIZE.to_string(),
+        ),
+        cloud: crate::route::escalation_target(settings, None)
+            .ok()
+            .map(|(name, p)| format!("{name} ({})", p.model)),
+        ..SetupView::default()
     }
 }

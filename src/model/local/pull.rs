@@ -12,6 +12,8 @@ use sha2::{Digest, Sha256};
 
 /// The model `locus models pull` fetches when none is named.
 pub const DEFAULT_MODEL: &str = "ggml-org/gemma-4-12b-it-GGUF:gemma-4-12b-it-Q4_K_M.gguf";
+/// About how big it is, to say before downloading.
+pub const DEFAULT_MODEL_SIZE: &str = "about 7.4 GB";
 
 #[derive(Debug, thiserror::Error)]
 pub enum PullError {
@@ -31,6 +33,8 @@ pub enum PullError {
         "download of {file} was cut after {got} of {total} bytes; run the same command again to resume"
     )]
     Interrupted { file: String, got: u64, total: u64 },
+    #[error("download of {file} cancelled after {got} bytes; pulling it again resumes")]
+    Cancelled { file: String, got: u64 },
     #[error(
         "checksum mismatch for {file}: expected sha256 {expected}, got {got}; the partial file was removed"
     )]
@@ -72,8 +76,9 @@ impl PullConfig {
     }
 }
 
-/// Progress as (bytes done, total bytes).
-pub type OnProgress<'a> = &'a mut dyn FnMut(u64, u64);
+/// Progress as (bytes done, total bytes); returning `false` stops the
+/// download (the partial file is kept, so a later pull resumes).
+pub type OnProgress<'a> = &'a mut dyn FnMut(u64, u64) -> bool;
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> PullError + '_ {
     move |source| PullError::Io {
@@ -318,7 +323,13 @@ fn download(
     let mut reader = resp.into_body().into_reader();
     let mut buf = vec![0u8; 1 << 20];
     let mut last = Instant::now();
-    progress(got, total);
+    let cancelled = |got| PullError::Cancelled {
+        file: file.into(),
+        got,
+    };
+    if !progress(got, total) {
+        return Err(cancelled(got));
+    }
     if status != 416 {
         loop {
             let n = match reader.read(&mut buf) {
@@ -329,7 +340,10 @@ fn download(
             out.write_all(&buf[..n]).map_err(io(&part))?;
             got += n as u64;
             if last.elapsed() > Duration::from_millis(200) {
-                progress(got, total);
+                if !progress(got, total) {
+                    out.sync_all().map_err(io(&part))?;
+                    return Err(cancelled(got));
+                }
                 last = Instant::now();
             }
         }
