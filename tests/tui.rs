@@ -928,3 +928,60 @@ fn first_run_downloads_the_default_model_and_loads_it() {
     let blob_dir = hf.join("hub/models--ggml-org--gemma-4-12b-it-GGUF/snapshots");
     assert!(blob_dir.exists(), "stored in the Hub's cache layout");
 }
+
+/// `e` on a hunk opens it in $EDITOR (here a script that rewrites it), the
+/// edited text replaces the proposal's and is accepted; Enter writes it.
+#[test]
+fn a_hunk_edited_in_the_editor_is_what_gets_written() {
+    use crate::cloud::{Reply, Server};
+    let reply = "One change.\n\ncalc.py\n<<<<<<< SEARCH\ndef add(a, b):\n    return a + b\n=======\ndef add(a, b):\n    return b + a\n>>>>>>> REPLACE\n";
+    let server = Server::start(vec![Reply::sse(&openai_answer(reply), 50)]);
+    let sb = Sandbox::new();
+    let root = sb.path("work/proj");
+    git_init(&root);
+    std::fs::write(root.join("calc.py"), "def add(a, b):\n    return a + b\n").unwrap();
+    std::fs::create_dir_all(root.join(".locus")).unwrap();
+    std::fs::write(
+        root.join(".locus/config.toml"),
+        format!(
+            "[providers.acme]\nkind = \"openai\"\nbase_url = \"http://127.0.0.1:{}/v1\"\nmodel = \"m-1\"\napi_key_cmd = \"echo sk-test\"\n",
+            server.port
+        ),
+    )
+    .unwrap();
+    let editor = sb.path("edit-hunk.sh");
+    std::fs::write(
+        &editor,
+        "#!/bin/sh\ngrep -q 'return b + a' \"$1\" || exit 3\nprintf 'def add(a, b):\\n    return a + b + 0  # by hand\\n' > \"$1\"\n",
+    )
+    .unwrap();
+    std::process::Command::new("chmod")
+        .arg("+x")
+        .arg(&editor)
+        .status()
+        .unwrap();
+    let (session, _kill) = launch(&sb, &root, &format!("EDITOR={}", editor.display()));
+    wait_for(&session, "no local model yet", 60);
+    tmux(&["send-keys", "-t", &session, "Escape"]);
+    wait_for(&session, "No local model found", 10);
+    tmux(&[
+        "send-keys",
+        "-t",
+        &session,
+        "-l",
+        "/edit swap the operands in calc.py",
+    ]);
+    tmux(&["send-keys", "-t", &session, "C-e"]);
+    wait_for(&session, "nothing has left this machine yet", 20);
+    tmux(&["send-keys", "-t", &session, "Enter"]);
+    wait_for(&session, "review changes", 20);
+    tmux(&["send-keys", "-t", &session, "e"]);
+    wait_for(&session, "[accepted, edited]", 10);
+    wait_for(&session, "# by hand", 5);
+    tmux(&["send-keys", "-t", &session, "Enter"]);
+    wait_for(&session, "applied to 1 file(s)", 10);
+    assert_eq!(
+        std::fs::read_to_string(root.join("calc.py")).unwrap(),
+        "def add(a, b):\n    return a + b + 0  # by hand\n"
+    );
+}

@@ -235,6 +235,9 @@ pub struct App {
     pub panel: Option<ContextPanel>,
     /// The first-run screen, while no local model is loaded.
     pub setup: Option<SetupView>,
+    /// A hunk to open in $EDITOR (the event loop does, with the terminal
+    /// handed over).
+    edit_request: Option<String>,
     pub keys: Keymap,
     pub quit: bool,
 }
@@ -272,6 +275,7 @@ impl App {
             commit_running: false,
             panel: None,
             setup: None,
+            edit_request: None,
             keys: Keymap::default(),
             quit: false,
         }
@@ -771,6 +775,7 @@ impl App {
             Action::SideBySide,
             Action::Apply,
             Action::Stage,
+            Action::EditHunk,
         ]
         .into_iter()
         .find(|a| is(*a));
@@ -802,6 +807,15 @@ impl App {
                 self.view = View::Chat;
                 return vec![Request::Apply(changes)];
             }
+            (Some(Action::EditHunk), _) => {
+                let (f, h) = r.at;
+                match r.changes.files.get(f).and_then(|fc| fc.hunks.get(h)) {
+                    Some(hunk) => self.edit_request = Some(hunk.id.clone()),
+                    None => self.entries.push(Entry::Info(
+                        "select a hunk to edit (a whole-file change has none)".into(),
+                    )),
+                }
+            }
             (Some(Action::Stage), _) => {
                 let changes = r.changes.clone();
                 self.review = None;
@@ -820,6 +834,28 @@ impl App {
             _ => {}
         }
         Vec::new()
+    }
+
+    /// The hunk to open in $EDITOR, if one was asked for: its id, file path
+    /// (for the temporary file's extension) and proposed text.
+    pub fn take_edit(&mut self) -> Option<(String, String, String)> {
+        let id = self.edit_request.take()?;
+        let r = self.review.as_mut()?;
+        let (fc, i) = r.changes.hunk_mut(&id)?;
+        Some((id, fc.path.clone(), fc.hunks[i].new_lines.concat()))
+    }
+
+    /// The editor's outcome for hunk `id`: its text replaces the proposal's
+    /// and the hunk is accepted; an error leaves it as it was.
+    pub fn edited(&mut self, id: &str, outcome: Result<String, String>) {
+        match (outcome, &mut self.review) {
+            (Ok(text), Some(r)) => {
+                r.changes.edit_hunk(id, &text);
+                r.changes.set_hunk(id, Decision::Accepted);
+            }
+            (Err(e), _) => self.entries.push(Entry::Error(e)),
+            (Ok(_), None) => {}
+        }
     }
 
     /// Take in what the worker reports.

@@ -18,6 +18,8 @@ mod worker;
 
 use std::io::IsTerminal as _;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
@@ -96,10 +98,26 @@ fn event_loop(
     let mut terminal = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
     let (tx, rx) = std::sync::mpsc::channel::<Incoming>();
     let term_tx = tx.clone();
+    let input = Arc::new(InputGate::default());
+    let gate = input.clone();
     std::thread::Builder::new()
         .name("locus-input".into())
         .spawn(move || {
-            while let Ok(ev) = event::read() {
+            loop {
+                // Paused while an editor has the terminal: nothing here may
+                // read its keys.
+                if gate.paused.load(Ordering::SeqCst) {
+                    gate.idle.store(true, Ordering::SeqCst);
+                    std::thread::sleep(Duration::from_millis(10));
+                    continue;
+                }
+                gate.idle.store(false, Ordering::SeqCst);
+                match event::poll(Duration::from_millis(50)) {
+                    Ok(true) => {}
+                    Ok(false) => continue,
+                    Err(_) => break,
+                }
+                let Ok(ev) = event::read() else { break };
                 if term_tx.send(Incoming::Term(ev)).is_err() {
                     break;
                 }
@@ -156,6 +174,11 @@ fn event_loop(
         if app.quit {
             break;
         }
+        if let Some((id, path, text)) = app.take_edit() {
+            let outcome = edit_in_editor(&mut terminal, &input, &path, &text);
+            app.edited(&id, outcome);
+            dirty = true;
+        }
         if dirty && last.elapsed() >= FRAME {
             terminal.draw(|f| view::draw(f, &app, styles))?;
             last = Instant::now();
@@ -163,6 +186,67 @@ fn event_loop(
         }
     }
     Ok(())
+}
+
+/// Lets the UI thread stop the input thread from reading the terminal.
+#[derive(Default)]
+struct InputGate {
+    paused: AtomicBool,
+    /// The input thread has seen `paused` and reads nothing.
+    idle: AtomicBool,
+}
+
+/// `text` in the user's editor (`$VISUAL`, `$EDITOR`, else `vi`) with the
+/// terminal handed over; the text as saved, or why not.
+fn edit_in_editor(
+    terminal: &mut Terminal<CrosstermBackend<std::io::Stdout>>,
+    input: &InputGate,
+    path: &str,
+    text: &str,
+) -> Result<String, String> {
+    let ext = std::path::Path::new(path)
+        .extension()
+        .map(|e| format!(".{}", e.to_string_lossy()))
+        .unwrap_or_default();
+    let file = tempfile::Builder::new()
+        .prefix("locus-hunk-")
+        .suffix(&ext)
+        .tempfile()
+        .map_err(|e| format!("cannot make a file to edit the hunk in: {e}"))?;
+    std::fs::write(file.path(), text)
+        .map_err(|e| format!("cannot write {}: {e}", file.path().display()))?;
+    let editor = ["VISUAL", "EDITOR"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
+        .unwrap_or_else(|| "vi".into());
+    input.paused.store(true, Ordering::SeqCst);
+    let since = Instant::now();
+    while !input.idle.load(Ordering::SeqCst) && since.elapsed() < Duration::from_secs(1) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    restore();
+    // The editor's command may carry arguments (`code -w`): the shell splits it.
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("{editor} \"$1\""))
+        .arg("sh")
+        .arg(file.path())
+        .status();
+    let _ = enable_raw_mode();
+    let _ = execute!(
+        std::io::stdout(),
+        EnterAlternateScreen,
+        EnableBracketedPaste,
+        EnableMouseCapture
+    );
+    let _ = terminal.clear();
+    input.paused.store(false, Ordering::SeqCst);
+    match status {
+        Ok(s) if s.success() => std::fs::read_to_string(file.path())
+            .map_err(|e| format!("cannot read the edited hunk: {e}")),
+        Ok(s) => Err(format!("{editor} exited with {s}; the hunk is unchanged")),
+        Err(e) => Err(format!("cannot start {editor}: {e}; set $EDITOR")),
+    }
 }
 
 /// The next message, `None` on timeout, `Err` when every sender is gone.

@@ -241,6 +241,7 @@ fn review(f: &mut Frame<'_>, area: Rect, app: &App, st: &Styles) {
                     cursor_line = lines.len();
                 }
                 let mark = match h.decision {
+                    Decision::Accepted if h.edited => ("[accepted, edited]", "diff.accepted"),
                     Decision::Accepted => ("[accepted]", "diff.accepted"),
                     Decision::Rejected => ("[rejected]", "diff.rejected"),
                     Decision::Pending => ("[pending]", "ui.text.dim"),
@@ -292,7 +293,7 @@ fn review(f: &mut Frame<'_>, area: Rect, app: &App, st: &Styles) {
         body,
     );
     f.render_widget(
-        Paragraph::new(" j/k move · a accept · r reject · f accept file · A/R all · s side by side · Enter apply accepted · Esc dismiss · F1 help").style(st.get("ui.statusline")),
+        Paragraph::new(" j/k move · a accept · r reject · e edit · f file · A/R all · s side by side · Enter apply · S apply+stage · F1 help").style(st.get("ui.statusline")),
         keys,
     );
 }
@@ -308,6 +309,10 @@ pub fn bindings(view: View, keys: &Keymap) -> Vec<(String, &'static str)> {
             (k(Action::Accept), "accept the hunk"),
             (k(Action::Reject), "reject the hunk"),
             (k(Action::AcceptFile), "accept the whole file"),
+            (
+                k(Action::EditHunk),
+                "edit the hunk in $EDITOR, then accept it",
+            ),
             (
                 format!("{} , {}", k(Action::AcceptAll), k(Action::RejectAll)),
                 "accept / reject everything",
