@@ -985,3 +985,42 @@ fn a_hunk_edited_in_the_editor_is_what_gets_written() {
         "def add(a, b):\n    return a + b + 0  # by hand\n"
     );
 }
+
+/// The review highlights code in the file's language, over the diff's
+/// colours: `def` in the keyword colour, the `+` in the added colour; and an
+/// edit that could not be placed is said at the top with its reason.
+#[test]
+fn the_review_highlights_code_and_shows_failed_edits_inline() {
+    let theme = Theme::load(&Assets::new(None), "dark").unwrap();
+    let st = Styles::new(Some(theme), 1 << 24);
+    let mut app = chatting();
+    app.report(Report::Proposed {
+        changes: ChangeSet {
+            files: vec![FileChange::new(
+                "calc.py".into(),
+                FileOp::Modify,
+                None,
+                "x = 1\n".into(),
+                "x = 1\ndef add(a, b):\n    return a + b\n".into(),
+            )],
+        },
+        failures: vec!["SEARCH block for util.py matched nothing".into()],
+        advice: None,
+        placement: "local: Gemma 3 270m".into(),
+        cost: 0.0,
+    });
+    let t = render(&app, &st, 80, 24);
+    let screen = text(&t);
+    assert!(
+        screen.contains("not placed: SEARCH block for util.py matched nothing"),
+        "{screen}"
+    );
+    let buf = t.backend().buffer();
+    let (x, y) = (0..24u16)
+        .flat_map(|y| (0..76u16).map(move |x| (x, y)))
+        .find(|&(x, y)| (0..4).map(|i| buf[(x + i, y)].symbol()).collect::<String>() == "def ")
+        .expect("the added `def` is shown");
+    assert_eq!(buf[(x, y)].fg, st.get("keyword").fg.unwrap());
+    assert_eq!(buf[(x - 1, y)].symbol(), "+");
+    assert_eq!(buf[(x - 1, y)].fg, st.get("diff.plus").fg.unwrap());
+}

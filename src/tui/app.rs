@@ -162,6 +162,8 @@ pub struct Status {
 #[derive(Debug, Clone)]
 pub struct Review {
     pub changes: ChangeSet,
+    /// The proposed edits that could not be placed, with the reason.
+    pub failures: Vec<String>,
     /// (file, hunk) of the selected hunk.
     pub at: (usize, usize),
 }
@@ -932,8 +934,8 @@ impl App {
             } => {
                 self.finish(&placement);
                 self.status.cost += cost;
-                for f in failures {
-                    self.entries.push(Entry::Error(f));
+                for f in &failures {
+                    self.entries.push(Entry::Error(f.clone()));
                 }
                 if let Some(a) = advice {
                     self.entries.push(Entry::Info(a));
@@ -945,6 +947,7 @@ impl App {
                     )));
                     self.review = Some(Review {
                         changes,
+                        failures,
                         at: (0, 0),
                     });
                     self.view = View::Review;

@@ -10,6 +10,7 @@ pub mod complete;
 pub mod context_panel;
 pub mod escalation;
 pub mod highlight;
+pub mod markdown;
 pub mod setup;
 pub mod sides;
 pub mod style;

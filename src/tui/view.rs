@@ -3,6 +3,7 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Block, Borders, Clear, Gauge, Paragraph, Wrap};
 
@@ -229,6 +230,12 @@ fn review(f: &mut Frame<'_>, area: Rect, app: &App, st: &Styles) {
     let mut lines: Vec<Line<'_>> = Vec::new();
     let mut cursor_line = 0;
     if let Some(r) = &app.review {
+        for f in &r.failures {
+            lines.push(Line::from(Span::styled(
+                format!("not placed: {f}"),
+                st.get("error"),
+            )));
+        }
         for (fi, fc) in r.changes.files.iter().enumerate() {
             let (added, removed) = fc.stats();
             lines.push(Line::from(Span::styled(
@@ -267,11 +274,27 @@ fn review(f: &mut Frame<'_>, area: Rect, app: &App, st: &Styles) {
                         ]));
                     }
                 } else {
-                    for (tag, text) in &ops {
-                        lines.push(Line::from(vec![
-                            Span::raw("  "),
-                            diff_cell(Some((*tag, text)), usize::MAX, st),
-                        ]));
+                    let code: Vec<&str> =
+                        ops.iter().map(|(_, t)| t.trim_end_matches('\n')).collect();
+                    let hl = highlight::block(&fc.path, &code, Style::default(), st);
+                    for (i, (tag, text)) in ops.iter().enumerate() {
+                        match hl.as_ref().and_then(|b| b.get(i)) {
+                            Some(spans) => {
+                                let base = diff_cell(Some((*tag, "")), usize::MAX, st).style;
+                                let mut line =
+                                    vec![Span::raw("  "), Span::styled(tag.to_string(), base)];
+                                line.extend(
+                                    spans.iter().map(|s| {
+                                        Span::styled(s.content.clone(), base.patch(s.style))
+                                    }),
+                                );
+                                lines.push(Line::from(line));
+                            }
+                            None => lines.push(Line::from(vec![
+                                Span::raw("  "),
+                                diff_cell(Some((*tag, text)), usize::MAX, st),
+                            ])),
+                        }
                     }
                 }
             }
@@ -476,7 +499,7 @@ fn entry_lines<'a>(e: &'a Entry, st: &Styles, show_thinking: bool) -> Vec<Line<'
                 let l = all[i];
                 i += 1;
                 let Some(fence) = l.trim_start().strip_prefix("```") else {
-                    lines.push(Line::from(l.to_string()));
+                    lines.push(super::markdown::line(l, st));
                     continue;
                 };
                 lines.push(Line::from(Span::styled(
