@@ -221,7 +221,7 @@ pub struct App {
     /// Whether the answers' thinking is unfolded (Ctrl-T).
     pub show_thinking: bool,
     /// Whether the review shows old and new side by side (`s`; on
-    /// terminals at least `view::SIDE_BY_SIDE_MIN` wide).
+    /// terminals at least `diffview::SIDE_BY_SIDE_MIN` wide).
     pub side_by_side: bool,
     /// What `@` completes to, once the index is ready.
     pub names: complete::Names,

@@ -8,6 +8,7 @@ pub mod app;
 pub mod commit;
 pub mod complete;
 pub mod context_panel;
+pub mod diffview;
 pub mod escalation;
 pub mod highlight;
 pub mod markdown;

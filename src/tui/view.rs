@@ -3,21 +3,18 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::Style;
 use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Block, Borders, Clear, Gauge, Paragraph, Wrap};
 
 use super::app::{App, Entry, View};
 use super::highlight;
-use super::sides;
 use super::style::Styles;
 use crate::config::{Action, Keymap};
-use crate::edit::Decision;
 
 pub fn draw(f: &mut Frame<'_>, app: &App, st: &Styles) {
     let area = f.area();
     match app.view {
-        View::Review => review(f, area, app, st),
+        View::Review => super::diffview::review(f, area, app, st),
         View::Chat | View::Help => chat(f, area, app, st),
         View::Setup => {
             chat(f, area, app, st);
@@ -200,124 +197,6 @@ fn status_bar(f: &mut Frame<'_>, area: Rect, app: &App, st: &Styles) {
             .label(format!("{}/{}", s.context_used, s.window))
             .gauge_style(st.get("ui.gauge")),
         gauge,
-    );
-}
-
-/// Terminal width from which `s` shows the review side by side.
-pub const SIDE_BY_SIDE_MIN: u16 = 100;
-
-/// One side of a diff line: its sign and text in the sign's style, cut or
-/// padded to `width` characters (`usize::MAX`: as it is).
-fn diff_cell<'a>(line: Option<(char, &str)>, width: usize, st: &Styles) -> Span<'a> {
-    let (tag, text) = line.unwrap_or((' ', ""));
-    let scope = match (line.is_some(), tag) {
-        (true, '+') => "diff.plus",
-        (true, '-') => "diff.minus",
-        _ => "ui.text",
-    };
-    let mut s = format!("{tag}{}", text.trim_end_matches('\n'));
-    if width != usize::MAX {
-        s = s.chars().take(width).collect();
-        let n = s.chars().count();
-        s.extend(std::iter::repeat_n(' ', width - n));
-    }
-    Span::styled(s, st.get(scope))
-}
-
-fn review(f: &mut Frame<'_>, area: Rect, app: &App, st: &Styles) {
-    let [body, keys] = Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(area);
-    let side_by_side = app.side_by_side && area.width >= SIDE_BY_SIDE_MIN;
-    let mut lines: Vec<Line<'_>> = Vec::new();
-    let mut cursor_line = 0;
-    if let Some(r) = &app.review {
-        for f in &r.failures {
-            lines.push(Line::from(Span::styled(
-                format!("not placed: {f}"),
-                st.get("error"),
-            )));
-        }
-        for (fi, fc) in r.changes.files.iter().enumerate() {
-            let (added, removed) = fc.stats();
-            lines.push(Line::from(Span::styled(
-                format!("{} {:?} +{added} -{removed}", fc.path, fc.op),
-                st.get("diff.header"),
-            )));
-            for (hi, h) in fc.hunks.iter().enumerate() {
-                let selected = r.at == (fi, hi);
-                if selected {
-                    cursor_line = lines.len();
-                }
-                let mark = match h.decision {
-                    Decision::Accepted if h.edited => ("[accepted, edited]", "diff.accepted"),
-                    Decision::Accepted => ("[accepted]", "diff.accepted"),
-                    Decision::Rejected => ("[rejected]", "diff.rejected"),
-                    Decision::Pending => ("[pending]", "ui.text.dim"),
-                };
-                let pointer = if selected { "▶ " } else { "  " };
-                lines.push(Line::from(vec![
-                    Span::raw(pointer),
-                    Span::styled(
-                        format!("@@ -{} +{} @@ ", h.old_start + 1, h.new_start + 1),
-                        st.get("diff.delta"),
-                    ),
-                    Span::styled(mark.0, st.get(mark.1)),
-                ]));
-                let ops = crate::edit::hunk_lines(h);
-                if side_by_side {
-                    let half = usize::from(body.width.saturating_sub(7)) / 2;
-                    for (old, new) in sides::pair(&ops) {
-                        lines.push(Line::from(vec![
-                            Span::raw("  "),
-                            diff_cell(old, half, st),
-                            Span::styled(" │ ", st.get("ui.border")),
-                            diff_cell(new, half, st),
-                        ]));
-                    }
-                } else {
-                    let code: Vec<&str> =
-                        ops.iter().map(|(_, t)| t.trim_end_matches('\n')).collect();
-                    let hl = highlight::block(&fc.path, &code, Style::default(), st);
-                    for (i, (tag, text)) in ops.iter().enumerate() {
-                        match hl.as_ref().and_then(|b| b.get(i)) {
-                            Some(spans) => {
-                                let base = diff_cell(Some((*tag, "")), usize::MAX, st).style;
-                                let mut line =
-                                    vec![Span::raw("  "), Span::styled(tag.to_string(), base)];
-                                line.extend(
-                                    spans.iter().map(|s| {
-                                        Span::styled(s.content.clone(), base.patch(s.style))
-                                    }),
-                                );
-                                lines.push(Line::from(line));
-                            }
-                            None => lines.push(Line::from(vec![
-                                Span::raw("  "),
-                                diff_cell(Some((*tag, text)), usize::MAX, st),
-                            ])),
-                        }
-                    }
-                }
-            }
-        }
-    }
-    let h = body.height.saturating_sub(2) as usize;
-    let top = if cursor_line < h * 2 / 3 {
-        0
-    } else {
-        cursor_line.saturating_sub(h / 3)
-    } as u16;
-    f.render_widget(
-        Paragraph::new(Text::from(lines)).scroll((top, 0)).block(
-            Block::default()
-                .borders(Borders::ALL)
-                .title(" review changes ")
-                .border_style(st.get("ui.border.focus")),
-        ),
-        body,
-    );
-    f.render_widget(
-        Paragraph::new(" j/k move · a accept · r reject · e edit · f file · A/R all · s side by side · Enter apply · S apply+stage · F1 help").style(st.get("ui.statusline")),
-        keys,
     );
 }
 
