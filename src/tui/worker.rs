@@ -63,13 +63,31 @@ fn work(
         )));
     }
     send(Report::Progress("indexing…".into()));
-    let index = Index::open(
-        &ws.root,
-        &settings.index,
-        Assets::new(Some(&ws.dirs.config)),
-        Some(&ws.cache_dir()),
-        &Progress::default(),
-    )?
+    let progress = Progress::default();
+    let index = std::thread::scope(|scope| {
+        let build = scope.spawn(|| {
+            Index::open(
+                &ws.root,
+                &settings.index,
+                Assets::new(Some(&ws.dirs.config)),
+                Some(&ws.cache_dir()),
+                &progress,
+            )
+        });
+        // The status bar follows the build: files parsed of all.
+        let mut last = std::time::Instant::now();
+        while !build.is_finished() {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            let (done, total) = progress.get();
+            if total > 0 && last.elapsed().as_millis() >= 250 {
+                send(Report::Progress(format!("indexing {done}/{total}")));
+                last = std::time::Instant::now();
+            }
+        }
+        build
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p))
+    })?
     .0;
     send(Report::IndexReady {
         files: index.files().len(),
