@@ -14,4 +14,5 @@ mod runtime;
 mod session;
 mod tags;
 mod tui;
+mod tui_term;
 mod util;

@@ -491,38 +491,11 @@ fn run_task(
 }
 
 /// `report` with the request's cost.
-fn with_cost(report: Report, c: f64) -> Report {
-    match report {
-        Report::Answered {
-            placement,
-            stats,
-            sources,
-            context_tokens,
-            budget,
-            ..
-        } => Report::Answered {
-            placement,
-            stats,
-            sources,
-            context_tokens,
-            budget,
-            cost: c,
-        },
-        Report::Proposed {
-            changes,
-            failures,
-            advice,
-            placement,
-            ..
-        } => Report::Proposed {
-            changes,
-            failures,
-            advice,
-            placement,
-            cost: c,
-        },
-        other => other,
+fn with_cost(mut report: Report, c: f64) -> Report {
+    if let Report::Answered { cost, .. } | Report::Proposed { cost, .. } = &mut report {
+        *cost = c;
     }
+    report
 }
 
 /// What escalating `text` would send, computed as the request will be.

@@ -223,6 +223,17 @@ impl Gemma {
         ))
     }
 
+    /// A layer's attention for queries from absolute position `pos`.
+    fn attention_shape(&self, lc: &LayerConfig, pos: usize) -> attention::Shape {
+        attention::Shape {
+            n_head: lc.n_head,
+            n_kv: lc.n_kv_head,
+            head_dim: lc.head_dim,
+            qpos: pos,
+            window: (lc.sliding && self.cfg.window > 0).then_some(self.cfg.window),
+        }
+    }
+
     /// Run `tokens` (at absolute positions starting at `cache.tokens.len()`)
     /// through the model, extending the cache. Returns logits [L, vocab] for every
     /// position when `all_logits`, else [1, vocab] for the last one.
@@ -280,13 +291,7 @@ impl Gemma {
             let k = candle_nn::rotary_emb::rope_thd(&k.unsqueeze(0)?, &cos, &sin)?.squeeze(0)?;
             let q = (q * self.cfg.attn_scale)?; // [L, nh, hd]
             lcache.append(&to_vec(&k)?, &to_vec(&v)?, nkv * hd);
-            let shape = attention::Shape {
-                n_head: nh,
-                n_kv: nkv,
-                head_dim: hd,
-                qpos: pos,
-                window: (lc.sliding && self.cfg.window > 0).then_some(self.cfg.window),
-            };
+            let shape = self.attention_shape(lc, pos);
             let attn = if l <= attention::DIRECT_MAX && self.device.is_cpu() {
                 let mut out = vec![0f32; l * nh * hd];
                 attention::direct(&to_vec(&q)?, lcache, &shape, &mut out);

@@ -141,13 +141,7 @@ impl Gemma {
             k.chunks_mut(hd).for_each(|r| rope(r, cos, sin));
             q.iter_mut().for_each(|v| *v *= attn_scale);
             lcache.append(k, v, nkv * hd);
-            let shape = attention::Shape {
-                n_head: nh,
-                n_kv: nkv,
-                head_dim: hd,
-                qpos: pos,
-                window: (lc.sliding && self.cfg.window > 0).then_some(self.cfg.window),
-            };
+            let shape = self.attention_shape(lc, pos);
             let attn = &mut attn[..nh * hd];
             attention::direct(q, lcache, &shape, attn);
             Linear::forward_into(&[&layer.wo], attn, 1, &mut [o], acts)?;
@@ -179,16 +173,21 @@ impl Gemma {
     }
 }
 
+/// The root mean square of `x` with `eps` (candle's rms_norm divides by it).
+fn rms(x: &[f32], eps: f32) -> f32 {
+    (x.iter().map(|v| v * v).sum::<f32>() / x.len() as f32 + eps).sqrt()
+}
+
 /// `out = x / rms(x) * w` (candle's rms_norm, on one row).
 fn rms_norm(x: &[f32], w: &[f32], eps: f32, out: &mut [f32]) {
-    let m = (x.iter().map(|v| v * v).sum::<f32>() / x.len() as f32 + eps).sqrt();
+    let m = rms(x, eps);
     for ((o, x), w) in out.iter_mut().zip(x).zip(w) {
         *o = x / m * w;
     }
 }
 
 fn rms_norm_in_place(x: &mut [f32], w: &[f32], eps: f32) {
-    let m = (x.iter().map(|v| v * v).sum::<f32>() / x.len() as f32 + eps).sqrt();
+    let m = rms(x, eps);
     for (x, w) in x.iter_mut().zip(w) {
         *x = *x / m * w;
     }
@@ -196,7 +195,7 @@ fn rms_norm_in_place(x: &mut [f32], w: &[f32], eps: f32) {
 
 /// RMS norm without a weight (Gemma 4's value norm).
 fn rms_norm_plain(x: &mut [f32], eps: f32) {
-    let m = (x.iter().map(|v| v * v).sum::<f32>() / x.len() as f32 + eps).sqrt();
+    let m = rms(x, eps);
     x.iter_mut().for_each(|v| *v /= m);
 }
 
