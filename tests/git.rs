@@ -11,7 +11,7 @@ use locus::git::{GitError, Repo, clean_message, fallback_message};
 use crate::util::{Sandbox, git_init, stderr, stdout, test_model};
 
 /// Run git in `dir` with a fixed identity and no user or system config.
-fn git(dir: &Path, args: &[&str]) -> String {
+pub fn git(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
         .args(args)
         .current_dir(dir)

@@ -9,6 +9,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::cloud::{Reply, Server};
+use crate::git::git;
 use crate::util::{Sandbox, git_init, test_model};
 
 fn tmux(args: &[&str]) -> String {
@@ -297,20 +298,6 @@ fn openai_answer(text: &str) -> String {
         "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]
     });
     format!("data: {chunk}\n\ndata: {end}\n\ndata: [DONE]\n\n")
-}
-
-fn git(root: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .current_dir(root)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// An edit from the (loopback) cloud model reviewed in the real binary: one
