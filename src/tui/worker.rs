@@ -296,7 +296,10 @@ fn work(
                 let repo = match crate::git::Repo::open(&ws.cwd) {
                     Ok(r) => r,
                     Err(e) => {
-                        send(Report::Error(format!("cannot stage: {e}")));
+                        // The accepted hunks are still written.
+                        if apply(&journal, &guard, &changes, send) {
+                            send(Report::Error(format!("applied, but not staged: {e}")));
+                        }
                         continue;
                     }
                 };
