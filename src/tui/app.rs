@@ -702,6 +702,11 @@ impl App {
             KeyCode::Down | KeyCode::Char('j') => s.step(1),
             KeyCode::Up | KeyCode::Char('k') => s.step(-1),
             KeyCode::Esc => self.view = View::Chat,
+            // Typing goes on without a model: the text is the composer's.
+            KeyCode::Char(_) if !k.modifiers.contains(KeyModifiers::CONTROL) => {
+                self.view = View::Chat;
+                return self.chat_key(k);
+            }
             KeyCode::Enter => match s.choice() {
                 Choice::Use(path) => {
                     s.error = None;
@@ -1436,5 +1441,13 @@ mod tests {
         app.report(Report::NoModel(setup()));
         app.key(key(KeyCode::Esc));
         assert_eq!(app.view, View::Chat, "Esc goes on without a model");
+        let mut app = App::new();
+        app.report(Report::NoModel(setup()));
+        typed(&mut app, "why?");
+        assert_eq!(
+            (app.view, app.input.as_str()),
+            (View::Chat, "why?"),
+            "typing goes on too"
+        );
     }
 }

@@ -147,7 +147,7 @@ pub fn draw(f: &mut Frame<'_>, area: Rect, s: &SetupView, st: &Styles) {
     let hint = if s.progress.is_some() {
         " Esc cancels the download (pulling again resumes it)"
     } else {
-        " j/k choose · Enter take it · Esc continue without a model · F1 help"
+        " j/k choose · Enter take it · Esc or type a question: go on without a model · F1 help"
     };
     f.render_widget(Paragraph::new(hint).style(st.get("ui.statusline")), keys);
 }
