@@ -3,7 +3,7 @@
 //! real binary in a real terminal is tui_term.rs.
 
 use locus::assets::Assets;
-use locus::edit::{ChangeSet, FileChange, FileOp};
+use locus::edit::{ChangeSet, Decision, FileChange, FileOp};
 use locus::model::GenStats;
 use locus::theme::Theme;
 use locus::tui::app::{App, Entry, Report, View};
@@ -133,6 +133,18 @@ fn chat_help_and_review_views() {
     );
     review.key(key(crossterm::event::KeyCode::Char('s')));
     assert!(!text(&render(&review, &plain, 140, 30)).contains(" │ +line two"));
+    // F rejects the whole file, f accepts it again.
+    let hunks = |r: &App| {
+        r.review.as_ref().unwrap().changes.files[0]
+            .hunks
+            .iter()
+            .map(|h| h.decision)
+            .collect::<Vec<_>>()
+    };
+    review.key(key(crossterm::event::KeyCode::Char('F')));
+    assert_eq!(hunks(&review), [Decision::Rejected, Decision::Rejected]);
+    review.key(key(crossterm::event::KeyCode::Char('f')));
+    assert_eq!(hunks(&review), [Decision::Accepted, Decision::Accepted]);
 }
 
 fn key(code: crossterm::event::KeyCode) -> crossterm::event::KeyEvent {

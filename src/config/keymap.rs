@@ -150,6 +150,7 @@ pub enum Action {
     Accept,
     Reject,
     AcceptFile,
+    RejectFile,
     AcceptAll,
     RejectAll,
     EditHunk,
@@ -159,7 +160,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 16] = [
+    pub const ALL: [Action; 17] = [
         Action::Help,
         Action::Escalate,
         Action::Thinking,
@@ -170,6 +171,7 @@ impl Action {
         Action::Accept,
         Action::Reject,
         Action::AcceptFile,
+        Action::RejectFile,
         Action::AcceptAll,
         Action::RejectAll,
         Action::EditHunk,
@@ -191,6 +193,7 @@ impl Action {
             Action::Accept => "accept",
             Action::Reject => "reject",
             Action::AcceptFile => "accept_file",
+            Action::RejectFile => "reject_file",
             Action::AcceptAll => "accept_all",
             Action::RejectAll => "reject_all",
             Action::EditHunk => "edit_hunk",
@@ -212,6 +215,7 @@ impl Action {
             Action::Accept => &["a", "y"],
             Action::Reject => &["r", "n"],
             Action::AcceptFile => &["f"],
+            Action::RejectFile => &["F"],
             Action::AcceptAll => &["A"],
             Action::RejectAll => &["R"],
             Action::EditHunk => &["e"],

@@ -7,6 +7,7 @@
 pub mod app;
 pub mod commit;
 pub mod complete;
+pub mod composer;
 pub mod context_panel;
 pub mod diffview;
 pub mod escalation;

@@ -40,7 +40,11 @@ pub fn draw(f: &mut Frame<'_>, app: &App, st: &Styles) {
 }
 
 fn chat(f: &mut Frame<'_>, area: Rect, app: &App, st: &Styles) {
-    let input_lines = app.input.lines().count().clamp(1, 6) as u16;
+    // The composer grows with its text up to six rows, then scrolls to
+    // keep the cursor in view.
+    let (rows, (cur_row, cur_col)) =
+        super::composer::layout(&app.input, app.input_back, area.width.saturating_sub(2));
+    let input_lines = rows.len().clamp(1, 6) as u16;
     let [body, composer, status] = Layout::vertical([
         Constraint::Min(3),
         Constraint::Length(input_lines + 2),
@@ -102,8 +106,14 @@ fn chat(f: &mut Frame<'_>, area: Rect, app: &App, st: &Styles) {
     } else {
         " ask · /edit · Enter sends · Alt-Enter newline "
     };
+    let first = (cur_row + 1).saturating_sub(usize::from(input_lines));
+    let shown: Vec<Line<'_>> = rows[first..]
+        .iter()
+        .take(usize::from(input_lines))
+        .map(|r| Line::from(r.as_str()))
+        .collect();
     f.render_widget(
-        Paragraph::new(app.input.as_str()).block(
+        Paragraph::new(shown).block(
             Block::default()
                 .borders(Borders::ALL)
                 .title(title)
@@ -111,6 +121,12 @@ fn chat(f: &mut Frame<'_>, area: Rect, app: &App, st: &Styles) {
         ),
         composer,
     );
+    if app.view == View::Chat && app.panel.is_none() {
+        f.set_cursor_position((
+            composer.x + 1 + cur_col,
+            composer.y + 1 + (cur_row - first) as u16,
+        ));
+    }
     completion_popup(f, composer, app, st);
     status_bar(f, status, app, st);
 }
@@ -211,6 +227,7 @@ pub fn bindings(view: View, keys: &Keymap) -> Vec<(String, &'static str)> {
             (k(Action::Accept), "accept the hunk"),
             (k(Action::Reject), "reject the hunk"),
             (k(Action::AcceptFile), "accept the whole file"),
+            (k(Action::RejectFile), "reject the whole file"),
             (
                 k(Action::EditHunk),
                 "edit the hunk in $EDITOR, then accept it",
@@ -265,6 +282,7 @@ pub fn bindings(view: View, keys: &Keymap) -> Vec<(String, &'static str)> {
         _ => vec![
             (fixed("Enter"), "send the question (or /command)"),
             (fixed("Alt-Enter, Ctrl-J"), "new line"),
+            (fixed("← → Home End"), "move the cursor; Ctrl-W/U/K delete"),
             (fixed("↑ / ↓"), "earlier questions"),
             (
                 fixed("@name, Tab"),
@@ -279,7 +297,7 @@ pub fn bindings(view: View, keys: &Keymap) -> Vec<(String, &'static str)> {
             (k(Action::Commit), "commit what is staged, message drafted"),
             (k(Action::Context), "context panel: pin (p), remove (d)"),
             (
-                fixed("/pin, /drop PATH"),
+                fixed("/add, /drop PATH"),
                 "always send a file / never choose it",
             ),
             (fixed("/edit TEXT"), "ask for a change, then review it"),
