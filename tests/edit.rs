@@ -317,6 +317,12 @@ fn edit_with_the_real_small_model_never_writes_on_dry_run() {
             .all(|r| !r.as_str().unwrap().trim().is_empty()),
         "{json}"
     );
+    // --max-tokens bounds each reply (96 tokens are never 1,536 characters;
+    // unbounded, this model echoes its prompt for thousands of tokens).
+    for r in replies {
+        let n = r.as_str().unwrap().chars().count();
+        assert!(n < 96 * 16, "a {n}-character reply under --max-tokens 96");
+    }
     // The 270M model's edit may or may not apply; the outcome is reported either way.
     match out.status.code() {
         Some(0) => assert!(!json["files"].as_array().unwrap().is_empty(), "{json}"),

@@ -232,11 +232,16 @@ impl Session {
             Task::Ask => (ASK_SYSTEM, text.to_string(), self.answer_room(model)),
             Task::Edit => {
                 let window = model.window();
-                let room = self
-                    .answer_room(model)
-                    .max(window / 4)
-                    .min(window / 2)
-                    .min(model.max_output().unwrap_or(usize::MAX));
+                // Edits rewrite code: a quarter of the window unless the
+                // answer's length was set (`--max-tokens`, `answer_tokens`).
+                let room = if self.settings.answer_tokens > 0 {
+                    self.answer_room(model)
+                } else {
+                    self.answer_room(model)
+                        .max(window / 4)
+                        .min(window / 2)
+                        .min(model.max_output().unwrap_or(usize::MAX))
+                };
                 let question = format!("Task: {}\nReply with SEARCH/REPLACE blocks.", text.trim());
                 (edit::EDIT_FORMAT, question, room)
             }
