@@ -1,5 +1,6 @@
 """Local runtime speed, locus vs llama.cpp, same GGUF, same prompt (~1000
-tokens of code), same thread count, greedy, in one run; prints both and the
+tokens of code), same thread count, greedy, in one run; prints both (the
+median of LOCUS_BENCH_RUNS runs each, default 3, taken in turns) and the
 ratios as a Markdown table. Called by scripts/bench-runtime (CPU) and
 scripts/bench-runtime-gpu (CUDA, on a GPU machine).
 
@@ -55,11 +56,26 @@ def llama(p, reset=True):
     return {"prompt_tokens": len(ids), "ttft_ms": ttft * 1000, "prefill_tokens_per_s": len(ids) / ttft,
             "decode_tokens_per_s": (n - 1) / (end - first)}
 
-llama(prompt)  # warm-up
-l = llama(prompt)
+# Each program warmed up once, then RUNS timed runs taken in turns (llama.cpp,
+# locus, llama.cpp, ...) so that a slow spell of a shared machine falls on
+# both; the table has each program's median run and the ratio of medians.
+RUNS = int(os.environ.get("LOCUS_BENCH_RUNS", "3"))
+llama(prompt)
+locus(prompt)  # page cache; on a GPU, kernel loading
+ls_, os_ = [], []
+for _ in range(RUNS):
+    ls_.append(llama(prompt))
+    os_.append(locus(prompt))
 lf = llama(follow, reset=False)
-locus(prompt)  # warm-up (page cache; on a GPU, kernel loading)
-o = locus(prompt)
+
+def median(runs):
+    keys = ("prefill_tokens_per_s", "decode_tokens_per_s", "ttft_ms")
+    out = dict(runs[0])
+    for k in keys:
+        out[k] = sorted(r[k] for r in runs)[len(runs) // 2]
+    return out
+
+l, o = median(ls_), median(os_)
 of = locus_followup() if followup else None
 with open("/proc/cpuinfo") as f:
     cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
@@ -72,7 +88,11 @@ print("| --- | --- | --- | --- | --- | --- |")
 print(f"| llama.cpp | {l['prefill_tokens_per_s']:.0f} | {l['decode_tokens_per_s']:.1f} | {l['ttft_ms']:.0f} | {lf['ttft_ms']:.0f} | |")
 cached = f"{of['ttft_ms_cached']:.0f}" if of else ""
 print(f"| locus | {o['prefill_tokens_per_s']:.0f} | {o['decode_tokens_per_s']:.1f} | {o['ttft_ms']:.0f} | {cached} | {o['peak_rss_bytes']/2**20:.0f} |")
-print(f"| ratio locus/llama.cpp (speed) | {o['prefill_tokens_per_s']/l['prefill_tokens_per_s']:.2f}x | {o['decode_tokens_per_s']/l['decode_tokens_per_s']:.2f}x | | | |")
+print(f"| ratio locus/llama.cpp (speed, medians) | {o['prefill_tokens_per_s']/l['prefill_tokens_per_s']:.2f}x | {o['decode_tokens_per_s']/l['decode_tokens_per_s']:.2f}x | | | |")
+print()
+print(f"runs ({RUNS} each, in turns), prefill / decode tok/s: llama.cpp "
+      + ", ".join(f"{r['prefill_tokens_per_s']:.0f}/{r['decode_tokens_per_s']:.1f}" for r in ls_)
+      + "; locus " + ", ".join(f"{r['prefill_tokens_per_s']:.0f}/{r['decode_tokens_per_s']:.1f}" for r in os_))
 if of:
     print()
     print(f"locus follow-up: {of['reused_prefix_tokens']} of {of['prompt_tokens']} prompt tokens reused; "
