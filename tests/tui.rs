@@ -424,3 +424,124 @@ fn long_transcripts_show_their_end_and_scroll_back_to_their_start() {
         "{top}"
     );
 }
+
+/// Every view, and help over it, at terminal sizes down to one cell: a
+/// squeezed or freshly resized terminal never makes a frame panic.
+#[test]
+fn every_view_draws_at_any_size_down_to_one_cell() {
+    use locus::tui::commit::CommitView;
+    use locus::tui::context_panel::{ContextPanel, PanelPart};
+    let plain = Styles::new(None, 0);
+    let theme = Theme::load(&Assets::new(None), "dark").unwrap();
+    let colour = Styles::new(Some(theme), 1 << 24);
+    let review = |side_by_side: bool| {
+        let old: String = (1..=30).map(|i| format!("line {i}\n")).collect();
+        let new = old
+            .replace("line 2\n", "line two\n")
+            .replace("line 20\n", "");
+        let mut app = chatting();
+        app.report(Report::Proposed {
+            changes: ChangeSet {
+                files: vec![FileChange::new(
+                    "notes.txt".into(),
+                    FileOp::Modify,
+                    None,
+                    old,
+                    new,
+                )],
+            },
+            failures: vec!["calc.py: SEARCH text not found (closest: line 3)".into()],
+            advice: None,
+            placement: "local: Gemma 3 270m".into(),
+            cost: 0.0,
+        });
+        app.side_by_side = side_by_side;
+        app
+    };
+    let commit = || {
+        let mut app = chatting();
+        app.report(Report::CommitDraft(Box::new(CommitView {
+            message: "Swap the operands of add\n\nA body line that is rather long, to wrap.".into(),
+            files: vec!["modified  calc.py +1 -1".into()],
+            patch: "@@ -1,2 +1,2 @@\n def add(a, b):\n-    return a + b\n+    return b + a\n"
+                .into(),
+            ..CommitView::default()
+        })));
+        app
+    };
+    let panel = || {
+        let mut app = chatting();
+        app.key(crossterm::event::KeyEvent::new(
+            crossterm::event::KeyCode::Char('o'),
+            crossterm::event::KeyModifiers::CONTROL,
+        ));
+        app.report(Report::Context(ContextPanel {
+            parts: vec![PanelPart {
+                label: "calc.py".into(),
+                path: Some("calc.py".into()),
+                tokens: 40,
+                pinned: true,
+            }],
+            excluded: vec!["secrets.py".into()],
+            total: 40,
+            budget: 7000,
+            ..ContextPanel::default()
+        }));
+        app
+    };
+    let setup = || {
+        let mut app = App::new();
+        app.report(Report::NoModel(Box::new(locus::tui::setup::SetupView {
+            why: "no model found".into(),
+            download: ("org/model:file.gguf".into(), "about 7.4 GB".into()),
+            progress: Some((1, 3)),
+            ..Default::default()
+        })));
+        app
+    };
+    let completing = || {
+        let mut app = chatting();
+        app.names = locus::tui::complete::Names::new(
+            vec!["src/calc.py".into(), "src/calculus.py".into()],
+            vec!["calculate".into()],
+        );
+        app.input = "what is @cal".into();
+        app
+    };
+    let views: Vec<Box<dyn Fn() -> App>> = vec![
+        Box::new(chatting),
+        Box::new(|| review(false)),
+        Box::new(|| review(true)),
+        Box::new(commit),
+        Box::new(panel),
+        Box::new(setup),
+        Box::new(completing),
+    ];
+    for make in &views {
+        let mut help = make();
+        help.key(crossterm::event::KeyEvent::new(
+            crossterm::event::KeyCode::F(1),
+            crossterm::event::KeyModifiers::NONE,
+        ));
+        assert_eq!(help.view, View::Help);
+        for app in [make(), help] {
+            for (w, h) in [
+                (1, 1),
+                (2, 2),
+                (5, 3),
+                (10, 4),
+                (20, 6),
+                (40, 8),
+                (61, 10),
+                (99, 12),
+                (100, 5),
+                (140, 3),
+                (3, 60),
+            ] {
+                for st in [&plain, &colour] {
+                    render(&app, st, w, h);
+                }
+            }
+        }
+    }
+}

@@ -121,7 +121,7 @@ fn chat(f: &mut Frame<'_>, area: Rect, app: &App, st: &Styles) {
         ),
         composer,
     );
-    if app.view == View::Chat && app.panel.is_none() {
+    if app.view == View::Chat && app.panel.is_none() && composer.height > 2 && composer.width > 2 {
         f.set_cursor_position((
             composer.x + 1 + cur_col,
             composer.y + 1 + (cur_row - first) as u16,
@@ -143,8 +143,9 @@ fn completion_popup(f: &mut Frame<'_>, composer: Rect, app: &App, st: &Styles) {
         .map(|s| s.chars().count() as u16 + 4)
         .max()
         .unwrap_or(10)
-        .clamp(24, composer.width.saturating_sub(2).max(1));
-    if h < 3 {
+        .max(24)
+        .min(composer.width.saturating_sub(2));
+    if h < 3 || w < 8 {
         return;
     }
     let area = Rect::new(composer.x + 1, composer.y - h, w, h);
