@@ -545,3 +545,32 @@ fn every_view_draws_at_any_size_down_to_one_cell() {
         }
     }
 }
+
+/// Text from a model or a file that carries terminal control sequences is
+/// drawn as text: no cell holds an escape or another control character, so
+/// nothing written to the screen can move the cursor or recolour it.
+#[test]
+fn control_characters_in_answers_never_reach_the_terminal() {
+    let plain = Styles::new(None, 0);
+    let mut app = chatting();
+    app.entries.push(Entry::Assistant {
+        placement: "local: Gemma 3 270m".into(),
+        text: "evil \u{1b}[2J\u{1b}]0;title\u{7} bell\r back \u{8}\u{9b}31m and\u{0} nul\n```sh\necho \u{1b}[31mred\n```".into(),
+        thinking: String::new(),
+        done: true,
+    });
+    app.input = "typed \u{1b}[A".into();
+    let t = render(&app, &plain, 80, 24);
+    let buf = t.backend().buffer();
+    for y in 0..24 {
+        for x in 0..80 {
+            let sym = buf[(x, y)].symbol();
+            assert!(
+                !sym.chars().any(|c| c.is_control()),
+                "control character {sym:?} at {x},{y}:\n{}",
+                text(&t)
+            );
+        }
+    }
+    assert!(text(&t).contains("evil"), "{}", text(&t));
+}
