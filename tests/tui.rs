@@ -69,6 +69,28 @@ fn chatting() -> App {
     app
 }
 
+/// `chatting()` with a proposed change of `path` from `old` to `new` under
+/// review, and `failures` that could not be placed.
+fn reviewing(path: &str, old: &str, new: &str, failures: &[&str]) -> App {
+    let mut app = chatting();
+    app.report(Report::Proposed {
+        changes: ChangeSet {
+            files: vec![FileChange::new(
+                path.into(),
+                FileOp::Modify,
+                None,
+                old.into(),
+                new.into(),
+            )],
+        },
+        failures: failures.iter().map(|f| f.to_string()).collect(),
+        advice: None,
+        placement: "local: Gemma 3 270m".into(),
+        cost: 0.0,
+    });
+    app
+}
+
 #[test]
 fn chat_help_and_review_views() {
     let plain = Styles::new(None, 0);
@@ -86,23 +108,7 @@ fn chat_help_and_review_views() {
     let new = old
         .replace("line 2\n", "line two\n")
         .replace("line 11\n", "line 11\nline 11.5\n");
-    let changes = ChangeSet {
-        files: vec![FileChange::new(
-            "notes.txt".into(),
-            FileOp::Modify,
-            None,
-            old,
-            new,
-        )],
-    };
-    let mut review = chatting();
-    review.report(Report::Proposed {
-        changes,
-        failures: vec![],
-        advice: None,
-        placement: "local: Gemma 3 270m".into(),
-        cost: 0.0,
-    });
+    let mut review = reviewing("notes.txt", &old, &new, &[]);
     assert_eq!(review.view, View::Review);
     review.key(crossterm::event::KeyEvent::new(
         crossterm::event::KeyCode::Char('a'),
@@ -367,22 +373,12 @@ fn escalation_commit_and_context_views() {
 fn the_review_highlights_code_and_shows_failed_edits_inline() {
     let theme = Theme::load(&Assets::new(None), "dark").unwrap();
     let st = Styles::new(Some(theme), 1 << 24);
-    let mut app = chatting();
-    app.report(Report::Proposed {
-        changes: ChangeSet {
-            files: vec![FileChange::new(
-                "calc.py".into(),
-                FileOp::Modify,
-                None,
-                "x = 1\n".into(),
-                "x = 1\ndef add(a, b):\n    return a + b\n".into(),
-            )],
-        },
-        failures: vec!["SEARCH block for util.py matched nothing".into()],
-        advice: None,
-        placement: "local: Gemma 3 270m".into(),
-        cost: 0.0,
-    });
+    let app = reviewing(
+        "calc.py",
+        "x = 1\n",
+        "x = 1\ndef add(a, b):\n    return a + b\n",
+        &["SEARCH block for util.py matched nothing"],
+    );
     let t = render(&app, &st, 80, 24);
     let screen = text(&t);
     assert!(
@@ -439,22 +435,8 @@ fn every_view_draws_at_any_size_down_to_one_cell() {
         let new = old
             .replace("line 2\n", "line two\n")
             .replace("line 20\n", "");
-        let mut app = chatting();
-        app.report(Report::Proposed {
-            changes: ChangeSet {
-                files: vec![FileChange::new(
-                    "notes.txt".into(),
-                    FileOp::Modify,
-                    None,
-                    old,
-                    new,
-                )],
-            },
-            failures: vec!["calc.py: SEARCH text not found (closest: line 3)".into()],
-            advice: None,
-            placement: "local: Gemma 3 270m".into(),
-            cost: 0.0,
-        });
+        let failed = ["calc.py: SEARCH text not found (closest: line 3)"];
+        let mut app = reviewing("notes.txt", &old, &new, &failed);
         app.side_by_side = side_by_side;
         app
     };
