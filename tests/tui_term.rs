@@ -558,3 +558,35 @@ fn edit_via_the_cloud(session: &str, instruction: &str) {
     tmux(&["send-keys", "-t", session, "Enter"]);
     wait_for(session, "review changes", 20);
 }
+
+/// A panic (made on purpose with LOCUS_DEBUG_PANIC, which only debug
+/// builds read) restores the terminal, says where the log is, and ends the
+/// program; the log holds the panic.
+#[test]
+fn a_panic_restores_the_terminal_and_names_the_log() {
+    let sb = Sandbox::new();
+    let root = sb.path("work/proj");
+    git_init(&root);
+    std::fs::write(root.join("calc.py"), "x = 1\n").unwrap();
+    let (session, _kill) = launch(&sb, &root, "LOCUS_DEBUG_PANIC=1");
+    continue_without_a_model(&session);
+    tmux(&["send-keys", "-t", &session, "-l", "what is x?"]);
+    tmux(&["send-keys", "-t", &session, "Enter"]);
+    let screen = wait_for(&session, "locus crashed; details are in", 20);
+    assert!(
+        !screen.contains("conversation"),
+        "the TUI's screen is gone: {screen}"
+    );
+    let log = sb.path("state").join("locus").join("locus.log");
+    assert!(
+        screen
+            .replace('\n', "")
+            .contains(&log.display().to_string()),
+        "{screen}"
+    );
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        logged.contains("panic: ") && logged.contains("LOCUS_DEBUG_PANIC"),
+        "{logged}"
+    );
+}

@@ -79,6 +79,9 @@ pub fn run(ws: &Workspace, resume: Option<Option<String>>) -> anyhow::Result<Exi
         eprintln!("locus crashed; details are in {}", log.display());
         tracing::error!("panic: {info}");
         default_hook(info);
+        // A panic on the worker's thread would leave the UI drawing on a
+        // restored terminal: the whole program ends here.
+        std::process::exit(101);
     }));
     enable_raw_mode()?;
     execute!(

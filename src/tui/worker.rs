@@ -150,6 +150,10 @@ fn work(
     let mut pinned: Vec<String> = Vec::new();
     let mut panel_question = String::new();
     for job in rx {
+        // Debug builds only: how the tests see a panic handled.
+        if cfg!(debug_assertions) && std::env::var_os("LOCUS_DEBUG_PANIC").is_some() {
+            panic!("LOCUS_DEBUG_PANIC is set: the worker panics on its first request");
+        }
         let on_text = &mut |p: Piece| match p {
             Piece::Text(t) => send(Report::Token(t.to_string())),
             Piece::Thinking(t) => send(Report::Thinking(t.to_string())),
