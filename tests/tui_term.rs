@@ -83,9 +83,7 @@ fn launch(sb: &Sandbox, root: &Path, env: &str) -> (String, Kill) {
 fn the_real_binary_in_tmux_answers_a_question() {
     let model = test_model();
     let sb = Sandbox::new();
-    let root = sb.path("work/proj");
-    git_init(&root);
-    std::fs::write(root.join("calc.py"), "def add(a, b):\n    return a + b\n").unwrap();
+    let root = project(&sb, "def add(a, b):\n    return a + b\n");
     std::fs::create_dir_all(root.join(".locus")).unwrap();
     std::fs::write(
         root.join(".locus/config.toml"),
@@ -402,9 +400,7 @@ fn an_accepted_hunk_is_written_and_undo_restores_the_file() {
 #[test]
 fn first_run_lists_the_models_found_and_loads_the_one_picked() {
     let sb = Sandbox::new();
-    let root = sb.path("work/proj");
-    git_init(&root);
-    std::fs::write(root.join("calc.py"), "def add(a, b):\n    return a + b\n").unwrap();
+    let root = project(&sb, "def add(a, b):\n    return a + b\n");
     let lm = sb.dir.path().join(".lmstudio/models/acme/tiny");
     std::fs::create_dir_all(&lm).unwrap();
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
@@ -521,9 +517,7 @@ fn calc_py() -> String {
 /// OpenAI-style provider that answers `reply` (and `extra` config lines).
 fn cloud_project(sb: &Sandbox, calc: &str, reply: &str, extra: &str) -> (Server, PathBuf) {
     let server = Server::start(vec![Reply::sse(&openai_answer(reply), 50)]);
-    let root = sb.path("work/proj");
-    git_init(&root);
-    std::fs::write(root.join("calc.py"), calc).unwrap();
+    let root = project(sb, calc);
     std::fs::create_dir_all(root.join(".locus")).unwrap();
     std::fs::write(
         root.join(".locus/config.toml"),
@@ -534,6 +528,14 @@ fn cloud_project(sb: &Sandbox, calc: &str, reply: &str, extra: &str) -> (Server,
     )
     .unwrap();
     (server, root)
+}
+
+/// A git repository in the sandbox holding `calc.py` with `calc`.
+fn project(sb: &Sandbox, calc: &str) -> PathBuf {
+    let root = sb.path("work/proj");
+    git_init(&root);
+    std::fs::write(root.join("calc.py"), calc).unwrap();
+    root
 }
 
 /// Past the first-run screen (no local model here) to the conversation.
@@ -565,9 +567,7 @@ fn edit_via_the_cloud(session: &str, instruction: &str) {
 #[test]
 fn a_panic_restores_the_terminal_and_names_the_log() {
     let sb = Sandbox::new();
-    let root = sb.path("work/proj");
-    git_init(&root);
-    std::fs::write(root.join("calc.py"), "x = 1\n").unwrap();
+    let root = project(&sb, "x = 1\n");
     let (session, _kill) = launch(&sb, &root, "LOCUS_DEBUG_PANIC=1");
     continue_without_a_model(&session);
     tmux(&["send-keys", "-t", &session, "-l", "what is x?"]);

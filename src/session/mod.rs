@@ -234,11 +234,11 @@ impl Session {
                 let window = model.window();
                 // Edits rewrite code: a quarter of the window unless the
                 // answer's length was set (`--max-tokens`, `answer_tokens`).
+                let room = self.answer_room(model);
                 let room = if self.settings.answer_tokens > 0 {
-                    self.answer_room(model)
+                    room
                 } else {
-                    self.answer_room(model)
-                        .max(window / 4)
+                    room.max(window / 4)
                         .min(window / 2)
                         .min(model.max_output().unwrap_or(usize::MAX))
                 };

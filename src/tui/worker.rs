@@ -149,9 +149,10 @@ fn work(
     // context panel last drafted for.
     let mut pinned: Vec<String> = Vec::new();
     let mut panel_question = String::new();
+    // Debug builds only: how the tests see a panic handled.
+    let debug_panic = cfg!(debug_assertions) && std::env::var_os("LOCUS_DEBUG_PANIC").is_some();
     for job in rx {
-        // Debug builds only: how the tests see a panic handled.
-        if cfg!(debug_assertions) && std::env::var_os("LOCUS_DEBUG_PANIC").is_some() {
+        if debug_panic {
             panic!("LOCUS_DEBUG_PANIC is set: the worker panics on its first request");
         }
         let on_text = &mut |p: Piece| match p {
