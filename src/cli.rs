@@ -119,7 +119,7 @@ pub struct ContextArgs {
     /// Count with this model's tokenizer (default: the configured model).
     #[arg(long, value_name = "PATH|NAME")]
     pub model: Option<String>,
-    /// Print JSON: {"budget", "total_tokens", "parts": [{"kind", "path", "lines", "tokens"}]}.
+    /// Print JSON: {"budget", "total_tokens", "parts": [{"kind", "path", "lines", "tokens"}], "cut": [{"path", "tokens", "kept_lines", "total_lines", "reason"}], "elapsed_ms"}.
     #[arg(long)]
     pub json: bool,
 }

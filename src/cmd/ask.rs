@@ -149,6 +149,7 @@ pub fn context(ws: &Workspace, args: &ContextArgs) -> anyhow::Result<ExitCode> {
     let budget = args
         .tokens
         .unwrap_or_else(|| window - s.answer_tokens(window));
+    let start = std::time::Instant::now();
     let ctx = s.context(
         &index,
         &ws.cwd,
@@ -158,8 +159,11 @@ pub fn context(ws: &Workspace, args: &ContextArgs) -> anyhow::Result<ExitCode> {
         budget,
         counter,
     );
+    let elapsed_ms = start.elapsed().as_secs_f64() * 1e3;
     if args.json {
-        println!("{}", serde_json::to_string(&ctx)?);
+        let mut v = serde_json::to_value(&ctx)?;
+        v["elapsed_ms"] = json!(elapsed_ms);
+        println!("{v}");
     } else {
         print!("{}", ctx.render_text());
     }

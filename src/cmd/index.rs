@@ -60,7 +60,8 @@ pub fn symbols(ws: &Workspace, args: &SymbolsArgs) -> anyhow::Result<ExitCode> {
                 let f = &index.files()[d.file as usize];
                 let def = &f.defs[d.def as usize];
                 json!({"path": f.path, "line": def.start_line, "end_line": def.end_line,
-                       "kind": def.kind.name(), "signature": f.signature(def)})
+                       "kind": def.kind.name(), "signature": f.signature(def),
+                       "container": def.container.map(|c| names.name(c)), "doc": f.doc(def)})
             })
             .collect();
         let refs: Vec<_> = index

@@ -6,7 +6,10 @@ use std::path::Path;
 
 use rustc_hash::FxHashSet;
 
-use super::{Context, Part, PartKind, Slot, project_instructions};
+use super::question::Question;
+use super::request;
+use super::retrieve::retrieve;
+use super::{Context, Cut, Part, PartKind, Slot, project_instructions};
 use crate::config::ContextSettings;
 use crate::index::{Focus, Index};
 use crate::model::Role;
@@ -14,12 +17,6 @@ use crate::tokens::TokenCounter;
 
 /// Tokens a message costs beyond its text (turn markers).
 const PER_MESSAGE: usize = 6;
-/// Definitions of names the request mentions, at most.
-const MAX_NAMES: usize = 6;
-/// Callers' signatures shown per name, at most.
-const MAX_CALLERS: usize = 12;
-/// A definition snippet is cut after this many lines.
-const MAX_SNIPPET_LINES: usize = 80;
 
 pub struct Request<'a> {
     /// The system prompt of the mode (ask or edit).
@@ -70,15 +67,17 @@ fn map_key(index: &Index, pinned: &[String], budget: usize) -> u64 {
     h.digest()
 }
 
-struct Builder<'a> {
-    index: &'a Index,
+pub(super) struct Builder<'a> {
+    pub(super) index: &'a Index,
     counter: &'a dyn TokenCounter,
-    parts: Vec<Part>,
+    pub(super) parts: Vec<Part>,
     /// Tokens of file content left out for lack of room (estimated from bytes).
     missing: usize,
+    /// Files the user asked for that did not fit whole.
+    cut: Vec<Cut>,
 }
 
-fn lang_tag(path: &str) -> &str {
+pub(super) fn lang_tag(path: &str) -> &str {
     path.rsplit_once('.')
         .map(|(_, e)| e)
         .filter(|e| e.len() <= 10)
@@ -86,11 +85,11 @@ fn lang_tag(path: &str) -> &str {
 }
 
 impl Builder<'_> {
-    fn count(&self, s: &str) -> usize {
+    pub(super) fn count(&self, s: &str) -> usize {
         self.counter.count(s)
     }
 
-    fn push(
+    pub(super) fn push(
         &mut self,
         kind: PartKind,
         path: Option<String>,
@@ -111,7 +110,7 @@ impl Builder<'_> {
     }
 
     /// `text`'s first lines that fit in `max` tokens with `header`; the number kept.
-    fn fit_lines(&self, header: &str, text: &str, max: usize) -> (String, usize) {
+    pub(super) fn fit_lines(&self, header: &str, text: &str, max: usize) -> (String, usize) {
         let mut out = String::from(header);
         let mut used = self.count(header) + 4;
         let mut kept = 0;
@@ -128,38 +127,88 @@ impl Builder<'_> {
         (out, kept)
     }
 
-    /// A file as a part: whole if it fits in `max`, else its head (or nothing
-    /// when not even a few lines fit). Returns the tokens used.
-    fn file(&mut self, path: &str, kind: PartKind, slot: Slot, max: usize, note: &str) -> usize {
+    /// A file as one part if all of it fits in `max` tokens; the tokens used (0: it did not fit).
+    pub(super) fn file_whole(
+        &mut self,
+        path: &str,
+        kind: PartKind,
+        slot: Slot,
+        max: usize,
+        note: &str,
+    ) -> usize {
         let Ok(text) = std::fs::read_to_string(self.index.root().join(path)) else {
             return 0;
         };
-        let total_lines = text.lines().count();
-        let header = format!("# File: {path}{note}\n```{}\n", lang_tag(path));
-        let (mut body, kept) = self.fit_lines(&header, &text, max.saturating_sub(8));
-        if kept < total_lines {
-            let left: usize = text.lines().skip(kept).map(|l| l.len() + 1).sum();
-            self.missing += left / 3;
+        let body = format!(
+            "# File: {path}{note}\n```{}\n{}{}```",
+            lang_tag(path),
+            text,
+            if text.ends_with('\n') || text.is_empty() {
+                ""
+            } else {
+                "\n"
+            }
+        );
+        if self.count(&body) + 1 > max {
+            return 0;
         }
-        if kept == 0 && total_lines > 0 {
+        self.push(kind, Some(path.to_string()), None, body, slot)
+    }
+
+    /// A file the user asked for: whole if it fits in `max`, else the head
+    /// that fits, with the cut recorded (what was left out, and why).
+    /// Returns the tokens used.
+    fn file(&mut self, path: &str, kind: PartKind, slot: Slot, max: usize) -> usize {
+        let Ok(text) = std::fs::read_to_string(self.index.root().join(path)) else {
+            self.cut.push(Cut {
+                path: path.to_string(),
+                tokens: 0,
+                kept_lines: None,
+                total_lines: 0,
+                reason: "cannot be read".into(),
+            });
+            return 0;
+        };
+        let whole = self.file_whole(path, kind, slot, max, "");
+        if whole > 0 || text.is_empty() {
+            return whole;
+        }
+        let total_lines = text.lines().count();
+        let header = format!("# File: {path}\n```{}\n", lang_tag(path));
+        let (mut body, kept) = self.fit_lines(&header, &text, max.saturating_sub(24));
+        let tokens = self.count(&text);
+        self.missing += tokens.saturating_sub(max);
+        if kept == 0 {
+            self.cut.push(Cut {
+                path: path.to_string(),
+                tokens,
+                kept_lines: None,
+                total_lines,
+                reason: format!(
+                    "{tokens} tokens; no room left ({max} tokens) after the parts before it"
+                ),
+            });
             return 0;
         }
         body.push_str("```");
-        if kept < total_lines {
-            // Part of a file is a snippet: its lines are named.
-            body.push_str(&format!(
-                "\n[lines {}-{total_lines} of {path} left out for lack of room]",
-                kept + 1
-            ));
-            return self.push(
-                PartKind::Snippet,
-                Some(path.to_string()),
-                Some([1, kept]),
-                body,
-                slot,
-            );
-        }
-        self.push(kind, Some(path.to_string()), None, body, slot)
+        body.push_str(&format!(
+            "\n[lines {}-{total_lines} of {path} left out for lack of room]",
+            kept + 1
+        ));
+        self.cut.push(Cut {
+            path: path.to_string(),
+            tokens,
+            kept_lines: Some([1, kept]),
+            total_lines,
+            reason: format!("{tokens} tokens; {max} were left for it"),
+        });
+        self.push(
+            PartKind::Snippet,
+            Some(path.to_string()),
+            Some([1, kept]),
+            body,
+            slot,
+        )
     }
 }
 
@@ -180,6 +229,7 @@ pub fn build(
         counter,
         parts: Vec::new(),
         missing: 0,
+        cut: Vec::new(),
     };
     let system_tokens = b.push(
         PartKind::System,
@@ -251,24 +301,39 @@ pub fn build(
         }
     }
 
-    let files_share = share(room, shares.files);
-    let mut files_left = files_share;
+    // Pinned files are sent whole: they may use all the room there is.
     for path in req.pinned {
-        files_left =
-            files_left.saturating_sub(b.file(path, PartKind::File, Slot::Stable, files_left, ""));
+        let stable_used: usize = b.parts.iter().map(|p| p.tokens).sum::<usize>() - system_tokens;
+        let left = room.saturating_sub(stable_used + question_tokens);
+        b.file(path, PartKind::File, Slot::Stable, left);
     }
     let stable_used: usize = b.parts.iter().map(|p| p.tokens).sum::<usize>() - system_tokens;
     let mut free = room.saturating_sub(stable_used + question_tokens);
 
-    // The request's own parts: files it names, definitions of names it
-    // mentions and their callers' signatures.
+    // The request's own parts: what retrieval ranks for the question, in
+    // the room the conversation's recent turns leave.
+    let history_cost: usize = req
+        .history
+        .iter()
+        .rev()
+        .map(|(u, a)| counter.count(u) + counter.count(a) + 2 * PER_MESSAGE)
+        .take_while({
+            let mut acc = 0usize;
+            let cap = share(room, shares.history);
+            move |c| {
+                acc += c;
+                acc <= cap
+            }
+        })
+        .sum();
     let mut current = Builder {
         index,
         counter,
         parts: Vec::new(),
         missing: 0,
+        cut: Vec::new(),
     };
-    let mut current_left = (files_left + share(room, shares.snippets)).min(free);
+    let mut current_left = free.saturating_sub(history_cost);
     if let Some(sel) = req.selection
         && let Ok(text) = std::fs::read_to_string(index.root().join(&sel.path))
     {
@@ -297,113 +362,16 @@ pub fn build(
             ));
         }
     }
-    let focus = index.focus(&Index::words(req.question), req.cwd);
-    let mut shown: FxHashSet<String> = req.pinned.iter().chain(req.excluded).cloned().collect();
-    for &f in &focus.files {
-        let path = index.files()[f as usize].path.clone();
-        if shown.insert(path.clone()) {
-            current_left = current_left.saturating_sub(current.file(
-                &path,
-                PartKind::File,
-                Slot::Current,
-                current_left,
-                "",
-            ));
-        }
-    }
-    let mut sig_seen: FxHashSet<(u32, u32)> = FxHashSet::default();
-    for &name in focus.names.iter().take(MAX_NAMES) {
-        let ident = index.names().name(name).to_string();
-        for d in index.symbols().definitions(name).iter().take(2) {
-            let entry = &index.files()[d.file as usize];
-            let path = entry.path.clone();
-            if shown.contains(&path) {
-                continue;
-            }
-            let note = format!(" (defines {ident})");
-            let used = current.file(
-                &path,
-                PartKind::File,
-                Slot::Current,
-                current_left.min(files_share),
-                &note,
-            );
-            if used > 0 {
-                shown.insert(path);
-                current_left = current_left.saturating_sub(used);
-                continue;
-            }
-            let def = &entry.defs[d.def as usize];
-            let Ok(text) = std::fs::read_to_string(index.root().join(&entry.path)) else {
-                continue;
-            };
-            let (start, end) = (
-                def.start_line as usize,
-                (def.end_line as usize).min(def.start_line as usize + MAX_SNIPPET_LINES - 1),
-            );
-            let body: String = text
-                .lines()
-                .skip(start - 1)
-                .take(end + 1 - start)
-                .map(|l| format!("{l}\n"))
-                .collect();
-            let header = format!(
-                "# {path}:{start}-{end} (definition of {ident})\n```{}\n",
-                lang_tag(&path)
-            );
-            let (mut snippet, kept) = current.fit_lines(&header, &body, current_left);
-            if kept > 0 {
-                snippet.push_str("```");
-                let lines = Some([start, start + kept - 1]);
-                current_left = current_left.saturating_sub(current.push(
-                    PartKind::Snippet,
-                    Some(path),
-                    lines,
-                    snippet,
-                    Slot::Current,
-                ));
-            }
-        }
-        let mut callers = 0;
-        for r in index.symbols().references(name) {
-            if callers == MAX_CALLERS {
-                break;
-            }
-            let entry = &index.files()[r.file as usize];
-            let line = entry.refs[r.reference as usize].line;
-            let Some((di, def)) = entry
-                .defs
-                .iter()
-                .enumerate()
-                .filter(|(_, d)| d.start_line <= line && line <= d.end_line && d.name != name)
-                .min_by_key(|(_, d)| d.end_line - d.start_line)
-            else {
-                continue;
-            };
-            if !sig_seen.insert((r.file, di as u32)) || shown.contains(&entry.path) {
-                continue;
-            }
-            let text = format!(
-                "# {}:{} (uses {ident})\n{}",
-                entry.path,
-                def.start_line,
-                entry.signature(def).trim_end()
-            );
-            let cost = counter.count(&text) + 1;
-            if cost > current_left {
-                break;
-            }
-            let lines = Some([def.start_line as usize, def.start_line as usize]);
-            current_left -= current.push(
-                PartKind::Snippet,
-                Some(entry.path.clone()),
-                lines,
-                text,
-                Slot::Current,
-            );
-            callers += 1;
-        }
-    }
+    let found = retrieve(index, &Question::read(req.question), req.cwd);
+    let skip: FxHashSet<String> = req.pinned.iter().chain(req.excluded).cloned().collect();
+    request::add(
+        &mut current,
+        &found,
+        &request::Limits {
+            room: current_left,
+            skip: &skip,
+        },
+    );
     let current_used: usize = current.parts.iter().map(|p| p.tokens).sum();
     free = free.saturating_sub(current_used);
 
@@ -446,6 +414,7 @@ pub fn build(
     }
     turns.reverse();
     let missing_tokens = b.missing + current.missing;
+    let cut = std::mem::take(&mut b.cut);
     b.parts.extend(turns);
     b.parts.extend(current.parts);
 
@@ -456,6 +425,7 @@ pub fn build(
         question: req.question.to_string(),
         dropped_turns: dropped,
         missing_tokens,
+        cut,
     };
     // Counted on the rendered messages, as the model will see them; trim the
     // least needed parts if token merges across parts pushed it over.

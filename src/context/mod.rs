@@ -7,6 +7,9 @@
 
 mod build;
 mod instructions;
+mod question;
+mod request;
+mod retrieve;
 
 use serde::Serialize;
 
@@ -14,6 +17,8 @@ use crate::model::{Message, Role};
 
 pub use build::{MapMemo, Request, Selection, build};
 pub use instructions::project_instructions;
+pub use question::{Question, Word};
+pub use retrieve::{Retrieved, module_files, retrieve};
 
 /// The kinds of parts, as `locus context --json` names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -24,7 +29,24 @@ pub enum PartKind {
     RepoMap,
     File,
     Snippet,
+    /// A file's definitions, one signature line each.
+    Outline,
+    /// One caller's or callee's signature line.
+    Signature,
     History,
+}
+
+/// A file the user asked for (pinned, `--file`, `/add`) that did not fit whole.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Cut {
+    pub path: String,
+    /// The whole file's tokens.
+    pub tokens: usize,
+    /// The lines that were sent (1-based, inclusive); none: nothing of it.
+    pub kept_lines: Option<[usize; 2]>,
+    pub total_lines: usize,
+    /// Why, in words.
+    pub reason: String,
 }
 
 /// Which message a part is rendered into.
@@ -68,6 +90,8 @@ pub struct Context {
     /// request needed beyond the budget.
     #[serde(skip)]
     pub missing_tokens: usize,
+    /// Files the user asked for that did not fit whole: what was cut.
+    pub cut: Vec<Cut>,
 }
 
 impl Context {
@@ -122,6 +146,13 @@ impl Context {
                 _ => format!("{:?}", p.kind),
             };
             s.push_str(&format!("──── {label} ({} tokens)\n{}\n", p.tokens, p.text));
+        }
+        for c in &self.cut {
+            let kept = match c.kept_lines {
+                Some([a, b]) => format!("lines {a}-{b} of {} sent", c.total_lines),
+                None => "left out".to_string(),
+            };
+            s.push_str(&format!("──── cut: {} ({kept}): {}\n", c.path, c.reason));
         }
         s.push_str(&format!("──── question\n{}\n", self.question));
         s.push_str(&format!(

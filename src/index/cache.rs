@@ -13,7 +13,7 @@ use super::names::Names;
 
 const MAGIC: &[u8; 8] = b"LOCUSIDX";
 /// Bump when `CacheData` or the meaning of its fields changes.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct CacheData {
@@ -71,10 +71,12 @@ pub fn load(cache_dir: &Path, root: &str, fingerprint: u64) -> Result<CacheData,
         return Err(CacheError::Stale);
     }
     let n = data.names.len() as u32;
-    let names_ok = data
-        .files
-        .iter()
-        .all(|f| f.defs.iter().all(|d| d.name < n) && f.refs.iter().all(|r| r.name < n));
+    let names_ok = data.files.iter().all(|f| {
+        f.defs
+            .iter()
+            .all(|d| d.name < n && d.container.is_none_or(|c| c < n))
+            && f.refs.iter().all(|r| r.name < n)
+    });
     if !names_ok {
         return Err(CacheError::Corrupt("dangling name"));
     }

@@ -30,8 +30,12 @@ pub struct Def {
     pub kind: DefKind,
     pub start_line: u32,
     pub end_line: u32,
+    /// The class, impl, trait or module it is written inside.
+    pub container: Option<NameId>,
     sig_start: u32,
     sig_len: u32,
+    /// The doc line follows the signature in the buffer.
+    doc_len: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,6 +56,9 @@ pub struct FileEntry {
     pub lang: Option<Lang>,
     pub status: FileStatus,
     pub lines: u32,
+    /// Says it is generated (`@generated`, `DO NOT EDIT`, ...) or lies in a
+    /// vendored tree: ranked low.
+    pub generated: bool,
     pub defs: Vec<Def>,
     pub refs: Vec<Ref>,
     signatures: String,
@@ -74,6 +81,7 @@ impl FileEntry {
             lang,
             status,
             lines: 0,
+            generated: false,
             defs: Vec::new(),
             refs: Vec::new(),
             signatures: String::new(),
@@ -88,13 +96,16 @@ impl FileEntry {
             .map(|d| {
                 let sig_start = self.signatures.len() as u32;
                 self.signatures.push_str(&d.signature);
+                self.signatures.push_str(&d.doc);
                 Def {
                     name: names.intern(&d.name),
                     kind: d.kind,
                     start_line: d.start_line,
                     end_line: d.end_line,
+                    container: d.container.as_deref().map(|c| names.intern(c)),
                     sig_start,
                     sig_len: d.signature.len() as u32,
+                    doc_len: d.doc.len() as u32,
                 }
             })
             .collect();
@@ -111,5 +122,20 @@ impl FileEntry {
     pub fn signature(&self, def: &Def) -> &str {
         let s = def.sig_start as usize;
         &self.signatures[s..s + def.sig_len as usize]
+    }
+
+    /// The first sentence of its doc comment (empty when it has none).
+    pub fn doc(&self, def: &Def) -> &str {
+        let s = (def.sig_start + def.sig_len) as usize;
+        &self.signatures[s..s + def.doc_len as usize]
+    }
+
+    /// The innermost definition whose lines hold `line`, other than `except`.
+    pub fn enclosing(&self, line: u32, except: Option<NameId>) -> Option<(usize, &Def)> {
+        self.defs
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| d.start_line <= line && line <= d.end_line && Some(d.name) != except)
+            .min_by_key(|(_, d)| d.end_line - d.start_line)
     }
 }

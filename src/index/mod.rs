@@ -11,6 +11,7 @@ mod names;
 mod queries;
 mod rank;
 mod scan;
+mod search;
 mod symbols;
 mod tags;
 mod walk;
@@ -31,6 +32,7 @@ pub use map::{MapDef, MapFile, RepoMap, render_text};
 pub use names::{NameId, Names};
 pub use queries::Queries;
 pub use rank::{Focus, Ranking};
+pub use search::{Search, is_stop_word, pieces, terms};
 pub use symbols::{DefLoc, RefLoc, SymbolTable};
 pub use tags::{DefKind, Definition, RefKind, Reference, TagQuery, TagsError, extract};
 pub use walk::{LOCUS_IGNORE, WalkError};
@@ -92,6 +94,8 @@ pub struct Index {
     symbols: SymbolTable,
     /// The unfocused ranking graph, built on first use after each change.
     graph: std::sync::OnceLock<rank::BaseGraph>,
+    /// The lexical search index, built on first use after each change.
+    search: std::sync::OnceLock<Search>,
     fingerprint: u64,
     threads: usize,
 }
@@ -149,6 +153,7 @@ impl Index {
             dirs: BTreeSet::new(),
             symbols: SymbolTable::default(),
             graph: std::sync::OnceLock::new(),
+            search: std::sync::OnceLock::new(),
             fingerprint,
             threads,
         };
@@ -225,8 +230,10 @@ impl Index {
     }
 
     fn entry_from(&mut self, w: walk::Walked, s: scan::Scanned) -> FileEntry {
+        let generated = s.generated || scan::vendored(&w.rel);
         let mut e = FileEntry::new(w.rel, w.size, w.mtime_ns, s.hash, s.lang, s.status);
         e.lines = s.lines;
+        e.generated = generated;
         e.set_tags(&mut self.names, s.defs, s.refs);
         e
     }
@@ -250,6 +257,7 @@ impl Index {
             .collect();
         self.symbols = SymbolTable::build(&self.files, &self.names);
         self.graph = std::sync::OnceLock::new();
+        self.search = std::sync::OnceLock::new();
     }
 
     /// Write the cache (when this index has a cache dir); failures are logged, not fatal.
@@ -377,6 +385,7 @@ impl Index {
             self.reindex();
         } else if changed > 0 {
             self.graph = std::sync::OnceLock::new();
+            self.search = std::sync::OnceLock::new();
         }
         Ok(changed)
     }
@@ -504,6 +513,12 @@ impl Index {
             (Some((i, _)), None) => Some(i as u32),
             _ => None,
         }
+    }
+
+    /// The lexical search index over the definitions.
+    pub fn search(&self) -> &Search {
+        self.search
+            .get_or_init(|| Search::build(&self.files, &self.names))
     }
 
     /// Rank files and definitions for `focus`.

@@ -17,6 +17,26 @@ use super::lang::Lang;
 const PARSE_DEADLINE: Duration = Duration::from_secs(3);
 /// Signature lines are cut to this many characters.
 const MAX_SIGNATURE: usize = 160;
+/// Doc comments are kept up to this many characters (their first sentence).
+const MAX_DOC: usize = 100;
+/// Node kinds whose definitions contain others (their name names the members' container).
+const CONTAINERS: &[&str] = &[
+    "class_definition",
+    "class_declaration",
+    "class_specifier",
+    "struct_specifier",
+    "class",
+    "module",
+    "impl_item",
+    "trait_item",
+    "interface_declaration",
+    "enum_declaration",
+    "record_declaration",
+    "namespace_definition",
+    "namespace_declaration",
+    "abstract_class_declaration",
+    "object_declaration",
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum DefKind {
@@ -106,6 +126,10 @@ pub struct Definition {
     pub start_line: u32,
     pub end_line: u32,
     pub signature: String,
+    /// The class, impl, trait or module it is written inside, if any.
+    pub container: Option<String>,
+    /// The start of its doc comment or docstring (one line, cut), or empty.
+    pub doc: String,
 }
 
 /// A use of a name.
@@ -255,9 +279,14 @@ pub fn extract(
         match role {
             Role::Def(kind) => {
                 let name = raw.trim().to_string();
-                if name.is_empty() {
+                if name.is_empty() || name_node.is_missing() {
                     continue;
                 }
+                // Error recovery invents definitions out of unparsable text
+                // (`struct impl` in a broken file): those are not kept.
+                let Some(container) = container(source, &node) else {
+                    continue;
+                };
                 let start_line = node.start_position().row as u32 + 1;
                 let end_line = node.end_position().row as u32 + 1;
                 defs.push(Definition {
@@ -266,6 +295,8 @@ pub fn extract(
                     start_line,
                     end_line,
                     signature: signature(source, &node),
+                    container,
+                    doc: doc(source, &node),
                 });
             }
             Role::Ref(kind) => {
@@ -310,6 +341,129 @@ fn signature(source: &[u8], node: &tree_sitter::Node) -> String {
     match line.char_indices().nth(MAX_SIGNATURE) {
         Some((i, _)) => format!("{}…", &line[..i]),
         None => line.to_string(),
+    }
+}
+
+/// The name of the class/impl/trait/module around `node`: `Some(None)` at
+/// the top level, `None` when `node` lies in a region the parser could not
+/// read (an ERROR node above it, or itself).
+fn container(source: &[u8], node: &tree_sitter::Node) -> Option<Option<String>> {
+    if node.is_error() || node.is_missing() {
+        return None;
+    }
+    let mut found = None;
+    let mut up = node.parent();
+    while let Some(n) = up {
+        if n.is_error() {
+            return None;
+        }
+        if found.is_none() && CONTAINERS.contains(&n.kind()) {
+            let named = n
+                .child_by_field_name("name")
+                .or_else(|| n.child_by_field_name("type"));
+            if let Some(c) = named {
+                let text = String::from_utf8_lossy(&source[c.byte_range()]);
+                let text = text
+                    .split(|ch: char| ch == '<' || ch == '(' || ch.is_whitespace())
+                    .next()
+                    .unwrap_or("");
+                if !text.is_empty() {
+                    found = Some(text.to_string());
+                }
+            }
+        }
+        up = n.parent();
+    }
+    Some(found)
+}
+
+fn is_comment(n: &tree_sitter::Node) -> bool {
+    n.kind().contains("comment")
+}
+
+/// The first sentence of the doc comment above `node` (contiguous comment
+/// lines, attributes and decorators skipped) or of a Python docstring.
+fn doc(source: &[u8], node: &tree_sitter::Node) -> String {
+    let mut raw = String::new();
+    // Python: the first statement of the body, when it is a string.
+    let def = if node.kind() == "decorated_definition" {
+        node.child_by_field_name("definition")
+    } else {
+        Some(*node)
+    };
+    if let Some(body) = def.and_then(|d| d.child_by_field_name("body"))
+        && let Some(first) = body.named_child(0)
+        && first.kind() == "expression_statement"
+        && let Some(s) = first.named_child(0)
+        && s.kind() == "string"
+    {
+        raw = String::from_utf8_lossy(&source[s.byte_range()]).into_owned();
+    }
+    if raw.is_empty() {
+        let mut lines: Vec<String> = Vec::new();
+        let mut row = node.start_position().row;
+        let mut prev = node.prev_sibling();
+        while let Some(p) = prev {
+            if p.end_position().row + 1 < row {
+                break;
+            }
+            if is_comment(&p) {
+                lines.push(String::from_utf8_lossy(&source[p.byte_range()]).into_owned());
+            } else if !matches!(p.kind(), "attribute_item" | "decorator" | "annotation") {
+                break;
+            }
+            row = p.start_position().row;
+            prev = p.prev_sibling();
+        }
+        lines.reverse();
+        raw = lines.join("\n");
+    }
+    clean_doc(&raw)
+}
+
+/// Comment markers and quotes off, whitespace folded, cut after the first
+/// sentence or `MAX_DOC` characters.
+fn clean_doc(raw: &str) -> String {
+    let mut out = String::new();
+    for line in raw.lines() {
+        let l = line
+            .trim()
+            .trim_start_matches(['/', '*', '#', '!', '-', ';'])
+            .trim_start_matches("\"\"\"")
+            .trim_start_matches("'''")
+            .trim_end_matches("*/")
+            .trim_end_matches("\"\"\"")
+            .trim_end_matches("'''")
+            .trim();
+        let l = l
+            .strip_prefix('r')
+            .filter(|r| r.starts_with('"'))
+            .unwrap_or(l);
+        let l = l.trim_matches('"').trim();
+        if l.is_empty() {
+            if out.is_empty() {
+                continue;
+            }
+            break;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(l);
+        if out.len() >= MAX_DOC {
+            break;
+        }
+    }
+    if let Some(i) = out.find(". ") {
+        out.truncate(i + 1);
+    }
+    match out.char_indices().nth(MAX_DOC) {
+        Some((i, _)) => {
+            out.truncate(i);
+            out.push('…');
+            out
+        }
+        None => out,
     }
 }
 

@@ -1,0 +1,310 @@
+//! The request's own parts: what retrieval ranked, shown as the model needs
+//! it. Files the question names go in whole when they fit; then the best
+//! definitions' bodies (whole up to a line cap; a longer class or impl shows
+//! its head and its members' signatures), the outline of the files they are
+//! in and the signatures of their callers and callees; then the next-best
+//! bodies until the room is used. No file takes more than half the room
+//! unless the question names it.
+
+use rustc_hash::FxHashSet;
+
+use super::build::{Builder, lang_tag};
+use super::retrieve::Retrieved;
+use super::{PartKind, Slot};
+use crate::index::{Def, FileEntry};
+
+/// A definition body longer than this shows its head and members' signatures.
+const MAX_BODY_LINES: u32 = 120;
+/// Lines of a long definition shown before its members' signatures.
+const HEAD_LINES: u32 = 40;
+/// Bodies shown before the outlines and related signatures.
+const PRIMARY: usize = 3;
+/// Lines of one file's outline, at most.
+const OUTLINE_LINES: usize = 40;
+/// Callers' and callees' signatures per primary definition, at most.
+const RELATED: usize = 6;
+/// Fewer lines than this of a body are not worth showing.
+const MIN_LINES: u32 = 4;
+
+/// What was shown of one file so far.
+#[derive(Default)]
+struct Shown {
+    /// Line ranges shown per file path.
+    ranges: Vec<(String, u32, u32)>,
+    whole: FxHashSet<String>,
+    outlined: FxHashSet<String>,
+    signatures: FxHashSet<(u32, u32)>,
+}
+
+impl Shown {
+    fn covers(&self, path: &str, a: u32, b: u32) -> bool {
+        self.whole.contains(path)
+            || self
+                .ranges
+                .iter()
+                .any(|(p, s, e)| p == path && *s <= a && b <= *e)
+    }
+
+    fn tokens_of(&self, parts: &[super::Part], path: &str) -> usize {
+        parts
+            .iter()
+            .filter(|p| p.path.as_deref() == Some(path))
+            .map(|p| p.tokens)
+            .sum()
+    }
+}
+
+pub struct Limits<'a> {
+    /// Tokens the request's parts may use.
+    pub room: usize,
+    /// Files already in the prompt (pinned) or left out by the user.
+    pub skip: &'a FxHashSet<String>,
+}
+
+/// Lines `a..=b` (1-based) of `text`.
+fn lines_of(text: &str, a: u32, b: u32) -> String {
+    text.lines()
+        .skip(a as usize - 1)
+        .take((b + 1 - a) as usize)
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+/// The members' signature lines of a definition (those nested in its lines, after `from`).
+fn member_signatures(entry: &FileEntry, def: &Def, from: u32) -> String {
+    let mut s = String::new();
+    for d in &entry.defs {
+        if d.start_line > from && d.end_line <= def.end_line && d.start_line > def.start_line {
+            s.push_str(&format!("{:>6}│ {}\n", d.start_line, entry.signature(d)));
+        }
+    }
+    s
+}
+
+/// Add the request's parts to `b` within `limits`; returns the tokens used.
+pub fn add(b: &mut Builder<'_>, found: &Retrieved, limits: &Limits<'_>) -> usize {
+    let index = b.index;
+    let mut left = limits.room;
+    let per_file = limits.room / 2;
+    let mut shown = Shown::default();
+    let mut cache: rustc_hash::FxHashMap<u32, Option<String>> = Default::default();
+    let mut read = |f: u32| -> Option<String> {
+        cache
+            .entry(f)
+            .or_insert_with(|| {
+                std::fs::read_to_string(index.root().join(&index.files()[f as usize].path)).ok()
+            })
+            .clone()
+    };
+
+    // Files the question names: whole when they fit.
+    let mut named: FxHashSet<u32> = FxHashSet::default();
+    for &f in &found.files {
+        let path = index.files()[f as usize].path.clone();
+        named.insert(f);
+        if limits.skip.contains(&path) || shown.whole.contains(&path) {
+            continue;
+        }
+        let used = b.file_whole(&path, PartKind::File, Slot::Current, left, "");
+        if used > 0 {
+            shown.whole.insert(path);
+            left = left.saturating_sub(used);
+        }
+    }
+
+    let mut primary: Vec<(u32, u32)> = Vec::new();
+    let mut related_done = false;
+    for &(f, di, _) in &found.defs {
+        if left < 16 {
+            break;
+        }
+        if primary.len() >= PRIMARY && !related_done {
+            related_done = true;
+            left = related(b, &primary, &mut shown, left, limits);
+        }
+        let entry = &index.files()[f as usize];
+        let path = &entry.path;
+        if limits.skip.contains(path) {
+            continue;
+        }
+        let def = &entry.defs[di as usize];
+        let end = def.end_line.min(def.start_line + MAX_BODY_LINES - 1);
+        if shown.covers(path, def.start_line, end) {
+            if primary.len() < PRIMARY {
+                primary.push((f, di));
+            }
+            continue;
+        }
+        let cap = if named.contains(&f) { left } else { per_file };
+        let file_left = cap
+            .saturating_sub(shown.tokens_of(&b.parts, path))
+            .min(left);
+        if file_left < 16 {
+            continue;
+        }
+        let Some(text) = read(f) else { continue };
+        let ident = index.names().name(def.name);
+        let long = def.end_line > end;
+        let (body_end, tail) = if long {
+            let head_end = def.start_line + HEAD_LINES - 1;
+            (head_end, member_signatures(entry, def, head_end))
+        } else {
+            (def.end_line, String::new())
+        };
+        let header = format!(
+            "# {path}:{}-{} ({} {ident})\n```{}\n",
+            def.start_line,
+            def.end_line,
+            def.kind.name(),
+            lang_tag(path)
+        );
+        let body = lines_of(&text, def.start_line, body_end);
+        let mut snippet = format!("{header}{body}```");
+        if !tail.is_empty() {
+            snippet.push_str(&format!(
+                "\n[lines {}-{} not shown; the members there:]\n{}",
+                body_end + 1,
+                def.end_line,
+                tail.trim_end()
+            ));
+        }
+        let cost = b.count(&snippet) + 1;
+        let (text_out, kept_end) = if cost <= file_left {
+            (snippet, body_end)
+        } else {
+            // The head that fits, if enough of it does.
+            let (mut part, kept) = b.fit_lines(&header, &body, file_left.saturating_sub(8));
+            if (kept as u32) < MIN_LINES.min(body_end + 1 - def.start_line) {
+                continue;
+            }
+            part.push_str("```");
+            (part, def.start_line + kept as u32 - 1)
+        };
+        let used = b.push(
+            PartKind::Snippet,
+            Some(path.clone()),
+            Some([def.start_line as usize, kept_end as usize]),
+            text_out,
+            Slot::Current,
+        );
+        shown.ranges.push((path.clone(), def.start_line, kept_end));
+        left = left.saturating_sub(used);
+        if primary.len() < PRIMARY {
+            primary.push((f, di));
+        }
+    }
+    if !related_done && !primary.is_empty() {
+        left = related(b, &primary, &mut shown, left, limits);
+    }
+    limits.room - left
+}
+
+/// The outline of the primary definitions' files and their callers' and
+/// callees' signatures. Returns the room left.
+fn related(
+    b: &mut Builder<'_>,
+    primary: &[(u32, u32)],
+    shown: &mut Shown,
+    mut left: usize,
+    limits: &Limits<'_>,
+) -> usize {
+    let index = b.index;
+    // Outlines of the files, at most a quarter of what is left.
+    let outline_room = left / 4;
+    let mut outline_used = 0;
+    for &(f, _) in primary {
+        let entry = &index.files()[f as usize];
+        if shown.whole.contains(&entry.path) || !shown.outlined.insert(entry.path.clone()) {
+            continue;
+        }
+        let mut text = format!("# Outline of {} ({} lines)\n", entry.path, entry.lines);
+        for d in entry.defs.iter().take(OUTLINE_LINES) {
+            text.push_str(&format!("{:>6}│ {}\n", d.start_line, entry.signature(d)));
+        }
+        if entry.defs.len() > OUTLINE_LINES {
+            text.push_str(&format!(
+                "[{} more definitions]\n",
+                entry.defs.len() - OUTLINE_LINES
+            ));
+        }
+        let cost = b.count(&text) + 1;
+        if outline_used + cost > outline_room || cost > left {
+            continue;
+        }
+        outline_used += cost;
+        left -= b.push(
+            PartKind::Outline,
+            Some(entry.path.clone()),
+            None,
+            text.trim_end().to_string(),
+            Slot::Current,
+        );
+    }
+    // Callers and callees of each primary definition.
+    for &(f, di) in primary {
+        let entry = &index.files()[f as usize];
+        let def = &entry.defs[di as usize];
+        let ident = index.names().name(def.name).to_string();
+        let mut found: Vec<(u32, u32, &'static str)> = Vec::new();
+        for r in index.symbols().references(def.name) {
+            if found.len() >= RELATED {
+                break;
+            }
+            let user = &index.files()[r.file as usize];
+            let line = user.refs[r.reference as usize].line;
+            if let Some((ci, _)) = user.enclosing(line, Some(def.name)) {
+                found.push((r.file, ci as u32, "calls"));
+            }
+        }
+        let mut callees = 0;
+        for r in &entry.refs {
+            if callees >= RELATED {
+                break;
+            }
+            if r.line < def.start_line || r.line > def.end_line || r.name == def.name {
+                continue;
+            }
+            let defs = index.symbols().definitions(r.name);
+            let best = defs
+                .iter()
+                .find(|d| d.file == f)
+                .or_else(|| defs.first())
+                .copied();
+            if let Some(d) = best
+                && defs.len() <= 8
+            {
+                found.push((d.file, d.def, "is called by"));
+                callees += 1;
+            }
+        }
+        for (rf, rd, how) in found {
+            let user = &index.files()[rf as usize];
+            if limits.skip.contains(&user.path) || !shown.signatures.insert((rf, rd)) {
+                continue;
+            }
+            let d = &user.defs[rd as usize];
+            if shown.covers(&user.path, d.start_line, d.start_line) {
+                continue;
+            }
+            let text = format!(
+                "# {}:{} ({how} {ident})\n{}",
+                user.path,
+                d.start_line,
+                user.signature(d).trim_end()
+            );
+            let cost = b.count(&text) + 1;
+            if cost > left {
+                return left;
+            }
+            let line = d.start_line as usize;
+            left -= b.push(
+                PartKind::Signature,
+                Some(user.path.clone()),
+                Some([line, line]),
+                text,
+                Slot::Current,
+            );
+        }
+    }
+    left
+}
