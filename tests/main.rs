@@ -10,6 +10,7 @@ mod git;
 mod index;
 mod models;
 mod pull;
+mod retrieval;
 mod runtime;
 mod session;
 mod tags;

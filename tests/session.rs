@@ -103,7 +103,7 @@ fn a_named_function_brings_its_file_and_its_callers_signatures() {
     let callers: Vec<&locus::context::Part> = ctx
         .parts
         .iter()
-        .filter(|p| p.kind == PartKind::Snippet)
+        .filter(|p| p.kind == PartKind::Signature)
         .collect();
     let caller_files: Vec<&str> = callers.iter().filter_map(|p| p.path.as_deref()).collect();
     assert!(

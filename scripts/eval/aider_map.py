@@ -84,6 +84,8 @@ def file_mentions(content, files):
 
 
 def main():
+    # aider prints progress on stdout: the answer goes to the real one at the end.
+    out_stream, sys.stdout = sys.stdout, sys.stderr
     job = json.load(sys.stdin)
     root = job["root"]
     files = subprocess.run(
@@ -104,7 +106,7 @@ def main():
                                    mentioned_idents=idents) or ""
             maps.append({"text": text, "seconds": time.perf_counter() - start})
         out[str(budget)] = maps
-    json.dump({"maps": out}, sys.stdout)
+    json.dump({"maps": out}, out_stream)
 
 
 if __name__ == "__main__":

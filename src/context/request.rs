@@ -17,12 +17,16 @@ use crate::index::{Def, FileEntry};
 const MAX_BODY_LINES: u32 = 120;
 /// Lines of a long definition shown before its members' signatures.
 const HEAD_LINES: u32 = 40;
-/// Bodies shown before the outlines and related signatures.
+/// Bodies shown before the outlines and related signatures, at most: those
+/// scored within `PRIMARY_SHARE` of the best.
 const PRIMARY: usize = 3;
+const PRIMARY_SHARE: f64 = 0.5;
 /// Lines of one file's outline, at most.
 const OUTLINE_LINES: usize = 40;
 /// Callers' and callees' signatures per primary definition, at most.
 const RELATED: usize = 6;
+/// A file at most this many lines longer than twice a definition is sent whole.
+const SMALL_FILE_SLACK: u32 = 12;
 /// Fewer lines than this of a body are not worth showing.
 const MIN_LINES: u32 = 4;
 
@@ -114,11 +118,13 @@ pub fn add(b: &mut Builder<'_>, found: &Retrieved, limits: &Limits<'_>) -> usize
 
     let mut primary: Vec<(u32, u32)> = Vec::new();
     let mut related_done = false;
-    for &(f, di, _) in &found.defs {
+    let top = found.defs.first().map_or(0.0, |d| d.2);
+    for &(f, di, score) in &found.defs {
         if left < 16 {
             break;
         }
-        if primary.len() >= PRIMARY && !related_done {
+        let is_primary = primary.len() < PRIMARY && score >= top * PRIMARY_SHARE;
+        if !is_primary && !related_done && !primary.is_empty() {
             related_done = true;
             left = related(b, &primary, &mut shown, left, limits);
         }
@@ -130,17 +136,35 @@ pub fn add(b: &mut Builder<'_>, found: &Retrieved, limits: &Limits<'_>) -> usize
         let def = &entry.defs[di as usize];
         let end = def.end_line.min(def.start_line + MAX_BODY_LINES - 1);
         if shown.covers(path, def.start_line, end) {
-            if primary.len() < PRIMARY {
+            if is_primary {
                 primary.push((f, di));
             }
             continue;
         }
-        let cap = if named.contains(&f) { left } else { per_file };
+        let cap = if named.contains(&f) {
+            limits.room
+        } else {
+            per_file
+        };
         let file_left = cap
             .saturating_sub(shown.tokens_of(&b.parts, path))
             .min(left);
         if file_left < 16 {
             continue;
+        }
+        // A small file around the definition goes in whole: its imports and
+        // neighbours cost little more than the body.
+        let def_lines = def.end_line + 1 - def.start_line;
+        if entry.lines <= def_lines * 2 + SMALL_FILE_SLACK {
+            let used = b.file_whole(path, PartKind::File, Slot::Current, file_left, "");
+            if used > 0 {
+                shown.whole.insert(path.clone());
+                left = left.saturating_sub(used);
+                if is_primary {
+                    primary.push((f, di));
+                }
+                continue;
+            }
         }
         let Some(text) = read(f) else { continue };
         let ident = index.names().name(def.name);
@@ -189,7 +213,7 @@ pub fn add(b: &mut Builder<'_>, found: &Retrieved, limits: &Limits<'_>) -> usize
         );
         shown.ranges.push((path.clone(), def.start_line, kept_end));
         left = left.saturating_sub(used);
-        if primary.len() < PRIMARY {
+        if is_primary {
             primary.push((f, di));
         }
     }
@@ -212,33 +236,41 @@ fn related(
     // Outlines of the files, at most a quarter of what is left.
     let outline_room = left / 4;
     let mut outline_used = 0;
-    for &(f, _) in primary {
+    for &(f, di) in primary {
         let entry = &index.files()[f as usize];
         if shown.whole.contains(&entry.path) || !shown.outlined.insert(entry.path.clone()) {
             continue;
         }
-        let mut text = format!("# Outline of {} ({} lines)\n", entry.path, entry.lines);
-        for d in entry.defs.iter().take(OUTLINE_LINES) {
-            text.push_str(&format!("{:>6}│ {}\n", d.start_line, entry.signature(d)));
-        }
-        if entry.defs.len() > OUTLINE_LINES {
-            text.push_str(&format!(
-                "[{} more definitions]\n",
-                entry.defs.len() - OUTLINE_LINES
-            ));
-        }
-        let cost = b.count(&text) + 1;
-        if outline_used + cost > outline_room || cost > left {
+        // The definitions nearest the primary one, in line order.
+        let at = entry.defs[di as usize].start_line;
+        let mut near: Vec<&Def> = entry.defs.iter().collect();
+        near.sort_by_key(|d| d.start_line.abs_diff(at));
+        near.truncate(OUTLINE_LINES);
+        near.sort_by_key(|d| d.start_line);
+        let header = format!(
+            "# Outline of {} ({} lines, {} definitions)\n",
+            entry.path,
+            entry.lines,
+            entry.defs.len()
+        );
+        let lines: String = near
+            .iter()
+            .map(|d| format!("{:>6}│ {}\n", d.start_line, entry.signature(d)))
+            .collect();
+        let room = outline_room.saturating_sub(outline_used).min(left);
+        let (text, kept) = b.fit_lines(&header, &lines, room);
+        if kept < 3 {
             continue;
         }
-        outline_used += cost;
-        left -= b.push(
+        let cost = b.push(
             PartKind::Outline,
             Some(entry.path.clone()),
             None,
             text.trim_end().to_string(),
             Slot::Current,
         );
+        outline_used += cost;
+        left = left.saturating_sub(cost);
     }
     // Callers and callees of each primary definition.
     for &(f, di) in primary {

@@ -16,8 +16,14 @@ use crate::index::{Focus, Index, NameId};
 
 /// Reciprocal-rank constant: how quickly a list's later entries fade.
 const RRF_K: f64 = 8.0;
-/// Entries taken from each ranking.
+/// Entries taken from the name and graph rankings.
 const LIST: usize = 60;
+/// Entries taken from the lexical ranking: enough to fill a large budget
+/// after the best ones are in.
+const LEXICAL_LIST: usize = 400;
+/// The weight of being in a file the question names, as if it were a list
+/// where the file ranks first.
+const NAMED_FILE: f64 = 4.0;
 /// Files a module or package name may stand for, at most.
 const MAX_MODULE_FILES: usize = 24;
 
@@ -229,7 +235,7 @@ pub fn retrieve(index: &Index, q: &Question, cwd: &Path) -> Retrieved {
             query.push((term, weight));
         }
     }
-    let lexical = index.search().search(&query, LIST);
+    let lexical = index.search().search(&query, LEXICAL_LIST);
     // 4. PageRank seeded by the files and names found so far.
     let mut focus = Focus {
         files: out.files.clone(),
@@ -259,7 +265,7 @@ pub fn retrieve(index: &Index, q: &Question, cwd: &Path) -> Retrieved {
 
     let mut fused: FxHashMap<(u32, u32), f64> = FxHashMap::default();
     let mut add = |list: &mut dyn Iterator<Item = (u32, u32)>, weight: f64| {
-        for (r, key) in list.take(LIST).enumerate() {
+        for (r, key) in list.enumerate() {
             *fused.entry(key).or_default() += weight / (RRF_K + r as f64 + 1.0);
         }
     };
@@ -267,12 +273,13 @@ pub fn retrieve(index: &Index, q: &Question, cwd: &Path) -> Retrieved {
     add(&mut by_name.iter().copied(), 2.0);
     add(&mut lexical.iter().map(|d| (d.0, d.1)), 1.5);
     add(&mut graph.iter().copied(), 0.5);
-    // Definitions in files the question names.
+    // Definitions in files the question names come before the rest found
+    // elsewhere (and keep their own order).
     for (r, &f) in out.files.iter().enumerate() {
         let entry = &index.files()[f as usize];
         for (di, _) in entry.defs.iter().enumerate() {
             if let Some(s) = fused.get_mut(&(f, di as u32)) {
-                *s += 1.0 / (RRF_K + r as f64 + 1.0);
+                *s += NAMED_FILE / (RRF_K + r as f64 + 1.0);
             }
         }
     }

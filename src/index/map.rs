@@ -37,16 +37,31 @@ pub struct RepoMap {
     pub tokens: usize,
 }
 
-/// Render the first `n` ranked definitions (plus focused files), grouped by
-/// file in file-rank order, definitions in line order.
+/// Definitions one file may show in the map (a focused file any number):
+/// one large file cannot crowd out the rest.
+const PER_FILE: usize = 12;
+
+/// Render the first `n` ranked definitions (plus focused files), no file
+/// past `PER_FILE` of them, grouped by file in file-rank order, definitions
+/// in line order.
 fn select(index: &Index, ranking: &Ranking, focus_files: &[u32], n: usize) -> Vec<MapFile> {
     let mut by_file: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
     for &f in focus_files {
         by_file.entry(f).or_default();
     }
-    for &(f, d, _) in ranking.defs.iter().take(n) {
-        by_file.entry(f).or_default().push(d);
+    let mut taken = 0;
+    for &(f, d, _) in &ranking.defs {
+        if taken == n {
+            break;
+        }
+        let defs = by_file.entry(f).or_default();
+        if defs.len() >= PER_FILE && !focus_files.contains(&f) {
+            continue;
+        }
+        defs.push(d);
+        taken += 1;
     }
+    by_file.retain(|f, defs| !defs.is_empty() || focus_files.contains(f));
     let mut files: Vec<MapFile> = by_file
         .into_iter()
         .map(|(fi, mut defs)| {

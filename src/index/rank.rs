@@ -17,6 +17,8 @@ const TOLERANCE: f64 = 1e-9;
 /// Definitions are ranked in this many top files (plus focused ones): more
 /// than any token budget can show.
 const TOP_FILES: usize = 400;
+/// What a generated or vendored file's rank is multiplied by.
+const GENERATED_PENALTY: f64 = 0.05;
 
 /// What the request is about: files and names it mentions.
 #[derive(Debug, Default, Clone)]
@@ -280,6 +282,17 @@ pub fn rank(
             let r = def_rank.get(&(fi as u32, d.name)).copied().unwrap_or(0.0) + file_bonus;
             // A tiny share of the file's own rank keeps unreferenced definitions in order.
             defs.push((fi as u32, di as u32, r + rank[fi] * 1e-3));
+        }
+    }
+    // Generated and vendored files rank low: they are rarely what a question is about.
+    for (fi, f) in files.iter().enumerate() {
+        if f.generated && !focused_file[fi] {
+            rank[fi] *= GENERATED_PENALTY;
+        }
+    }
+    for d in &mut defs {
+        if files[d.0 as usize].generated && !focused_file[d.0 as usize] {
+            d.2 *= GENERATED_PENALTY;
         }
     }
     defs.sort_by(|a, b| b.2.total_cmp(&a.2).then(a.0.cmp(&b.0)).then(a.1.cmp(&b.1)));

@@ -68,8 +68,35 @@ pub fn pieces(ident: &str) -> Vec<String> {
     out
 }
 
+/// A light stemmer, the same for questions and definitions: plural `s`,
+/// `ed`, `ing` and a final `e` come off (`grouped`, `groups`, `grouping` ->
+/// `group`; `parse`, `parsed`, `parsing` -> `pars`), a doubled final
+/// consonant left by them is undone (`mapped` -> `map`).
+pub fn stem(word: &str) -> String {
+    let mut w = word;
+    let n = w.len();
+    if n > 3 && w.ends_with('s') && !w.ends_with("ss") && !w.ends_with("us") && !w.ends_with("is") {
+        w = &w[..n - 1];
+    } else if n > 6 && w.ends_with("ing") {
+        w = &w[..n - 3];
+    } else if n > 5 && w.ends_with("ed") && !w.ends_with("eed") {
+        w = &w[..n - 2];
+    }
+    let b = w.as_bytes();
+    let m = b.len();
+    if m != n && m > 3 && b[m - 1] == b[m - 2] && !matches!(b[m - 1], b'l' | b's' | b'z' | b'e') {
+        w = &w[..m - 1];
+    }
+    let w = if w.len() > 3 && w.ends_with('e') {
+        &w[..w.len() - 1]
+    } else {
+        w
+    };
+    w.to_string()
+}
+
 /// The terms of free text or code: each identifier whole (lower-cased) and
-/// its pieces, stop words and one-letter pieces left out.
+/// its pieces (stemmed), stop words and one-letter pieces left out.
 pub fn terms(text: &str, out: &mut Vec<String>) {
     for word in text.split(|c: char| !(c.is_alphanumeric() || c == '_')) {
         if word.is_empty() || word.len() > 64 {
@@ -83,7 +110,7 @@ pub fn terms(text: &str, out: &mut Vec<String>) {
         }
         for p in parts {
             if p.len() > 1 && !is_stop_word(&p) {
-                out.push(p);
+                out.push(stem(&p));
             }
         }
     }
@@ -240,6 +267,26 @@ mod tests {
     fn terms_keep_the_whole_name_and_drop_stop_words() {
         let mut t = Vec::new();
         terms("How does makedirs handle exist_ok?", &mut t);
-        assert_eq!(t, ["makedirs", "handle", "exist_ok", "exist", "ok"]);
+        assert_eq!(t, ["makedir", "handl", "exist_ok", "exist", "ok"]);
+    }
+
+    #[test]
+    fn word_forms_meet_at_one_stem() {
+        for group in [
+            &["group", "groups", "grouped", "grouping"][..],
+            &["parse", "parsed", "parsing", "parses"],
+            &["map", "mapped", "mapping", "maps"],
+            &["match", "matches", "matched", "matching"],
+            &["line", "lines"],
+        ] {
+            let stems: Vec<String> = group.iter().map(|w| stem(w)).collect();
+            assert!(
+                stems.iter().all(|s| *s == stems[0]),
+                "{group:?} -> {stems:?}"
+            );
+        }
+        for kept in ["process", "status", "string", "class"] {
+            assert_eq!(stem(kept), kept);
+        }
     }
 }

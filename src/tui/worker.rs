@@ -641,12 +641,24 @@ fn panel(
             }
         })
         .collect();
+    // Files the user asked for that did not fit whole are said at the top.
+    let cut: Vec<String> = ctx
+        .cut
+        .iter()
+        .map(|c| match c.kept_lines {
+            Some([a, b]) => format!(
+                "{} cut: lines {a}-{b} of {} sent ({})",
+                c.path, c.total_lines, c.reason
+            ),
+            None => format!("{} left out ({})", c.path, c.reason),
+        })
+        .collect();
     ContextPanel {
         parts,
         excluded,
         total: ctx.total_tokens,
         budget: ctx.budget,
-        note: None,
+        note: (!cut.is_empty()).then(|| cut.join("; ")),
         at: 0,
     }
 }
