@@ -501,6 +501,8 @@ fn cli_context_ask_and_sessions() {
                 "repo_map",
                 "file",
                 "snippet",
+                "outline",
+                "signature",
                 "history"
             ]
             .contains(&kind)

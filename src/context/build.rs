@@ -312,20 +312,24 @@ pub fn build(
 
     // The request's own parts: what retrieval ranks for the question, in
     // the room the conversation's recent turns leave.
-    let history_cost: usize = req
-        .history
-        .iter()
-        .rev()
-        .map(|(u, a)| counter.count(u) + counter.count(a) + 2 * PER_MESSAGE)
-        .take_while({
-            let mut acc = 0usize;
-            let cap = share(room, shares.history);
-            move |c| {
-                acc += c;
-                acc <= cap
-            }
-        })
-        .sum();
+    // Room kept for the conversation: the summary of older turns and the
+    // most recent turns, up to the history share.
+    let history_cap = share(room, shares.history);
+    let summary_cost = req.summary.map_or(0, |sm| {
+        counter.count(&format!("Summary of our earlier conversation:\n{sm}")) + 4 * PER_MESSAGE
+    });
+    let mut history_cost = if summary_cost <= free / 2 {
+        summary_cost
+    } else {
+        0
+    };
+    for (u, a) in req.history.iter().rev() {
+        let c = counter.count(u) + counter.count(a) + 2 * PER_MESSAGE;
+        if history_cost + c > history_cap.max(summary_cost) {
+            break;
+        }
+        history_cost += c;
+    }
     let mut current = Builder {
         index,
         counter,

@@ -27,14 +27,16 @@ const OUTLINE_LINES: usize = 40;
 const RELATED: usize = 6;
 /// A file at most this many lines longer than twice a definition is sent whole.
 const SMALL_FILE_SLACK: u32 = 12;
+/// Snippets this many lines apart or closer are shown as one.
+const MERGE_GAP: u32 = 3;
 /// Fewer lines than this of a body are not worth showing.
 const MIN_LINES: u32 = 4;
 
 /// What was shown of one file so far.
 #[derive(Default)]
 struct Shown {
-    /// Line ranges shown per file path.
-    ranges: Vec<(String, u32, u32)>,
+    /// Line ranges shown per file path, with the part that shows them.
+    ranges: Vec<(String, u32, u32, usize)>,
     whole: FxHashSet<String>,
     outlined: FxHashSet<String>,
     signatures: FxHashSet<(u32, u32)>,
@@ -46,7 +48,7 @@ impl Shown {
             || self
                 .ranges
                 .iter()
-                .any(|(p, s, e)| p == path && *s <= a && b <= *e)
+                .any(|(p, s, e, _)| p == path && *s <= a && b <= *e)
     }
 
     fn tokens_of(&self, parts: &[super::Part], path: &str) -> usize {
@@ -167,8 +169,38 @@ pub fn add(b: &mut Builder<'_>, found: &Retrieved, limits: &Limits<'_>) -> usize
             }
         }
         let Some(text) = read(f) else { continue };
-        let ident = index.names().name(def.name);
         let long = def.end_line > end;
+        // Next to a snippet already shown: one part of both (a header and
+        // fences saved, the lines between kept).
+        if !long
+            && let Some(k) = shown.ranges.iter().position(|(p, s, e, _)| {
+                p == path
+                    && def.start_line <= e + MERGE_GAP + 1
+                    && def.end_line + MERGE_GAP + 1 >= *s
+            })
+        {
+            let (_, s0, e0, part) = shown.ranges[k].clone();
+            let (a, z) = (s0.min(def.start_line), e0.max(def.end_line));
+            let merged = format!(
+                "# {path}:{a}-{z}\n```{}\n{}```",
+                lang_tag(path),
+                lines_of(&text, a, z)
+            );
+            let cost = b.count(&merged) + 1;
+            let old = b.parts[part].tokens;
+            if cost <= old + file_left {
+                b.parts[part].text = merged;
+                b.parts[part].tokens = cost;
+                b.parts[part].lines = Some([a as usize, z as usize]);
+                shown.ranges[k] = (path.clone(), a, z, part);
+                left = left.saturating_sub(cost - old.min(cost));
+                if is_primary {
+                    primary.push((f, di));
+                }
+            }
+            continue;
+        }
+        let ident = index.names().name(def.name);
         let (body_end, tail) = if long {
             let head_end = def.start_line + HEAD_LINES - 1;
             (head_end, member_signatures(entry, def, head_end))
@@ -211,7 +243,9 @@ pub fn add(b: &mut Builder<'_>, found: &Retrieved, limits: &Limits<'_>) -> usize
             text_out,
             Slot::Current,
         );
-        shown.ranges.push((path.clone(), def.start_line, kept_end));
+        shown
+            .ranges
+            .push((path.clone(), def.start_line, kept_end, b.parts.len() - 1));
         left = left.saturating_sub(used);
         if is_primary {
             primary.push((f, di));

@@ -258,6 +258,7 @@ pub fn retrieve(index: &Index, q: &Question, cwd: &Path) -> Retrieved {
             .rank(&focus)
             .defs
             .iter()
+            .filter(|d| d.2 > 0.0)
             .take(LIST)
             .map(|d| (d.0, d.1))
             .collect()
