@@ -13,7 +13,25 @@ use clap::Parser;
 use locus::cli::Cli;
 use locus::workspace::Workspace;
 
+/// tree-sitter's C core allocates through libc unless told otherwise: its
+/// parse trees are the index's most numerous allocations.
+fn tree_sitter_on_mimalloc() {
+    use libmimalloc_sys as mi;
+    // SAFETY: one allocator family (mimalloc's malloc/calloc/realloc/free,
+    // aligned as libc's), installed first thing in main before any
+    // tree-sitter object exists, and never again.
+    unsafe {
+        tree_sitter::set_allocator(Some(tree_sitter::Allocator {
+            malloc: mi::mi_malloc,
+            calloc: mi::mi_calloc,
+            realloc: mi::mi_realloc,
+            free: mi::mi_free,
+        }));
+    }
+}
+
 fn main() -> ExitCode {
+    tree_sitter_on_mimalloc();
     let cli = Cli::parse();
     match run(&cli) {
         Ok(code) => code,

@@ -16,7 +16,7 @@ use crate::index::{Def, FileEntry};
 /// A definition body longer than this shows its head and members' signatures.
 const MAX_BODY_LINES: u32 = 120;
 /// Lines of a long definition shown before its members' signatures.
-const HEAD_LINES: u32 = 40;
+const HEAD_LINES: u32 = 20;
 /// Bodies shown before the outlines and related signatures, at most: those
 /// scored within `PRIMARY_SHARE` of the best.
 const PRIMARY: usize = 3;
@@ -54,7 +54,10 @@ impl Shown {
     fn tokens_of(&self, parts: &[super::Part], path: &str) -> usize {
         parts
             .iter()
-            .filter(|p| p.path.as_deref() == Some(path))
+            .filter(|p| {
+                p.path.as_deref() == Some(path)
+                    && matches!(p.kind, PartKind::Snippet | PartKind::File)
+            })
             .map(|p| p.tokens)
             .sum()
     }
@@ -201,9 +204,16 @@ pub fn add(b: &mut Builder<'_>, found: &Retrieved, limits: &Limits<'_>) -> usize
             continue;
         }
         let ident = index.names().name(def.name);
+        // A long class or impl: its head and its members' signatures; a long
+        // function: as much as the cap allows.
         let (body_end, tail) = if long {
             let head_end = def.start_line + HEAD_LINES - 1;
-            (head_end, member_signatures(entry, def, head_end))
+            let members = member_signatures(entry, def, head_end);
+            if members.is_empty() {
+                (end, String::new())
+            } else {
+                (head_end, members)
+            }
         } else {
             (def.end_line, String::new())
         };
@@ -222,6 +232,12 @@ pub fn add(b: &mut Builder<'_>, found: &Retrieved, limits: &Limits<'_>) -> usize
                 body_end + 1,
                 def.end_line,
                 tail.trim_end()
+            ));
+        } else if body_end < def.end_line {
+            snippet.push_str(&format!(
+                "\n[lines {}-{} not shown]",
+                body_end + 1,
+                def.end_line
             ));
         }
         let cost = b.count(&snippet) + 1;

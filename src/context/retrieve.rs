@@ -14,6 +14,11 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use super::question::Question;
 use crate::index::{Focus, Index, NameId};
 
+/// PageRank steps for the graph ranking: enough for its order (the error
+/// shrinks by the damping, 0.85, a step: 0.85^10 < 0.2, and only the order near the top is used).
+const GRAPH_ITERATIONS: usize = 10;
+/// Files whose definitions the graph ranking orders (besides the focused).
+const GRAPH_FILES: usize = 40;
 /// Reciprocal-rank constant: how quickly a list's later entries fade.
 const RRF_K: f64 = 8.0;
 /// Entries taken from the name and graph rankings.
@@ -255,7 +260,7 @@ pub fn retrieve(index: &Index, q: &Question, cwd: &Path) -> Retrieved {
         Vec::new()
     } else {
         index
-            .rank(&focus)
+            .rank_within(&focus, GRAPH_ITERATIONS, GRAPH_FILES)
             .defs
             .iter()
             .filter(|d| d.2 > 0.0)
@@ -263,7 +268,6 @@ pub fn retrieve(index: &Index, q: &Question, cwd: &Path) -> Retrieved {
             .map(|d| (d.0, d.1))
             .collect()
     };
-
     let mut fused: FxHashMap<(u32, u32), f64> = FxHashMap::default();
     let mut add = |list: &mut dyn Iterator<Item = (u32, u32)>, weight: f64| {
         for (r, key) in list.enumerate() {

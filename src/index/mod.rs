@@ -96,6 +96,8 @@ pub struct Index {
     graph: std::sync::OnceLock<rank::BaseGraph>,
     /// The lexical search index, built on first use after each change.
     search: std::sync::OnceLock<Search>,
+    /// The ranking without focus (the repo map of a request that pins nothing).
+    unfocused: std::sync::OnceLock<Ranking>,
     fingerprint: u64,
     threads: usize,
 }
@@ -154,6 +156,7 @@ impl Index {
             symbols: SymbolTable::default(),
             graph: std::sync::OnceLock::new(),
             search: std::sync::OnceLock::new(),
+            unfocused: std::sync::OnceLock::new(),
             fingerprint,
             threads,
         };
@@ -258,6 +261,7 @@ impl Index {
         self.symbols = SymbolTable::build(&self.files, &self.names);
         self.graph = std::sync::OnceLock::new();
         self.search = std::sync::OnceLock::new();
+        self.unfocused = std::sync::OnceLock::new();
     }
 
     /// Write the cache (when this index has a cache dir); failures are logged, not fatal.
@@ -386,6 +390,7 @@ impl Index {
         } else if changed > 0 {
             self.graph = std::sync::OnceLock::new();
             self.search = std::sync::OnceLock::new();
+            self.unfocused = std::sync::OnceLock::new();
         }
         Ok(changed)
     }
@@ -523,14 +528,51 @@ impl Index {
 
     /// Rank files and definitions for `focus`.
     pub fn rank(&self, focus: &Focus) -> Ranking {
-        let graph = self
-            .graph
-            .get_or_init(|| rank::BaseGraph::build(self.files.len(), &self.names, &self.symbols));
-        rank::rank(&self.files, &self.names, &self.symbols, graph, focus)
+        self.rank_within(focus, rank::ITERATIONS, rank::TOP_FILES)
+    }
+
+    /// Rank with at most `iterations` PageRank steps, definitions ranked in
+    /// the `top_files` best files (and the focused ones): a query that fuses
+    /// the ranking with others needs its order near the top, not its last digits.
+    pub fn rank_within(&self, focus: &Focus, iterations: usize, top_files: usize) -> Ranking {
+        rank::rank(
+            &self.files,
+            &self.names,
+            &self.symbols,
+            self.graph(),
+            focus,
+            iterations,
+            top_files,
+        )
+    }
+
+    fn graph(&self) -> &rank::BaseGraph {
+        self.graph
+            .get_or_init(|| rank::BaseGraph::build(self.files.len(), &self.names, &self.symbols))
+    }
+
+    /// Build what the first question needs and later ones reuse (the
+    /// ranking graph, the lexical index, the unfocused map ranking), on the
+    /// calling thread and the pool: a front end calls this while the user
+    /// types, so the first answer does not wait for it.
+    pub fn prepare(&self) {
+        rayon::join(
+            || {
+                self.graph();
+                self.unfocused.get_or_init(|| self.rank(&Focus::default()));
+            },
+            || {
+                self.search();
+            },
+        );
     }
 
     /// The repo map for `focus` within `budget` tokens.
     pub fn repo_map(&self, focus: &Focus, budget: usize, counter: &dyn TokenCounter) -> RepoMap {
+        if focus.files.is_empty() && focus.names.is_empty() {
+            let ranking = self.unfocused.get_or_init(|| self.rank(focus));
+            return map::build(self, ranking, &focus.files, budget, counter);
+        }
         let ranking = self.rank(focus);
         map::build(self, &ranking, &focus.files, budget, counter)
     }

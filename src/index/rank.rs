@@ -12,11 +12,11 @@ use super::symbols::SymbolTable;
 /// matters (`new`, `get`, `init`); it adds no edges.
 const MAX_DEFINERS: usize = 24;
 const DAMPING: f64 = 0.85;
-const ITERATIONS: usize = 50;
+pub const ITERATIONS: usize = 50;
 const TOLERANCE: f64 = 1e-9;
 /// Definitions are ranked in this many top files (plus focused ones): more
 /// than any token budget can show.
-const TOP_FILES: usize = 400;
+pub const TOP_FILES: usize = 400;
 /// What a generated or vendored file's rank is multiplied by.
 const GENERATED_PENALTY: f64 = 0.05;
 
@@ -143,6 +143,8 @@ pub fn rank(
     symbols: &SymbolTable,
     base: &BaseGraph,
     focus: &Focus,
+    iterations: usize,
+    top_files: usize,
 ) -> Ranking {
     let n = files.len();
     if n == 0 {
@@ -199,7 +201,7 @@ pub fn rank(
 
     let mut rank = personal.clone();
     let mut next = vec![0.0; n];
-    for _ in 0..ITERATIONS {
+    for _ in 0..iterations {
         let dangling: f64 = (0..n)
             .filter(|&i| out_weight[i] == 0.0)
             .map(|i| rank[i])
@@ -222,7 +224,7 @@ pub fn rank(
     let mut order: Vec<u32> = (0..n as u32).collect();
     order.sort_by(|a, b| rank[*b as usize].total_cmp(&rank[*a as usize]));
     let mut candidate = vec![false; n];
-    for &f in order.iter().take(TOP_FILES) {
+    for &f in order.iter().take(top_files) {
         candidate[f as usize] = true;
     }
     for &f in &focus.files {

@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use super::file::FileEntry;
-use super::names::Names;
+use super::names::{NameId, Names};
 
 const K1: f64 = 1.2;
 const B: f64 = 0.75;
@@ -17,54 +17,218 @@ const B: f64 = 0.75;
 const NAME_WEIGHT: u16 = 4;
 const CONTAINER_WEIGHT: u16 = 2;
 const OTHER_WEIGHT: u16 = 1;
+/// How much a path term counts next to a term in the definition itself.
+const PATH_SHARE: f64 = 0.5;
 
 /// Words too common in English questions and code comments to say anything.
 pub const STOP_WORDS: &[&str] = &[
-    "a", "about", "after", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be",
-    "been", "before", "being", "but", "by", "can", "could", "did", "do", "does", "doing", "done",
-    "each", "else", "for", "from", "get", "gets", "had", "has", "have", "having", "he", "her",
-    "here", "him", "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just",
-    "me", "might", "more", "most", "my", "no", "not", "now", "of", "on", "once", "one", "only",
-    "or", "other", "our", "out", "over", "own", "same", "she", "should", "so", "some", "such",
-    "than", "that", "the", "their", "them", "then", "there", "these", "they", "this", "those",
-    "through", "to", "too", "under", "until", "up", "us", "used", "uses", "using", "very", "was",
-    "way", "we", "were", "what", "when", "where", "whether", "which", "while", "who", "whom",
-    "why", "will", "with", "would", "you", "your", "explain", "show", "tell", "work", "works",
-    "happen", "happens", "code", "please", "there's", "what's", "thing", "things",
+    "a",
+    "about",
+    "after",
+    "all",
+    "also",
+    "am",
+    "an",
+    "and",
+    "any",
+    "are",
+    "as",
+    "at",
+    "be",
+    "been",
+    "before",
+    "being",
+    "but",
+    "by",
+    "can",
+    "could",
+    "did",
+    "do",
+    "does",
+    "doing",
+    "done",
+    "each",
+    "else",
+    "for",
+    "from",
+    "get",
+    "gets",
+    "had",
+    "has",
+    "have",
+    "having",
+    "he",
+    "her",
+    "here",
+    "him",
+    "his",
+    "how",
+    "i",
+    "if",
+    "in",
+    "into",
+    "is",
+    "it",
+    "its",
+    "itself",
+    "just",
+    "me",
+    "might",
+    "more",
+    "most",
+    "my",
+    "no",
+    "not",
+    "now",
+    "of",
+    "on",
+    "once",
+    "one",
+    "only",
+    "or",
+    "other",
+    "our",
+    "out",
+    "over",
+    "own",
+    "same",
+    "she",
+    "should",
+    "so",
+    "some",
+    "such",
+    "than",
+    "that",
+    "the",
+    "their",
+    "them",
+    "then",
+    "there",
+    "these",
+    "they",
+    "this",
+    "those",
+    "through",
+    "to",
+    "too",
+    "under",
+    "until",
+    "up",
+    "us",
+    "used",
+    "uses",
+    "using",
+    "very",
+    "was",
+    "way",
+    "we",
+    "were",
+    "what",
+    "when",
+    "where",
+    "whether",
+    "which",
+    "while",
+    "who",
+    "whom",
+    "why",
+    "will",
+    "with",
+    "would",
+    "you",
+    "your",
+    "explain",
+    "show",
+    "tell",
+    "work",
+    "works",
+    "happen",
+    "happens",
+    "code",
+    "please",
+    "there's",
+    "what's",
+    "thing",
+    "things",
+    // Keywords and built-in types that every signature holds.
+    "pub",
+    "fn",
+    "def",
+    "self",
+    "mut",
+    "const",
+    "static",
+    "impl",
+    "return",
+    "async",
+    "await",
+    "let",
+    "var",
+    "func",
+    "public",
+    "private",
+    "protected",
+    "void",
+    "int",
+    "unsafe",
+    "extern",
+    "crate",
+    "super",
+    "dyn",
+    "ref",
+    "usize",
+    "isize",
+    "u8",
+    "u16",
+    "u32",
+    "u64",
+    "i8",
+    "i16",
+    "i32",
+    "i64",
+    "f32",
+    "f64",
+    "bool",
+    "char",
+    "str",
+    "none",
+    "true",
+    "false",
+    "null",
+    "cls",
+    "inline",
+    "virtual",
+    "override",
+    "final",
+    "export",
+    "typeof",
+    "instanceof",
+    "elif",
+    "lambda",
+    "yield",
+    "unsigned",
+    "signed",
+    "long",
+    "short",
+    "double",
+    "float",
+    "auto",
+    "where",
+    "type",
 ];
 
 pub fn is_stop_word(w: &str) -> bool {
-    STOP_WORDS.contains(&w)
+    static SET: std::sync::OnceLock<rustc_hash::FxHashSet<&'static str>> =
+        std::sync::OnceLock::new();
+    let set = SET.get_or_init(|| STOP_WORDS.iter().copied().collect());
+    w.len() <= 10 && set.contains(w)
 }
 
 /// The pieces of an identifier, lower-cased: `parseHTTPHeader` -> parse,
 /// http, header; `exist_ok` -> exist, ok; `kebab-case` -> kebab, case.
 pub fn pieces(ident: &str) -> Vec<String> {
     let mut out = Vec::new();
-    let chars: Vec<char> = ident.chars().collect();
-    let mut cur = String::new();
-    for (i, &c) in chars.iter().enumerate() {
-        if !c.is_alphanumeric() {
-            if !cur.is_empty() {
-                out.push(std::mem::take(&mut cur));
-            }
-            continue;
-        }
-        if !cur.is_empty() {
-            let prev = chars[i - 1];
-            let next_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
-            let boundary = (c.is_uppercase() && prev.is_lowercase())
-                || (c.is_uppercase() && prev.is_uppercase() && next_lower)
-                || (c.is_ascii_digit() != prev.is_ascii_digit() && prev.is_alphanumeric());
-            if boundary {
-                out.push(std::mem::take(&mut cur));
-            }
-        }
-        cur.extend(c.to_lowercase());
-    }
-    if !cur.is_empty() {
-        out.push(cur);
-    }
+    piece_bounds(ident, &mut |a, b| out.push(ident[a..b].to_lowercase()));
     out
 }
 
@@ -72,7 +236,7 @@ pub fn pieces(ident: &str) -> Vec<String> {
 /// `ed`, `ing` and a final `e` come off (`grouped`, `groups`, `grouping` ->
 /// `group`; `parse`, `parsed`, `parsing` -> `pars`), a doubled final
 /// consonant left by them is undone (`mapped` -> `map`).
-pub fn stem(word: &str) -> String {
+pub fn stem(word: &str) -> &str {
     let mut w = word;
     let n = w.len();
     if n > 3 && w.ends_with('s') && !w.ends_with("ss") && !w.ends_with("us") && !w.ends_with("is") {
@@ -87,160 +251,308 @@ pub fn stem(word: &str) -> String {
     if m != n && m > 3 && b[m - 1] == b[m - 2] && !matches!(b[m - 1], b'l' | b's' | b'z' | b'e') {
         w = &w[..m - 1];
     }
-    let w = if w.len() > 3 && w.ends_with('e') {
+    if w.len() > 3 && w.ends_with('e') {
         &w[..w.len() - 1]
     } else {
         w
-    };
-    w.to_string()
+    }
 }
 
-/// The terms of free text or code: each identifier whole (lower-cased) and
-/// its pieces (stemmed), stop words and one-letter pieces left out.
-pub fn terms(text: &str, out: &mut Vec<String>) {
+/// Call `f` with each term of free text or code: each identifier whole
+/// (lower-cased, when it has more than one piece) and its pieces (stemmed),
+/// stop words and one-letter pieces left out. `buf` is scratch space.
+pub fn each_term(text: &str, buf: &mut String, f: &mut dyn FnMut(&str)) {
     for word in text.split(|c: char| !(c.is_alphanumeric() || c == '_')) {
         if word.is_empty() || word.len() > 64 {
             continue;
         }
-        let lower = word.to_lowercase();
-        let parts = pieces(word);
-        let whole_is_piece = parts.len() == 1 && parts[0] == lower;
-        if !whole_is_piece && lower.len() > 1 && !is_stop_word(&lower) {
-            out.push(lower);
-        }
-        for p in parts {
-            if p.len() > 1 && !is_stop_word(&p) {
-                out.push(stem(&p));
+        let mut n_pieces = 0;
+        piece_bounds(word, &mut |a, b| {
+            n_pieces += 1;
+            buf.clear();
+            let piece = &word[a..b];
+            if piece.is_ascii() {
+                buf.push_str(piece);
+                buf.make_ascii_lowercase();
+            } else {
+                for c in piece.chars() {
+                    buf.extend(c.to_lowercase());
+                }
+            }
+            if buf.len() > 1 && !is_stop_word(buf) {
+                f(stem(buf));
+            }
+        });
+        if n_pieces > 1 {
+            buf.clear();
+            buf.push_str(word);
+            if word.is_ascii() {
+                buf.make_ascii_lowercase();
+            } else {
+                *buf = word.to_lowercase();
+            }
+            if !is_stop_word(buf) {
+                f(buf);
             }
         }
     }
 }
 
-fn key(term: &str) -> u64 {
-    xxhash_rust::xxh3::xxh3_64(term.as_bytes())
+/// The byte ranges of an identifier's pieces (see `pieces`).
+fn piece_bounds(word: &str, out: &mut dyn FnMut(usize, usize)) {
+    fn walk<C: Copy>(
+        chars: &[(usize, C)],
+        end: usize,
+        alnum: impl Fn(C) -> bool,
+        upper: impl Fn(C) -> bool,
+        lower: impl Fn(C) -> bool,
+        digit: impl Fn(C) -> bool,
+        out: &mut dyn FnMut(usize, usize),
+    ) {
+        let mut start: Option<usize> = None;
+        for (k, &(i, c)) in chars.iter().enumerate() {
+            if !alnum(c) {
+                if let Some(a) = start.take() {
+                    out(a, i);
+                }
+                continue;
+            }
+            match start {
+                Some(a) => {
+                    let prev = chars[k - 1].1;
+                    let next_lower = chars.get(k + 1).is_some_and(|n| lower(n.1));
+                    let boundary = (upper(c) && lower(prev))
+                        || (upper(c) && upper(prev) && next_lower)
+                        || (digit(c) != digit(prev) && alnum(prev));
+                    if boundary {
+                        out(a, i);
+                        start = Some(i);
+                    }
+                }
+                None => start = Some(i),
+            }
+        }
+        if let Some(a) = start {
+            out(a, end);
+        }
+    }
+    if word.is_ascii() {
+        let mut chars = [(0usize, 0u8); 64];
+        let n = word.len().min(64);
+        for (i, b) in word.bytes().take(n).enumerate() {
+            chars[i] = (i, b);
+        }
+        walk(
+            &chars[..n],
+            n,
+            |c: u8| c.is_ascii_alphanumeric(),
+            |c: u8| c.is_ascii_uppercase(),
+            |c: u8| c.is_ascii_lowercase(),
+            |c: u8| c.is_ascii_digit(),
+            out,
+        );
+    } else {
+        let chars: Vec<(usize, char)> = word.char_indices().collect();
+        walk(
+            &chars,
+            word.len(),
+            char::is_alphanumeric,
+            char::is_uppercase,
+            char::is_lowercase,
+            |c: char| c.is_ascii_digit(),
+            out,
+        );
+    }
 }
 
-/// One definition's terms with their weighted frequencies.
-fn document(
-    f: &FileEntry,
-    d: &super::file::Def,
-    names: &Names,
-    path_terms: &[String],
-) -> Vec<(u64, u16)> {
-    let mut weighted: Vec<(u64, u16)> = Vec::with_capacity(24);
-    let mut scratch = Vec::with_capacity(16);
-    let mut add = |text: &str, w: u16, scratch: &mut Vec<String>| {
-        scratch.clear();
-        terms(text, scratch);
-        for t in scratch.iter() {
-            weighted.push((key(t), w));
-        }
-    };
-    add(names.name(d.name), NAME_WEIGHT, &mut scratch);
-    if let Some(c) = d.container {
-        add(names.name(c), CONTAINER_WEIGHT, &mut scratch);
-    }
-    add(f.signature(d), OTHER_WEIGHT, &mut scratch);
-    add(f.doc(d), OTHER_WEIGHT, &mut scratch);
-    for t in path_terms {
-        weighted.push((key(t), OTHER_WEIGHT));
-    }
-    weighted.sort_unstable_by_key(|t| t.0);
-    let mut merged: Vec<(u64, u16)> = Vec::with_capacity(weighted.len());
-    for (k, w) in weighted {
-        match merged.last_mut() {
-            Some(last) if last.0 == k => last.1 = last.1.saturating_add(w),
-            _ => merged.push((k, w)),
-        }
-    }
-    merged
+/// The terms of `text` (see `each_term`), as strings.
+pub fn terms(text: &str, out: &mut Vec<String>) {
+    let mut buf = String::new();
+    each_term(text, &mut buf, &mut |t| out.push(t.to_string()));
 }
 
-/// The inverted index of the definitions.
+/// A term's key: 32 bits of its hash (a collision between two of a
+/// repository's terms costs a little precision, never a wrong answer).
+fn key(term: &str) -> u32 {
+    xxhash_rust::xxh3::xxh3_64(term.as_bytes()) as u32
+}
+
+fn keys_of(text: &str, buf: &mut String, out: &mut Vec<u32>) {
+    each_term(text, buf, &mut |t| out.push(key(t)));
+}
+
+/// One file's part of the index.
+#[derive(Debug, Default)]
+struct FileTerms {
+    /// (term, definition, weighted frequency), sorted by term.
+    post: Vec<(u32, u16, u16)>,
+    /// Each definition's length in weighted terms.
+    lens: Vec<u16>,
+    /// The terms of the file's path, sorted.
+    path: Vec<u32>,
+}
+
+/// The lexical index: definitions as documents of their name's terms
+/// (weighted most), their container's, their signature's and their doc
+/// line's; file paths as a field of their own, scored per file. Kept per
+/// file, sorted, and read by binary search: building it costs one pass over
+/// the definitions and no global table, and a query looks each of its few
+/// terms up in every file.
 #[derive(Debug, Default)]
 pub struct Search {
-    postings: FxHashMap<u64, Vec<(u32, u16)>>,
-    /// (file, definition) of each document.
-    docs: Vec<(u32, u32)>,
-    lens: Vec<u16>,
+    files: Vec<FileTerms>,
+    n_docs: usize,
     avg_len: f64,
+}
+
+/// Sorted (key, weight) pairs with equal keys summed.
+fn merge(v: &mut Vec<(u32, u16)>) {
+    v.sort_unstable_by_key(|t| t.0);
+    let mut w = 0;
+    for r in 0..v.len() {
+        if w > 0 && v[w - 1].0 == v[r].0 {
+            v[w - 1].1 = v[w - 1].1.saturating_add(v[r].1);
+        } else {
+            v[w] = v[r];
+            w += 1;
+        }
+    }
+    v.truncate(w);
 }
 
 impl Search {
     pub fn build(files: &[FileEntry], names: &Names) -> Search {
-        let per_file: Vec<Vec<Vec<(u64, u16)>>> = files
-            .par_iter()
-            .map(|f| {
-                if f.defs.is_empty() {
-                    return Vec::new();
-                }
-                let mut path_terms = Vec::new();
-                let stem = f.path.rsplit_once('.').map_or(f.path.as_str(), |(s, _)| s);
-                terms(stem, &mut path_terms);
-                path_terms.sort();
-                path_terms.dedup();
-                f.defs
-                    .iter()
-                    .map(|d| document(f, d, names, &path_terms))
-                    .collect()
-            })
-            .collect();
-        let mut s = Search::default();
-        let mut total = 0usize;
-        for (fi, docs) in per_file.into_iter().enumerate() {
-            for (di, doc) in docs.into_iter().enumerate() {
-                let id = s.docs.len() as u32;
-                s.docs.push((fi as u32, di as u32));
-                let len: usize = doc.iter().map(|t| t.1 as usize).sum();
-                total += len;
-                s.lens.push(len.min(u16::MAX as usize) as u16);
-                for (k, tf) in doc {
-                    s.postings.entry(k).or_default().push((id, tf));
+        // The terms of each name that names a definition or a container, once.
+        let mut used = vec![false; names.len()];
+        for f in files {
+            for d in &f.defs {
+                used[d.name as usize] = true;
+                if let Some(c) = d.container {
+                    used[c as usize] = true;
                 }
             }
         }
-        s.avg_len = if s.docs.is_empty() {
-            1.0
-        } else {
-            total as f64 / s.docs.len() as f64
-        };
-        s
-    }
-
-    /// How many definitions a term occurs in.
-    pub fn doc_freq(&self, term: &str) -> usize {
-        self.postings.get(&key(term)).map_or(0, Vec::len)
+        let name_keys: Vec<Vec<u32>> = (0..names.len())
+            .into_par_iter()
+            .map_init(String::new, |buf, i| {
+                let mut out = Vec::new();
+                if used[i] {
+                    keys_of(names.name(i as NameId), buf, &mut out);
+                }
+                out
+            })
+            .collect();
+        let files: Vec<FileTerms> = files
+            .par_iter()
+            .map_init(
+                || (String::new(), Vec::new(), Vec::new()),
+                |(buf, doc, scratch), f| {
+                    let mut t = FileTerms::default();
+                    if f.defs.is_empty() {
+                        return t;
+                    }
+                    t.post.reserve(f.defs.len() * 8);
+                    t.lens.reserve(f.defs.len());
+                    let stem_path = f.path.rsplit_once('.').map_or(f.path.as_str(), |(s, _)| s);
+                    keys_of(stem_path, buf, &mut t.path);
+                    t.path.sort_unstable();
+                    t.path.dedup();
+                    for (di, d) in f.defs.iter().enumerate().take(usize::from(u16::MAX)) {
+                        doc.clear();
+                        doc.extend(name_keys[d.name as usize].iter().map(|k| (*k, NAME_WEIGHT)));
+                        if let Some(c) = d.container {
+                            doc.extend(
+                                name_keys[c as usize].iter().map(|k| (*k, CONTAINER_WEIGHT)),
+                            );
+                        }
+                        scratch.clear();
+                        keys_of(f.signature(d), buf, scratch);
+                        keys_of(f.doc(d), buf, scratch);
+                        doc.extend(scratch.iter().map(|k| (*k, OTHER_WEIGHT)));
+                        merge(doc);
+                        let len: usize = doc.iter().map(|t| t.1 as usize).sum();
+                        t.lens.push(len.min(usize::from(u16::MAX)) as u16);
+                        t.post.extend(doc.iter().map(|&(k, tf)| (k, di as u16, tf)));
+                    }
+                    t.post.sort_unstable_by_key(|p| p.0);
+                    t.post.shrink_to_fit();
+                    t
+                },
+            )
+            .collect();
+        let n_docs: usize = files.iter().map(|f| f.lens.len()).sum();
+        let total: usize = files
+            .iter()
+            .flat_map(|f| f.lens.iter())
+            .map(|l| usize::from(*l))
+            .sum();
+        Search {
+            files,
+            n_docs,
+            avg_len: if n_docs == 0 {
+                1.0
+            } else {
+                total as f64 / n_docs as f64
+            },
+        }
     }
 
     /// Definitions ranked by BM25 for `query` terms (each with a weight, e.g.
-    /// higher for words written as code), best first, at most `limit`.
+    /// higher for words written as code), best first, at most `limit`. A
+    /// term in a file's path lifts that file's definitions the other terms
+    /// found, weighed by how many files' paths hold it.
     pub fn search(&self, query: &[(String, f64)], limit: usize) -> Vec<(u32, u32, f64)> {
-        let n = self.docs.len() as f64;
-        let mut scores: FxHashMap<u32, f64> = FxHashMap::default();
-        let mut seen: Vec<u64> = Vec::new();
+        let mut keys: Vec<(u32, f64)> = Vec::new();
         for (term, weight) in query {
             let k = key(term);
-            if seen.contains(&k) {
+            if !keys.iter().any(|q| q.0 == k) {
+                keys.push((k, *weight));
+            }
+        }
+        // Every file's postings of every query term, and the files whose paths hold it.
+        let mut hits: Vec<Vec<(u32, u16, u16)>> = vec![Vec::new(); keys.len()];
+        let mut path_hits: Vec<Vec<u32>> = vec![Vec::new(); keys.len()];
+        for (fi, f) in self.files.iter().enumerate() {
+            if f.post.is_empty() {
                 continue;
             }
-            seen.push(k);
-            let Some(list) = self.postings.get(&k) else {
-                continue;
-            };
-            let df = list.len() as f64;
+            for (q, &(k, _)) in keys.iter().enumerate() {
+                let a = f.post.partition_point(|p| p.0 < k);
+                for p in f.post[a..].iter().take_while(|p| p.0 == k) {
+                    hits[q].push((fi as u32, p.1, p.2));
+                }
+                if f.path.binary_search(&k).is_ok() {
+                    path_hits[q].push(fi as u32);
+                }
+            }
+        }
+        let n = self.n_docs as f64;
+        let n_files = self.files.len() as f64;
+        let mut scores: FxHashMap<(u32, u16), f64> = FxHashMap::default();
+        let mut file_scores: FxHashMap<u32, f64> = FxHashMap::default();
+        for (q, &(_, weight)) in keys.iter().enumerate() {
+            let df = hits[q].len() as f64;
             let idf = ((n - df + 0.5) / (df + 0.5) + 1.0).ln();
-            for &(doc, tf) in list {
+            for &(fi, di, tf) in &hits[q] {
                 let tf = f64::from(tf);
-                let len = f64::from(self.lens[doc as usize]);
+                let len = f64::from(self.files[fi as usize].lens[usize::from(di)]);
                 let norm = tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * len / self.avg_len));
-                *scores.entry(doc).or_default() += weight * idf * norm;
+                *scores.entry((fi, di)).or_default() += weight * idf * norm;
+            }
+            let df = path_hits[q].len() as f64;
+            let idf = ((n_files - df + 0.5) / (df + 0.5) + 1.0).ln();
+            for &fi in &path_hits[q] {
+                *file_scores.entry(fi).or_default() += weight * idf * PATH_SHARE;
             }
         }
         let mut out: Vec<(u32, u32, f64)> = scores
             .into_iter()
-            .map(|(d, s)| {
-                let (f, di) = self.docs[d as usize];
-                (f, di, s)
+            .map(|((f, d), s)| {
+                (
+                    f,
+                    u32::from(d),
+                    s + file_scores.get(&f).copied().unwrap_or(0.0),
+                )
             })
             .collect();
         out.sort_by(|a, b| b.2.total_cmp(&a.2).then(a.0.cmp(&b.0)).then(a.1.cmp(&b.1)));
@@ -267,7 +579,7 @@ mod tests {
     fn terms_keep_the_whole_name_and_drop_stop_words() {
         let mut t = Vec::new();
         terms("How does makedirs handle exist_ok?", &mut t);
-        assert_eq!(t, ["makedir", "handl", "exist_ok", "exist", "ok"]);
+        assert_eq!(t, ["makedir", "handl", "exist", "ok", "exist_ok"]);
     }
 
     #[test]
@@ -279,7 +591,7 @@ mod tests {
             &["match", "matches", "matched", "matching"],
             &["line", "lines"],
         ] {
-            let stems: Vec<String> = group.iter().map(|w| stem(w)).collect();
+            let stems: Vec<&str> = group.iter().map(|w| stem(w)).collect();
             assert!(
                 stems.iter().all(|s| *s == stems[0]),
                 "{group:?} -> {stems:?}"

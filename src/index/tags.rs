@@ -260,6 +260,7 @@ pub fn extract(
     let mut refs = Vec::new();
     let mut cursor = QueryCursor::new();
     cursor.set_match_limit(256);
+    let broken = tree.root_node().has_error();
     let mut matches = cursor.matches(&q.query, tree.root_node(), source);
     while let Some(m) = matches.next() {
         let mut name = None;
@@ -284,7 +285,7 @@ pub fn extract(
                 }
                 // Error recovery invents definitions out of unparsable text
                 // (`struct impl` in a broken file): those are not kept.
-                let Some(container) = container(source, &node) else {
+                let Some(container) = container(source, &node, broken) else {
                     continue;
                 };
                 let start_line = node.start_position().row as u32 + 1;
@@ -347,7 +348,9 @@ fn signature(source: &[u8], node: &tree_sitter::Node) -> String {
 /// The name of the class/impl/trait/module around `node`: `Some(None)` at
 /// the top level, `None` when `node` lies in a region the parser could not
 /// read (an ERROR node above it, or itself).
-fn container(source: &[u8], node: &tree_sitter::Node) -> Option<Option<String>> {
+/// `broken`: the tree has errors somewhere (else no ancestor is an ERROR
+/// and the walk stops at the first container).
+fn container(source: &[u8], node: &tree_sitter::Node, broken: bool) -> Option<Option<String>> {
     if node.is_error() || node.is_missing() {
         return None;
     }
@@ -356,6 +359,9 @@ fn container(source: &[u8], node: &tree_sitter::Node) -> Option<Option<String>> 
     while let Some(n) = up {
         if n.is_error() {
             return None;
+        }
+        if found.is_some() && !broken {
+            break;
         }
         if found.is_none() && CONTAINERS.contains(&n.kind()) {
             let named = n

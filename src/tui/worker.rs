@@ -112,23 +112,31 @@ fn work(
             });
         })
     };
-    let mut model = match choose::resolve(configured.clone(), None) {
-        Ok(path) => match load(&path) {
-            Ok(m) => Some(m),
+    // The ranking graph and the lexical index are built while the model loads.
+    let mut model = std::thread::scope(|scope| {
+        scope.spawn(|| index.prepare());
+        match choose::resolve(configured.clone(), None) {
+            Ok(path) => match load(&path) {
+                Ok(m) => Some(m),
+                Err(e) => {
+                    send(Report::NoModel(Box::new(setup_view(
+                        &settings,
+                        configured.clone(),
+                        &e,
+                    ))));
+                    None
+                }
+            },
             Err(e) => {
                 send(Report::NoModel(Box::new(setup_view(
-                    &settings, configured, &e,
+                    &settings,
+                    configured.clone(),
+                    &e,
                 ))));
                 None
             }
-        },
-        Err(e) => {
-            send(Report::NoModel(Box::new(setup_view(
-                &settings, configured, &e,
-            ))));
-            None
         }
-    };
+    });
     let dir = session::sessions_dir(&ws.dirs, &ws.root);
     let mut s = match &resume {
         Some(id) => {
