@@ -39,6 +39,8 @@ pub struct Request<'a> {
     /// Files the user removed from the context: not chosen as files or
     /// definitions (the repo map may still name them).
     pub excluded: &'a [String],
+    /// Token counts kept between turns.
+    pub count_memo: Option<&'a CountMemo>,
 }
 
 /// A range of lines the user selected (1-based, inclusive).
@@ -51,6 +53,41 @@ pub struct Selection {
 
 /// The last rendered repo map and what it was computed from.
 pub type MapMemo = std::sync::Mutex<Option<(u64, String)>>;
+
+/// Token counts of texts counted before (by hash): the stable parts and the
+/// earlier turns are the same bytes turn after turn, and a real tokenizer
+/// costs more than the rest of building a prompt.
+pub type CountMemo = std::sync::Mutex<rustc_hash::FxHashMap<u64, usize>>;
+
+/// Texts shorter than this are counted again rather than looked up.
+const MEMO_MIN_BYTES: usize = 256;
+/// The memo is emptied when it holds more counts than this.
+const MEMO_MAX: usize = 4096;
+
+struct Memoized<'a> {
+    inner: &'a dyn TokenCounter,
+    memo: &'a CountMemo,
+}
+
+impl TokenCounter for Memoized<'_> {
+    fn count(&self, text: &str) -> usize {
+        if text.len() < MEMO_MIN_BYTES {
+            return self.inner.count(text);
+        }
+        let key = xxhash_rust::xxh3::xxh3_64(text.as_bytes());
+        if let Some(n) = self.memo.lock().ok().and_then(|m| m.get(&key).copied()) {
+            return n;
+        }
+        let n = self.inner.count(text);
+        if let Ok(mut m) = self.memo.lock() {
+            if m.len() >= MEMO_MAX {
+                m.clear();
+            }
+            m.insert(key, n);
+        }
+        n
+    }
+}
 
 /// What a repo map depends on: the pinned files, its budget, the indexed files.
 fn map_key(index: &Index, pinned: &[String], budget: usize) -> u64 {
@@ -224,6 +261,14 @@ pub fn build(
     counter: &dyn TokenCounter,
     shares: &ContextSettings,
 ) -> Context {
+    let memoized = req.count_memo.map(|memo| Memoized {
+        inner: counter,
+        memo,
+    });
+    let counter: &dyn TokenCounter = match &memoized {
+        Some(m) => m,
+        None => counter,
+    };
     let mut b = Builder {
         index,
         counter,

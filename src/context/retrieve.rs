@@ -14,9 +14,9 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use super::question::Question;
 use crate::index::{Focus, Index, NameId};
 
-/// PageRank steps for the graph ranking: enough for its order (the error
-/// shrinks by the damping, 0.85, a step: 0.85^10 < 0.2, and only the order near the top is used).
-const GRAPH_ITERATIONS: usize = 10;
+/// PageRank for the graph ranking by forward push (0: not by iteration):
+/// it touches the neighbourhood of the seeds only.
+const GRAPH_ITERATIONS: usize = 0;
 /// Files whose definitions the graph ranking orders (besides the focused).
 const GRAPH_FILES: usize = 40;
 /// Reciprocal-rank constant: how quickly a list's later entries fade.

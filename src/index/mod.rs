@@ -531,7 +531,8 @@ impl Index {
         self.rank_within(focus, rank::ITERATIONS, rank::TOP_FILES)
     }
 
-    /// Rank with at most `iterations` PageRank steps, definitions ranked in
+    /// Rank with at most `iterations` PageRank steps (0: by forward push from
+    /// the focus, touching its neighbourhood only), definitions ranked in
     /// the `top_files` best files (and the focused ones): a query that fuses
     /// the ranking with others needs its order near the top, not its last digits.
     pub fn rank_within(&self, focus: &Focus, iterations: usize, top_files: usize) -> Ranking {

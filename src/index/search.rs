@@ -401,6 +401,11 @@ struct FileTerms {
 #[derive(Debug, Default)]
 pub struct Search {
     files: Vec<FileTerms>,
+    /// (term, file) for every term of every file's definitions, sorted: which
+    /// files to look in for a term.
+    directory: Vec<(u32, u32)>,
+    /// (term, file) for the terms of every file's path, sorted.
+    path_directory: Vec<(u32, u32)>,
     n_docs: usize,
     avg_len: f64,
 }
@@ -480,6 +485,22 @@ impl Search {
                 },
             )
             .collect();
+        let mut directory: Vec<(u32, u32)> = files
+            .par_iter()
+            .enumerate()
+            .flat_map_iter(|(fi, f)| {
+                let mut keys: Vec<u32> = f.post.iter().map(|p| p.0).collect();
+                keys.dedup();
+                keys.into_iter().map(move |k| (k, fi as u32))
+            })
+            .collect();
+        directory.par_sort_unstable();
+        let mut path_directory: Vec<(u32, u32)> = files
+            .iter()
+            .enumerate()
+            .flat_map(|(fi, f)| f.path.iter().map(move |k| (*k, fi as u32)))
+            .collect();
+        path_directory.par_sort_unstable();
         let n_docs: usize = files.iter().map(|f| f.lens.len()).sum();
         let total: usize = files
             .iter()
@@ -488,6 +509,8 @@ impl Search {
             .sum();
         Search {
             files,
+            directory,
+            path_directory,
             n_docs,
             avg_len: if n_docs == 0 {
                 1.0
@@ -512,19 +535,22 @@ impl Search {
         // Every file's postings of every query term, and the files whose paths hold it.
         let mut hits: Vec<Vec<(u32, u16, u16)>> = vec![Vec::new(); keys.len()];
         let mut path_hits: Vec<Vec<u32>> = vec![Vec::new(); keys.len()];
-        for (fi, f) in self.files.iter().enumerate() {
-            if f.post.is_empty() {
-                continue;
-            }
-            for (q, &(k, _)) in keys.iter().enumerate() {
-                let a = f.post.partition_point(|p| p.0 < k);
-                for p in f.post[a..].iter().take_while(|p| p.0 == k) {
-                    hits[q].push((fi as u32, p.1, p.2));
-                }
-                if f.path.binary_search(&k).is_ok() {
-                    path_hits[q].push(fi as u32);
+        for (q, &(k, _)) in keys.iter().enumerate() {
+            let a = self.directory.partition_point(|e| e.0 < k);
+            for &(_, fi) in self.directory[a..].iter().take_while(|e| e.0 == k) {
+                let post = &self.files[fi as usize].post;
+                let b = post.partition_point(|p| p.0 < k);
+                for p in post[b..].iter().take_while(|p| p.0 == k) {
+                    hits[q].push((fi, p.1, p.2));
                 }
             }
+            let a = self.path_directory.partition_point(|e| e.0 < k);
+            path_hits[q].extend(
+                self.path_directory[a..]
+                    .iter()
+                    .take_while(|e| e.0 == k)
+                    .map(|e| e.1),
+            );
         }
         let n = self.n_docs as f64;
         let n_files = self.files.len() as f64;

@@ -105,6 +105,7 @@ pub struct Session {
     pub summarized: usize,
     pub settings: ContextSettings,
     map_memo: context::MapMemo,
+    count_memo: context::CountMemo,
     /// Runs on every context before it is sent (see `pass_gate`).
     pub gate: Option<Gate>,
     /// Lines the user selected, shown with the next requests until cleared.
@@ -148,6 +149,7 @@ impl Session {
             summarized: 0,
             settings,
             map_memo: Default::default(),
+            count_memo: Default::default(),
             gate: None,
             selection: None,
             excluded: Vec::new(),
@@ -300,6 +302,7 @@ impl Session {
             summary: self.summary.as_deref(),
             cwd,
             map_memo: Some(&self.map_memo),
+            count_memo: Some(&self.count_memo),
             selection: self.selection.as_ref(),
             excluded: &self.excluded,
         };
