@@ -93,7 +93,7 @@ pub fn save(cache_dir: &Path, data: &CacheData) -> std::io::Result<()> {
     tmp.write_all(&FORMAT.to_le_bytes())?;
     tmp.write_all(&xxhash_rust::xxh3::xxh3_64(&payload).to_le_bytes())?;
     tmp.write_all(&payload)?;
-    tmp.as_file().sync_all()?;
+    // No fsync: a cache cut short by a crash fails its checksum and is rebuilt.
     tmp.persist(cache_file(cache_dir)).map_err(|e| e.error)?;
     Ok(())
 }
