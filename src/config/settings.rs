@@ -52,7 +52,10 @@ pub struct ContextSettings {
     pub answer_tokens: usize,
     pub instructions: f32,
     pub repo_map: f32,
+    /// Of the request's room: the most one file's content may take (unless
+    /// the question names it; pinned files go whole).
     pub files: f32,
+    /// Of the request's room: outlines and callers'/callees' signatures.
     pub snippets: f32,
     pub history: f32,
 }
@@ -63,8 +66,8 @@ impl Default for ContextSettings {
             answer_tokens: 0,
             instructions: 0.08,
             repo_map: 0.17,
-            files: 0.40,
-            snippets: 0.10,
+            files: 0.50,
+            snippets: 0.25,
             history: 0.25,
         }
     }

@@ -418,6 +418,8 @@ pub fn build(
         &found,
         &request::Limits {
             room: current_left,
+            per_file: share(current_left, shares.files),
+            related: share(current_left, shares.snippets),
             skip: &skip,
         },
     );

@@ -66,6 +66,10 @@ impl Shown {
 pub struct Limits<'a> {
     /// Tokens the request's parts may use.
     pub room: usize,
+    /// Tokens one file's content may take unless the question names it.
+    pub per_file: usize,
+    /// Tokens the outlines and the callers' and callees' signatures may take.
+    pub related: usize,
     /// Files already in the prompt (pinned) or left out by the user.
     pub skip: &'a FxHashSet<String>,
 }
@@ -94,7 +98,7 @@ fn member_signatures(entry: &FileEntry, def: &Def, from: u32) -> String {
 pub fn add(b: &mut Builder<'_>, found: &Retrieved, limits: &Limits<'_>) -> usize {
     let index = b.index;
     let mut left = limits.room;
-    let per_file = limits.room / 2;
+    let per_file = limits.per_file;
     let mut shown = Shown::default();
     let mut cache: rustc_hash::FxHashMap<u32, Option<String>> = Default::default();
     let mut read = |f: u32| -> Option<String> {
@@ -279,12 +283,15 @@ fn related(
     b: &mut Builder<'_>,
     primary: &[(u32, u32)],
     shown: &mut Shown,
-    mut left: usize,
+    left: usize,
     limits: &Limits<'_>,
 ) -> usize {
     let index = b.index;
-    // Outlines of the files, at most a quarter of what is left.
-    let outline_room = left / 4;
+    // Outlines and signatures within their share; outlines at most half of it.
+    let related_left = limits.related.min(left);
+    let reserved = left - related_left;
+    let mut left = related_left;
+    let outline_room = related_left / 2;
     let mut outline_used = 0;
     for &(f, di) in primary {
         let entry = &index.files()[f as usize];
@@ -376,7 +383,7 @@ fn related(
             );
             let cost = b.count(&text) + 1;
             if cost > left {
-                return left;
+                return left + reserved;
             }
             let line = d.start_line as usize;
             left -= b.push(
@@ -388,5 +395,5 @@ fn related(
             );
         }
     }
-    left
+    left + reserved
 }

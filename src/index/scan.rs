@@ -54,7 +54,9 @@ fn says_generated(head: &[u8]) -> bool {
             b"uto-generated",
             b"utomatically generated",
         ];
-        MARKERS.iter().any(|m| memchr::memmem::find(head, m).is_some())
+        MARKERS
+            .iter()
+            .any(|m| memchr::memmem::find(head, m).is_some())
     }) || memchr::memmem::find(head, b"DO NOT EDIT").is_some()
 }
 
