@@ -84,7 +84,8 @@ pub struct RouteArgs {
 pub struct AskArgs {
     /// The question.
     pub question: String,
-    /// A file to put in front of the model whole (repeatable).
+    /// A file to put in front of the model whole (repeatable); one that does
+    /// not fit is cut, and said so.
     #[arg(long = "file", value_name = "PATH")]
     pub files: Vec<String>,
     /// Continue the latest conversation (or the one --session names).

@@ -79,6 +79,15 @@ pub fn ask(ws: &Workspace, args: &AskArgs) -> anyhow::Result<ExitCode> {
     );
     model.record(ws, r.as_ref().map(|a| &a.stats), &settings);
     let answer = r?;
+    for c in &answer.context.cut {
+        match c.kept_lines {
+            Some([a, b]) => eprintln!(
+                "note: {} did not fit whole: lines {a}-{b} of {} sent ({})",
+                c.path, c.total_lines, c.reason
+            ),
+            None => eprintln!("note: {} left out: {}", c.path, c.reason),
+        }
+    }
     let mut stdout = std::io::stdout().lock();
     if !args.route.cloud && answer.context.missing_tokens > 0 {
         let reason = crate::route::Reason::ContextTooLarge {
