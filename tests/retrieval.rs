@@ -6,10 +6,9 @@
 
 use std::path::{Path, PathBuf};
 
-use locus::assets::Assets;
-use locus::config::{ContextSettings, IndexSettings};
+use locus::config::ContextSettings;
 use locus::context::{Context, PartKind};
-use locus::index::{Index, Progress};
+use locus::index::Index;
 use locus::session::{ASK_SYSTEM, Session};
 use locus::tokens::{EstimateCounter, TokenCounter};
 
@@ -22,15 +21,7 @@ fn write(root: &Path, rel: &str, text: &str) {
 }
 
 fn index(root: &Path) -> Index {
-    Index::open(
-        root,
-        &IndexSettings::default(),
-        Assets::new(None),
-        None,
-        &Progress::default(),
-    )
-    .unwrap()
-    .0
+    crate::util::index_of(root)
 }
 
 fn ask(idx: &Index, root: &Path, q: &str, pinned: &[String], budget: usize) -> Context {

@@ -6,11 +6,10 @@
 
 use std::path::{Path, PathBuf};
 
-use locus::assets::Assets;
-use locus::config::{ContextSettings, IndexSettings, PrivacySettings};
+use locus::config::{ContextSettings, PrivacySettings};
 use locus::context::PartKind;
 use locus::edit::PathGuard;
-use locus::index::{Index, Progress};
+use locus::index::Index;
 use locus::model::Cancel;
 use locus::model::chat::{ChatModel, ScriptedModel};
 use locus::model::local::{LocalChat, LocalModel};
@@ -56,15 +55,7 @@ fn project(sb: &Sandbox) -> PathBuf {
 }
 
 fn index(root: &Path) -> Index {
-    Index::open(
-        root,
-        &IndexSettings::default(),
-        Assets::new(None),
-        None,
-        &Progress::default(),
-    )
-    .unwrap()
-    .0
+    crate::util::index_of(root)
 }
 
 fn detached() -> Session {

@@ -102,3 +102,16 @@ pub fn test_model() -> PathBuf {
     })
     .clone()
 }
+
+/// The index of `root` with default settings and no cache.
+pub fn index_of(root: &Path) -> locus::index::Index {
+    locus::index::Index::open(
+        root,
+        &locus::config::IndexSettings::default(),
+        locus::assets::Assets::new(None),
+        None,
+        &locus::index::Progress::default(),
+    )
+    .unwrap()
+    .0
+}

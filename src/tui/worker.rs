@@ -115,18 +115,8 @@ fn work(
     // The ranking graph and the lexical index are built while the model loads.
     let mut model = std::thread::scope(|scope| {
         scope.spawn(|| index.prepare());
-        match choose::resolve(configured.clone(), None) {
-            Ok(path) => match load(&path) {
-                Ok(m) => Some(m),
-                Err(e) => {
-                    send(Report::NoModel(Box::new(setup_view(
-                        &settings,
-                        configured.clone(),
-                        &e,
-                    ))));
-                    None
-                }
-            },
+        match choose::resolve(configured.clone(), None).and_then(|path| load(&path)) {
+            Ok(m) => Some(m),
             Err(e) => {
                 send(Report::NoModel(Box::new(setup_view(
                     &settings,
