@@ -260,6 +260,23 @@ mod tests {
     }
 
     #[test]
+    fn hostile_questions_are_read_without_panicking() {
+        let long = "a.".repeat(5_000);
+        for text in [
+            "",
+            "```",
+            "`unclosed backtick and \"quote",
+            "''''' \"\"\" ``` ::: -> # / .. ./ ../",
+            "ꀀꀀ.ꀀꀀ::日本語 🦀->🦀 Ünïcödé#méthod",
+            long.as_str(),
+            "\u{0}\u{1b}[31mred\u{1b}[0m os.path",
+        ] {
+            let q = Question::read(text);
+            assert!(q.words.iter().all(|w| !w.text.is_empty()));
+        }
+    }
+
+    #[test]
     fn kebab_words_give_their_pieces() {
         let q = Question::read("what does `max-tokens` bound");
         let w = words(&q);

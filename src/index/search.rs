@@ -248,7 +248,12 @@ pub fn stem(word: &str) -> &str {
     }
     let b = w.as_bytes();
     let m = b.len();
-    if m != n && m > 3 && b[m - 1] == b[m - 2] && !matches!(b[m - 1], b'l' | b's' | b'z' | b'e') {
+    if m != n
+        && m > 3
+        && b[m - 1] == b[m - 2]
+        && b[m - 1].is_ascii_lowercase()
+        && !matches!(b[m - 1], b'l' | b's' | b'z' | b'e')
+    {
         w = &w[..m - 1];
     }
     if w.len() > 3 && w.ends_with('e') {
@@ -606,6 +611,25 @@ mod tests {
         let mut t = Vec::new();
         terms("How does makedirs handle exist_ok?", &mut t);
         assert_eq!(t, ["makedir", "handl", "exist", "ok", "exist_ok"]);
+    }
+
+    #[test]
+    fn any_text_splits_without_panicking() {
+        // Multi-byte characters whose last bytes repeat, long and odd words.
+        let long = "x".repeat(10_000);
+        for text in [
+            "ꀀꀀs ꀀꀀed ꀀꀀing ＡＢＣdef ßßs é_È_ÿ 日本語のテキスト",
+            long.as_str(),
+            "a.b::c->d#e/f\\g \u{0} \u{feff}Zero\u{200b}Width",
+            "🦀🦀ing 🦀s __init__ ___ _ 9 99 9a a9 A9B",
+        ] {
+            let mut t = Vec::new();
+            terms(text, &mut t);
+            for w in text.split_whitespace() {
+                let _ = stem(w);
+                let _ = pieces(w);
+            }
+        }
     }
 
     #[test]
