@@ -14,6 +14,7 @@ mod scan;
 mod search;
 mod symbols;
 mod tags;
+mod terms;
 mod walk;
 mod watch;
 
@@ -32,9 +33,10 @@ pub use map::{MapDef, MapFile, RepoMap, render_text};
 pub use names::{NameId, Names};
 pub use queries::Queries;
 pub use rank::{Focus, Ranking};
-pub use search::{Search, is_stop_word, pieces, terms};
+pub use search::Search;
 pub use symbols::{DefLoc, RefLoc, SymbolTable};
 pub use tags::{DefKind, Definition, RefKind, Reference, TagQuery, TagsError, extract};
+pub use terms::{is_stop_word, pieces, terms};
 pub use walk::{LOCUS_IGNORE, WalkError};
 pub use watch::{WatchError, Watcher};
 
