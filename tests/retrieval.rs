@@ -513,3 +513,54 @@ fn a_broken_file_cannot_fill_the_repo_map_and_generated_files_rank_low() {
     assert!(pos("src/m0.rs") < pos("vendor/dep/lib.rs"), "{shown:?}");
     assert!(EstimateCounter.count(&map.text) <= 2048);
 }
+
+#[test]
+fn a_member_of_a_long_class_comes_before_the_class_head() {
+    let sb = Sandbox::new();
+    let root = sb.path("work/cls");
+    git_init(&root);
+    let mut text =
+        String::from("class SequenceMatcher:\n    \"\"\"Compares pairs of sequences.\n\n");
+    for i in 0..60 {
+        text.push_str(&format!(
+            "    Line {i} of a long docstring about matching.\n"
+        ));
+    }
+    text.push_str("    \"\"\"\n\n");
+    for i in 0..20 {
+        text.push_str(&format!(
+            "    def helper_{i}(self):\n        return {i}\n\n"
+        ));
+    }
+    text.push_str(
+        "    def find_longest_match(self, alo, ahi, blo, bhi):\n        \"\"\"Find the longest matching block.\"\"\"\n        best = (alo, blo, 0)\n        for i in range(alo, ahi):\n            best = max(best, (i, blo, 1))\n        return best\n",
+    );
+    write(&root, "difflib.py", &text);
+    english_noise(&root, "py");
+    let idx = index(&root);
+    let ctx = ask(
+        &idx,
+        &root,
+        "How does SequenceMatcher find the longest matching block?",
+        &[],
+        2048,
+    );
+    let file = &idx.files()[idx.file_index("difflib.py").unwrap() as usize];
+    let m = file
+        .defs
+        .iter()
+        .find(|d| idx.names().name(d.name) == "find_longest_match")
+        .unwrap();
+    let parts = content(&ctx);
+    assert!(
+        holds(
+            &ctx,
+            "difflib.py",
+            m.start_line as usize,
+            m.end_line as usize
+        ),
+        "{parts:?}"
+    );
+    let [a, _] = parts[0].1.expect("a snippet");
+    assert_eq!(a, m.start_line as usize, "the method first: {parts:?}");
+}

@@ -27,6 +27,8 @@ const OUTLINE_LINES: usize = 40;
 const RELATED: usize = 6;
 /// A file at most this many lines longer than twice a definition is sent whole.
 const SMALL_FILE_SLACK: u32 = 12;
+/// How far behind a long class its members may rank and still go first.
+const MEMBER_WINDOW: usize = 8;
 /// Snippets this many lines apart or closer are shown as one.
 const MERGE_GAP: u32 = 3;
 /// Fewer lines than this of a body are not worth showing.
@@ -128,7 +130,7 @@ pub fn add(b: &mut Builder<'_>, found: &Retrieved, limits: &Limits<'_>) -> usize
     let mut primary: Vec<(u32, u32)> = Vec::new();
     let mut related_done = false;
     let top = found.defs.first().map_or(0.0, |d| d.2);
-    for &(f, di, score) in &found.defs {
+    for &(f, di, score) in &members_first(index, &found.defs) {
         if left < 16 {
             break;
         }
@@ -275,6 +277,42 @@ pub fn add(b: &mut Builder<'_>, found: &Retrieved, limits: &Limits<'_>) -> usize
         left = related(b, &primary, &mut shown, left, limits);
     }
     limits.room - left
+}
+
+/// The ranking with a long class or impl's members that rank close behind
+/// it moved in front of it (with its score): the member is the specific
+/// answer, and the class's head and member list come after it.
+fn members_first(index: &crate::index::Index, defs: &[(u32, u32, f64)]) -> Vec<(u32, u32, f64)> {
+    let mut out: Vec<(u32, u32, f64)> = defs.to_vec();
+    let mut i = 0;
+    while i < out.len().min(MEMBER_WINDOW) {
+        let (f, di, score) = out[i];
+        let entry = &index.files()[f as usize];
+        let d = &entry.defs[di as usize];
+        if d.end_line - d.start_line < MAX_BODY_LINES {
+            i += 1;
+            continue;
+        }
+        let inside = |x: &(u32, u32, f64)| {
+            x.0 == f && x.1 != di && {
+                let m = &entry.defs[x.1 as usize];
+                d.start_line < m.start_line && m.end_line <= d.end_line
+            }
+        };
+        let window = (i + 1)..out.len().min(i + 1 + MEMBER_WINDOW);
+        let members: Vec<(u32, u32, f64)> =
+            out[window.clone()].iter().copied().filter(inside).collect();
+        if members.is_empty() {
+            i += 1;
+            continue;
+        }
+        out.retain(|x| !(inside(x) && members.contains(x)));
+        for (k, m) in members.iter().enumerate() {
+            out.insert(i + k, (m.0, m.1, score));
+        }
+        i += members.len() + 1;
+    }
+    out
 }
 
 /// The outline of the primary definitions' files and their callers' and

@@ -241,6 +241,7 @@ pub fn retrieve(index: &Index, q: &Question, cwd: &Path) -> Retrieved {
         }
     }
     let lexical = index.search().search(&query, LEXICAL_LIST);
+    let best = lexical.first().map_or(1.0, |d| d.2);
     // 4. PageRank seeded by the files and names found so far.
     let mut focus = Focus {
         files: out.files.clone(),
@@ -276,8 +277,13 @@ pub fn retrieve(index: &Index, q: &Question, cwd: &Path) -> Retrieved {
     };
     add(&mut qualified.iter().copied(), 4.0);
     add(&mut by_name.iter().copied(), 2.0);
-    add(&mut lexical.iter().map(|d| (d.0, d.1)), 1.5);
     add(&mut graph.iter().copied(), 0.5);
+    // The lexical ranking counts by rank and by how close its score is to
+    // the best: members of a class the question names all match its name,
+    // and the one that matches the rest of the question stands out by score.
+    for (r, d) in lexical.iter().enumerate() {
+        *fused.entry((d.0, d.1)).or_default() += 1.5 * (d.2 / best) / (RRF_K + r as f64 + 1.0);
+    }
     // Definitions in files the question names come before the rest found
     // elsewhere (and keep their own order).
     for (r, &f) in out.files.iter().enumerate() {
