@@ -3,8 +3,8 @@
 //! definitions' bodies (whole up to a line cap; a longer class or impl shows
 //! its head and its members' signatures), the outline of the files they are
 //! in and the signatures of their callers and callees; then the next-best
-//! bodies until the room is used. No file takes more than half the room
-//! unless the question names it.
+//! bodies until the room is used. No file's content takes more than the
+//! `files` share of the room (half by default) unless the question names it.
 
 use rustc_hash::FxHashSet;
 
