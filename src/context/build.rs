@@ -164,20 +164,18 @@ impl Builder<'_> {
         (out, kept)
     }
 
-    /// A file as one part if all of it fits in `max` tokens; the tokens used (0: it did not fit).
+    /// A file (its `text`, read by the caller) as one part if all of it
+    /// fits in `max` tokens; the tokens used (0: it did not fit).
     pub(super) fn file_whole(
         &mut self,
         path: &str,
+        text: &str,
         kind: PartKind,
         slot: Slot,
         max: usize,
-        note: &str,
     ) -> usize {
-        let Ok(text) = std::fs::read_to_string(self.index.root().join(path)) else {
-            return 0;
-        };
         let body = format!(
-            "# File: {path}{note}\n```{}\n{}{}```",
+            "# File: {path}\n```{}\n{}{}```",
             lang_tag(path),
             text,
             if text.ends_with('\n') || text.is_empty() {
@@ -206,7 +204,7 @@ impl Builder<'_> {
             });
             return 0;
         };
-        let whole = self.file_whole(path, kind, slot, max, "");
+        let whole = self.file_whole(path, &text, kind, slot, max);
         if whole > 0 || text.is_empty() {
             return whole;
         }

@@ -102,12 +102,15 @@ pub fn add(b: &mut Builder<'_>, found: &Retrieved, limits: &Limits<'_>) -> usize
     let mut left = limits.room;
     let per_file = limits.per_file;
     let mut shown = Shown::default();
-    let mut cache: rustc_hash::FxHashMap<u32, Option<String>> = Default::default();
-    let mut read = |f: u32| -> Option<String> {
+    // Each file is read once, however many of its definitions are shown.
+    let mut cache: rustc_hash::FxHashMap<u32, Option<std::rc::Rc<str>>> = Default::default();
+    let mut read = |f: u32| -> Option<std::rc::Rc<str>> {
         cache
             .entry(f)
             .or_insert_with(|| {
-                std::fs::read_to_string(index.root().join(&index.files()[f as usize].path)).ok()
+                std::fs::read_to_string(index.root().join(&index.files()[f as usize].path))
+                    .ok()
+                    .map(std::rc::Rc::from)
             })
             .clone()
     };
@@ -120,7 +123,8 @@ pub fn add(b: &mut Builder<'_>, found: &Retrieved, limits: &Limits<'_>) -> usize
         if limits.skip.contains(&path) || shown.whole.contains(&path) {
             continue;
         }
-        let used = b.file_whole(&path, PartKind::File, Slot::Current, left, "");
+        let Some(text) = read(f) else { continue };
+        let used = b.file_whole(&path, &text, PartKind::File, Slot::Current, left);
         if used > 0 {
             shown.whole.insert(path);
             left = left.saturating_sub(used);
@@ -165,9 +169,10 @@ pub fn add(b: &mut Builder<'_>, found: &Retrieved, limits: &Limits<'_>) -> usize
         }
         // A small file around the definition goes in whole: its imports and
         // neighbours cost little more than the body.
+        let Some(text) = read(f) else { continue };
         let def_lines = def.end_line + 1 - def.start_line;
         if entry.lines <= def_lines * 2 + SMALL_FILE_SLACK {
-            let used = b.file_whole(path, PartKind::File, Slot::Current, file_left, "");
+            let used = b.file_whole(path, &text, PartKind::File, Slot::Current, file_left);
             if used > 0 {
                 shown.whole.insert(path.clone());
                 left = left.saturating_sub(used);
@@ -177,7 +182,6 @@ pub fn add(b: &mut Builder<'_>, found: &Retrieved, limits: &Limits<'_>) -> usize
                 continue;
             }
         }
-        let Some(text) = read(f) else { continue };
         let long = def.end_line > end;
         // Next to a snippet already shown: one part of both (a header and
         // fences saved, the lines between kept).
