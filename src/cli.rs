@@ -23,6 +23,11 @@ pub struct Cli {
     #[arg(long, value_name = "ID", num_args = 0..=1, default_missing_value = "")]
     pub resume: Option<String>,
 
+    /// The model for the TUI: a GGUF file, a name `locus models` lists, or
+    /// provider:NAME (a server of your own); remembered for this repository.
+    #[arg(long, value_name = "PATH|NAME|provider:NAME")]
+    pub model: Option<String>,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -61,6 +66,21 @@ pub enum Command {
     Sessions(SessionsArgs),
     /// Print the log of requests sent to cloud models (never their content).
     Audit(SessionsArgs),
+    /// Show what this repository's .locus/config.toml would send or run, and trust it.
+    Trust(TrustArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TrustArgs {
+    /// Remove the trust recorded for this repository.
+    #[arg(long)]
+    pub revoke: bool,
+    /// Only show the settings that need trust; record nothing.
+    #[arg(long, conflicts_with = "revoke")]
+    pub show: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Where a chat command runs: the local model, or the cloud with --cloud.
@@ -152,6 +172,8 @@ pub struct CommitArgs {
     /// Characters of diff the model sees at most.
     #[arg(long, default_value_t = 12_000)]
     pub diff_chars: usize,
+    #[command(flatten)]
+    pub route: RouteArgs,
 }
 
 #[derive(Debug, clap::Args)]

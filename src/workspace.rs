@@ -1,9 +1,12 @@
 //! Where locus was started: the directory, the repository around it (if any),
-//! locus's own dirs, and the settings in force there. Every command starts here.
+//! locus's own dirs, and the settings in force there (read once, with the
+//! repository's file trusted or not). Every command starts here.
 
 use std::path::{Path, PathBuf};
 
-use crate::config::{self, ConfigError, Dirs, Loaded};
+use std::sync::OnceLock;
+
+use crate::config::{self, ConfigError, Dirs, Loaded, TrustStore};
 use crate::git::{self, RepoInfo};
 
 #[derive(Debug, thiserror::Error)]
@@ -16,7 +19,7 @@ pub enum WorkspaceError {
     },
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Workspace {
     /// The directory locus was started in (canonical).
     pub cwd: PathBuf,
@@ -25,6 +28,8 @@ pub struct Workspace {
     /// The repository, `Ok(None)` when there is none, `Err` when git failed.
     pub repo: Result<Option<RepoInfo>, String>,
     pub dirs: Dirs,
+    /// The settings, once read successfully.
+    loaded: OnceLock<Loaded>,
 }
 
 impl Workspace {
@@ -60,6 +65,7 @@ impl Workspace {
             root,
             repo,
             dirs: Dirs::from_env(),
+            loaded: OnceLock::new(),
         })
     }
 
@@ -68,13 +74,25 @@ impl Workspace {
         config::repo_config_file(&self.root)
     }
 
-    /// Settings in force here: defaults, user file, repo file, `LOCUS_*`.
+    /// Settings in force here: defaults, user file, repo file (its risky
+    /// settings only when trusted), `LOCUS_*`. Read once per process.
     pub fn settings(&self) -> Result<Loaded, ConfigError> {
-        config::load(
+        if let Some(l) = self.loaded.get() {
+            return Ok(l.clone());
+        }
+        let store = self.trust_store();
+        let loaded = config::load_with(
             &self.dirs.user_config_file(),
             Some(&self.repo_config_file()),
             std::env::vars(),
-        )
+            &|text| store.verdict(&self.root, text),
+        )?;
+        Ok(self.loaded.get_or_init(|| loaded).clone())
+    }
+
+    /// Where the user's trust in repositories' config files is recorded.
+    pub fn trust_store(&self) -> TrustStore {
+        TrustStore::new(&self.dirs.state)
     }
 
     /// This repository's folder under locus's cache dir.

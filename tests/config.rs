@@ -62,7 +62,7 @@ fn user_then_repo_then_env_patch_in_order() {
         Settings::default().index.max_line_bytes,
         "untouched keys keep defaults"
     );
-    let kinds: Vec<_> = loaded.sources.iter().map(|s| s.kind.clone()).collect();
+    let kinds: Vec<_> = loaded.sources.iter().map(|s| s.kind).collect();
     assert_eq!(
         kinds,
         vec![

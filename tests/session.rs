@@ -135,6 +135,7 @@ fn the_budget_is_never_exceeded() {
     s.turns = history
         .into_iter()
         .map(|(sent, answer)| locus::session::Turn {
+            files: Vec::new(),
             kind: "ask".into(),
             question: sent.clone(),
             sent,

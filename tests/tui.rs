@@ -301,6 +301,8 @@ fn escalation_commit_and_context_views() {
             cost_estimate_usd: 0.0,
             price_in_per_mtok: 3.0,
             price_out_per_mtok: 15.0,
+            files: vec!["app.py".into(), "calc.py".into()],
+            requests: 1,
         }),
     });
     app.key(key(crossterm::event::KeyCode::Char('j')));

@@ -9,7 +9,8 @@ use anyhow::Context as _;
 use serde_json::{Value, json};
 
 use crate::cli::{ApplyArgs, JournalArgs};
-use crate::edit::{self, ChangeSet, FileOp, Journal, PathGuard, Proposal};
+use crate::edit::{self, ChangeSet, FileOp, Proposal};
+use crate::session::Workbench;
 use crate::workspace::Workspace;
 
 /// How a proposal is finished: shown only, applied without asking, or asked about.
@@ -33,7 +34,7 @@ pub fn run(ws: &Workspace, args: &ApplyArgs) -> anyhow::Result<ExitCode> {
         String::from_utf8(bytes)
             .map_err(|_| anyhow::anyhow!("{} is not UTF-8 text", args.response))?
     };
-    let guard = guard(ws)?;
+    let mut wb = Workbench::new(ws.clone())?;
     let parsed = edit::parse_reply(&reply);
     if parsed.edits.is_empty() && parsed.errors.is_empty() {
         anyhow::bail!(
@@ -41,32 +42,19 @@ pub fn run(ws: &Workspace, args: &ApplyArgs) -> anyhow::Result<ExitCode> {
             args.response
         );
     }
-    let proposal = edit::propose(&parsed, &guard);
+    let proposal = edit::propose(&parsed, &wb.guard);
     let mode = Mode {
         dry_run: args.dry_run,
         yes: args.yes,
         json: args.json,
     };
     let summary = format!("apply {}", args.response);
-    finish(ws, &guard, proposal, mode, &summary, Value::Null)
-}
-
-/// The path rules in force for this workspace.
-pub fn guard(ws: &Workspace) -> anyhow::Result<PathGuard> {
-    let settings = ws.settings()?.settings;
-    let rules = settings
-        .privacy
-        .never_touch_rules()
-        .context("privacy.never_touch has a bad glob")?;
-    Ok(PathGuard::new(&ws.root, rules)
-        .with_context(|| format!("cannot use {}", ws.root.display()))?
-        .with_cwd(&ws.cwd))
+    finish(&mut wb, proposal, mode, &summary, Value::Null)
 }
 
 /// Show a proposal, then apply it as `mode` says; `extra` goes into the JSON.
 pub fn finish(
-    ws: &Workspace,
-    guard: &PathGuard,
+    wb: &mut Workbench,
     mut proposal: Proposal,
     mode: Mode,
     summary: &str,
@@ -124,9 +112,10 @@ pub fn finish(
         return Ok(ExitCode::from(1));
     }
     proposal.changes.accept_all();
-    let writes = edit::writes_for(&proposal.changes);
-    let journal = Journal::for_repo(&ws.dirs, guard.root());
-    let entry = journal.apply(&writes, summary, guard)?;
+    let Some(applied) = wb.apply(&proposal.changes, summary, false)? else {
+        anyhow::bail!("nothing to write");
+    };
+    let entry = applied.entry;
     report["applied"] = json!(true);
     report["journal_id"] = json!(entry.id);
     emit(&report);
@@ -202,13 +191,8 @@ fn failure_json(f: &edit::Failure) -> Value {
 
 /// `locus undo` (or `locus redo` when `redo`).
 pub fn undo(ws: &Workspace, args: &JournalArgs, redo: bool) -> anyhow::Result<ExitCode> {
-    let guard = guard(ws)?;
-    let journal = Journal::for_repo(&ws.dirs, guard.root());
-    let done = if redo {
-        journal.redo(&guard)?
-    } else {
-        journal.undo(&guard)?
-    };
+    let mut wb = Workbench::new(ws.clone())?;
+    let done = wb.undo(redo)?;
     let word = if redo { "redo" } else { "undo" };
     let Some(entry) = done else {
         if args.json {

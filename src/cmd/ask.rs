@@ -10,46 +10,28 @@ use crate::cli::{AskArgs, ContextArgs, SessionsArgs};
 use crate::model::Cancel;
 use crate::model::local::gguf::Gguf;
 use crate::model::local::tokenizer::GgufTokenizer;
-use crate::session::{self, ASK_SYSTEM, Piece, Session};
+use crate::session::{self, ASK_SYSTEM, Piece, Session, Via, Workbench};
 use crate::tokens::{EstimateCounter, TokenCounter};
 use crate::workspace::Workspace;
 
-use super::index::open_index;
 use super::models::resolve_model;
 
-/// Repo-relative paths of files named on the command line (relative to the cwd).
-pub fn pinned_paths(ws: &Workspace, files: &[String]) -> anyhow::Result<Vec<String>> {
-    files
-        .iter()
-        .map(|f| {
-            let abs = ws.cwd.join(f);
-            let canon = abs
-                .canonicalize()
-                .map_err(|e| anyhow::anyhow!("cannot read {f}: {e}"))?;
-            let rel = canon.strip_prefix(&ws.root).map_err(|_| {
-                anyhow::anyhow!("{f} is outside the repository {}", ws.root.display())
-            })?;
-            Ok(rel.to_string_lossy().replace('\\', "/"))
-        })
-        .collect()
-}
-
 pub fn ask(ws: &Workspace, args: &AskArgs) -> anyhow::Result<ExitCode> {
-    let settings = ws.settings()?.settings;
+    let mut wb = Workbench::new(ws.clone())?;
     if args.route.hard && !args.route.cloud {
         eprintln!(
             "{}",
             crate::route::advice(&crate::route::Reason::MarkedHard)
         );
     }
-    let pinned = pinned_paths(ws, &args.files)?;
-    let (index, _) = open_index(ws, false)?;
-    let dir = session::sessions_dir(&ws.dirs, &ws.root);
-    let mut s = if args.continue_ || args.session.is_some() {
-        Session::open(&dir, args.session.as_deref(), settings.context.clone())?
-    } else {
-        Session::create(&dir, &ws.root, settings.context.clone())?
-    };
+    let files = wb.resolve_paths(&args.files)?;
+    let resume = (args.continue_ || args.session.is_some()).then_some(args.session.as_deref());
+    wb.open_session(resume)?;
+    let cloud = super::cloud::gated(&wb, &args.route, args.yes, args.json)?;
+    if cloud.is_none() {
+        wb.load_model(args.model.as_deref(), false)?;
+    }
+    let via = cloud.as_ref().map_or(Via::Local, Via::Cloud);
     let mut stdout = std::io::stdout().lock();
     let json_mode = args.json;
     // The answer streams to stdout; thinking is left out of it.
@@ -59,26 +41,8 @@ pub fn ask(ws: &Workspace, args: &AskArgs) -> anyhow::Result<ExitCode> {
             let _ = stdout.flush();
         }
     };
-    let mut model = super::cloud::chosen_model(
-        ws,
-        &settings,
-        &args.route,
-        args.model.as_deref(),
-        args.yes,
-        args.json,
-    )?;
-    s.gate = model.gate.take();
-    let r = s.ask(
-        model.get(),
-        &index,
-        &ws.cwd,
-        &args.question,
-        &pinned,
-        &Cancel::new(),
-        &mut on_text,
-    );
-    model.record(ws, r.as_ref().map(|a| &a.stats), &settings);
-    let answer = r?;
+    let answer = wb.ask(via, &args.question, &files, &Cancel::new(), &mut on_text)?;
+    let s = &wb.session;
     for c in &answer.context.cut {
         match c.kept_lines {
             Some([a, b]) => eprintln!(
@@ -139,8 +103,9 @@ pub fn ask(ws: &Workspace, args: &AskArgs) -> anyhow::Result<ExitCode> {
 
 pub fn context(ws: &Workspace, args: &ContextArgs) -> anyhow::Result<ExitCode> {
     let settings = ws.settings()?.settings;
-    let pinned = pinned_paths(ws, &args.files)?;
-    let (index, _) = open_index(ws, false)?;
+    let mut wb = Workbench::new(ws.clone())?;
+    let pinned = wb.resolve_paths(&args.files)?;
+    let index = wb.index()?;
     // The active model's tokenizer when one is found (only the tokenizer is read).
     let tokenizer = resolve_model(ws, args.model.as_deref())
         .ok()
@@ -160,7 +125,7 @@ pub fn context(ws: &Workspace, args: &ContextArgs) -> anyhow::Result<ExitCode> {
         .unwrap_or_else(|| window - s.answer_tokens(window));
     let start = std::time::Instant::now();
     let ctx = s.context(
-        &index,
+        index,
         &ws.cwd,
         ASK_SYSTEM,
         &args.question,

@@ -1,34 +1,33 @@
-//! Escalation, headless: the cloud model, the gate every cloud request
-//! passes (privacy guard, then the preview on stderr, then `--yes`), and the
-//! audit log. `locus audit` prints the log.
+//! Escalation, headless: the cloud model behind the gate every cloud
+//! request passes (privacy guard, then the preview on stderr, then `--yes`;
+//! the gate writes the audit log). `locus audit` prints the log.
 
 use std::process::ExitCode;
 
-use crate::cli::SessionsArgs;
-use crate::config::Settings;
-use crate::model::GenStats;
-use crate::model::chat::ChatModel;
-use crate::model::cloud::CloudModel;
-use crate::route;
-use crate::session::escalate::{self, Escalation};
-use crate::session::{Gate, SessionError};
+use crate::cli::{RouteArgs, SessionsArgs};
+use crate::config::PathRules;
+use crate::route::{self, Approve, Gated, Trim};
+use crate::session::Workbench;
 use crate::workspace::Workspace;
 
-/// The cloud model for `--cloud`, and the gate its requests go through:
-/// the preview on stderr, sent only with `--yes`.
-pub fn escalation(
-    settings: &Settings,
-    provider: Option<&str>,
+/// With `--cloud`: the cloud model behind its gate, whose approval is the
+/// preview on stderr and `--yes`; `--exclude` globs stay on this machine.
+pub fn gated(
+    wb: &Workbench,
+    route: &RouteArgs,
     yes: bool,
     json: bool,
-    exclude: &[String],
-) -> anyhow::Result<Escalation> {
-    let trim = crate::config::PathRules::new(exclude.iter().map(String::as_str))?;
-    let trim: escalate::Trim = Box::new(move |path| {
-        trim.matching(std::path::Path::new(path))
-            .map(|_| "--exclude".to_string())
+) -> anyhow::Result<Option<Gated>> {
+    if !route.cloud {
+        return Ok(None);
+    }
+    let rules = PathRules::new(route.exclude.iter().map(String::as_str))?;
+    let trim: Trim = Box::new(move |path| {
+        rules
+            .matching(std::path::Path::new(path))
+            .map(|g| format!("--exclude {g}"))
     });
-    let check: escalate::Check = Box::new(move |preview| {
+    let approve: Approve = Box::new(move |preview| {
         if json {
             eprintln!("{}", serde_json::json!({ "preview": preview }));
         } else {
@@ -37,75 +36,14 @@ pub fn escalation(
         if yes {
             Ok(())
         } else {
-            Err(SessionError::NotSent("pass --yes to send it".into()))
+            Err("pass --yes to send it".into())
         }
     });
-    Ok(escalate::escalation(settings, provider, trim, check)?)
-}
-
-/// The model a chat command runs on: the local one, or with `--cloud` the
-/// escalation provider plus the gate its requests pass and the audit record.
-pub struct Chosen {
-    local: Option<crate::model::local::LocalChat>,
-    cloud: Option<CloudModel>,
-    pub gate: Option<Gate>,
-    sent: Option<escalate::Sent>,
-}
-
-impl Chosen {
-    pub fn get(&self) -> &dyn ChatModel {
-        match (&self.cloud, &self.local) {
-            (Some(c), _) => c,
-            (None, Some(l)) => l,
-            (None, None) => unreachable!("a model is always chosen"),
-        }
-    }
-
-    /// Write the audit entry when the request went to the cloud.
-    pub fn record(
-        &self,
-        ws: &Workspace,
-        result: Result<&GenStats, &SessionError>,
-        settings: &Settings,
-    ) {
-        if let Some(sent) = &self.sent
-            && let Err(e) = escalate::record(&ws.dirs, &ws.root, sent, result, settings)
-        {
-            eprintln!("warning: cannot write the audit log: {e}");
-        }
-    }
-}
-
-pub fn chosen_model(
-    ws: &Workspace,
-    settings: &Settings,
-    route: &crate::cli::RouteArgs,
-    local_spec: Option<&str>,
-    yes: bool,
-    json: bool,
-) -> anyhow::Result<Chosen> {
-    if route.cloud {
-        let e = escalation(
-            settings,
-            route.provider.as_deref(),
-            yes,
-            json,
-            &route.exclude,
-        )?;
-        return Ok(Chosen {
-            local: None,
-            cloud: Some(e.model),
-            gate: Some(e.gate),
-            sent: Some(e.sent),
-        });
-    }
-    let local = super::models::load_chat(ws, local_spec)?;
-    Ok(Chosen {
-        local: Some(local),
-        cloud: None,
-        gate: None,
-        sent: None,
-    })
+    Ok(Some(wb.escalation(
+        route.provider.as_deref(),
+        trim,
+        approve,
+    )?))
 }
 
 pub fn audit(ws: &Workspace, args: &SessionsArgs) -> anyhow::Result<ExitCode> {

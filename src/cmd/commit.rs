@@ -22,15 +22,14 @@ pub fn run(ws: &Workspace, args: &CommitArgs) -> anyhow::Result<ExitCode> {
         repo.stage_tracked(&mut index)?;
     }
     repo.check_can_commit(&index)?;
-    repo.check_can_commit(&index)?;
-    let model = super::models::load_chat(ws, args.model.as_deref())?;
-    let d = crate::session::commit::draft(
-        &repo,
-        &index,
-        Some(&model),
-        args.diff_chars,
-        &Cancel::new(),
-    )?;
+    let mut wb = crate::session::Workbench::new(ws.clone())?;
+    let cloud = super::cloud::gated(&wb, &args.route, args.yes, args.json)?;
+    let model: &dyn crate::model::chat::ChatModel = match &cloud {
+        Some(g) => g,
+        None => wb.load_model(args.model.as_deref(), false)?,
+    };
+    let d =
+        crate::session::commit::draft(&repo, &index, Some(model), args.diff_chars, &Cancel::new())?;
     let (message, source, rejected, raw, files) = (d.message, d.source, d.rejected, d.raw, d.files);
     let mut report = json!({
         "message": message,

@@ -87,6 +87,10 @@ pub fn report(ws: &Workspace) -> (String, usize) {
                 };
                 let _ = writeln!(w, "  {kind:<9} {} ({state})", s.origin);
             }
+            let _ = writeln!(w, "  trust     repository file: {}", loaded.trust.label());
+            if let Some(note) = loaded.ignored_note() {
+                let _ = writeln!(w, "  note      {note}");
+            }
             Some(loaded.settings)
         }
         Err(e) => {

@@ -10,32 +10,30 @@ use serde_json::json;
 use crate::cli::EditArgs;
 use crate::index::Index;
 use crate::model::Cancel;
-use crate::session::{self, Piece, Session};
+use crate::session::{Piece, Via, Workbench};
 use crate::workspace::Workspace;
 
-use super::apply::{Mode, finish, guard};
-use super::index::open_index;
+use super::apply::{Mode, finish};
 
 pub fn run(ws: &Workspace, args: &EditArgs) -> anyhow::Result<ExitCode> {
-    let settings = ws.settings()?.settings;
+    let mut wb = Workbench::new(ws.clone())?;
     if args.route.hard && !args.route.cloud {
         eprintln!(
             "{}",
             crate::route::advice(&crate::route::Reason::MarkedHard)
         );
     }
-    let guard = guard(ws)?;
-    let mut pinned = Vec::new();
+    let mut files = Vec::new();
     for f in &args.files {
         let abs = ws.cwd.join(f);
         let rel = abs
-            .strip_prefix(guard.root())
+            .strip_prefix(wb.guard.root())
             .map(|r| r.to_string_lossy().into_owned())
             .unwrap_or_else(|_| f.clone());
-        pinned.push(guard.check(&rel)?.rel);
+        files.push(wb.guard.check(&rel)?.rel);
     }
-    let (index, _) = open_index(ws, false)?;
-    if pinned.is_empty() {
+    if files.is_empty() {
+        let index = wb.index()?;
         let focus = index.focus(&Index::words(&args.instruction), &ws.cwd);
         if focus.files.is_empty() && focus.names.is_empty() {
             anyhow::bail!(
@@ -43,14 +41,15 @@ pub fn run(ws: &Workspace, args: &EditArgs) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    let mut s = Session::create(
-        &session::sessions_dir(&ws.dirs, &ws.root),
-        &ws.root,
-        settings.context.clone(),
-    )?;
+    wb.open_session(None)?;
     if args.max_tokens > 0 {
-        s.settings.answer_tokens = args.max_tokens;
+        wb.session.settings.answer_tokens = args.max_tokens;
     }
+    let cloud = super::cloud::gated(&wb, &args.route, args.yes, args.json)?;
+    if cloud.is_none() {
+        wb.load_model(args.model.as_deref(), false)?;
+    }
+    let via = cloud.as_ref().map_or(Via::Local, Via::Cloud);
     let mut stderr = std::io::stderr().lock();
     let json_mode = args.json;
     let mut on_text = |p: Piece| {
@@ -58,27 +57,7 @@ pub fn run(ws: &Workspace, args: &EditArgs) -> anyhow::Result<ExitCode> {
             let _ = stderr.write_all(t.as_bytes());
         }
     };
-    let mut model = super::cloud::chosen_model(
-        ws,
-        &settings,
-        &args.route,
-        args.model.as_deref(),
-        args.yes,
-        args.json,
-    )?;
-    s.gate = model.gate.take();
-    let r = s.edit(
-        model.get(),
-        &index,
-        &guard,
-        &ws.cwd,
-        &args.instruction,
-        &pinned,
-        &Cancel::new(),
-        &mut on_text,
-    );
-    model.record(ws, r.as_ref().map(|o| &o.stats), &settings);
-    let out = r?;
+    let out = wb.edit(via, &args.instruction, &files, &Cancel::new(), &mut on_text)?;
     drop(stderr);
     if !args.json {
         eprintln!();
@@ -115,11 +94,10 @@ pub fn run(ws: &Workspace, args: &EditArgs) -> anyhow::Result<ExitCode> {
         "replies": out.replies,
         "advice": out.advice,
         "files_shown": shown,
-        "session": s.id,
+        "session": wb.session.id,
     });
     finish(
-        ws,
-        &guard,
+        &mut wb,
         out.proposal,
         mode,
         &format!("edit: {}", args.instruction),

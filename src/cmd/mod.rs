@@ -10,6 +10,7 @@ pub mod edit;
 pub mod generate;
 pub mod index;
 pub mod models;
+pub mod trust;
 
 use std::process::ExitCode;
 
@@ -18,6 +19,14 @@ use crate::workspace::Workspace;
 
 /// Run the command `cli` names in workspace `ws`.
 pub fn run(cli: &Cli, ws: &Workspace) -> anyhow::Result<ExitCode> {
+    // What of the repository's file is ignored, said once (the TUI says it
+    // in its status line; `locus trust` says more).
+    if cli.command.is_some()
+        && !matches!(cli.command, Some(Command::Trust(_)))
+        && let Some(note) = ws.settings().ok().and_then(|l| l.ignored_note())
+    {
+        eprintln!("note: {note}");
+    }
     match &cli.command {
         Some(Command::Doctor) => doctor::run(ws),
         None => {
@@ -25,7 +34,7 @@ pub fn run(cli: &Cli, ws: &Workspace) -> anyhow::Result<ExitCode> {
                 .resume
                 .as_ref()
                 .map(|id| Some(id.clone()).filter(|s| !s.is_empty()));
-            crate::tui::run(ws, resume)
+            crate::tui::run(ws, resume, cli.model.clone())
         }
         Some(Command::Map(args)) => index::map(ws, args),
         Some(Command::Symbols(args)) => index::symbols(ws, args),
@@ -42,5 +51,6 @@ pub fn run(cli: &Cli, ws: &Workspace) -> anyhow::Result<ExitCode> {
         Some(Command::Context(args)) => ask::context(ws, args),
         Some(Command::Sessions(args)) => ask::sessions(ws, args),
         Some(Command::Audit(args)) => cloud::audit(ws, args),
+        Some(Command::Trust(args)) => trust::run(ws, args),
     }
 }

@@ -3,6 +3,11 @@
 //! against the full schema first, so an error names the exact file, line and key
 //! it came from; layers are then merged as TOML tables (a later table's keys
 //! replace earlier ones; arrays are replaced, not appended).
+//!
+//! The repository's file is untrusted input (see `trust.rs`): its privacy
+//! settings may only tighten (never-send/never-touch globs are added to the
+//! user's, `local_only` can be switched on, never off), and what sends data or
+//! runs a command is dropped unless the user trusted that exact file.
 
 use std::path::{Path, PathBuf};
 
@@ -10,6 +15,7 @@ use serde::Deserialize;
 use toml::{Table, Value};
 
 use super::settings::Settings;
+use super::trust::{self, TrustState};
 
 /// A config layer that could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -32,14 +38,14 @@ pub enum ConfigError {
 }
 
 /// Where one layer came from, and whether it was used.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SourceKind {
     User,
     Repo,
     Env,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Source {
     pub kind: SourceKind,
     /// File path, or the variable name for environment layers.
@@ -49,21 +55,59 @@ pub struct Source {
 }
 
 /// The outcome of loading: merged settings plus every source consulted.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Loaded {
     pub settings: Settings,
     pub sources: Vec<Source>,
+    /// How far the repository's config file is trusted.
+    pub trust: TrustState,
+    /// The repository file's settings that need trust (whether or not applied).
+    pub risky: Vec<String>,
+    /// Those of them ignored because the file is not trusted.
+    pub ignored: Vec<String>,
 }
 
-/// Load and merge all layers. `user_file` and `repo_file` may not exist; an
-/// unreadable or invalid one is an error.
+impl Loaded {
+    /// The one line that says what of the repository's file was ignored
+    /// and how to trust it; `None` when nothing was.
+    pub fn ignored_note(&self) -> Option<String> {
+        if self.ignored.is_empty() {
+            return None;
+        }
+        let why = match self.trust {
+            TrustState::Changed => "it changed since you trusted it",
+            _ => "this repository is not trusted",
+        };
+        Some(format!(
+            "ignored from .locus/config.toml ({why}): {}; run `locus trust` to review and trust it",
+            self.ignored.join(", ")
+        ))
+    }
+}
+
+/// Load and merge all layers, with the repository file untrusted (see
+/// `load_with`).
 pub fn load(
     user_file: &Path,
     repo_file: Option<&Path>,
     env: impl IntoIterator<Item = (String, String)>,
 ) -> Result<Loaded, ConfigError> {
+    load_with(user_file, repo_file, env, &|_| TrustState::Untrusted)
+}
+
+/// Load and merge all layers. `user_file` and `repo_file` may not exist; an
+/// unreadable or invalid one is an error. `verdict` says whether the
+/// repository file's text is trusted.
+pub fn load_with(
+    user_file: &Path,
+    repo_file: Option<&Path>,
+    env: impl IntoIterator<Item = (String, String)>,
+    verdict: &dyn Fn(&str) -> TrustState,
+) -> Result<Loaded, ConfigError> {
     let mut merged = Table::try_from(Settings::default()).expect("defaults serialize");
     let mut sources = Vec::new();
+    let mut state = TrustState::NoFile;
+    let (mut risky, mut ignored) = (Vec::new(), Vec::new());
     let files = [
         (SourceKind::User, Some(user_file)),
         (SourceKind::Repo, repo_file),
@@ -71,7 +115,19 @@ pub fn load(
     for (kind, file) in files {
         let Some(file) = file else { continue };
         let present = match read_layer(file)? {
-            Some(table) => {
+            Some((mut table, text)) => {
+                if kind == SourceKind::Repo {
+                    risky = trust::risky_keys(&table);
+                    state = if risky.is_empty() {
+                        TrustState::NotNeeded
+                    } else {
+                        verdict(&text)
+                    };
+                    if state != TrustState::Trusted {
+                        ignored = trust::strip_risky(&mut table);
+                    }
+                    tighten_only(&merged, &mut table);
+                }
                 merge(&mut merged, table);
                 true
             }
@@ -102,11 +158,46 @@ pub fn load(
         var: "(merged)".into(),
         message: e.to_string(),
     })?;
-    Ok(Loaded { settings, sources })
+    Ok(Loaded {
+        settings,
+        sources,
+        trust: state,
+        risky,
+        ignored,
+    })
 }
 
-/// Read and validate one file; `None` when it does not exist.
-fn read_layer(path: &Path) -> Result<Option<Table>, ConfigError> {
+/// A repository file's privacy settings may only add protection: its
+/// never-send/never-touch globs are added to those in force, and
+/// `local_only` can be switched on but never off.
+fn tighten_only(base: &Table, repo: &mut Table) {
+    let Some(Value::Table(privacy)) = repo.get_mut("privacy") else {
+        return;
+    };
+    if privacy.get("local_only").and_then(Value::as_bool) == Some(false) {
+        privacy.remove("local_only");
+    }
+    let current = base.get("privacy").and_then(Value::as_table);
+    for key in ["never_send", "never_touch"] {
+        let Some(Value::Array(added)) = privacy.get(key) else {
+            continue;
+        };
+        let mut all = current
+            .and_then(|p| p.get(key))
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        for g in added {
+            if !all.contains(g) {
+                all.push(g.clone());
+            }
+        }
+        privacy.insert(key.to_string(), Value::Array(all));
+    }
+}
+
+/// Read and validate one file, and its text; `None` when it does not exist.
+fn read_layer(path: &Path) -> Result<Option<(Table, String)>, ConfigError> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -128,7 +219,7 @@ fn read_layer(path: &Path) -> Result<Option<Table>, ConfigError> {
     };
     toml::from_str::<Settings>(&text).map_err(invalid)?;
     let table = text.parse::<Table>().map_err(invalid)?;
-    Ok(Some(table))
+    Ok(Some((table, text)))
 }
 
 /// 1-based line of a span, and the dotted key written on that line (with the

@@ -26,6 +26,10 @@ pub struct ModelSettings {
     /// A GGUF file or a name from `locus models`; unset: `$LOCUS_MODEL` or the only model found.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
+    /// A provider to use as the local model (one whose placement is local:
+    /// an Ollama, llama.cpp or LM Studio server of the user's own).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
     /// Compute threads; 0 means one per physical core.
     pub threads: usize,
     /// Tokens of context (prompt and answer) the local model is used with;
@@ -37,6 +41,7 @@ impl Default for ModelSettings {
     fn default() -> Self {
         ModelSettings {
             path: None,
+            provider: None,
             threads: 0,
             context: 8192,
         }

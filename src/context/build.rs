@@ -41,7 +41,13 @@ pub struct Request<'a> {
     pub excluded: &'a [String],
     /// Token counts kept between turns.
     pub count_memo: Option<&'a CountMemo>,
+    /// Files that must stay on this machine (a cloud model's never-send
+    /// files and the user's trims), with the reason: absent from every part.
+    pub left_out: Option<&'a LeftOut<'a>>,
 }
+
+/// Says why a file stays on this machine, if it does.
+pub type LeftOut<'a> = dyn Fn(&str) -> Option<String> + Sync + 'a;
 
 /// A range of lines the user selected (1-based, inclusive).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,8 +57,8 @@ pub struct Selection {
     pub end: usize,
 }
 
-/// The last rendered repo map and what it was computed from.
-pub type MapMemo = std::sync::Mutex<Option<(u64, String)>>;
+/// The last rendered repo map (its text and files) and what it was computed from.
+pub type MapMemo = std::sync::Mutex<Option<(u64, String, Vec<String>)>>;
 
 /// Token counts of texts counted before (by hash): the stable parts and the
 /// earlier turns are the same bytes turn after turn, and a real tokenizer
@@ -89,9 +95,14 @@ impl TokenCounter for Memoized<'_> {
     }
 }
 
-/// What a repo map depends on: the pinned files, its budget, the indexed files.
-fn map_key(index: &Index, pinned: &[String], budget: usize) -> u64 {
+/// What a repo map depends on: the pinned and hidden files, its budget,
+/// the indexed files.
+fn map_key(index: &Index, pinned: &[String], hidden: &[u32], budget: usize) -> u64 {
     let mut h = xxhash_rust::xxh3::Xxh3::new();
+    for f in hidden {
+        h.update(&f.to_le_bytes());
+    }
+    h.update(&[1]);
     for p in pinned {
         h.update(p.as_bytes());
         h.update(&[0]);
@@ -286,8 +297,30 @@ pub fn build(
     let room = budget.saturating_sub(system_tokens + 3 * PER_MESSAGE + 2);
     let question_tokens = b.count(req.question) + PER_MESSAGE;
 
+    let left_out = |path: &str| req.left_out.and_then(|f| f(path));
+    let mut withheld: Vec<(String, String)> = Vec::new();
+    let mut withhold = |path: &str, why: String| {
+        if !withheld.iter().any(|(p, _)| p == path) {
+            withheld.push((path.to_string(), why));
+        }
+    };
+    // Indexed files that stay on this machine.
+    let hidden: Vec<u32> = match req.left_out {
+        Some(f) => index
+            .files()
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| f(&e.path).is_some())
+            .map(|(i, _)| i as u32)
+            .collect(),
+        None => Vec::new(),
+    };
     let mut left = share(room, shares.instructions);
     for (name, text) in project_instructions(index.root()) {
+        if let Some(why) = left_out(&name) {
+            withhold(&name, why);
+            continue;
+        }
         let (body, kept) = b.fit_lines(&format!("# Project instructions ({name})\n"), &text, left);
         if kept > 0 {
             left = left.saturating_sub(b.push(
@@ -310,23 +343,25 @@ pub fn build(
     };
     let header = "# Repository map (the most relevant files and their definitions)\n";
     let map_budget = share(room, shares.repo_map).saturating_sub(b.count(header) + 2);
+    let mut map_files = Vec::new();
     if map_budget > 32 && !index.files().is_empty() {
-        let key = map_key(index, req.pinned, map_budget);
+        let key = map_key(index, req.pinned, &hidden, map_budget);
         let memo = req.map_memo.and_then(|m| {
             m.lock().ok().and_then(|g| {
                 g.as_ref()
-                    .filter(|(k, _)| *k == key)
-                    .map(|(_, t)| t.clone())
+                    .filter(|(k, _, _)| *k == key)
+                    .map(|(_, t, f)| (t.clone(), f.clone()))
             })
         });
-        let text = memo.unwrap_or_else(|| {
-            let text = index.repo_map(&pinned_focus, map_budget, counter).text;
+        let (text, files) = memo.unwrap_or_else(|| {
+            let map = index.repo_map_hiding(&pinned_focus, &hidden, map_budget, counter);
+            let files: Vec<String> = map.files.iter().map(|f| f.path.clone()).collect();
             if let Some(m) = req.map_memo
                 && let Ok(mut g) = m.lock()
             {
-                *g = Some((key, text.clone()));
+                *g = Some((key, map.text.clone(), files.clone()));
             }
-            text
+            (map.text, files)
         });
         let map = crate::index::RepoMap {
             files: Vec::new(),
@@ -334,6 +369,7 @@ pub fn build(
             tokens: 0,
         };
         if !map.text.trim().is_empty() {
+            map_files = files;
             b.push(
                 PartKind::RepoMap,
                 None,
@@ -346,6 +382,10 @@ pub fn build(
 
     // Pinned files are sent whole: they may use all the room there is.
     for path in req.pinned {
+        if let Some(why) = left_out(path) {
+            withhold(path, why);
+            continue;
+        }
         let stable_used: usize = b.parts.iter().map(|p| p.tokens).sum::<usize>() - system_tokens;
         let left = room.saturating_sub(stable_used + question_tokens);
         b.file(path, PartKind::File, Slot::Stable, left);
@@ -382,6 +422,10 @@ pub fn build(
     };
     let mut current_left = free.saturating_sub(history_cost);
     if let Some(sel) = req.selection
+        && let Some(why) = left_out(&sel.path)
+    {
+        withhold(&sel.path, why);
+    } else if let Some(sel) = req.selection
         && let Ok(text) = std::fs::read_to_string(index.root().join(&sel.path))
     {
         let (a, b) = (sel.start.max(1), sel.end.max(sel.start.max(1)));
@@ -410,7 +454,15 @@ pub fn build(
         }
     }
     let found = retrieve(index, &Question::read(req.question), req.cwd);
-    let skip: FxHashSet<String> = req.pinned.iter().chain(req.excluded).cloned().collect();
+    let mut skip: FxHashSet<String> = req.pinned.iter().chain(req.excluded).cloned().collect();
+    for &f in &hidden {
+        let path = &index.files()[f as usize].path;
+        // Said in the preview when retrieval wanted it.
+        if found.files.contains(&f) || found.defs.iter().take(12).any(|d| d.0 == f) {
+            withhold(path, left_out(path).unwrap_or_default());
+        }
+        skip.insert(path.clone());
+    }
     request::add(
         &mut current,
         &found,
@@ -427,6 +479,7 @@ pub fn build(
     // The conversation: the most recent turns that fit, after a summary of older ones.
     let mut turns: Vec<Part> = Vec::new();
     let mut dropped = 0;
+    let mut history_turns = 0;
     for (i, (user, answer)) in req.history.iter().enumerate().rev() {
         let cost = counter.count(user) + counter.count(answer) + 2 * PER_MESSAGE;
         if cost > free {
@@ -444,6 +497,7 @@ pub fn build(
         };
         turns.push(part(Role::Assistant, answer));
         turns.push(part(Role::User, user));
+        history_turns += 1;
     }
     if let Some(summary) = req.summary {
         let user = format!("Summary of our earlier conversation:\n{summary}");
@@ -475,6 +529,12 @@ pub fn build(
         dropped_turns: dropped,
         missing_tokens,
         cut,
+        map_files,
+        left_out: withheld
+            .into_iter()
+            .map(|(path, reason)| super::LeftOutFile { path, reason })
+            .collect(),
+        history_turns,
     };
     // Counted on the rendered messages, as the model will see them; trim the
     // least needed parts if token merges across parts pushed it over.
@@ -501,6 +561,7 @@ pub fn build(
                 // Turns go in user/answer pairs, so the roles keep alternating.
                 if removed.kind == PartKind::History {
                     ctx.dropped_turns += 1;
+                    ctx.history_turns = ctx.history_turns.saturating_sub(1);
                     if ctx
                         .parts
                         .get(i)

@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::model::{Message, Role};
 
-pub use build::{CountMemo, MapMemo, Request, Selection, build};
+pub use build::{CountMemo, LeftOut, MapMemo, Request, Selection, build};
 pub use instructions::project_instructions;
 pub use question::{Question, Word};
 pub use retrieve::{Retrieved, module_files, retrieve};
@@ -46,6 +46,14 @@ pub struct Cut {
     pub kept_lines: Option<[usize; 2]>,
     pub total_lines: usize,
     /// Why, in words.
+    pub reason: String,
+}
+
+/// A file that stays on this machine though the request would have used it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LeftOutFile {
+    pub path: String,
+    /// Why (the never-send glob that matches, or the user's trim).
     pub reason: String,
 }
 
@@ -92,6 +100,14 @@ pub struct Context {
     pub missing_tokens: usize,
     /// Files the user asked for that did not fit whole: what was cut.
     pub cut: Vec<Cut>,
+    /// The files whose definitions' signatures the repo map shows.
+    pub map_files: Vec<String>,
+    /// Files that stay on this machine though the request would have used them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub left_out: Vec<LeftOutFile>,
+    /// Earlier turns included whole (the most recent ones), besides any summary.
+    #[serde(skip)]
+    pub history_turns: usize,
 }
 
 impl Context {
@@ -121,6 +137,20 @@ impl Context {
         msgs.extend(out);
         msgs.push(Message::new(Role::User, current));
         msgs
+    }
+
+    /// Every file whose content or signatures this context holds (history
+    /// aside), sorted.
+    pub fn files(&self) -> Vec<String> {
+        let mut f: Vec<String> = self
+            .parts
+            .iter()
+            .filter_map(|p| p.path.clone())
+            .chain(self.map_files.iter().cloned())
+            .collect();
+        f.sort();
+        f.dedup();
+        f
     }
 
     /// Count every part and the total again (after parts were changed).

@@ -30,6 +30,8 @@ pub enum FailureKind {
     Exists,
     /// Not UTF-8 text, or unreadable.
     Unreadable,
+    /// It would write a secret's redaction placeholder.
+    Redacted,
 }
 
 /// An edit that could not be turned into a change.
@@ -74,9 +76,19 @@ pub struct Proposal {
 impl Proposal {
     /// Feedback for the model after failures: what went wrong, block by block.
     pub fn feedback(&self) -> String {
+        self.feedback_quoting(&|_| true)
+    }
+
+    /// The feedback, quoting lines from disk only for files `may_quote`
+    /// allows (a cloud model is shown only the files approved for it).
+    pub fn feedback_quoting(&self, may_quote: &dyn Fn(&str) -> bool) -> String {
         let mut s = String::from("Some edits could not be applied:\n");
         for f in &self.failures {
-            s.push_str(&format!("- {f}\n"));
+            if f.path.as_deref().is_none_or(may_quote) {
+                s.push_str(&format!("- {f}\n"));
+            } else {
+                s.push_str(&format!("- {}\n", f.message));
+            }
         }
         s.push_str(
             "Reply again with SEARCH/REPLACE blocks whose SEARCH part copies the current file lines exactly, \
@@ -246,6 +258,25 @@ impl Planner<'_> {
 
     fn edit(&mut self, edit: &Edit) {
         let line = edit.line();
+        // A cloud model saw secrets as placeholders; one copied back would
+        // overwrite the secret on disk with the placeholder.
+        let written = match edit {
+            Edit::Replace { replace, .. } => replace.as_slice(),
+            Edit::WholeFile { content, .. } => content.as_slice(),
+            _ => &[],
+        };
+        if written
+            .iter()
+            .any(|l| l.contains(crate::route::PLACEHOLDER_PREFIX))
+        {
+            let msg = format!(
+                "the edit of {} (reply line {line}) would write a redaction placeholder ({}…]) into the file; keep the lines that hold secrets out of SEARCH/REPLACE blocks",
+                edit.path(),
+                crate::route::PLACEHOLDER_PREFIX
+            );
+            self.fail(FailureKind::Redacted, line, Some(edit.path()), msg, None);
+            return;
+        }
         match edit {
             Edit::Replace {
                 path,

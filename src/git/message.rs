@@ -119,7 +119,21 @@ impl Repo {
         index: &git2::Index,
         budget: usize,
     ) -> Result<CommitPrompt, GitError> {
-        let files = super::diff::files(&self.diff_staged_with(index, None)?)?;
+        self.commit_prompt_withholding(index, budget, &|_| false)
+    }
+
+    /// The commit prompt without the files `withhold` names (neither their
+    /// names nor their diffs): what stays on this machine.
+    pub fn commit_prompt_withholding(
+        &self,
+        index: &git2::Index,
+        budget: usize,
+        withhold: &dyn Fn(&str) -> bool,
+    ) -> Result<CommitPrompt, GitError> {
+        let mut files = super::diff::files(&self.diff_staged_with(index, None)?)?;
+        let before = files.len();
+        files.retain(|f| !withhold(&f.path));
+        let withheld = before - files.len();
         let subjects = self.recent_subjects(RECENT)?;
         let conventional = uses_conventional_commits(&subjects);
         let mut system = String::from(
@@ -148,6 +162,11 @@ impl Repo {
             user.push_str(&format!("\nThe project's guidelines on commits:\n{c}\n"));
         }
         user.push_str(&format!("\nFiles changed:\n{}", file_summary(&files)));
+        if withheld > 0 {
+            user.push_str(&format!(
+                "(and {withheld} more that stay on this machine)\n"
+            ));
+        }
         let room = budget
             .saturating_sub(user.len() + system.len() + 64)
             .max(256);

@@ -44,15 +44,24 @@ const PER_FILE: usize = 12;
 /// Render the first `n` ranked definitions (plus focused files), no file
 /// past `PER_FILE` of them, grouped by file in file-rank order, definitions
 /// in line order.
-fn select(index: &Index, ranking: &Ranking, focus_files: &[u32], n: usize) -> Vec<MapFile> {
+fn select(
+    index: &Index,
+    ranking: &Ranking,
+    focus_files: &[u32],
+    hidden: &[u32],
+    n: usize,
+) -> Vec<MapFile> {
     let mut by_file: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
-    for &f in focus_files {
+    for &f in focus_files.iter().filter(|f| !hidden.contains(f)) {
         by_file.entry(f).or_default();
     }
     let mut taken = 0;
     for &(f, d, _) in &ranking.defs {
         if taken == n {
             break;
+        }
+        if hidden.contains(&f) {
+            continue;
         }
         let defs = by_file.entry(f).or_default();
         if defs.len() >= PER_FILE && !focus_files.contains(&f) {
@@ -100,16 +109,18 @@ pub fn render_text(files: &[MapFile]) -> String {
     out
 }
 
-/// The largest map whose text fits `budget` tokens by `counter`.
+/// The largest map whose text fits `budget` tokens by `counter`; no
+/// `hidden` file appears in it.
 pub fn build(
     index: &Index,
     ranking: &Ranking,
     focus_files: &[u32],
+    hidden: &[u32],
     budget: usize,
     counter: &dyn TokenCounter,
 ) -> RepoMap {
     let make = |n: usize| {
-        let files = select(index, ranking, focus_files, n);
+        let files = select(index, ranking, focus_files, hidden, n);
         let text = render_text(&files);
         let tokens = counter.count(&text);
         RepoMap {

@@ -572,12 +572,24 @@ impl Index {
 
     /// The repo map for `focus` within `budget` tokens.
     pub fn repo_map(&self, focus: &Focus, budget: usize, counter: &dyn TokenCounter) -> RepoMap {
+        self.repo_map_hiding(focus, &[], budget, counter)
+    }
+
+    /// The repo map without the `hidden` files (neither named nor their
+    /// definitions shown): what stays on the machine is absent from it.
+    pub fn repo_map_hiding(
+        &self,
+        focus: &Focus,
+        hidden: &[u32],
+        budget: usize,
+        counter: &dyn TokenCounter,
+    ) -> RepoMap {
         if focus.files.is_empty() && focus.names.is_empty() {
             let ranking = self.unfocused.get_or_init(|| self.rank(focus));
-            return map::build(self, ranking, &focus.files, budget, counter);
+            return map::build(self, ranking, &focus.files, hidden, budget, counter);
         }
         let ranking = self.rank(focus);
-        map::build(self, &ranking, &focus.files, budget, counter)
+        map::build(self, &ranking, &focus.files, hidden, budget, counter)
     }
 }
 

@@ -76,4 +76,9 @@ impl Watcher {
     pub fn next_batch(&self, timeout: Duration) -> Option<Vec<PathBuf>> {
         self.batches.recv_timeout(timeout).ok()
     }
+
+    /// A batch that is ready now, without waiting.
+    pub fn try_next(&self) -> Option<Vec<PathBuf>> {
+        self.batches.try_recv().ok()
+    }
 }

@@ -15,6 +15,8 @@ pub enum ModelError {
     Local(#[from] super::local::LocalError),
     #[error(transparent)]
     Cloud(#[from] super::cloud::CloudError),
+    #[error("nothing was sent: {0}")]
+    NotApproved(String),
     #[error("{0}")]
     Other(String),
 }
@@ -26,6 +28,28 @@ pub struct ChatRequest<'a> {
     pub max_tokens: usize,
     /// 0 is greedy.
     pub temperature: f32,
+    /// Every file whose content or signatures the messages hold: a model
+    /// off this machine sends only what the user approved.
+    pub files: &'a [String],
+}
+
+/// The privacy gate a model off this machine is wrapped in: its `chat`
+/// sends nothing the user has not approved and nothing secret, and these
+/// say what must stay here and ask for the approval.
+pub trait Gate: Send + Sync {
+    /// Why `path` stays on this machine, if it does (never-send, trimmed).
+    fn left_out(&self, path: &str) -> Option<String>;
+    /// Show what the task would send — `ctx`, plus `extra_files` that
+    /// earlier turns to be summarised drew on, in up to `requests` requests —
+    /// and get the user's approval (`ctx` leaves as the preview showed it).
+    fn review(
+        &self,
+        ctx: &mut crate::context::Context,
+        extra_files: &[String],
+        requests: usize,
+    ) -> Result<(), ModelError>;
+    /// Whether lines of `path` may be quoted to the model (approved for the task).
+    fn approved(&self, path: &str) -> bool;
 }
 
 /// Where an answer was computed, shown next to it.
@@ -62,6 +86,10 @@ pub trait ChatModel: Send + Sync {
             .map(|m| self.counter().count(&m.content) + 6)
             .sum::<usize>()
             + 2
+    }
+    /// The privacy gate, for a model that runs off this machine.
+    fn gate(&self) -> Option<&dyn Gate> {
+        None
     }
     /// Stream a reply: text deltas, then `Done` with the stats (or `Error`).
     fn chat(

@@ -4,12 +4,16 @@
 //! its reason and never acted on silently.
 
 mod audit;
+mod gate;
 mod preview;
 mod privacy;
+mod secrets;
 
 pub use audit::{AuditEntry, append as audit_append, audit_file, read as audit_read};
+pub use gate::{Approve, Gated, Trim};
 pub use preview::Preview;
-pub use privacy::{PrivacyReport, guard, redact};
+pub use privacy::{PrivacyReport, guard};
+pub use secrets::{PLACEHOLDER_PREFIX, redact};
 
 use crate::config::{ProviderSettings, Settings};
 

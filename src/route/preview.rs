@@ -24,6 +24,12 @@ pub struct Preview {
     /// re-estimating after a trim.
     pub price_in_per_mtok: f64,
     pub price_out_per_mtok: f64,
+    /// Every file whose content or signatures the task may send (the
+    /// context's, and those of earlier turns to be summarised): what
+    /// approving it allows.
+    pub files: Vec<String>,
+    /// Requests the task may make at most (a summary, the answer, a retry).
+    pub requests: usize,
 }
 
 impl Preview {
@@ -48,15 +54,14 @@ impl Preview {
             cost_estimate_usd: cost,
             price_in_per_mtok: p.price_in_per_mtok,
             price_out_per_mtok: p.price_out_per_mtok,
+            files: ctx.files(),
+            requests: 1,
         }
     }
 
-    /// The files whose content (whole or in part) is sent.
+    /// The files whose content or signatures may be sent.
     pub fn files(&self) -> Vec<String> {
-        let mut f: Vec<String> = self.parts.iter().filter_map(|p| p.path.clone()).collect();
-        f.sort();
-        f.dedup();
-        f
+        self.files.clone()
     }
 
     pub fn render(&self) -> String {
@@ -81,6 +86,16 @@ impl Preview {
         s.push_str(&format!(
             "  total {} tokens in, up to {} out; estimated cost ${:.4}\n",
             self.total_tokens, self.max_output_tokens, self.cost_estimate_usd
+        ));
+        s.push_str(&format!(
+            "  approving sends this task: up to {} request{}, with these files: {}\n",
+            self.requests,
+            if self.requests == 1 { "" } else { "s" },
+            if self.files.is_empty() {
+                "none".to_string()
+            } else {
+                self.files.join(", ")
+            }
         ));
         s
     }

@@ -4,6 +4,7 @@
 //! said so. Shared by `locus commit` and the TUI's commit view.
 
 use super::SessionError;
+use crate::context::{Context, Part, PartKind, Slot};
 use crate::git::{self, FileDiff, Repo};
 use crate::model::chat::{ChatModel, ChatRequest};
 use crate::model::{Cancel, Event, Message, Role};
@@ -37,9 +38,44 @@ pub fn draft(
     repo.check_can_commit(index)?;
     let files = git::files(&repo.diff_staged_with(index, None)?)?;
     let patch = repo.staged_patch(index)?;
-    let prompt = repo.commit_prompt(index, diff_chars)?;
+    let gate = model.and_then(|m| m.gate());
+    let withhold = |p: &str| gate.is_some_and(|g| g.left_out(p).is_some());
+    let prompt = repo.commit_prompt_withholding(index, diff_chars, &withhold)?;
+    let paths: Vec<String> = files
+        .iter()
+        .map(|f| f.path.clone())
+        .filter(|p| !withhold(p))
+        .collect();
+    if let Some(g) = gate {
+        // The preview of what leaves: the prompt, and the files it shows.
+        let part = |kind, text: &str, slot| Part {
+            kind,
+            path: None,
+            lines: None,
+            tokens: 0,
+            text: text.to_string(),
+            slot,
+        };
+        let m = model.expect("gated");
+        let mut ctx = Context {
+            budget: m.window().saturating_sub(MESSAGE_TOKENS),
+            total_tokens: 0,
+            parts: vec![
+                part(PartKind::System, &prompt.system, Slot::Stable),
+                part(PartKind::Snippet, &prompt.user, Slot::Current),
+            ],
+            question: String::new(),
+            dropped_turns: 0,
+            missing_tokens: 0,
+            cut: Vec::new(),
+            map_files: Vec::new(),
+            left_out: Vec::new(),
+            history_turns: 0,
+        };
+        g.review(&mut ctx, &paths, 1)?;
+    }
     let raw = match model {
-        Some(m) => answer(m, &prompt, cancel)?,
+        Some(m) => answer(m, &prompt, &paths, cancel)?,
         None => String::new(),
     };
     let (message, source, rejected) = match model
@@ -62,6 +98,7 @@ pub fn draft(
 fn answer(
     model: &dyn ChatModel,
     prompt: &git::CommitPrompt,
+    files: &[String],
     cancel: &Cancel,
 ) -> Result<String, SessionError> {
     let messages = [
@@ -72,6 +109,7 @@ fn answer(
         messages: &messages,
         max_tokens: MESSAGE_TOKENS,
         temperature: 0.0,
+        files,
     };
     let mut text = String::new();
     let mut failure = None;

@@ -3,9 +3,11 @@
 
 pub mod commit;
 pub mod escalate;
+pub mod models;
 mod prompts;
 mod sources;
 mod store;
+mod workbench;
 
 use std::path::{Path, PathBuf};
 
@@ -15,13 +17,14 @@ use crate::config::ContextSettings;
 use crate::context::{self, Context, Request};
 use crate::edit::{self, PathGuard, Proposal};
 use crate::index::Index;
-use crate::model::chat::{ChatModel, ChatRequest, ModelError, Placement};
+use crate::model::chat::{ChatModel, ChatRequest, Gate, ModelError, Placement};
 use crate::model::{Cancel, Event, GenStats, Message, Role};
 use crate::tokens::TokenCounter;
 
 pub use prompts::{ASK_SYSTEM, SUMMARY_SYSTEM};
 pub use sources::{Source, sources};
 pub use store::{Record, SessionInfo, list, sessions_dir};
+pub use workbench::{Applied, Via, Workbench, WorkbenchError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {
@@ -71,6 +74,9 @@ pub struct Turn {
     pub stats: Option<GenStats>,
     #[serde(default)]
     pub sources: Vec<Source>,
+    /// Every file whose content or signatures the turn's request held.
+    #[serde(default)]
+    pub files: Vec<String>,
 }
 
 /// What an ask produced.
@@ -106,16 +112,11 @@ pub struct Session {
     pub settings: ContextSettings,
     map_memo: context::MapMemo,
     count_memo: context::CountMemo,
-    /// Runs on every context before it is sent (see `pass_gate`).
-    pub gate: Option<Gate>,
     /// Lines the user selected, shown with the next requests until cleared.
     pub selection: Option<context::Selection>,
     /// Files the user removed from the context of the next requests.
     pub excluded: Vec<String>,
 }
-
-/// A check on the context before it is sent; an error stops the request.
-pub type Gate = Box<dyn FnMut(&mut Context, &dyn ChatModel) -> Result<(), SessionError> + Send>;
 
 impl Session {
     /// A new session saved under `dir`.
@@ -150,7 +151,6 @@ impl Session {
             settings,
             map_memo: Default::default(),
             count_memo: Default::default(),
-            gate: None,
             selection: None,
             excluded: Vec::new(),
         }
@@ -263,7 +263,7 @@ impl Session {
     ) -> Context {
         let (system, question, room) = self.shape(model, task, text);
         let budget = model.window().saturating_sub(room);
-        self.context(
+        self.context_behind(
             index,
             cwd,
             system,
@@ -271,17 +271,22 @@ impl Session {
             pinned,
             budget,
             model.counter(),
+            model.gate(),
         )
     }
 
-    fn history(&self) -> Vec<(String, String)> {
+    /// The turns since the summary, as sent and answered. Behind a gate, a
+    /// turn that drew on a file that stays here is shown by its question
+    /// only, its answer withheld.
+    fn history(&self, gate: Option<&dyn Gate>) -> Vec<(String, String)> {
         self.turns[self.summarized..]
             .iter()
-            .map(|t| (t.sent.clone(), t.answer.clone()))
+            .map(|t| withheld(t, gate).unwrap_or_else(|| (t.sent.clone(), t.answer.clone())))
             .collect()
     }
 
-    /// The prompt for `question` with `system`, within `budget` tokens.
+    /// The prompt for `question` with `system`, within `budget` tokens, for
+    /// a model on this machine.
     #[allow(clippy::too_many_arguments)]
     pub fn context(
         &self,
@@ -293,7 +298,25 @@ impl Session {
         budget: usize,
         counter: &dyn TokenCounter,
     ) -> Context {
-        let history = self.history();
+        self.context_behind(index, cwd, system, question, pinned, budget, counter, None)
+    }
+
+    /// The prompt as `context` builds it, with what `gate` keeps on this
+    /// machine absent from every part.
+    #[allow(clippy::too_many_arguments)]
+    fn context_behind(
+        &self,
+        index: &Index,
+        cwd: &Path,
+        system: &str,
+        question: &str,
+        pinned: &[String],
+        budget: usize,
+        counter: &dyn TokenCounter,
+        gate: Option<&dyn Gate>,
+    ) -> Context {
+        let history = self.history(gate);
+        let left_out = |p: &str| gate.and_then(|g| g.left_out(p));
         let req = Request {
             system,
             question,
@@ -305,8 +328,22 @@ impl Session {
             count_memo: Some(&self.count_memo),
             selection: self.selection.as_ref(),
             excluded: &self.excluded,
+            left_out: gate.is_some().then_some(&left_out as &context::LeftOut<'_>),
         };
         context::build(index, &req, budget, counter, &self.settings)
+    }
+
+    /// Every file the context's request draws on: its parts, the map, and
+    /// the earlier turns it includes.
+    fn files_of(&self, ctx: &Context) -> Vec<String> {
+        let mut files = ctx.files();
+        let shown = self.turns.len().saturating_sub(ctx.history_turns);
+        for t in &self.turns[shown.max(self.summarized)..] {
+            files.extend(t.files.iter().cloned());
+        }
+        files.sort();
+        files.dedup();
+        files
     }
 
     /// Answer a question about the code, streaming text to `on_text`.
@@ -323,7 +360,7 @@ impl Session {
     ) -> Result<Answer, SessionError> {
         let (system, question_sent, answer_room) = self.shape(model, Task::Ask, question);
         let budget = model.window() - answer_room;
-        let mut ctx = self.prepare(
+        let ctx = self.prepare(
             model,
             index,
             cwd,
@@ -331,14 +368,17 @@ impl Session {
             &question_sent,
             pinned,
             budget,
+            1,
             cancel,
         )?;
-        self.pass_gate(&mut ctx, model)?;
         let messages = ctx.messages();
-        let (text, stats) = run(model, &messages, answer_room, cancel, on_text)?;
+        let files = self.files_of(&ctx);
+        let (text, stats) = run(model, &messages, &files, answer_room, cancel, on_text)?;
         let srcs = sources(&text, index);
         let placement = model.placement();
-        self.record("ask", question, &messages, &text, &placement, &stats, &srcs)?;
+        self.record(
+            "ask", question, &messages, &text, &placement, &stats, &srcs, files,
+        )?;
         Ok(Answer {
             text,
             sources: srcs,
@@ -348,16 +388,10 @@ impl Session {
         })
     }
 
-    /// Let the gate (privacy guard and preview before a cloud request) see and
-    /// change the context, or stop the request.
-    fn pass_gate(&mut self, ctx: &mut Context, model: &dyn ChatModel) -> Result<(), SessionError> {
-        match &mut self.gate {
-            Some(g) => g(ctx, model),
-            None => Ok(()),
-        }
-    }
-
-    /// Build the context, summarising older turns first when they no longer fit.
+    /// Build the context, summarising older turns first when they no longer
+    /// fit. Behind a gate, the task is previewed and approved first: the
+    /// context, the files of the turns to be summarised, and `requests`
+    /// requests besides the summary.
     #[allow(clippy::too_many_arguments)]
     fn prepare(
         &mut self,
@@ -368,9 +402,11 @@ impl Session {
         question: &str,
         pinned: &[String],
         budget: usize,
+        requests: usize,
         cancel: &Cancel,
     ) -> Result<Context, SessionError> {
-        let mut ctx = self.context(
+        let gate = model.gate();
+        let mut ctx = self.context_behind(
             index,
             cwd,
             system,
@@ -378,10 +414,21 @@ impl Session {
             pinned,
             budget,
             model.counter(),
+            gate,
         );
-        if ctx.dropped_turns > 0 {
+        let summarise = ctx.dropped_turns > 0 && self.to_summarize().is_some();
+        if let Some(g) = gate {
+            let mut extra = self.files_of(&ctx);
+            if let Some(range) = self.to_summarize() {
+                for t in &self.turns[range] {
+                    extra.extend(t.files.iter().cloned());
+                }
+            }
+            g.review(&mut ctx, &extra, requests + usize::from(summarise))?;
+        }
+        if summarise {
             self.summarize(model, cancel)?;
-            ctx = self.context(
+            ctx = self.context_behind(
                 index,
                 cwd,
                 system,
@@ -389,7 +436,15 @@ impl Session {
                 pinned,
                 budget,
                 model.counter(),
+                gate,
             );
+            if gate.is_some() {
+                // As it leaves: the guard's redactions (its files were approved).
+                ctx.parts
+                    .iter_mut()
+                    .for_each(|p| p.text = crate::route::redact(&p.text).0);
+                ctx.recount(model.counter());
+            }
         }
         if ctx.total_tokens > budget {
             return Err(SessionError::TooLong {
@@ -402,15 +457,24 @@ impl Session {
 
     /// Replace every turn but the last by a summary the model writes (with the
     /// previous summary folded in). The summary request is cut to fit the window.
+    /// The turns a summary would cover now: all but the last since the
+    /// previous summary.
+    fn to_summarize(&self) -> Option<std::ops::Range<usize>> {
+        let upto = self.turns.len().saturating_sub(1).max(self.summarized);
+        (upto > self.summarized).then_some(self.summarized..upto)
+    }
+
     pub fn summarize(
         &mut self,
         model: &dyn ChatModel,
         cancel: &Cancel,
     ) -> Result<(), SessionError> {
-        let upto = self.turns.len().saturating_sub(1).max(self.summarized);
-        if upto == self.summarized {
+        let Some(range) = self.to_summarize() else {
             return Ok(());
-        }
+        };
+        let upto = range.end;
+        let gate = model.gate();
+        let mut files: Vec<String> = Vec::new();
         let counter = model.counter();
         let room = model
             .window()
@@ -419,12 +483,18 @@ impl Session {
         if let Some(s) = &self.summary {
             pieces.push(format!("Earlier summary: {s}"));
         }
-        for t in &self.turns[self.summarized..upto] {
-            pieces.push(format!(
-                "Developer: {}\nAssistant: {}",
-                t.question, t.answer
-            ));
+        for t in &self.turns[range] {
+            let answer = match withheld(t, gate) {
+                Some((_, a)) => a,
+                None => {
+                    files.extend(t.files.iter().cloned());
+                    t.answer.clone()
+                }
+            };
+            pieces.push(format!("Developer: {}\nAssistant: {answer}", t.question));
         }
+        files.sort();
+        files.dedup();
         // Keep the most recent text that fits: the request must always fit the window.
         let mut text = String::new();
         let mut used = 0;
@@ -449,7 +519,7 @@ impl Session {
             Message::new(Role::System, SUMMARY_SYSTEM),
             Message::new(Role::User, text.trim_end().to_string()),
         ];
-        let (summary, _) = run(model, &messages, 300, cancel, &mut |_| {})?;
+        let (summary, _) = run(model, &messages, &files, 300, cancel, &mut |_| {})?;
         self.summary = Some(summary.trim().to_string());
         self.summarized = upto;
         self.save(&Record::Summary {
@@ -468,6 +538,7 @@ impl Session {
         placement: &Placement,
         stats: &GenStats,
         srcs: &[Source],
+        files: Vec<String>,
     ) -> Result<(), SessionError> {
         let turn = Turn {
             kind: kind.into(),
@@ -481,6 +552,7 @@ impl Session {
             time: store::now(),
             stats: Some(stats.clone()),
             sources: srcs.to_vec(),
+            files,
         };
         self.save(&Record::Turn(Box::new(turn.clone())))?;
         self.turns.push(turn);
@@ -504,11 +576,13 @@ impl Session {
         let window = model.window();
         let (system, question, answer_room) = self.shape(model, Task::Edit, instruction);
         let budget = window - answer_room;
-        let mut ctx = self.prepare(model, index, cwd, system, &question, pinned, budget, cancel)?;
-        self.pass_gate(&mut ctx, model)?;
+        let ctx = self.prepare(
+            model, index, cwd, system, &question, pinned, budget, 2, cancel,
+        )?;
         let mut messages = ctx.messages();
+        let files = self.files_of(&ctx);
         let mut replies = Vec::new();
-        let (reply, mut stats) = run(model, &messages, answer_room, cancel, on_text)?;
+        let (reply, mut stats) = run(model, &messages, &files, answer_room, cancel, on_text)?;
         let mut proposal = edit::propose(&edit::parse_reply(&reply), guard);
         replies.push(reply);
         let failed = |p: &Proposal| !p.failures.is_empty() || p.changes.is_empty();
@@ -517,15 +591,34 @@ impl Session {
                 "Your reply had no SEARCH/REPLACE blocks. Reply with SEARCH/REPLACE blocks only."
                     .to_string()
             } else {
-                proposal.feedback()
+                // A cloud model is quoted only the files approved for it.
+                let gate = model.gate();
+                proposal.feedback_quoting(&|p| gate.is_none_or(|g| g.approved(p)))
             };
+            let mut retry_files = files.clone();
+            retry_files.extend(
+                proposal
+                    .failures
+                    .iter()
+                    .filter_map(|f| f.path.clone())
+                    .filter(|p| model.gate().is_none_or(|g| g.approved(p))),
+            );
+            retry_files.sort();
+            retry_files.dedup();
             messages.push(Message::new(Role::Assistant, replies[0].clone()));
             messages.push(Message::new(Role::User, feedback));
             // The retry must fit too: without room, it is not attempted.
             let room = window.saturating_sub(model.prompt_tokens(&messages));
             if room >= 128 {
                 on_text(Piece::Text("\n"));
-                let (retry, s) = run(model, &messages, answer_room.min(room), cancel, on_text)?;
+                let (retry, s) = run(
+                    model,
+                    &messages,
+                    &retry_files,
+                    answer_room.min(room),
+                    cancel,
+                    on_text,
+                )?;
                 stats = s;
                 proposal = edit::propose(&edit::parse_reply(&retry), guard);
                 replies.push(retry);
@@ -544,6 +637,7 @@ impl Session {
             &placement,
             &stats,
             &[],
+            files,
         )?;
         Ok(EditOutcome {
             proposal,
@@ -570,6 +664,7 @@ pub enum Piece<'a> {
 fn run(
     model: &dyn ChatModel,
     messages: &[Message],
+    files: &[String],
     max_tokens: usize,
     cancel: &Cancel,
     on_text: &mut dyn FnMut(Piece),
@@ -581,6 +676,7 @@ fn run(
         messages,
         max_tokens,
         temperature: 0.0,
+        files,
     };
     model.chat(&req, cancel, &mut |e| match e {
         Event::Text(t) => {
@@ -595,4 +691,15 @@ fn run(
         return Err(SessionError::Generation(e));
     }
     Ok((text, stats))
+}
+
+/// Behind a gate, a turn that drew on a file that stays here: its question
+/// and a note in place of its answer.
+fn withheld(t: &Turn, gate: Option<&dyn Gate>) -> Option<(String, String)> {
+    let g = gate?;
+    let f = t.files.iter().find(|f| g.left_out(f).is_some())?;
+    Some((
+        t.question.clone(),
+        format!("[answer withheld: it drew on {f}, which stays on this machine]"),
+    ))
 }

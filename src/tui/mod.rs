@@ -62,7 +62,11 @@ fn restore() {
 }
 
 /// Run the TUI in `ws`; `resume` continues a saved session (`Some(None)`: the latest).
-pub fn run(ws: &Workspace, resume: Option<Option<String>>) -> anyhow::Result<ExitCode> {
+pub fn run(
+    ws: &Workspace,
+    resume: Option<Option<String>>,
+    model: Option<String>,
+) -> anyhow::Result<ExitCode> {
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         anyhow::bail!(
             "the locus TUI needs a terminal; headless, use `locus ask`, `locus edit`, `locus commit` …"
@@ -90,7 +94,7 @@ pub fn run(ws: &Workspace, resume: Option<Option<String>>) -> anyhow::Result<Exi
         EnableBracketedPaste,
         EnableMouseCapture
     )?;
-    let result = event_loop(ws, resume, &styles, keys);
+    let result = event_loop(ws, resume, model, &styles, keys);
     restore();
     result.map(|_| ExitCode::SUCCESS)
 }
@@ -98,6 +102,7 @@ pub fn run(ws: &Workspace, resume: Option<Option<String>>) -> anyhow::Result<Exi
 fn event_loop(
     ws: &Workspace,
     resume: Option<Option<String>>,
+    model: Option<String>,
     styles: &style::Styles,
     keys: crate::config::Keymap,
 ) -> anyhow::Result<()> {
@@ -129,7 +134,7 @@ fn event_loop(
                 }
             }
         })?;
-    let jobs = worker::spawn(ws.cwd.clone(), resume, tx);
+    let jobs = worker::spawn(ws.clone(), resume, model, tx);
     let mut app = App::new();
     app.keys = keys;
     // The first frame, before the index or the model is ready.

@@ -198,8 +198,13 @@ fn status_bar(f: &mut Frame<'_>, area: Rect, app: &App, st: &Styles) {
     } else {
         String::new()
     };
+    let trust = if s.untrusted {
+        " · repo config untrusted: `locus trust`"
+    } else {
+        ""
+    };
     let text = format!(
-        " {model}{cost}{branch} · {} · {:.0}/{:.1} tok/s in/out · reused {}",
+        " {model}{cost}{branch}{trust} · {} · {:.0}/{:.1} tok/s in/out · reused {}",
         s.index, s.prefill, s.decode, s.reused
     );
     f.render_widget(Paragraph::new(text).style(st.get(scope)), left);

@@ -327,6 +327,11 @@ impl CloudModel {
 
 impl ChatModel for CloudModel {
     fn placement(&self) -> Placement {
+        if self.settings.is_local() {
+            return Placement::Local {
+                model: format!("{} ({})", self.settings.model, self.name),
+            };
+        }
         Placement::Cloud {
             provider: self.name.clone(),
             model: self.settings.model.clone(),

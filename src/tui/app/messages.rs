@@ -106,6 +106,9 @@ pub enum Report {
         cost: f64,
     },
     Info(String),
+    /// The repository's config file sets what needs trust and is not
+    /// trusted: the line that says what was ignored.
+    Untrusted(String),
     Error(String),
     Git {
         branch: Option<String>,
@@ -152,4 +155,6 @@ pub struct Status {
     pub cost: f64,
     /// No local model could be loaded.
     pub no_model: bool,
+    /// Settings of the repository's config file were ignored (not trusted).
+    pub untrusted: bool,
 }

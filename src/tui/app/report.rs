@@ -125,6 +125,10 @@ impl App {
                 self.entries.push(Entry::Info(summary));
             }
             Report::Info(s) => self.entries.push(Entry::Info(s)),
+            Report::Untrusted(s) => {
+                self.status.untrusted = true;
+                self.entries.push(Entry::Info(s));
+            }
             Report::Error(e) if self.commit_running => {
                 // Back to the message as it was edited, with the reason.
                 self.commit_running = false;

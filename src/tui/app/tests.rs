@@ -123,6 +123,8 @@ fn preview() -> Preview {
         cost_estimate_usd: 0.0,
         price_in_per_mtok: 1.0,
         price_out_per_mtok: 2.0,
+        files: vec!["calc.py".into(), "notes.py".into()],
+        requests: 1,
     }
 }
 

@@ -1,0 +1,534 @@
+//! The workbench: the one place that wires locus's pieces together for a
+//! workspace — the index (kept current by the watcher, and after every
+//! apply, undo and redo), the model, the path guard, the journal, the pinned
+//! files and the conversation. Its methods are the jobs; the TUI's worker
+//! and the headless commands only translate input and output, so both front
+//! ends behave the same for pins, staging, errors and fallbacks.
+
+use std::path::{Path, PathBuf};
+
+use super::models::{self, ModelChoiceError, ModelSpec};
+use super::{Answer, EditOutcome, Piece, Session, SessionError, Task, escalate};
+use crate::assets::Assets;
+use crate::config::{ConfigError, Settings};
+use crate::context::Context;
+use crate::edit::{self, ChangeSet, Entry, Journal, JournalError, PathGuard};
+use crate::git::{self, GitError, Repo};
+use crate::index::{Index, IndexError, Progress, Watcher};
+use crate::model::Cancel;
+use crate::model::chat::ChatModel;
+use crate::route::{Approve, Gated, Preview, Trim};
+use crate::workspace::Workspace;
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorkbenchError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("{what} has a bad glob: {source}")]
+    Glob {
+        what: &'static str,
+        #[source]
+        source: globset::Error,
+    },
+    #[error(transparent)]
+    Path(#[from] edit::PathError),
+    #[error("cannot index {root}: {source}")]
+    Index {
+        root: PathBuf,
+        #[source]
+        source: IndexError,
+    },
+    #[error(transparent)]
+    Model(#[from] ModelChoiceError),
+    #[error(
+        "no model is loaded; pass --model, run `locus models`, or escalate with --cloud / Ctrl-E"
+    )]
+    NoModel,
+    #[error(transparent)]
+    Session(#[from] SessionError),
+    #[error(transparent)]
+    Escalation(#[from] escalate::EscalationError),
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    #[error(transparent)]
+    Git(#[from] GitError),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Which model a job runs on: the workbench's own (local), or a cloud model
+/// behind its gate.
+#[derive(Clone, Copy)]
+pub enum Via<'a> {
+    Local,
+    Cloud(&'a Gated),
+}
+
+/// What an apply did.
+#[derive(Debug, Clone)]
+pub struct Applied {
+    pub entry: Entry,
+    /// Files staged (when asked to stage).
+    pub staged: Vec<String>,
+    /// Files not staged: they had other unstaged changes, or staging failed.
+    pub not_staged: Vec<(String, String)>,
+}
+
+pub struct Workbench {
+    pub ws: Workspace,
+    pub settings: Settings,
+    /// What of the repository's config file was ignored, in one line.
+    pub trust_note: Option<String>,
+    pub guard: PathGuard,
+    pub journal: Journal,
+    index: Option<Index>,
+    watcher: Option<Watcher>,
+    model: Option<Box<dyn ChatModel>>,
+    /// Files sent whole with every request (repo-relative).
+    pub pinned: Vec<String>,
+    pub session: Session,
+}
+
+impl Workbench {
+    /// A workbench for `ws` with a conversation that is not saved until a
+    /// session is opened or created; no index and no model yet.
+    pub fn new(ws: Workspace) -> Result<Workbench, WorkbenchError> {
+        let loaded = ws.settings()?;
+        let settings = loaded.settings.clone();
+        let rules =
+            settings
+                .privacy
+                .never_touch_rules()
+                .map_err(|source| WorkbenchError::Glob {
+                    what: "privacy.never_touch",
+                    source,
+                })?;
+        let guard = PathGuard::new(&ws.root, rules)
+            .map_err(|e| WorkbenchError::Other(format!("cannot use {}: {e}", ws.root.display())))?
+            .with_cwd(&ws.cwd);
+        let journal = Journal::for_repo(&ws.dirs, guard.root());
+        let session = Session::detached(settings.context.clone());
+        Ok(Workbench {
+            trust_note: loaded.ignored_note(),
+            settings,
+            guard,
+            journal,
+            index: None,
+            watcher: None,
+            model: None,
+            pinned: Vec::new(),
+            session,
+            ws,
+        })
+    }
+
+    // ---- conversation -------------------------------------------------
+
+    /// Start a saved conversation, or continue one (`Some(None)`: the latest).
+    pub fn open_session(&mut self, resume: Option<Option<&str>>) -> Result<(), WorkbenchError> {
+        let dir = super::sessions_dir(&self.ws.dirs, &self.ws.root);
+        let settings = self.settings.context.clone();
+        self.session = match resume {
+            Some(id) => Session::open(&dir, id, settings)?,
+            None => Session::create(&dir, &self.ws.root, settings)?,
+        };
+        Ok(())
+    }
+
+    /// Repo-relative paths of files named on the command line or in the
+    /// TUI (relative to the cwd, or to the root), each checked to exist
+    /// inside the repository.
+    pub fn resolve_paths(&self, files: &[String]) -> Result<Vec<String>, WorkbenchError> {
+        files
+            .iter()
+            .map(|f| {
+                let abs = self.ws.cwd.join(f);
+                let abs = if abs.exists() {
+                    abs
+                } else {
+                    self.ws.root.join(f)
+                };
+                let canon = abs
+                    .canonicalize()
+                    .map_err(|e| WorkbenchError::Other(format!("cannot read {f}: {e}")))?;
+                let rel = canon.strip_prefix(&self.ws.root).map_err(|_| {
+                    WorkbenchError::Other(format!(
+                        "{f} is outside the repository {}",
+                        self.ws.root.display()
+                    ))
+                })?;
+                Ok(rel.to_string_lossy().replace('\\', "/"))
+            })
+            .collect()
+    }
+
+    /// Pin `path` (sent whole with every request) or unpin it; a pinned
+    /// file is no longer removed from the context.
+    pub fn pin(&mut self, path: &str, on: bool) {
+        self.pinned.retain(|p| p != path);
+        if on {
+            self.pinned.push(path.to_string());
+            self.session.excluded.retain(|p| p != path);
+        }
+    }
+
+    /// Remove `path` from the context of the next requests, or restore it.
+    pub fn exclude(&mut self, path: &str, on: bool) {
+        self.session.excluded.retain(|p| p != path);
+        if on {
+            self.session.excluded.push(path.to_string());
+            self.pinned.retain(|p| p != path);
+        }
+    }
+
+    // ---- index ----------------------------------------------------------
+
+    /// Open the index through its cache (`progress` follows the build),
+    /// and start watching the tree when `index.watch` is on.
+    pub fn open_index(&mut self, progress: &Progress) -> Result<&Index, WorkbenchError> {
+        let (index, _) = Index::open(
+            &self.ws.root,
+            &self.settings.index,
+            Assets::new(Some(&self.ws.dirs.config)),
+            Some(&self.ws.cache_dir()),
+            progress,
+        )
+        .map_err(|source| WorkbenchError::Index {
+            root: self.ws.root.clone(),
+            source,
+        })?;
+        if self.settings.index.watch && self.watcher.is_none() {
+            match Watcher::start(&self.ws.root) {
+                Ok(w) => self.watcher = Some(w),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot watch the tree; the index refreshes after locus's own changes")
+                }
+            }
+        }
+        Ok(self.index.insert(index))
+    }
+
+    /// The index, opened on first use.
+    pub fn index(&mut self) -> Result<&Index, WorkbenchError> {
+        if self.index.is_none() {
+            self.open_index(&Progress::default())?;
+        }
+        self.refresh();
+        Ok(self.index.as_ref().expect("opened"))
+    }
+
+    /// The index if it is open.
+    pub fn index_if_open(&self) -> Option<&Index> {
+        self.index.as_ref()
+    }
+
+    /// Bring the index up to date with what the watcher saw; how many
+    /// files changed.
+    pub fn refresh(&mut self) -> usize {
+        let Some(w) = &self.watcher else { return 0 };
+        let mut paths = Vec::new();
+        while let Some(batch) = w.try_next() {
+            paths.extend(batch);
+        }
+        self.reindex(&paths)
+    }
+
+    fn reindex(&mut self, paths: &[PathBuf]) -> usize {
+        let Some(index) = &mut self.index else {
+            return 0;
+        };
+        if paths.is_empty() {
+            return 0;
+        }
+        match index.update(paths) {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::warn!(error = %e, "index update failed");
+                0
+            }
+        }
+    }
+
+    fn reindex_entry(&mut self, entry: &Entry) {
+        let root = self.ws.root.clone();
+        let paths: Vec<PathBuf> = entry.files.iter().map(|f| root.join(&f.path)).collect();
+        self.reindex(&paths);
+    }
+
+    // ---- models ---------------------------------------------------------
+
+    /// Load the model `spec` asks for (none: the repository's remembered
+    /// choice, `[model] provider`, the configured or only GGUF) and make it
+    /// the workbench's; with `remember`, this repository keeps the choice.
+    pub fn load_model(
+        &mut self,
+        spec: Option<&str>,
+        remember: bool,
+    ) -> Result<&dyn ChatModel, WorkbenchError> {
+        let state = self.ws.state_dir();
+        let chosen = models::effective(spec, &self.settings, &state);
+        let m = models::load(chosen.as_ref(), &self.settings)?;
+        if remember && let Some(c) = &chosen {
+            let _ = models::remember(&state, c);
+        }
+        self.model = Some(m);
+        Ok(self.model.as_deref().expect("just set"))
+    }
+
+    /// Use `model` (already loaded) from now on.
+    pub fn set_model(&mut self, model: Box<dyn ChatModel>) {
+        self.model = Some(model);
+    }
+
+    pub fn model(&self) -> Option<&dyn ChatModel> {
+        self.model.as_deref()
+    }
+
+    /// The spec the next `load_model(None)` would use.
+    pub fn model_spec(&self) -> Option<ModelSpec> {
+        models::effective(None, &self.settings, &self.ws.state_dir())
+    }
+
+    // ---- escalation -----------------------------------------------------
+
+    /// The cloud model (`provider`, else the configured one) behind its
+    /// gate: `trim` names what the user left out, `approve` sees each
+    /// task's preview.
+    pub fn escalation(
+        &self,
+        provider: Option<&str>,
+        trim: Trim,
+        approve: Approve,
+    ) -> Result<Gated, WorkbenchError> {
+        Ok(escalate::gated(
+            &self.settings,
+            &self.ws.dirs,
+            &self.ws.root,
+            provider,
+            trim,
+            approve,
+        )?)
+    }
+
+    /// What escalating `text` would send through `gated`, computed as the
+    /// request will be (nothing is approved or sent).
+    pub fn escalation_preview(
+        &mut self,
+        gated: &Gated,
+        task: Task,
+        text: &str,
+    ) -> Result<Preview, WorkbenchError> {
+        self.index()?;
+        let index = self.index.as_ref().expect("opened");
+        let mut ctx = self
+            .session
+            .draft(gated, index, &self.ws.cwd, task, text, &self.pinned);
+        let requests = match task {
+            Task::Ask => 1,
+            Task::Edit => 2,
+        } + usize::from(ctx.dropped_turns > 0);
+        Ok(gated.preview(&mut ctx, &[], requests))
+    }
+
+    // ---- jobs -----------------------------------------------------------
+
+    /// Answer a question about the code (with the pinned files and `files`).
+    pub fn ask(
+        &mut self,
+        via: Via<'_>,
+        question: &str,
+        files: &[String],
+        cancel: &Cancel,
+        on_text: &mut dyn FnMut(Piece),
+    ) -> Result<Answer, WorkbenchError> {
+        self.index()?;
+        let pinned = self.with_pins(files);
+        let model = pick(&self.model, via)?;
+        let index = self.index.as_ref().expect("opened");
+        Ok(self.session.ask(
+            model,
+            index,
+            &self.ws.cwd,
+            question,
+            &pinned,
+            cancel,
+            on_text,
+        )?)
+    }
+
+    /// Ask for a change (the pinned files and `files` are shown and may be
+    /// changed); a proposal to review.
+    pub fn edit(
+        &mut self,
+        via: Via<'_>,
+        instruction: &str,
+        files: &[String],
+        cancel: &Cancel,
+        on_text: &mut dyn FnMut(Piece),
+    ) -> Result<EditOutcome, WorkbenchError> {
+        self.index()?;
+        let pinned = self.with_pins(files);
+        let model = pick(&self.model, via)?;
+        let index = self.index.as_ref().expect("opened");
+        Ok(self.session.edit(
+            model,
+            index,
+            &self.guard,
+            &self.ws.cwd,
+            instruction,
+            &pinned,
+            cancel,
+            on_text,
+        )?)
+    }
+
+    fn with_pins(&self, files: &[String]) -> Vec<String> {
+        let mut all = self.pinned.clone();
+        for f in files {
+            if !all.contains(f) {
+                all.push(f.clone());
+            }
+        }
+        all
+    }
+
+    /// The context an ask would send now for `question` on the workbench's
+    /// model (counted with its tokenizer); `None` without a model.
+    pub fn context_draft(
+        &mut self,
+        task: Task,
+        question: &str,
+    ) -> Result<Option<Context>, WorkbenchError> {
+        self.index()?;
+        let Some(model) = self.model.as_deref() else {
+            return Ok(None);
+        };
+        let index = self.index.as_ref().expect("opened");
+        Ok(Some(self.session.draft(
+            model,
+            index,
+            &self.ws.cwd,
+            task,
+            question,
+            &self.pinned,
+        )))
+    }
+
+    /// Write the accepted changes (journaled: undo reverts them), staging
+    /// the files that had no other unstaged change when `stage`; the index
+    /// follows.
+    pub fn apply(
+        &mut self,
+        changes: &ChangeSet,
+        summary: &str,
+        stage: bool,
+    ) -> Result<Option<Applied>, WorkbenchError> {
+        let writes = edit::writes_for(changes);
+        if writes.is_empty() {
+            return Ok(None);
+        }
+        // Only files with no other unstaged change are staged: then what is
+        // staged is exactly the accepted hunks.
+        let repo = if stage {
+            Some(Repo::open(&self.ws.cwd))
+        } else {
+            None
+        };
+        let mut not_staged = Vec::new();
+        let mut to_stage = Vec::new();
+        match &repo {
+            Some(Ok(r)) => {
+                for w in &writes {
+                    if r.has_unstaged(&w.path).unwrap_or(true) {
+                        not_staged.push((
+                            w.path.clone(),
+                            "it had other unstaged changes; use git add -p".to_string(),
+                        ));
+                    } else {
+                        to_stage.push(w.path.clone());
+                    }
+                }
+            }
+            Some(Err(e)) => {
+                for w in &writes {
+                    not_staged.push((w.path.clone(), e.to_string()));
+                }
+            }
+            None => {}
+        }
+        let entry = self.journal.apply(&writes, summary, &self.guard)?;
+        self.reindex_entry(&entry);
+        let mut staged = Vec::new();
+        if let Some(Ok(r)) = &repo {
+            for p in to_stage {
+                match r.stage_file(&p) {
+                    Ok(()) => staged.push(p),
+                    Err(e) => not_staged.push((p, e.to_string())),
+                }
+            }
+        }
+        Ok(Some(Applied {
+            entry,
+            staged,
+            not_staged,
+        }))
+    }
+
+    /// Undo (or with `redo`, redo) the last change; the index follows.
+    pub fn undo(&mut self, redo: bool) -> Result<Option<Entry>, WorkbenchError> {
+        let done = if redo {
+            self.journal.redo(&self.guard)?
+        } else {
+            self.journal.undo(&self.guard)?
+        };
+        if let Some(e) = &done {
+            self.reindex_entry(e);
+        }
+        Ok(done)
+    }
+
+    /// A commit message for what is staged, by the workbench's model (or a
+    /// plain summary without one).
+    pub fn commit_draft(
+        &self,
+        diff_chars: usize,
+        cancel: &Cancel,
+    ) -> Result<super::commit::Draft, WorkbenchError> {
+        let repo = Repo::open(&self.ws.cwd)?;
+        let index = repo.git2().index().map_err(GitError::from)?;
+        Ok(super::commit::draft(
+            &repo,
+            &index,
+            self.model.as_deref(),
+            diff_chars,
+            cancel,
+        )?)
+    }
+
+    /// Commit what is staged with `message` (hooks honoured).
+    pub fn commit(&self, message: &str) -> Result<git::Committed, WorkbenchError> {
+        Ok(Repo::open(&self.ws.cwd)?.commit(message)?)
+    }
+
+    /// Save the index cache (on exit).
+    pub fn save(&self) {
+        if let Some(i) = &self.index {
+            i.save();
+        }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.ws.root
+    }
+}
+
+/// The model a job runs on: the cloud one behind its gate, or the local one.
+fn pick<'a>(
+    local: &'a Option<Box<dyn ChatModel>>,
+    via: Via<'a>,
+) -> Result<&'a dyn ChatModel, WorkbenchError> {
+    match via {
+        Via::Cloud(g) => Ok(g),
+        Via::Local => local.as_deref().ok_or(WorkbenchError::NoModel),
+    }
+}
