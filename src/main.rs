@@ -50,5 +50,14 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         .unwrap_or_else(|_| "info".into());
     locus::logging::init(&ws.dirs.log_file(), cli.verbose, &level);
     tracing::info!(root = %ws.root.display(), command = ?cli.command, "start");
-    locus::cmd::run(cli, &ws)
+    match &cli.command {
+        Some(command) => locus::cmd::run(command, &ws),
+        None => {
+            let resume = cli
+                .resume
+                .as_ref()
+                .map(|id| Some(id.clone()).filter(|s| !s.is_empty()));
+            locus::tui::run(&ws, resume, cli.model.clone())
+        }
+    }
 }

@@ -17,3 +17,4 @@ mod tags;
 mod tui;
 mod tui_term;
 mod util;
+mod workbench;

@@ -14,43 +14,35 @@ pub mod trust;
 
 use std::process::ExitCode;
 
-use crate::cli::{Cli, Command};
+use crate::cli::Command;
 use crate::workspace::Workspace;
 
-/// Run the command `cli` names in workspace `ws`.
-pub fn run(cli: &Cli, ws: &Workspace) -> anyhow::Result<ExitCode> {
+/// Run `command` in workspace `ws`.
+pub fn run(command: &Command, ws: &Workspace) -> anyhow::Result<ExitCode> {
     // What of the repository's file is ignored, said once (the TUI says it
     // in its status line; `locus trust` says more).
-    if cli.command.is_some()
-        && !matches!(cli.command, Some(Command::Trust(_)))
+    if !matches!(command, Command::Trust(_))
         && let Some(note) = ws.settings().ok().and_then(|l| l.ignored_note())
     {
         eprintln!("note: {note}");
     }
-    match &cli.command {
-        Some(Command::Doctor) => doctor::run(ws),
-        None => {
-            let resume = cli
-                .resume
-                .as_ref()
-                .map(|id| Some(id.clone()).filter(|s| !s.is_empty()));
-            crate::tui::run(ws, resume, cli.model.clone())
-        }
-        Some(Command::Map(args)) => index::map(ws, args),
-        Some(Command::Symbols(args)) => index::symbols(ws, args),
-        Some(Command::Index(args)) => index::index(ws, args),
-        Some(Command::Generate(args)) => generate::run(ws, args),
-        Some(Command::Models(args)) => models::list(ws, args),
-        Some(Command::Apply(args)) => apply::run(ws, args),
-        Some(Command::Edit(args)) => edit::run(ws, args),
-        Some(Command::Undo(args)) => apply::undo(ws, args, false),
-        Some(Command::Redo(args)) => apply::undo(ws, args, true),
-        Some(Command::Commit(args)) => commit::run(ws, args),
-        Some(Command::Status(args)) => commit::status(ws, args),
-        Some(Command::Ask(args)) => ask::ask(ws, args),
-        Some(Command::Context(args)) => ask::context(ws, args),
-        Some(Command::Sessions(args)) => ask::sessions(ws, args),
-        Some(Command::Audit(args)) => cloud::audit(ws, args),
-        Some(Command::Trust(args)) => trust::run(ws, args),
+    match command {
+        Command::Doctor => doctor::run(ws),
+        Command::Map(args) => index::map(ws, args),
+        Command::Symbols(args) => index::symbols(ws, args),
+        Command::Index(args) => index::index(ws, args),
+        Command::Generate(args) => generate::run(ws, args),
+        Command::Models(args) => models::list(ws, args),
+        Command::Apply(args) => apply::run(ws, args),
+        Command::Edit(args) => edit::run(ws, args),
+        Command::Undo(args) => apply::undo(ws, args, false),
+        Command::Redo(args) => apply::undo(ws, args, true),
+        Command::Commit(args) => commit::run(ws, args),
+        Command::Status(args) => commit::status(ws, args),
+        Command::Ask(args) => ask::ask(ws, args),
+        Command::Context(args) => ask::context(ws, args),
+        Command::Sessions(args) => ask::sessions(ws, args),
+        Command::Audit(args) => cloud::audit(ws, args),
+        Command::Trust(args) => trust::run(ws, args),
     }
 }

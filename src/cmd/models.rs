@@ -34,7 +34,7 @@ fn gib(b: u64) -> String {
 
 pub fn list(ws: &Workspace, args: &ModelsArgs) -> anyhow::Result<ExitCode> {
     if let Some(ModelsAction::Pull { spec }) = &args.action {
-        return pull(spec.as_deref(), args.json);
+        return pull(ws, spec.as_deref(), args.json);
     }
     let found = discovery::discover(&search_paths(ws));
     let mut rows = Vec::new();
@@ -97,9 +97,9 @@ pub fn list(ws: &Workspace, args: &ModelsArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn pull(spec: Option<&str>, json: bool) -> anyhow::Result<ExitCode> {
+fn pull(ws: &Workspace, spec: Option<&str>, json: bool) -> anyhow::Result<ExitCode> {
     use std::io::IsTerminal as _;
-    let hub = SearchPaths::from_env(None).hf_hub.expect("hub path");
+    let hub = crate::session::models::hub_dir(&ws.dirs);
     let cfg = pull::PullConfig::from_env(hub);
     let spec = spec.unwrap_or(pull::DEFAULT_MODEL);
     let tty = std::io::stderr().is_terminal();

@@ -100,6 +100,36 @@ pub trait ChatModel: Send + Sync {
     ) -> Result<(), ModelError>;
 }
 
+/// A shared model is the model (a test keeps a handle to read what it was sent).
+impl<M: ChatModel + ?Sized> ChatModel for std::sync::Arc<M> {
+    fn placement(&self) -> Placement {
+        (**self).placement()
+    }
+    fn window(&self) -> usize {
+        (**self).window()
+    }
+    fn max_output(&self) -> Option<usize> {
+        (**self).max_output()
+    }
+    fn counter(&self) -> &dyn TokenCounter {
+        (**self).counter()
+    }
+    fn prompt_tokens(&self, messages: &[Message]) -> usize {
+        (**self).prompt_tokens(messages)
+    }
+    fn gate(&self) -> Option<&dyn Gate> {
+        (**self).gate()
+    }
+    fn chat(
+        &self,
+        req: &ChatRequest<'_>,
+        cancel: &Cancel,
+        emit: &mut dyn FnMut(Event),
+    ) -> Result<(), ModelError> {
+        (**self).chat(req, cancel, emit)
+    }
+}
+
 /// A test double that replays recorded replies in order and remembers every
 /// request it was sent, for the session's retry and failure paths.
 pub struct ScriptedModel {

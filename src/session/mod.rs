@@ -201,6 +201,11 @@ impl Session {
     }
 
     fn save(&self, r: &Record) -> Result<(), SessionError> {
+        // A detached session (a preview, a workbench before a session is
+        // opened) keeps its turns in memory only.
+        if self.file.as_os_str().is_empty() {
+            return Ok(());
+        }
         store::append(&self.file, r).map_err(|source| SessionError::Store {
             path: self.file.clone(),
             source,

@@ -54,6 +54,14 @@ impl ModelSpec {
     }
 }
 
+/// Where downloaded models go: the Hugging Face cache, or locus's own
+/// cache when there is no home to find it in.
+pub fn hub_dir(dirs: &crate::config::Dirs) -> PathBuf {
+    crate::model::local::discovery::SearchPaths::from_env(None)
+        .hf_hub
+        .unwrap_or_else(|| dirs.cache.join("hub"))
+}
+
 /// Where the model choice for one repository is remembered.
 pub fn remembered_file(state_dir: &Path) -> PathBuf {
     state_dir.join("model")
@@ -79,7 +87,10 @@ pub fn effective(spec: Option<&str>, settings: &Settings, state_dir: &Path) -> O
     if let Some(s) = spec {
         return Some(ModelSpec::parse(s, settings));
     }
-    if let Some(s) = remembered(state_dir) {
+    // A model named in the environment for this run beats the remembered one.
+    if std::env::var_os("LOCUS_MODEL").is_none()
+        && let Some(s) = remembered(state_dir)
+    {
         return Some(ModelSpec::parse(&s, settings));
     }
     settings.model.provider.clone().map(ModelSpec::Provider)

@@ -166,9 +166,7 @@ fn work(
                 use_model(&mut wb, &ModelSpec::Gguf(path.display().to_string()), send)
             }
             Request::Download => {
-                let hub = SearchPaths::from_env(None)
-                    .hf_hub
-                    .unwrap_or_else(|| wb.ws.dirs.cache.join("hub"));
+                let hub = models::hub_dir(&wb.ws.dirs);
                 let cfg = pull::PullConfig::from_env(hub);
                 let mut progress = |done, total| {
                     send(Report::Download(done, total));

@@ -1,0 +1,185 @@
+//! The workbench the TUI's worker and the commands share, driven without a
+//! terminal: a scripted model injected, a real git repository, the real
+//! index and journal.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use locus::config::Dirs;
+use locus::model::Cancel;
+use locus::model::chat::ScriptedModel;
+use locus::session::{Task, Via, Workbench};
+use locus::workspace::Workspace;
+
+use crate::util::{Sandbox, git_init};
+
+const CALC: &str = "def add(a, b):\n    return a + b\n";
+const NOTES: &str = "# Notes: multiplication belongs next to add.\nNOTE = 1\n";
+const MUL: &str = "calc.py\n<<<<<<< SEARCH\ndef add(a, b):\n    return a + b\n=======\ndef add(a, b):\n    return a + b\n\n\ndef multiply(a, b):\n    return a * b\n>>>>>>> REPLACE\n";
+
+fn bench(sb: &Sandbox, root: &Path) -> Workbench {
+    let mut ws = Workspace::detect(Some(root)).unwrap();
+    ws.dirs = Dirs {
+        config: sb.path("config/locus"),
+        state: sb.path("state/locus"),
+        cache: sb.path("cache/locus"),
+    };
+    Workbench::new(ws).unwrap()
+}
+
+fn repo(sb: &Sandbox) -> std::path::PathBuf {
+    let root = sb.path("work/proj");
+    git_init(&root);
+    std::fs::write(root.join("calc.py"), CALC).unwrap();
+    std::fs::write(root.join("notes.py"), NOTES).unwrap();
+    root
+}
+
+fn defines(wb: &mut Workbench, name: &str) -> bool {
+    let index = wb.index().unwrap();
+    index
+        .names()
+        .get(name)
+        .is_some_and(|id| !index.symbols().definitions(id).is_empty())
+}
+
+#[test]
+fn an_edit_sends_the_pins_and_apply_and_undo_keep_the_index_current() {
+    let sb = Sandbox::new();
+    let root = repo(&sb);
+    let mut wb = bench(&sb, &root);
+    wb.open_session(None).unwrap();
+    let model = Arc::new(ScriptedModel::new([MUL], 4096));
+    wb.set_model(Box::new(model.clone()));
+    wb.pin("notes.py", true);
+    let out = wb
+        .edit(
+            Via::Local,
+            "add multiply to calc.py",
+            &["calc.py".to_string()],
+            &Cancel::new(),
+            &mut |_| {},
+        )
+        .unwrap();
+    let sent = model.requests();
+    let prompt: String = sent[0].iter().map(|m| m.content.as_str()).collect();
+    assert!(
+        prompt.contains("multiplication belongs next to add"),
+        "the pinned file is sent with an edit: {prompt}"
+    );
+    assert!(!defines(&mut wb, "multiply"));
+    let mut changes = out.proposal.changes;
+    changes.accept_all();
+    let applied = wb.apply(&changes, "test edit", false).unwrap().unwrap();
+    assert_eq!(applied.entry.files.len(), 1);
+    assert!(
+        defines(&mut wb, "multiply"),
+        "the index follows an apply at once"
+    );
+    let undone = wb.undo(false).unwrap().unwrap();
+    assert_eq!(undone.summary, "test edit");
+    assert!(!defines(&mut wb, "multiply"), "and an undo");
+    assert_eq!(std::fs::read_to_string(root.join("calc.py")).unwrap(), CALC);
+    wb.undo(true).unwrap().unwrap();
+    assert!(defines(&mut wb, "multiply"), "and a redo");
+}
+
+#[test]
+fn apply_and_stage_stages_only_files_without_other_changes() {
+    let sb = Sandbox::new();
+    let root = repo(&sb);
+    let git = |args: &[&str]| {
+        let st = std::process::Command::new("git")
+            .args(args)
+            .current_dir(&root)
+            .status()
+            .unwrap();
+        assert!(st.success());
+    };
+    git(&["add", "."]);
+    git(&["commit", "-qm", "init"]);
+    let mut wb = bench(&sb, &root);
+    wb.open_session(None).unwrap();
+    wb.set_model(Box::new(ScriptedModel::new([MUL], 4096)));
+    let out = wb
+        .edit(
+            Via::Local,
+            "add multiply to calc.py",
+            &[],
+            &Cancel::new(),
+            &mut |_| {},
+        )
+        .unwrap();
+    let mut changes = out.proposal.changes;
+    changes.accept_all();
+    let applied = wb.apply(&changes, "staged edit", true).unwrap().unwrap();
+    assert_eq!(applied.staged, ["calc.py"]);
+    let staged = std::process::Command::new("git")
+        .args(["diff", "--cached", "--name-only"])
+        .current_dir(&root)
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&staged.stdout).trim(), "calc.py");
+}
+
+#[test]
+fn the_watcher_keeps_the_index_current() {
+    let sb = Sandbox::new();
+    let root = repo(&sb);
+    let mut wb = bench(&sb, &root);
+    wb.index().unwrap();
+    assert!(!defines(&mut wb, "divide"));
+    std::fs::write(
+        root.join("more.py"),
+        "def divide(a, b):\n    return a / b\n",
+    )
+    .unwrap();
+    let mut seen = false;
+    for _ in 0..100 {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        if defines(&mut wb, "divide") {
+            seen = true;
+            break;
+        }
+    }
+    assert!(seen, "a file written outside locus reaches the index");
+}
+
+#[test]
+fn jobs_without_a_model_say_what_to_do() {
+    let sb = Sandbox::new();
+    let root = repo(&sb);
+    let mut wb = bench(&sb, &root);
+    let err = wb
+        .ask(
+            Via::Local,
+            "What does add do?",
+            &[],
+            &Cancel::new(),
+            &mut |_| {},
+        )
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("no model is loaded"), "{err}");
+    assert!(wb.context_draft(Task::Ask, "add").unwrap().is_none());
+    wb.set_model(Box::new(ScriptedModel::new(["It adds."], 4096)));
+    let ctx = wb
+        .context_draft(Task::Ask, "What does add do?")
+        .unwrap()
+        .unwrap();
+    assert!(
+        ctx.files().contains(&"calc.py".to_string()),
+        "{:?}",
+        ctx.files()
+    );
+    let a = wb
+        .ask(
+            Via::Local,
+            "What does add do?",
+            &[],
+            &Cancel::new(),
+            &mut |_| {},
+        )
+        .unwrap();
+    assert_eq!(a.text.trim(), "It adds.");
+}
