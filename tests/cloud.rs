@@ -53,6 +53,21 @@ impl Reply {
     }
 }
 
+/// An OpenAI-style stream answering `text`.
+pub fn openai_answer(text: &str) -> String {
+    let chunk = serde_json::json!({
+        "id": "c1",
+        "object": "chat.completion.chunk",
+        "choices": [{"index": 0, "delta": {"role": "assistant", "content": text}, "finish_reason": null}]
+    });
+    let end = serde_json::json!({
+        "id": "c1",
+        "object": "chat.completion.chunk",
+        "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]
+    });
+    format!("data: {chunk}\n\ndata: {end}\n\ndata: [DONE]\n\n")
+}
+
 #[derive(Debug, Clone)]
 pub struct Received {
     pub path: String,
@@ -85,7 +100,7 @@ impl Server {
         Server { port, received }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 

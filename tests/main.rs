@@ -6,6 +6,7 @@ mod cloud;
 mod config;
 mod edit;
 mod edit_props;
+mod gate;
 mod git;
 mod index;
 mod models;

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::cloud::{Reply, Server};
+use crate::cloud::{Reply, Server, openai_answer};
 use crate::git::git;
 use crate::util::{Sandbox, git_init, test_model};
 
@@ -284,20 +284,6 @@ fn walk(p: &Path) -> Vec<std::path::PathBuf> {
 }
 
 /// An OpenAI-style stream whose answer is `text`.
-fn openai_answer(text: &str) -> String {
-    let chunk = serde_json::json!({
-        "id": "c1",
-        "object": "chat.completion.chunk",
-        "choices": [{"index": 0, "delta": {"role": "assistant", "content": text}, "finish_reason": null}]
-    });
-    let end = serde_json::json!({
-        "id": "c1",
-        "object": "chat.completion.chunk",
-        "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]
-    });
-    format!("data: {chunk}\n\ndata: {end}\n\ndata: [DONE]\n\n")
-}
-
 /// An edit from the (loopback) cloud model reviewed in the real binary: one
 /// hunk accepted, one rejected, `S` applies and stages exactly the accepted
 /// one, Ctrl-G drafts the commit message (a plain summary: there is no

@@ -340,11 +340,11 @@ impl Session {
 
     /// Every file the context's request draws on: its parts, the map, and
     /// the earlier turns it includes.
-    fn files_of(&self, ctx: &Context) -> Vec<String> {
+    fn files_of(&self, ctx: &Context, gate: Option<&dyn Gate>) -> Vec<String> {
         let mut files = ctx.files();
         let shown = self.turns.len().saturating_sub(ctx.history_turns);
         for t in &self.turns[shown.max(self.summarized)..] {
-            files.extend(t.files.iter().cloned());
+            files.extend(turn_files(t, gate).iter().cloned());
         }
         files.sort();
         files.dedup();
@@ -377,7 +377,7 @@ impl Session {
             cancel,
         )?;
         let messages = ctx.messages();
-        let files = self.files_of(&ctx);
+        let files = self.files_of(&ctx, model.gate());
         let (text, stats) = run(model, &messages, &files, answer_room, cancel, on_text)?;
         let srcs = sources(&text, index);
         let placement = model.placement();
@@ -423,10 +423,10 @@ impl Session {
         );
         let summarise = ctx.dropped_turns > 0 && self.to_summarize().is_some();
         if let Some(g) = gate {
-            let mut extra = self.files_of(&ctx);
+            let mut extra = self.files_of(&ctx, gate);
             if let Some(range) = self.to_summarize() {
                 for t in &self.turns[range] {
-                    extra.extend(t.files.iter().cloned());
+                    extra.extend(turn_files(t, gate).iter().cloned());
                 }
             }
             g.review(&mut ctx, &extra, requests + usize::from(summarise))?;
@@ -585,7 +585,7 @@ impl Session {
             model, index, cwd, system, &question, pinned, budget, 2, cancel,
         )?;
         let mut messages = ctx.messages();
-        let files = self.files_of(&ctx);
+        let files = self.files_of(&ctx, model.gate());
         let mut replies = Vec::new();
         let (reply, mut stats) = run(model, &messages, &files, answer_room, cancel, on_text)?;
         let mut proposal = edit::propose(&edit::parse_reply(&reply), guard);
@@ -696,6 +696,16 @@ fn run(
         return Err(SessionError::Generation(e));
     }
     Ok((text, stats))
+}
+
+/// The files a turn's request drew on, as far as they are sent again:
+/// none for a turn withheld behind `gate`.
+fn turn_files<'a>(t: &'a Turn, gate: Option<&dyn Gate>) -> &'a [String] {
+    if withheld(t, gate).is_some() {
+        &[]
+    } else {
+        &t.files
+    }
 }
 
 /// Behind a gate, a turn that drew on a file that stays here: its question
