@@ -351,10 +351,12 @@ fn escalation_commit_and_context_views() {
             locus::tui::setup::FoundModel {
                 label: "gemma-3-270m  (ollama, 0.3 GB)".into(),
                 path: "/m/a".into(),
+                problem: None,
             },
             locus::tui::setup::FoundModel {
                 label: "gemma-4-12b-it-Q4_K_M  (huggingface, 7.4 GB)".into(),
                 path: "/m/b".into(),
+                problem: None,
             },
         ],
         download: (

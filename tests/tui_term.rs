@@ -624,3 +624,71 @@ fn a_repository_provider_is_refused_until_trusted() {
     );
     assert!(server.requests().is_empty(), "nothing is sent before Enter");
 }
+
+/// `/model` opens a picker of the GGUFs found (what each is, whether it
+/// fits, whether locus can run it) and the providers; the one taken is
+/// loaded and remembered for the repository.
+#[test]
+fn the_model_picker_switches_and_the_choice_is_remembered() {
+    let sb = Sandbox::new();
+    let root = project(&sb, "def add(a, b):\n    return a + b\n");
+    let lm = sb.dir.path().join(".lmstudio/models/acme/tiny");
+    std::fs::create_dir_all(&lm).unwrap();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    std::fs::copy(fixtures.join("tiny-gemma4.gguf"), lm.join("tiny-a.gguf")).unwrap();
+    std::fs::copy(
+        fixtures.join("tiny-gemma4-f32.gguf"),
+        lm.join("tiny-b.gguf"),
+    )
+    .unwrap();
+    std::fs::write(lm.join("broken.gguf"), b"GGUF\x03\0\0\0not a model").unwrap();
+    sb.write(
+        "config/locus/config.toml",
+        &format!(
+            "[model]\npath = \"{}\"\n\n[providers.ollama]\nkind = \"openai\"\nbase_url = \"http://127.0.0.1:9/v1\"\nmodel = \"gemma3\"\n\n[providers.openai]\nkind = \"openai\"\nmodel = \"gpt-x\"\n",
+            lm.join("tiny-b.gguf").display()
+        ),
+    );
+    let (session, _kill) = launch(&sb, &root, "");
+    let screen = wait_for(&session, "local: ", 60);
+    assert!(screen.contains("tiny-b.gguf"), "{screen}");
+    tmux(&["send-keys", "-t", &session, "-l", "/model"]);
+    tmux(&["send-keys", "-t", &session, "Enter"]);
+    let screen = wait_for(&session, "choose a model", 20);
+    for want in [
+        "tiny-a",
+        "gemma4",
+        "fits in memory",
+        "cannot run in-process",
+        "provider:ollama",
+        "cloud: Ctrl-E",
+    ] {
+        assert!(screen.contains(want), "{want} missing: {screen}");
+    }
+    let mut tries = 0;
+    loop {
+        let screen = tmux(&["capture-pane", "-p", "-t", &session]);
+        let selected = screen
+            .lines()
+            .find(|l| l.contains('▶'))
+            .unwrap_or_default()
+            .to_string();
+        if selected.contains("tiny-a") {
+            break;
+        }
+        tries += 1;
+        assert!(tries < 10, "no row for tiny-a:\n{screen}");
+        tmux(&["send-keys", "-t", &session, "j"]);
+        std::thread::sleep(Duration::from_millis(150));
+    }
+    tmux(&["send-keys", "-t", &session, "Enter"]);
+    let screen = wait_for(&session, "tiny-a.gguf", 60);
+    assert!(!screen.contains("choose a model"), "{screen}");
+    tmux(&["send-keys", "-t", &session, "C-c"]);
+    tmux(&["send-keys", "-t", &session, "C-c"]);
+    drop(_kill);
+    // Started again, the repository's choice beats model.path.
+    let (session, _kill) = launch(&sb, &root, "");
+    let screen = wait_for(&session, "local: ", 60);
+    assert!(screen.contains("tiny-a.gguf"), "{screen}");
+}

@@ -96,11 +96,16 @@ pub fn effective(spec: Option<&str>, settings: &Settings, state_dir: &Path) -> O
     settings.model.provider.clone().map(ModelSpec::Provider)
 }
 
+/// A model ready to answer, and how the status line names it.
+pub struct Chosen {
+    pub model: Box<dyn ChatModel>,
+    /// The model's name, with its file for a GGUF (two quantizations of one
+    /// model read the same otherwise).
+    pub label: String,
+}
+
 /// Load the model `spec` names (none: the configured or only GGUF).
-pub fn load(
-    spec: Option<&ModelSpec>,
-    settings: &Settings,
-) -> Result<Box<dyn ChatModel>, ModelChoiceError> {
+pub fn load(spec: Option<&ModelSpec>, settings: &Settings) -> Result<Chosen, ModelChoiceError> {
     match spec {
         Some(ModelSpec::Provider(name)) => {
             let p = settings
@@ -110,24 +115,29 @@ pub fn load(
             if !p.is_local() {
                 return Err(ModelChoiceError::NotLocal(name.clone()));
             }
-            Ok(Box::new(CloudModel::new(name, p.clone())?))
+            let model: Box<dyn ChatModel> = Box::new(CloudModel::new(name, p.clone())?);
+            let label = self::name(&*model);
+            Ok(Chosen { model, label })
         }
         Some(ModelSpec::Gguf(s)) => load_gguf(Some(s), settings),
         None => load_gguf(None, settings),
     }
 }
 
-fn load_gguf(
-    spec: Option<&str>,
-    settings: &Settings,
-) -> Result<Box<dyn ChatModel>, ModelChoiceError> {
+fn load_gguf(spec: Option<&str>, settings: &Settings) -> Result<Chosen, ModelChoiceError> {
     let configured = settings.model.path.as_ref().map(PathBuf::from);
     let path = choose::resolve(configured, spec)?;
-    Ok(Box::new(choose::load_chat(
+    let model: Box<dyn ChatModel> = Box::new(choose::load_chat(
         &path,
         settings.model.threads,
         settings.model.context,
-    )?))
+    )?);
+    let file = path
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let label = format!("{} · {file}", name(&*model));
+    Ok(Chosen { model, label })
 }
 
 /// The model's name as the status line shows it.
@@ -178,7 +188,9 @@ mod tests {
             .err()
             .unwrap();
         assert!(matches!(err, ModelChoiceError::NotLocal(_)), "{err}");
-        let m = load(Some(&ModelSpec::Provider("ollama".into())), &settings).unwrap();
+        let m = load(Some(&ModelSpec::Provider("ollama".into())), &settings)
+            .unwrap()
+            .model;
         assert!(matches!(
             m.placement(),
             crate::model::chat::Placement::Local { .. }

@@ -13,10 +13,20 @@ use ratatui::widgets::{Block, Borders, Clear, Gauge, Paragraph, Wrap};
 
 use super::style::Styles;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct FoundModel {
     pub label: String,
     pub path: PathBuf,
+    /// Why it cannot be run in-process (an architecture locus lacks, a bad file).
+    pub problem: Option<String>,
+}
+
+/// A configured provider in the model picker.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FoundProvider {
+    pub label: String,
+    /// The name, when it can be the model (its placement is local).
+    pub usable: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -33,19 +43,26 @@ pub struct SetupView {
     pub progress: Option<(u64, u64)>,
     /// What went wrong with the last choice.
     pub error: Option<String>,
+    /// Opened by `/model` (a model is loaded or not): a picker, not the first run.
+    pub picker: bool,
+    /// The configured providers (local servers can be picked).
+    pub providers: Vec<FoundProvider>,
 }
 
 /// What Enter on a row asks for.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Choice {
     Use(PathBuf),
+    Provider(String),
+    /// A row that cannot be the model, and why.
+    Unusable(String),
     Download,
     Continue,
 }
 
 impl SetupView {
     fn rows(&self) -> usize {
-        self.found.len() + 2
+        self.found.len() + self.providers.len() + 2
     }
 
     pub fn step(&mut self, by: isize) {
@@ -54,9 +71,24 @@ impl SetupView {
     }
 
     pub fn choice(&self) -> Choice {
+        let n = self.found.len();
+        let p = self.providers.len();
         match self.found.get(self.at) {
+            Some(FoundModel {
+                problem: Some(why), ..
+            }) => Choice::Unusable(why.clone()),
             Some(f) => Choice::Use(f.path.clone()),
-            None if self.at == self.found.len() => Choice::Download,
+            None if self.at < n + p => {
+                let pr = &self.providers[self.at - n];
+                match &pr.usable {
+                    Some(name) => Choice::Provider(name.clone()),
+                    None => Choice::Unusable(format!(
+                        "{} runs off this machine: Ctrl-E escalates a task to it after a preview",
+                        pr.label
+                    )),
+                }
+            }
+            None if self.at == n + p => Choice::Download,
             None => Choice::Continue,
         }
     }
@@ -68,9 +100,14 @@ fn gb(b: u64) -> String {
 
 pub fn draw(f: &mut Frame<'_>, area: Rect, s: &SetupView, st: &Styles) {
     f.render_widget(Clear, area);
+    let title = if s.picker {
+        " choose a model "
+    } else {
+        " no local model yet "
+    };
     let outer = Block::default()
         .borders(Borders::ALL)
-        .title(" no local model yet ")
+        .title(title)
         .border_style(st.get("ui.border.focus"));
     let inner = outer.inner(area);
     f.render_widget(outer, area);
@@ -80,10 +117,14 @@ pub fn draw(f: &mut Frame<'_>, area: Rect, s: &SetupView, st: &Styles) {
         Constraint::Length(1),
     ])
     .areas(inner);
-    let mut lines = vec![
-        Line::from(format!("locus found no model to run here: {}", s.why)),
-        Line::from(""),
-    ];
+    let mut lines = if s.picker {
+        vec![Line::from(s.why.clone()), Line::from("")]
+    } else {
+        vec![
+            Line::from(format!("locus found no model to run here: {}", s.why)),
+            Line::from(""),
+        ]
+    };
     if !s.found.is_empty() {
         lines.push(Line::from(Span::styled(
             "Models found on this machine:",
@@ -102,8 +143,18 @@ pub fn draw(f: &mut Frame<'_>, area: Rect, s: &SetupView, st: &Styles) {
     for (i, m) in s.found.iter().enumerate() {
         lines.push(row(i, m.label.clone()));
     }
-    lines.push(Line::from(""));
     let n = s.found.len();
+    if !s.providers.is_empty() {
+        lines.push(Line::from(Span::styled(
+            "Providers configured:",
+            st.get("ui.help.key"),
+        )));
+    }
+    for (i, p) in s.providers.iter().enumerate() {
+        lines.push(row(n + i, p.label.clone()));
+    }
+    lines.push(Line::from(""));
+    let n = n + s.providers.len();
     lines.push(row(
         n,
         format!(

@@ -308,6 +308,10 @@ pub fn bindings(view: View, keys: &Keymap) -> Vec<(String, &'static str)> {
             ),
             (fixed("/edit TEXT"), "ask for a change, then review it"),
             (
+                fixed("/model [NAME]"),
+                "choose the model (GGUFs found, your local servers)",
+            ),
+            (
                 fixed("/undo, /redo"),
                 "undo or redo the last applied change",
             ),

@@ -15,7 +15,6 @@ use super::setup::{FoundModel, SetupView};
 use crate::config::Settings;
 use crate::index::Progress;
 use crate::model::Cancel;
-use crate::model::chat::ChatModel;
 use crate::model::local::discovery::{self, SearchPaths};
 use crate::model::local::pull;
 use crate::route::{Approve, Preview, Trim};
@@ -113,8 +112,8 @@ fn work(
             {
                 let _ = models::remember(&wb.ws.state_dir(), spec);
             }
-            ready(&*m, send);
-            wb.set_model(m);
+            ready(&m, send);
+            wb.set_model(m.model);
         }
         Err(e) => send(Report::NoModel(Box::new(setup_view(
             &wb.settings,
@@ -165,6 +164,11 @@ fn work(
             Request::UseModel(ref path) => {
                 use_model(&mut wb, &ModelSpec::Gguf(path.display().to_string()), send)
             }
+            Request::UseSpec(ref spec) => {
+                let spec = ModelSpec::parse(spec, &wb.settings);
+                use_model(&mut wb, &spec, send)
+            }
+            Request::Models => send(Report::Picker(Box::new(picker(&wb)))),
             Request::Download => {
                 let hub = models::hub_dir(&wb.ws.dirs);
                 let cfg = pull::PullConfig::from_env(hub);
@@ -318,10 +322,10 @@ fn work(
 }
 
 /// Say the model is ready: its name and window.
-fn ready(m: &dyn ChatModel, send: &dyn Fn(Report)) {
+fn ready(m: &models::Chosen, send: &dyn Fn(Report)) {
     send(Report::ModelReady {
-        name: models::name(m),
-        window: m.window(),
+        name: m.label.clone(),
+        window: m.model.window(),
     });
 }
 
@@ -330,8 +334,8 @@ fn use_model(wb: &mut Workbench, spec: &ModelSpec, send: &dyn Fn(Report)) {
     match models::load(Some(spec), &wb.settings) {
         Ok(m) => {
             let _ = models::remember(&wb.ws.state_dir(), spec);
-            ready(&*m, send);
-            wb.set_model(m);
+            ready(&m, send);
+            wb.set_model(m.model);
         }
         Err(e) => send(Report::Error(format!("{e:#}"))),
     }
@@ -542,6 +546,106 @@ fn panel(wb: &mut Workbench, question: &str) -> ContextPanel {
     }
 }
 
+/// The model picker: the GGUFs found (what each is, whether it fits in
+/// memory, whether locus can run it in-process) and the providers (the
+/// local servers can be the model; the cloud ones are reached with Ctrl-E).
+fn picker(wb: &Workbench) -> SetupView {
+    let settings = &wb.settings;
+    let configured = settings.model.path.as_ref().map(PathBuf::from);
+    let memory = total_memory();
+    let found = discovery::discover(&SearchPaths::from_env(configured))
+        .into_iter()
+        .map(|f| {
+            let info = crate::model::local::gguf::Gguf::open(&f.path)
+                .map_err(|e| e.to_string())
+                .and_then(|g| crate::model::local::info::inspect(&g).map_err(|e| e.to_string()));
+            match info {
+                Ok(i) => {
+                    let fits = match memory {
+                        Some(m) if i.estimated_peak_bytes <= m => "fits in memory".to_string(),
+                        Some(m) => format!(
+                            "needs {:.1} GB of {:.1} GB: too big",
+                            i.estimated_peak_bytes as f64 / 1e9,
+                            m as f64 / 1e9
+                        ),
+                        None => {
+                            format!("needs about {:.1} GB", i.estimated_peak_bytes as f64 / 1e9)
+                        }
+                    };
+                    FoundModel {
+                        label: format!(
+                            "{}  ({} {}, {:.1} GB, {fits}; {})",
+                            f.name,
+                            i.arch,
+                            i.quantization,
+                            i.file_bytes as f64 / 1e9,
+                            f.source
+                        ),
+                        path: f.path,
+                        problem: None,
+                    }
+                }
+                Err(e) => FoundModel {
+                    label: format!("{}  (cannot run in-process: {e})", f.name),
+                    path: f.path,
+                    problem: Some(format!("{} cannot run in-process: {e}", f.name)),
+                },
+            }
+        })
+        .collect();
+    let providers = settings
+        .providers
+        .iter()
+        .map(|(name, p)| {
+            if p.is_local() {
+                super::setup::FoundProvider {
+                    label: format!(
+                        "provider:{name}  ({} at {}, local server)",
+                        p.model,
+                        p.base()
+                    ),
+                    usable: Some(name.clone()),
+                }
+            } else {
+                super::setup::FoundProvider {
+                    label: format!(
+                        "{name}  ({} at {}, cloud: Ctrl-E escalates to it)",
+                        p.model,
+                        p.base()
+                    ),
+                    usable: None,
+                }
+            }
+        })
+        .collect();
+    let now = wb
+        .model()
+        .map(|m| format!("Now: {}.", models::name(m)))
+        .unwrap_or_else(|| "No model is loaded.".into());
+    SetupView {
+        why: format!("{now} Enter takes the selected one; this repository remembers it."),
+        found,
+        providers,
+        picker: true,
+        download: (
+            pull::DEFAULT_MODEL.to_string(),
+            pull::DEFAULT_MODEL_SIZE.to_string(),
+        ),
+        cloud: crate::route::escalation_target(settings, None)
+            .ok()
+            .map(|(name, p)| format!("{name} ({})", p.model)),
+        ..SetupView::default()
+    }
+}
+
+/// This machine's memory in bytes, when it can be read.
+fn total_memory() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
 /// The first-run screen: why there is no model, the ones found elsewhere,
 /// the default download, the cloud provider if one is set up.
 fn setup_view(settings: &Settings, why: &str) -> SetupView {
@@ -555,6 +659,7 @@ fn setup_view(settings: &Settings, why: &str) -> SetupView {
             FoundModel {
                 label: format!("{}  ({}, {size})", f.name, f.source),
                 path: f.path,
+                problem: None,
             }
         })
         .collect();

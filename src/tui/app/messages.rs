@@ -20,6 +20,10 @@ pub enum Request {
     Apply(ChangeSet),
     /// Load this model.
     UseModel(std::path::PathBuf),
+    /// Use the model a spec names (a GGUF name or path, `provider:NAME`).
+    UseSpec(String),
+    /// Open the model picker.
+    Models,
     /// Download the default model, then load it.
     Download,
     /// Apply what is accepted and stage it.
@@ -70,6 +74,8 @@ pub enum Report {
     },
     /// No local model: the first-run screen.
     NoModel(Box<SetupView>),
+    /// The model picker (`/model`).
+    Picker(Box<SetupView>),
     /// Download progress (bytes done, total).
     Download(u64, u64),
     Token(String),

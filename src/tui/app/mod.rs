@@ -350,6 +350,12 @@ impl App {
                 Vec::new()
             }
             "undo" => vec![Request::Undo],
+            "model" if rest.is_empty() => vec![Request::Models],
+            "model" => {
+                self.entries
+                    .push(Entry::Info(format!("switching to {rest}…")));
+                vec![Request::UseSpec(rest.to_string())]
+            }
             "add" | "pin" | "unpin" | "drop" | "restore" if !rest.is_empty() => {
                 let path = rest.trim_start_matches('@').to_string();
                 vec![match cmd {

@@ -23,6 +23,10 @@ impl App {
                     }
                 }
             }
+            Report::Picker(setup) => {
+                self.setup = Some(*setup);
+                self.view = View::Setup;
+            }
             Report::NoModel(setup) => {
                 self.status.no_model = true;
                 self.entries.push(Entry::Error(format!(

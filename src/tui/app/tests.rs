@@ -337,10 +337,12 @@ fn first_run_screen_picks_downloads_cancels_or_goes_on() {
                 FoundModel {
                     label: "a".into(),
                     path: "/m/a.gguf".into(),
+                    problem: None,
                 },
                 FoundModel {
                     label: "b".into(),
                     path: "/m/b.gguf".into(),
+                    problem: None,
                 },
             ],
             download: ("org/repo:f.gguf".into(), "about 7.4 GB".into()),

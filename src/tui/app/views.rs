@@ -172,6 +172,14 @@ impl App {
                         .push(Entry::Info(format!("loading {}…", path.display())));
                     return vec![Request::UseModel(path)];
                 }
+                Choice::Provider(name) => {
+                    s.error = None;
+                    self.view = View::Chat;
+                    self.entries
+                        .push(Entry::Info(format!("switching to provider {name}…")));
+                    return vec![Request::UseSpec(format!("provider:{name}"))];
+                }
+                Choice::Unusable(why) => s.error = Some(why),
                 Choice::Download => {
                     s.error = None;
                     s.progress = Some((0, 0));
