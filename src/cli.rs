@@ -194,6 +194,9 @@ pub struct ApplyArgs {
     /// Apply without asking.
     #[arg(long, short = 'y')]
     pub yes: bool,
+    /// Stage the files written (each with no other unstaged change), as the TUI's `S` does.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub stage: bool,
     /// Print one JSON object: files, hunks, failures, whether it applied.
     #[arg(long)]
     pub json: bool,
@@ -212,6 +215,9 @@ pub struct EditArgs {
     /// Apply without asking (with --cloud: also send without asking).
     #[arg(long, short = 'y')]
     pub yes: bool,
+    /// Stage the files written (each with no other unstaged change), as the TUI's `S` does.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub stage: bool,
     /// A GGUF file, or a name `locus models` lists (default: the configured model).
     #[arg(long, value_name = "PATH|NAME")]
     pub model: Option<String>,

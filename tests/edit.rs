@@ -365,3 +365,47 @@ fn paths_relative_to_the_working_directory_are_found() {
         "X = 2\n"
     );
 }
+
+/// `--stage` stages what was written, as the TUI's `S` does: a file with
+/// other unstaged changes is written but left unstaged, and said so.
+#[test]
+fn apply_can_stage_what_it_writes() {
+    let (sb, repo) = simple_repo();
+    std::fs::write(repo.join("other.sh"), "echo a\n").unwrap();
+    crate::git::git(&repo, &["add", "-A"]);
+    crate::git::git(
+        &repo,
+        &[
+            "-c",
+            "user.name=T",
+            "-c",
+            "user.email=t@e",
+            "commit",
+            "-qm",
+            "init",
+        ],
+    );
+    std::fs::write(repo.join("other.sh"), "echo a\necho b\n").unwrap();
+    let reply = sb.write(
+        "reply.md",
+        &format!(
+            "{RUN_REPLY}\nother.sh\n<<<<<<< SEARCH\necho b\n=======\necho c\n>>>>>>> REPLACE\n"
+        ),
+    );
+    let out = sb.locus(
+        &repo,
+        &[
+            "apply",
+            reply.to_str().unwrap(),
+            "--yes",
+            "--stage",
+            "--json",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["staged"], serde_json::json!(["run.sh"]), "{v}");
+    assert_eq!(v["not_staged"][0]["path"], "other.sh", "{v}");
+    let staged = crate::git::git(&repo, &["diff", "--cached", "--name-only"]);
+    assert_eq!(staged.trim(), "run.sh");
+}

@@ -19,6 +19,8 @@ pub struct Mode {
     pub dry_run: bool,
     pub yes: bool,
     pub json: bool,
+    /// Stage the files written (those with no other unstaged change).
+    pub stage: bool,
 }
 
 pub fn run(ws: &Workspace, args: &ApplyArgs) -> anyhow::Result<ExitCode> {
@@ -47,6 +49,7 @@ pub fn run(ws: &Workspace, args: &ApplyArgs) -> anyhow::Result<ExitCode> {
         dry_run: args.dry_run,
         yes: args.yes,
         json: args.json,
+        stage: args.stage,
     };
     let summary = format!("apply {}", args.response);
     finish(&mut wb, proposal, mode, &summary, Value::Null)
@@ -112,10 +115,25 @@ pub fn finish(
         return Ok(ExitCode::from(1));
     }
     proposal.changes.accept_all();
-    let Some(applied) = wb.apply(&proposal.changes, summary, false)? else {
+    let Some(applied) = wb.apply(&proposal.changes, summary, mode.stage)? else {
         anyhow::bail!("nothing to write");
     };
     let entry = applied.entry;
+    if mode.stage {
+        report["staged"] = json!(applied.staged);
+        report["not_staged"] = json!(
+            applied
+                .not_staged
+                .iter()
+                .map(|(p, why)| json!({"path": p, "reason": why}))
+                .collect::<Vec<_>>()
+        );
+        if !mode.json {
+            for (p, why) in &applied.not_staged {
+                eprintln!("not staged: {p} ({why})");
+            }
+        }
+    }
     report["applied"] = json!(true);
     report["journal_id"] = json!(entry.id);
     emit(&report);

@@ -82,6 +82,7 @@ pub fn run(ws: &Workspace, args: &EditArgs) -> anyhow::Result<ExitCode> {
         dry_run: args.dry_run,
         yes: args.yes,
         json: args.json,
+        stage: args.stage,
     };
     let shown: Vec<&str> = out
         .context
