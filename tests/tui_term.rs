@@ -216,22 +216,7 @@ fn ctrl_e_previews_trims_and_sends_to_the_cloud_model() {
     );
     assert!(server.requests().is_empty(), "nothing is sent before Enter");
     // Select calc.py's part and trim it.
-    let mut tries = 0;
-    loop {
-        let screen = tmux(&["capture-pane", "-p", "-t", &session]);
-        let selected = screen
-            .lines()
-            .find(|l| l.contains('▶'))
-            .unwrap_or_default()
-            .to_string();
-        if selected.contains("calc.py") {
-            break;
-        }
-        tries += 1;
-        assert!(tries < 20, "no part for calc.py:\n{screen}");
-        tmux(&["send-keys", "-t", &session, "j"]);
-        std::thread::sleep(Duration::from_millis(150));
-    }
+    select_row(&session, "calc.py");
     tmux(&["send-keys", "-t", &session, "Space"]);
     let screen = wait_for(&session, "[ ]", 5);
     assert!(
@@ -268,6 +253,23 @@ fn ctrl_e_previews_trims_and_sends_to_the_cloud_model() {
     assert!(
         log.contains("\"provider\":\"acme\"") && !log.contains("calc.py"),
         "{log}"
+    );
+}
+
+/// Move the selection (`▶`) down with `j` to the row holding `what`.
+fn select_row(session: &str, what: &str) {
+    for _ in 0..20 {
+        let screen = tmux(&["capture-pane", "-p", "-t", session]);
+        let selected = screen.lines().find(|l| l.contains('▶')).unwrap_or_default();
+        if selected.contains(what) {
+            return;
+        }
+        tmux(&["send-keys", "-t", session, "j"]);
+        std::thread::sleep(Duration::from_millis(150));
+    }
+    panic!(
+        "no row for {what}:\n{}",
+        tmux(&["capture-pane", "-p", "-t", session])
     );
 }
 
@@ -665,22 +667,7 @@ fn the_model_picker_switches_and_the_choice_is_remembered() {
     ] {
         assert!(screen.contains(want), "{want} missing: {screen}");
     }
-    let mut tries = 0;
-    loop {
-        let screen = tmux(&["capture-pane", "-p", "-t", &session]);
-        let selected = screen
-            .lines()
-            .find(|l| l.contains('▶'))
-            .unwrap_or_default()
-            .to_string();
-        if selected.contains("tiny-a") {
-            break;
-        }
-        tries += 1;
-        assert!(tries < 10, "no row for tiny-a:\n{screen}");
-        tmux(&["send-keys", "-t", &session, "j"]);
-        std::thread::sleep(Duration::from_millis(150));
-    }
+    select_row(&session, "tiny-a");
     tmux(&["send-keys", "-t", &session, "Enter"]);
     let screen = wait_for(&session, "tiny-a.gguf", 60);
     assert!(!screen.contains("choose a model"), "{screen}");

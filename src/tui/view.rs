@@ -307,10 +307,7 @@ pub fn bindings(view: View, keys: &Keymap) -> Vec<(String, &'static str)> {
                 "always send a file / never choose it",
             ),
             (fixed("/edit TEXT"), "ask for a change, then review it"),
-            (
-                fixed("/model [NAME]"),
-                "choose the model (GGUFs found, your local servers)",
-            ),
+            (fixed("/model [NAME]"), "pick the model, or switch to NAME"),
             (
                 fixed("/undo, /redo"),
                 "undo or redo the last applied change",

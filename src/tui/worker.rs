@@ -623,10 +623,22 @@ fn picker(wb: &Workbench) -> SetupView {
         .map(|m| format!("Now: {}.", models::name(m)))
         .unwrap_or_else(|| "No model is loaded.".into());
     SetupView {
-        why: format!("{now} Enter takes the selected one; this repository remembers it."),
-        found,
         providers,
         picker: true,
+        ..setup_base(
+            settings,
+            format!("{now} Enter takes the selected one; this repository remembers it."),
+            found,
+        )
+    }
+}
+
+/// What the first-run screen and the picker share: the download offered
+/// and the cloud provider escalation would use.
+fn setup_base(settings: &Settings, why: String, found: Vec<FoundModel>) -> SetupView {
+    SetupView {
+        why,
+        found,
         download: (
             pull::DEFAULT_MODEL.to_string(),
             pull::DEFAULT_MODEL_SIZE.to_string(),
@@ -663,16 +675,5 @@ fn setup_view(settings: &Settings, why: &str) -> SetupView {
             }
         })
         .collect();
-    SetupView {
-        why: why.to_string(),
-        found,
-        download: (
-            pull::DEFAULT_MODEL.to_string(),
-            pull::DEFAULT_MODEL_SIZE.to_string(),
-        ),
-        cloud: crate::route::escalation_target(settings, None)
-            .ok()
-            .map(|(name, p)| format!("{name} ({})", p.model)),
-        ..SetupView::default()
-    }
+    setup_base(settings, why.to_string(), found)
 }
