@@ -11,25 +11,22 @@ use serde_json::json;
 use crate::cli::{CommitArgs, StatusArgs};
 use crate::git::{self, Repo};
 use crate::model::Cancel;
+use crate::session::{Via, Workbench};
 use crate::workspace::Workspace;
 
 use super::apply::confirm;
 
 pub fn run(ws: &Workspace, args: &CommitArgs) -> anyhow::Result<ExitCode> {
-    let repo = Repo::open(&ws.cwd)?;
-    let mut index = repo.git2().index()?;
-    if args.all {
-        repo.stage_tracked(&mut index)?;
-    }
-    repo.check_can_commit(&index)?;
-    let mut wb = crate::session::Workbench::new(ws.clone())?;
+    let mut wb = Workbench::new(ws.clone())?;
+    // Nothing to commit is said before a model is loaded.
+    wb.to_commit(args.all)?;
     let cloud = super::cloud::gated(&wb, &args.route, args.yes, args.json)?;
-    let model: &dyn crate::model::chat::ChatModel = match &cloud {
-        Some(g) => g,
-        None => wb.load_model(args.model.as_deref(), false)?,
-    };
-    let d =
-        crate::session::commit::draft(&repo, &index, Some(model), args.diff_chars, &Cancel::new())?;
+    if cloud.is_none() {
+        wb.load_model(args.model.as_deref(), false)?;
+    }
+    let via = cloud.as_ref().map_or(Via::Local, Via::Cloud);
+    let plan = wb.commit_plan(via, args.all, args.diff_chars, &Cancel::new())?;
+    let d = plan.draft.clone();
     let (message, source, rejected, raw, files) = (d.message, d.source, d.rejected, d.raw, d.files);
     let mut report = json!({
         "message": message,
@@ -63,10 +60,7 @@ pub fn run(ws: &Workspace, args: &CommitArgs) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::from(1));
     }
-    if args.all {
-        index.write()?;
-    }
-    let done = repo.commit(&message)?;
+    let done = wb.commit_planned(plan, &message)?;
     report["committed"] = json!(true);
     report["commit"] = json!(done.id);
     report["hooks"] = json!(done.hooks);

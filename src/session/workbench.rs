@@ -64,6 +64,14 @@ pub enum Via<'a> {
     Cloud(&'a Gated),
 }
 
+/// A commit drafted and not yet made.
+pub struct CommitPlan {
+    pub draft: super::commit::Draft,
+    repo: Repo,
+    index: git2::Index,
+    all: bool,
+}
+
 /// What an apply did.
 #[derive(Debug, Clone)]
 pub struct Applied {
@@ -494,15 +502,58 @@ impl Workbench {
         diff_chars: usize,
         cancel: &Cancel,
     ) -> Result<super::commit::Draft, WorkbenchError> {
+        Ok(self
+            .commit_plan(Via::Local, false, diff_chars, cancel)?
+            .draft)
+    }
+
+    /// A commit to make: the message drafted on `via` (the workbench's model
+    /// when it has none, a plain summary) for what is staged, or with `all`
+    /// for every change to tracked files (staged only when it is made).
+    pub fn commit_plan(
+        &self,
+        via: Via<'_>,
+        all: bool,
+        diff_chars: usize,
+        cancel: &Cancel,
+    ) -> Result<CommitPlan, WorkbenchError> {
+        let (repo, index) = self.to_commit(all)?;
+        let model = match via {
+            Via::Cloud(g) => Some(g as &dyn ChatModel),
+            Via::Local => self.model.as_deref(),
+        };
+        let draft = super::commit::draft(&repo, &index, model, diff_chars, cancel)?;
+        Ok(CommitPlan {
+            draft,
+            repo,
+            index,
+            all,
+        })
+    }
+
+    /// The repository and the index a commit would record (with `all`,
+    /// every change to tracked files staged in memory), checked to be
+    /// committable: nothing staged, a merge in progress and such are errors.
+    pub fn to_commit(&self, all: bool) -> Result<(Repo, git2::Index), WorkbenchError> {
         let repo = Repo::open(&self.ws.cwd)?;
-        let index = repo.git2().index().map_err(GitError::from)?;
-        Ok(super::commit::draft(
-            &repo,
-            &index,
-            self.model.as_deref(),
-            diff_chars,
-            cancel,
-        )?)
+        let mut index = repo.git2().index().map_err(GitError::from)?;
+        if all {
+            repo.stage_tracked(&mut index)?;
+        }
+        repo.check_can_commit(&index)?;
+        Ok((repo, index))
+    }
+
+    /// Make the planned commit with `message` (hooks honoured).
+    pub fn commit_planned(
+        &self,
+        mut plan: CommitPlan,
+        message: &str,
+    ) -> Result<git::Committed, WorkbenchError> {
+        if plan.all {
+            plan.index.write().map_err(GitError::from)?;
+        }
+        Ok(plan.repo.commit(message)?)
     }
 
     /// Commit what is staged with `message` (hooks honoured).
