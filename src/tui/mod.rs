@@ -5,6 +5,7 @@
 //! terminal on exit or panic.
 
 pub mod app;
+mod choices;
 pub mod commit;
 pub mod complete;
 pub mod composer;
