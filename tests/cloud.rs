@@ -682,6 +682,24 @@ fn a_loopback_server_is_a_local_model() {
     let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(v["placement"]["where"], "local", "{v}");
     assert!(!stderr(&out).contains("About to send"), "{}", stderr(&out));
+    // The same server chosen on the command line, with no [model] provider.
+    sb.write(
+        "config/locus/config.toml",
+        &format!("[providers.llama]\nkind = \"openai\"\nbase_url = \"http://localhost:{port}/v1\"\nmodel = \"gemma-small\"\nwindow = 2048\nmax_output_tokens = 16\n"),
+    );
+    let out = sb.locus(
+        &root,
+        &[
+            "ask",
+            "What does load_settings return?",
+            "--model",
+            "provider:llama",
+            "--json",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["placement"]["where"], "local", "{v}");
     let audit = stdout(&sb.locus(&root, &["audit", "--json"]));
     assert_eq!(audit.trim(), "[]", "nothing was sent off the machine");
 }

@@ -194,9 +194,11 @@ fn ctrl_e_previews_trims_and_sends_to_the_cloud_model() {
     );
     std::fs::write(
         root.join("notes.py"),
-        "def note(x):\n    return add(x, 1)  # NOTES_BODY\n",
+        "def note(x):\n    return add(x, 1)  # NOTES_BODY\nSTRIPE = \"sk_live_4eC39HqLyjWDarjtT1zdp7dc\"\n",
     )
     .unwrap();
+    // A never-send file the question names.
+    std::fs::write(root.join(".env"), "DB_PASS=Xk9mQ2vL8pR4wZ\n").unwrap();
     let (session, _kill) = launch(&sb, &root, "");
     continue_without_a_model(&session);
     tmux(&["send-keys", "-t", &session, "Escape"]);
@@ -206,7 +208,7 @@ fn ctrl_e_previews_trims_and_sends_to_the_cloud_model() {
         "-t",
         &session,
         "-l",
-        "What do add and note in calc.py and notes.py do?",
+        "What do add and note in calc.py and notes.py do, and what is in .env?",
     ]);
     tmux(&["send-keys", "-t", &session, "C-e"]);
     let screen = wait_for(&session, "nothing has left this machine yet", 20);
@@ -240,6 +242,10 @@ fn ctrl_e_previews_trims_and_sends_to_the_cloud_model() {
     assert!(
         !body.contains("CALC_BODY"),
         "the trimmed file stayed home: {body}"
+    );
+    assert!(
+        body.contains("NOTES_BODY") && !body.contains("sk_live_4eC39") && !body.contains("Xk9mQ2"),
+        "secrets are redacted and never-send files stay home: {body}"
     );
     tmux(&["send-keys", "-t", &session, "C-c"]);
     tmux(&["send-keys", "-t", &session, "C-c"]);
