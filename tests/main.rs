@@ -4,6 +4,7 @@ mod assets;
 mod cli;
 mod cloud;
 mod config;
+mod crash;
 mod edit;
 mod edit_props;
 mod gate;

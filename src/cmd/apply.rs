@@ -36,7 +36,7 @@ pub fn run(ws: &Workspace, args: &ApplyArgs) -> anyhow::Result<ExitCode> {
         String::from_utf8(bytes)
             .map_err(|_| anyhow::anyhow!("{} is not UTF-8 text", args.response))?
     };
-    let mut wb = Workbench::new(ws.clone())?;
+    let mut wb = super::bench(ws)?;
     let parsed = edit::parse_reply(&reply);
     if parsed.edits.is_empty() && parsed.errors.is_empty() {
         anyhow::bail!(
@@ -209,7 +209,7 @@ fn failure_json(f: &edit::Failure) -> Value {
 
 /// `locus undo` (or `locus redo` when `redo`).
 pub fn undo(ws: &Workspace, args: &JournalArgs, redo: bool) -> anyhow::Result<ExitCode> {
-    let mut wb = Workbench::new(ws.clone())?;
+    let mut wb = super::bench(ws)?;
     let done = wb.undo(redo)?;
     let word = if redo { "redo" } else { "undo" };
     let Some(entry) = done else {

@@ -10,14 +10,14 @@ use crate::cli::{AskArgs, ContextArgs, SessionsArgs};
 use crate::model::Cancel;
 use crate::model::local::gguf::Gguf;
 use crate::model::local::tokenizer::GgufTokenizer;
-use crate::session::{self, ASK_SYSTEM, Piece, Session, Via, Workbench};
+use crate::session::{self, ASK_SYSTEM, Piece, Session, Via};
 use crate::tokens::{EstimateCounter, TokenCounter};
 use crate::workspace::Workspace;
 
 use super::models::resolve_model;
 
 pub fn ask(ws: &Workspace, args: &AskArgs) -> anyhow::Result<ExitCode> {
-    let mut wb = Workbench::new(ws.clone())?;
+    let mut wb = super::bench(ws)?;
     if args.route.hard && !args.route.cloud {
         eprintln!(
             "{}",
@@ -103,7 +103,7 @@ pub fn ask(ws: &Workspace, args: &AskArgs) -> anyhow::Result<ExitCode> {
 
 pub fn context(ws: &Workspace, args: &ContextArgs) -> anyhow::Result<ExitCode> {
     let settings = ws.settings()?.settings;
-    let mut wb = Workbench::new(ws.clone())?;
+    let mut wb = super::bench(ws)?;
     let pinned = wb.resolve_paths(&args.files)?;
     let index = wb.index()?;
     // The active model's tokenizer when one is found (only the tokenizer is read).

@@ -11,13 +11,13 @@ use serde_json::json;
 use crate::cli::{CommitArgs, StatusArgs};
 use crate::git::{self, Repo};
 use crate::model::Cancel;
-use crate::session::{Via, Workbench};
+use crate::session::Via;
 use crate::workspace::Workspace;
 
 use super::apply::confirm;
 
 pub fn run(ws: &Workspace, args: &CommitArgs) -> anyhow::Result<ExitCode> {
-    let mut wb = Workbench::new(ws.clone())?;
+    let mut wb = super::bench(ws)?;
     // Nothing to commit is said before a model is loaded.
     wb.to_commit(args.all)?;
     let cloud = super::cloud::gated(&wb, &args.route, args.yes, args.json)?;

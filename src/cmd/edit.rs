@@ -10,13 +10,13 @@ use serde_json::json;
 use crate::cli::EditArgs;
 use crate::index::Index;
 use crate::model::Cancel;
-use crate::session::{Piece, Via, Workbench};
+use crate::session::{Piece, Via};
 use crate::workspace::Workspace;
 
 use super::apply::{Mode, finish};
 
 pub fn run(ws: &Workspace, args: &EditArgs) -> anyhow::Result<ExitCode> {
-    let mut wb = Workbench::new(ws.clone())?;
+    let mut wb = super::bench(ws)?;
     if args.route.hard && !args.route.cloud {
         eprintln!(
             "{}",

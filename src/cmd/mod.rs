@@ -17,6 +17,15 @@ use std::process::ExitCode;
 use crate::cli::Command;
 use crate::workspace::Workspace;
 
+/// The workbench for a command, saying on stderr what it recovered.
+pub fn bench(ws: &Workspace) -> anyhow::Result<crate::session::Workbench> {
+    let wb = crate::session::Workbench::new(ws.clone())?;
+    if let Some(note) = &wb.recovery_note {
+        eprintln!("note: {note}");
+    }
+    Ok(wb)
+}
+
 /// Run `command` in workspace `ws`.
 pub fn run(command: &Command, ws: &Workspace) -> anyhow::Result<ExitCode> {
     // What of the repository's file is ignored, said once (the TUI says it

@@ -1,7 +1,15 @@
-//! Undo and redo that survive a restart. Every applied change set is one
-//! entry in locus's state dir (per repository): the bytes each file had
-//! before and after. Undo puts the before-bytes back only if the files still
-//! hold the after-bytes, so it never overwrites someone else's later work.
+//! Undo and redo that survive a restart — and a crash. Every applied change
+//! set is one entry in locus's state dir (per repository): the bytes each
+//! file had before and after. Undo puts the before-bytes back only if the
+//! files still hold the after-bytes, so it never overwrites someone else's
+//! later work.
+//!
+//! Every apply, undo and redo runs under a lock on the repository's journal
+//! (a second locus waits, then re-checks every file under the lock), and is
+//! recorded as pending — with the before- and after-images — before the
+//! first file is written. A pending record found later (a crash, a kill)
+//! is rolled back to where the operation started, or marked done if it had
+//! finished; stray temporary files of its writes are removed.
 
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -15,6 +23,10 @@ use crate::config::Dirs;
 
 /// Entries kept; older ones are dropped (they can no longer be undone).
 const MAX_ENTRIES: usize = 100;
+/// Bytes of before/after images kept; the oldest entries go first.
+const MAX_BYTES: u64 = 256 * 1024 * 1024;
+/// How long to wait for another locus to finish changing files.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
@@ -26,6 +38,29 @@ pub enum JournalError {
     },
     #[error("undo journal {path}: {message}")]
     Storage { path: PathBuf, message: String },
+    #[error(
+        "another locus ({holder}) is changing files in this repository; try again when it is done"
+    )]
+    Busy { holder: String },
+}
+
+/// An operation recorded before its first write.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Pending {
+    id: String,
+    /// "apply", "undo" or "redo".
+    op: String,
+}
+
+/// What a recovery did with a pending operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recovered {
+    pub id: String,
+    pub op: String,
+    /// Whether it had finished (then it is kept) or was rolled back.
+    pub finished: bool,
+    /// Files that held neither image (changed by someone else meanwhile): left as they are.
+    pub untouched: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -87,6 +122,156 @@ impl Journal {
         fsio::write_atomic(&p, &bytes, None).map_err(|e| self.storage(&p, e))
     }
 
+    /// Hold the repository's journal lock (waiting up to `LOCK_WAIT` for
+    /// another locus), finishing or rolling back any interrupted operation first.
+    fn lock(&self, guard: &PathGuard) -> Result<Lock, JournalError> {
+        std::fs::create_dir_all(&self.dir).map_err(|e| self.storage(&self.dir, e))?;
+        let p = self.dir.join("lock");
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(&p)
+            .map_err(|e| self.storage(&p, e))?;
+        let start = std::time::Instant::now();
+        loop {
+            match file.try_lock() {
+                Ok(()) => break,
+                Err(std::fs::TryLockError::WouldBlock) if start.elapsed() < LOCK_WAIT => {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    let holder = std::fs::read_to_string(&p).unwrap_or_default();
+                    return Err(JournalError::Busy {
+                        holder: format!("pid {}", holder.trim()),
+                    });
+                }
+                Err(std::fs::TryLockError::Error(e)) => return Err(self.storage(&p, e)),
+            }
+        }
+        {
+            use std::io::{Seek as _, Write as _};
+            let _ = file.set_len(0);
+            let _ = file.seek(std::io::SeekFrom::Start(0));
+            let _ = write!(file, "{}", std::process::id());
+        }
+        let lock = Lock { _file: file };
+        self.recover_locked(guard)?;
+        Ok(lock)
+    }
+
+    fn pending_file(&self) -> PathBuf {
+        self.dir.join("pending.json")
+    }
+
+    fn set_pending(&self, p: Option<&Pending>) -> Result<(), JournalError> {
+        let f = self.pending_file();
+        match p {
+            Some(p) => {
+                let bytes = serde_json::to_vec(p).expect("pending serialize");
+                fsio::write_atomic(&f, &bytes, Some(private())).map_err(|e| self.storage(&f, e))
+            }
+            None => match std::fs::remove_file(&f) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(self.storage(&f, e)),
+                _ => Ok(()),
+            },
+        }
+    }
+
+    /// Finish or roll back an operation a crash interrupted; what was done.
+    pub fn recover(&self, guard: &PathGuard) -> Result<Option<Recovered>, JournalError> {
+        let _lock = self.lock_only()?;
+        self.recover_locked(guard)
+    }
+
+    fn lock_only(&self) -> Result<std::fs::File, JournalError> {
+        std::fs::create_dir_all(&self.dir).map_err(|e| self.storage(&self.dir, e))?;
+        let p = self.dir.join("lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&p)
+            .map_err(|e| self.storage(&p, e))?;
+        file.lock().map_err(|e| self.storage(&p, e))?;
+        Ok(file)
+    }
+
+    fn recover_locked(&self, guard: &PathGuard) -> Result<Option<Recovered>, JournalError> {
+        let f = self.pending_file();
+        let Some(bytes) = fsio::read_opt(&f).map_err(|e| self.storage(&f, e))? else {
+            return Ok(None);
+        };
+        let Ok(p) = serde_json::from_slice::<Pending>(&bytes) else {
+            // Torn before anything was written (it is written atomically).
+            self.set_pending(None)?;
+            return Ok(None);
+        };
+        let mut stacks = self.stacks()?;
+        let finished = match p.op.as_str() {
+            "apply" | "redo" => stacks.applied.last() == Some(&p.id),
+            _ => stacks.undone.last() == Some(&p.id),
+        };
+        let mut untouched = Vec::new();
+        if let Ok((_, writes)) = self.load(&p.id) {
+            for w in &writes {
+                clean_temps(&guard.root().join(&w.path));
+            }
+            if !finished {
+                // Back to where the operation started, file by file.
+                let (from, to): (Vec<Write>, Vec<Write>) = match p.op.as_str() {
+                    "undo" => (writes.clone(), writes.iter().map(Write::inverse).collect()),
+                    _ => (writes.iter().map(Write::inverse).collect(), writes.clone()),
+                };
+                for (start, done) in from.iter().zip(&to) {
+                    let abs = match guard.check(&start.path) {
+                        Ok(r) => r.abs,
+                        Err(_) => continue,
+                    };
+                    let now = fsio::read_opt(&abs).ok().flatten();
+                    let same = |b: &Option<Vec<u8>>| match (b, &now) {
+                        (None, None) => true,
+                        (Some(a), Some(n)) => super::text::hash(a) == super::text::hash(n),
+                        _ => false,
+                    };
+                    if same(&start.after) {
+                        continue;
+                    }
+                    if same(&done.after) {
+                        let back = Write {
+                            path: start.path.clone(),
+                            before: done.after.clone(),
+                            after: start.after.clone(),
+                            perms_from: None,
+                        };
+                        if let Err(source) = execute(&[back], guard) {
+                            return Err(JournalError::Apply {
+                                action: "recover",
+                                source,
+                            });
+                        }
+                    } else {
+                        untouched.push(start.path.clone());
+                    }
+                }
+            }
+        }
+        if !finished && p.op == "apply" {
+            let _ = std::fs::remove_dir_all(self.dir.join(&p.id));
+            stacks.applied.retain(|i| i != &p.id);
+            self.save(&stacks)?;
+        }
+        self.set_pending(None)?;
+        tracing::warn!(id = %p.id, op = %p.op, finished, "recovered an interrupted journal operation");
+        Ok(Some(Recovered {
+            id: p.id,
+            op: p.op,
+            finished,
+            untouched,
+        }))
+    }
+
     /// Perform `writes` and record them as one undoable step; returns the entry.
     pub fn apply(
         &self,
@@ -94,6 +279,7 @@ impl Journal {
         summary: &str,
         guard: &PathGuard,
     ) -> Result<Entry, JournalError> {
+        let _lock = self.lock(guard)?;
         let mut stacks = self.stacks()?;
         let time = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -116,8 +302,13 @@ impl Journal {
         let edir = self.dir.join(&id);
         self.write_entry(&edir, &entry, writes)
             .map_err(|e| self.storage(&edir, e))?;
+        self.set_pending(Some(&Pending {
+            id: id.clone(),
+            op: "apply".into(),
+        }))?;
         if let Err(source) = execute(writes, guard) {
             let _ = std::fs::remove_dir_all(&edir);
+            self.set_pending(None)?;
             return Err(JournalError::Apply {
                 action: "apply",
                 source,
@@ -127,25 +318,40 @@ impl Journal {
             let _ = std::fs::remove_dir_all(self.dir.join(old));
         }
         stacks.applied.push(id);
+        self.trim(&mut stacks);
+        self.save(&stacks)?;
+        self.set_pending(None)?;
+        Ok(entry)
+    }
+
+    /// Drop the oldest entries past the count or size cap.
+    fn trim(&self, stacks: &mut Stacks) {
         while stacks.applied.len() > MAX_ENTRIES {
             let old = stacks.applied.remove(0);
             let _ = std::fs::remove_dir_all(self.dir.join(old));
         }
-        self.save(&stacks)?;
-        Ok(entry)
+        let size = |id: &String| dir_bytes(&self.dir.join(id));
+        let mut total: u64 = stacks.applied.iter().map(size).sum();
+        // The newest entry stays, however large.
+        while total > MAX_BYTES && stacks.applied.len() > 1 {
+            let old = stacks.applied.remove(0);
+            total = total.saturating_sub(size(&old));
+            let _ = std::fs::remove_dir_all(self.dir.join(old));
+        }
     }
 
     fn write_entry(&self, edir: &Path, entry: &Entry, writes: &[Write]) -> std::io::Result<()> {
         std::fs::create_dir_all(edir)?;
+        // The images are copies of the user's files: readable by the user only.
         for (i, w) in writes.iter().enumerate() {
             for (side, bytes) in [("before", &w.before), ("after", &w.after)] {
                 if let Some(b) = bytes {
-                    fsio::write_atomic(&edir.join(format!("{i}.{side}")), b, None)?;
+                    fsio::write_atomic(&edir.join(format!("{i}.{side}")), b, Some(private()))?;
                 }
             }
         }
         let json = serde_json::to_vec_pretty(entry).expect("entry serialize");
-        fsio::write_atomic(&edir.join("entry.json"), &json, None)
+        fsio::write_atomic(&edir.join("entry.json"), &json, Some(private()))
     }
 
     fn load(&self, id: &str) -> Result<(Entry, Vec<Write>), JournalError> {
@@ -174,36 +380,54 @@ impl Journal {
 
     /// Undo the last applied entry; `None` when there is nothing to undo.
     pub fn undo(&self, guard: &PathGuard) -> Result<Option<Entry>, JournalError> {
+        let _lock = self.lock(guard)?;
         let mut stacks = self.stacks()?;
         let Some(id) = stacks.applied.last().cloned() else {
             return Ok(None);
         };
         let (entry, writes) = self.load(&id)?;
         let inverse: Vec<Write> = writes.iter().rev().map(Write::inverse).collect();
-        execute(&inverse, guard).map_err(|source| JournalError::Apply {
-            action: "undo",
-            source,
-        })?;
+        self.set_pending(Some(&Pending {
+            id: id.clone(),
+            op: "undo".into(),
+        }))?;
+        if let Err(source) = execute(&inverse, guard) {
+            self.set_pending(None)?;
+            return Err(JournalError::Apply {
+                action: "undo",
+                source,
+            });
+        }
         stacks.applied.pop();
         stacks.undone.push(id);
         self.save(&stacks)?;
+        self.set_pending(None)?;
         Ok(Some(entry))
     }
 
     /// Redo the last undone entry; `None` when there is nothing to redo.
     pub fn redo(&self, guard: &PathGuard) -> Result<Option<Entry>, JournalError> {
+        let _lock = self.lock(guard)?;
         let mut stacks = self.stacks()?;
         let Some(id) = stacks.undone.last().cloned() else {
             return Ok(None);
         };
         let (entry, writes) = self.load(&id)?;
-        execute(&writes, guard).map_err(|source| JournalError::Apply {
-            action: "redo",
-            source,
-        })?;
+        self.set_pending(Some(&Pending {
+            id: id.clone(),
+            op: "redo".into(),
+        }))?;
+        if let Err(source) = execute(&writes, guard) {
+            self.set_pending(None)?;
+            return Err(JournalError::Apply {
+                action: "redo",
+                source,
+            });
+        }
         stacks.undone.pop();
         stacks.applied.push(id);
         self.save(&stacks)?;
+        self.set_pending(None)?;
         Ok(Some(entry))
     }
 
@@ -215,5 +439,44 @@ impl Journal {
             .iter()
             .map(|id| self.load(id).map(|(e, _)| e))
             .collect()
+    }
+}
+
+/// Holds the journal lock while alive.
+struct Lock {
+    _file: std::fs::File,
+}
+
+/// Owner-only permissions for what the journal stores.
+fn private() -> std::fs::Permissions {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::Permissions::from_mode(0o600)
+}
+
+/// Bytes in the files of `dir` (one level).
+fn dir_bytes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .filter_map(|e| e.metadata().ok())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// Remove the temporary files an interrupted write of `path` left.
+fn clean_temps(path: &Path) {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return;
+    };
+    let prefix = format!(".{}.locus-", name.to_string_lossy());
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let n = e.file_name().to_string_lossy().into_owned();
+            if n.starts_with(&prefix) && n.ends_with(".tmp") {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
     }
 }

@@ -26,7 +26,7 @@ pub use apply::{ApplyError, Write, execute, writes_for};
 pub use block::{Edit, ParseError, ParsedReply};
 pub use changeset::{Base, ChangeSet, FileChange, FileOp, Outcome};
 pub use hunk::{Decision, Hunk, hunk_lines};
-pub use journal::{Entry, EntryFile, Journal, JournalError};
+pub use journal::{Entry, EntryFile, Journal, JournalError, Recovered};
 pub use matcher::{Candidate, FUZZY_THRESHOLD, Found, MatchError, Tier, locate};
 pub use parse::parse_reply;
 pub use paths::{PathError, PathGuard, Resolved};

@@ -87,6 +87,9 @@ pub struct Workbench {
     pub settings: Settings,
     /// What of the repository's config file was ignored, in one line.
     pub trust_note: Option<String>,
+    /// An apply, undo or redo a crash interrupted, finished or rolled back
+    /// when the workbench opened, in one line.
+    pub recovery_note: Option<String>,
     pub guard: PathGuard,
     pub journal: Journal,
     index: Option<Index>,
@@ -115,8 +118,14 @@ impl Workbench {
             .map_err(|e| WorkbenchError::Other(format!("cannot use {}: {e}", ws.root.display())))?
             .with_cwd(&ws.cwd);
         let journal = Journal::for_repo(&ws.dirs, guard.root());
+        let recovery_note = match journal.recover(&guard) {
+            Ok(Some(r)) => Some(recovery_line(&r)),
+            Ok(None) => None,
+            Err(e) => Some(format!("an interrupted change could not be recovered: {e}")),
+        };
         let session = Session::detached(settings.context.clone());
         Ok(Workbench {
+            recovery_note,
             trust_note: loaded.ignored_note(),
             settings,
             guard,
@@ -571,6 +580,23 @@ impl Workbench {
     pub fn root(&self) -> &Path {
         &self.ws.root
     }
+}
+
+/// What a recovery did, in one line.
+fn recovery_line(r: &edit::Recovered) -> String {
+    let what = if r.finished {
+        format!("the interrupted {} had finished; it is kept", r.op)
+    } else {
+        format!("the interrupted {} was rolled back", r.op)
+    };
+    let mut line = format!("recovered: {what}");
+    if !r.untouched.is_empty() {
+        line.push_str(&format!(
+            "; changed by someone else meanwhile, left as they are: {}",
+            r.untouched.join(", ")
+        ));
+    }
+    line
 }
 
 /// The model a job runs on: the cloud one behind its gate, or the local one.

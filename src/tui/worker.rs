@@ -56,6 +56,9 @@ fn work(
     if let Some(note) = wb.trust_note.clone() {
         send(Report::Untrusted(note));
     }
+    if let Some(note) = wb.recovery_note.clone() {
+        send(Report::Info(note));
+    }
     if !git_status(&wb.ws.cwd, send) {
         send(Report::Info(format!(
             "not in a git repository: working on {}",
