@@ -9,6 +9,7 @@ mod edit;
 mod edit_props;
 mod gate;
 mod git;
+mod hygiene;
 mod index;
 mod models;
 mod pull;

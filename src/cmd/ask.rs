@@ -27,6 +27,12 @@ pub fn ask(ws: &Workspace, args: &AskArgs) -> anyhow::Result<ExitCode> {
     let files = wb.resolve_paths(&args.files)?;
     let resume = (args.continue_ || args.session.is_some()).then_some(args.session.as_deref());
     wb.open_session(resume)?;
+    if wb.session.damaged > 0 {
+        eprintln!(
+            "note: skipped {} damaged line(s) of session {} (a write cut short)",
+            wb.session.damaged, wb.session.id
+        );
+    }
     let cloud = super::cloud::gated(&wb, &args.route, args.yes, args.json)?;
     if cloud.is_none() {
         wb.load_model(args.model.as_deref(), false)?;
@@ -153,6 +159,12 @@ pub fn sessions(ws: &Workspace, args: &SessionsArgs) -> anyhow::Result<ExitCode>
     } else {
         for s in list {
             println!("{}  {:>3} turns  {}", s.id, s.turns, s.first);
+            if s.damaged > 0 {
+                eprintln!(
+                    "note: skipped {} damaged line(s) of session {} (a write cut short)",
+                    s.damaged, s.id
+                );
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -47,7 +47,14 @@ pub fn gated(
 }
 
 pub fn audit(ws: &Workspace, args: &SessionsArgs) -> anyhow::Result<ExitCode> {
-    let entries = route::audit_read(&route::audit_file(&ws.dirs, &ws.root))?;
+    let file = route::audit_file(&ws.dirs, &ws.root);
+    let (entries, damaged): (Vec<route::AuditEntry>, usize) = crate::jsonl::read_counting(&file)?;
+    if damaged > 0 {
+        eprintln!(
+            "note: skipped {damaged} damaged line(s) in {} (a write cut short)",
+            file.display()
+        );
+    }
     if args.json {
         println!("{}", serde_json::to_string(&entries)?);
         return Ok(ExitCode::SUCCESS);

@@ -44,6 +44,10 @@ pub enum ApplyError {
         reason: String,
         diff: String,
     },
+    #[error(
+        "{0} is read-only; make it writable (chmod u+w) to let locus change it; nothing was written"
+    )]
+    ReadOnly(String),
     #[error("cannot write {path}: {source}; every file written before it was restored")]
     Io {
         path: String,
@@ -90,6 +94,12 @@ pub fn execute(writes: &[Write], guard: &PathGuard) -> Result<(), ApplyError> {
     let mut checked = Vec::with_capacity(writes.len());
     for w in writes {
         let abs = guard.check(&w.path)?.abs;
+        if w.after.is_none() {
+            guard.check_not_link(&w.path)?;
+        }
+        if std::fs::metadata(&abs).is_ok_and(|m| m.permissions().readonly()) {
+            return Err(ApplyError::ReadOnly(w.path.clone()));
+        }
         let current = fsio::read_opt(&abs).map_err(|source| ApplyError::Io {
             path: w.path.clone(),
             source,

@@ -17,6 +17,7 @@ mod journal;
 mod matcher;
 mod parse;
 mod paths;
+mod placeholder;
 mod plan;
 mod prompt;
 mod text;

@@ -20,6 +20,20 @@ pub enum PathError {
     NeverTouch { path: String, glob: String },
     #[error("{path} resolves to {target}, outside the repository; not edited")]
     Outside { path: String, target: String },
+    #[error(
+        "{path} is a symbolic link (to {target}); locus does not delete or rename links: name the file itself, or do it yourself"
+    )]
+    Symlink { path: String, target: String },
+    #[error("{path} is not a regular file ({kind}); locus edits regular files only")]
+    NotRegular { path: String, kind: &'static str },
+    #[error(
+        "{0} decides what locus sends and runs; locus never writes it — edit it yourself (and `locus trust` it)"
+    )]
+    TrustFile(String),
+    #[error(
+        "{0} is inside a bare repository (git's own files: config, hooks); locus never edits them"
+    )]
+    BareRepository(String),
 }
 
 /// A path that passed the checks.
@@ -34,6 +48,8 @@ pub struct Resolved {
 #[derive(Debug, Clone)]
 pub struct PathGuard {
     root: PathBuf,
+    /// The root is a git directory (a bare repository): nothing is editable.
+    git_dir: bool,
     never_touch: PathRules,
     /// Where the user is, relative to the root ("" at the root).
     cwd_rel: String,
@@ -42,8 +58,13 @@ pub struct PathGuard {
 impl PathGuard {
     /// `root` is the repository's working tree root.
     pub fn new(root: &Path, never_touch: PathRules) -> std::io::Result<PathGuard> {
+        let root = root.canonicalize()?;
+        let git_dir = root.join("HEAD").is_file()
+            && root.join("objects").is_dir()
+            && root.join("refs").is_dir();
         Ok(PathGuard {
-            root: root.canonicalize()?,
+            root,
+            git_dir,
             never_touch,
             cwd_rel: String::new(),
         })
@@ -100,7 +121,45 @@ impl PathGuard {
         if real_rel_s != rel {
             self.rules(&real_rel_s, &rel)?;
         }
+        if let Ok(m) = std::fs::metadata(&real) {
+            let ft = m.file_type();
+            let kind = if ft.is_file() {
+                None
+            } else if ft.is_dir() {
+                Some("a directory")
+            } else {
+                use std::os::unix::fs::FileTypeExt as _;
+                Some(if ft.is_fifo() {
+                    "a named pipe"
+                } else if ft.is_socket() {
+                    "a socket"
+                } else if ft.is_char_device() || ft.is_block_device() {
+                    "a device"
+                } else {
+                    "not a file"
+                })
+            };
+            if let Some(kind) = kind {
+                return Err(PathError::NotRegular { path: rel, kind });
+            }
+        }
         Ok(Resolved { rel, abs: real })
+    }
+
+    /// Refuse `path` when it is itself a symbolic link: deleting or renaming
+    /// it must not act on the file it points to.
+    pub fn check_not_link(&self, path: &str) -> Result<(), PathError> {
+        let rel = self.normalize(path)?;
+        let abs = self.root.join(&rel);
+        match std::fs::symlink_metadata(&abs) {
+            Ok(m) if m.file_type().is_symlink() => Err(PathError::Symlink {
+                path: rel,
+                target: std::fs::read_link(&abs)
+                    .map(|t| t.display().to_string())
+                    .unwrap_or_default(),
+            }),
+            _ => Ok(()),
+        }
     }
 
     fn normalize(&self, path: &str) -> Result<String, PathError> {
@@ -133,8 +192,17 @@ impl PathGuard {
     }
 
     fn rules(&self, rel: &str, named: &str) -> Result<(), PathError> {
+        if self.git_dir {
+            return Err(PathError::BareRepository(named.into()));
+        }
         if rel.split('/').any(|c| c.eq_ignore_ascii_case(".git")) {
             return Err(PathError::GitDir(named.into()));
+        }
+        let parts: Vec<&str> = rel.split('/').collect();
+        if parts.windows(2).any(|w| {
+            w[0].eq_ignore_ascii_case(".locus") && w[1].eq_ignore_ascii_case("config.toml")
+        }) {
+            return Err(PathError::TrustFile(named.into()));
         }
         if let Some(glob) = self.never_touch.matching(Path::new(rel)) {
             return Err(PathError::NeverTouch {

@@ -32,6 +32,8 @@ pub enum FailureKind {
     Unreadable,
     /// It would write a secret's redaction placeholder.
     Redacted,
+    /// It writes a placeholder comment in place of code, or cuts most of a file.
+    Placeholder,
 }
 
 /// An edit that could not be turned into a change.
@@ -277,6 +279,19 @@ impl Planner<'_> {
             self.fail(FailureKind::Redacted, line, Some(edit.path()), msg, None);
             return;
         }
+        let kept: &[String] = match edit {
+            Edit::Replace { search, .. } => search,
+            _ => &[],
+        };
+        if let Some(p) = super::placeholder::first_placeholder(written, kept) {
+            let msg = format!(
+                "the edit of {} (reply line {line}) writes `{}` in place of code: that would delete the code it stands for; write the lines out, or use SEARCH/REPLACE blocks for just the part that changes",
+                edit.path(),
+                p.trim()
+            );
+            self.fail(FailureKind::Placeholder, line, Some(edit.path()), msg, None);
+            return;
+        }
         match edit {
             Edit::Replace {
                 path,
@@ -349,6 +364,18 @@ impl Planner<'_> {
                     .current
                     .as_ref()
                     .is_none_or(|t| t.final_newline || t.lines.is_empty());
+                // A whole file a quarter of the length of a long one is a
+                // truncation, not a rewrite, unless the model says so with DELETE.
+                let old = slot.current.as_ref().map_or(0, |t| t.lines.len());
+                if old >= 60 && content.len() * 4 < old {
+                    let msg = format!(
+                        "the whole-file edit of {rel} (reply line {line}) keeps {} of its {old} lines: that looks like a cut-off reply; send SEARCH/REPLACE blocks for the parts that change",
+                        content.len()
+                    );
+                    self.fail(FailureKind::Placeholder, line, Some(&rel), msg, None);
+                    return;
+                }
+                let slot = self.slots.get_mut(&rel).expect("slot");
                 let mut t = FileText::from_normalized("");
                 t.lines = content.clone();
                 t.final_newline = final_newline;
@@ -359,6 +386,10 @@ impl Planner<'_> {
                 let Some(rel) = self.existing_slot(path, line) else {
                     return;
                 };
+                if let Err(e) = self.guard.check_not_link(&rel) {
+                    self.fail(FailureKind::Path, line, Some(&rel), e.to_string(), None);
+                    return;
+                }
                 let slot = self.slots.get_mut(&rel).expect("slot");
                 if slot.current.take().is_none() {
                     self.fail(
@@ -377,6 +408,10 @@ impl Planner<'_> {
                 else {
                     return;
                 };
+                if let Err(e) = self.guard.check_not_link(&from) {
+                    self.fail(FailureKind::Path, line, Some(&from), e.to_string(), None);
+                    return;
+                }
                 if self.slots[&to].current.is_some() {
                     self.fail(
                         FailureKind::Exists,

@@ -116,6 +116,8 @@ pub struct Session {
     pub selection: Option<context::Selection>,
     /// Files the user removed from the context of the next requests.
     pub excluded: Vec<String>,
+    /// Lines of the saved file that were damaged (a write cut short) and skipped.
+    pub damaged: usize,
 }
 
 impl Session {
@@ -153,6 +155,7 @@ impl Session {
             count_memo: Default::default(),
             selection: None,
             excluded: Vec::new(),
+            damaged: 0,
         }
     }
 
@@ -184,10 +187,13 @@ impl Session {
             return Err(SessionError::NoSession(id));
         }
         let mut s = Session::empty(id, file.clone(), settings);
-        for r in store::read(&file).map_err(|source| SessionError::Store {
-            path: file.clone(),
-            source,
-        })? {
+        let (records, damaged) =
+            store::read_counting(&file).map_err(|source| SessionError::Store {
+                path: file.clone(),
+                source,
+            })?;
+        s.damaged = damaged;
+        for r in records {
             match r {
                 Record::Meta { .. } => {}
                 Record::Turn(t) => s.turns.push(*t),

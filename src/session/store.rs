@@ -33,6 +33,13 @@ pub struct SessionInfo {
     pub updated: u64,
     pub turns: usize,
     pub first: String,
+    /// Lines of its file that were damaged (a write cut short) and skipped.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub damaged: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 pub fn now() -> u64 {
@@ -52,14 +59,15 @@ pub fn append(file: &Path, record: &Record) -> std::io::Result<()> {
 }
 
 /// The records of a session file; a torn last line (a crash mid-write) is skipped.
-pub fn read(file: &Path) -> std::io::Result<Vec<Record>> {
+/// The records, and how many damaged lines were skipped.
+pub fn read_counting(file: &Path) -> std::io::Result<(Vec<Record>, usize)> {
     if !file.exists() {
         return Err(std::io::Error::new(
             std::io::ErrorKind::NotFound,
             "no such session file",
         ));
     }
-    crate::jsonl::read(file)
+    crate::jsonl::read_counting(file)
 }
 
 /// Saved sessions, newest first.
@@ -75,7 +83,7 @@ pub fn list(dir: &Path) -> std::io::Result<Vec<SessionInfo>> {
         if p.extension().is_none_or(|x| x != "jsonl") {
             continue;
         }
-        let records = read(&p)?;
+        let (records, damaged) = read_counting(&p)?;
         let Some(Record::Meta { id, created, .. }) = records.first().cloned() else {
             continue;
         };
@@ -98,6 +106,7 @@ pub fn list(dir: &Path) -> std::io::Result<Vec<SessionInfo>> {
                 .first()
                 .map(|t| t.question.lines().next().unwrap_or_default().to_string())
                 .unwrap_or_default(),
+            damaged,
         });
     }
     out.sort_by(|a, b| b.updated.cmp(&a.updated).then(b.id.cmp(&a.id)));

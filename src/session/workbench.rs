@@ -168,6 +168,12 @@ impl Workbench {
                 let canon = abs
                     .canonicalize()
                     .map_err(|e| WorkbenchError::Other(format!("cannot read {f}: {e}")))?;
+                // A pipe or a device would hang the read, a directory is no file.
+                if !std::fs::metadata(&canon).is_ok_and(|m| m.is_file()) {
+                    return Err(WorkbenchError::Other(format!(
+                        "{f} is not a regular file; name a file"
+                    )));
+                }
                 let rel = canon.strip_prefix(&self.ws.root).map_err(|_| {
                     WorkbenchError::Other(format!(
                         "{f} is outside the repository {}",
