@@ -72,6 +72,8 @@ mod tests {
             );
         }
         let line = "# ... existing code ...".to_string();
-        assert!(first_placeholder(&[line.clone()], &[line]).is_none());
+        assert!(
+            first_placeholder(std::slice::from_ref(&line), std::slice::from_ref(&line)).is_none()
+        );
     }
 }
