@@ -16,6 +16,7 @@ pub mod logging;
 pub mod model;
 pub mod route;
 pub mod session;
+pub mod terminal;
 pub mod theme;
 pub mod tokens;
 pub mod tui;

@@ -36,10 +36,28 @@ fn main() -> ExitCode {
     match run(&cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {}", format!("{e:#}").replace('\n', " "));
+            eprintln!("error: {}", locus::terminal::visible(&message(&e)));
             ExitCode::from(1)
         }
     }
+}
+
+/// The error and its causes, each said once (an error that quotes its
+/// cause is not followed by it again), with its own line breaks kept: a
+/// conflict's diff stays readable.
+fn message(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let c = cause.to_string();
+        if text.contains(c.trim()) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(c.trim_end());
+    }
+    text
 }
 
 fn run(cli: &Cli) -> anyhow::Result<ExitCode> {

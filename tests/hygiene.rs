@@ -226,3 +226,61 @@ fn torn_logs_lose_only_the_damaged_line() {
         stderr(&out)
     );
 }
+
+/// Whatever a file, a file name, a reply or a server holds, the CLI shows
+/// escape sequences instead of obeying them.
+#[test]
+fn every_printer_shows_escape_sequences_instead_of_obeying_them() {
+    use crate::cloud::{Reply, Server, openai_answer};
+    let evil = "\x1b]0;pwned\x07\x1b[2J\r\u{9b}31m";
+    let server = Server::start(vec![Reply::sse(
+        &openai_answer(&format!("Answer {evil}")),
+        40,
+    )]);
+    let sb = Sandbox::new();
+    let root = repo(&sb);
+    let name = format!("odd{}.py", "\x1b]0;title\x07");
+    std::fs::write(
+        root.join(&name),
+        format!("def handler():\n    return \"{evil}\"\n"),
+    )
+    .unwrap();
+    std::fs::write(root.join("calc.py"), "def add(a, b):\n    return a + b\n").unwrap();
+    sb.write(
+        "config/locus/config.toml",
+        &format!(
+            "[providers.p]\nkind = \"openai\"\nbase_url = \"{}\"\nmodel = \"m\"\nplacement = \"cloud\"\n",
+            server.url("/v1")
+        ),
+    );
+    let reply = sb.write(
+        "reply.md",
+        &format!("calc.py\n<<<<<<< SEARCH\n    return a + b\n=======\n    return a + b  # {evil}\n>>>>>>> REPLACE\n"),
+    );
+    let runs: Vec<Vec<&str>> = vec![
+        vec!["status"],
+        vec!["map"],
+        vec!["symbols", "handler"],
+        vec!["context", "What does handler return?"],
+        vec!["apply", reply.to_str().unwrap(), "--dry-run"],
+        vec!["ask", "What does handler return?", "--cloud", "--yes"],
+        vec!["sessions"],
+        vec!["audit"],
+    ];
+    for args in runs {
+        let out = sb.locus(&root, &args);
+        assert!(out.status.success(), "locus {args:?}: {}", stderr(&out));
+        for (what, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+            let text = String::from_utf8_lossy(bytes);
+            assert!(
+                !text.contains('\x1b')
+                    && !text.contains('\x07')
+                    && !text.contains('\r')
+                    && !text.contains('\u{9b}'),
+                "locus {args:?} {what} carries a raw control character: {text:?}"
+            );
+        }
+    }
+    let out = sb.locus(&root, &["apply", reply.to_str().unwrap(), "--dry-run"]);
+    assert!(stdout(&out).contains("^[]0;pwned^G"), "{}", stdout(&out));
+}

@@ -76,19 +76,19 @@ pub fn finish(
     }
     let emit = |report: &Value| {
         if mode.json {
-            println!("{report}");
+            outln!("{report}");
         }
     };
     if !mode.json {
-        print!("{diff}");
+        out!("{diff}");
         for f in &proposal.failures {
-            eprintln!("error: {f}");
+            errln!("error: {f}");
         }
     }
     if !proposal.failures.is_empty() {
         emit(&report);
         if !mode.json {
-            eprintln!(
+            errln!(
                 "nothing was written: {} edit(s) failed",
                 proposal.failures.len()
             );
@@ -98,7 +98,7 @@ pub fn finish(
     if proposal.changes.is_empty() {
         emit(&report);
         if !mode.json {
-            eprintln!("the edits change nothing");
+            errln!("the edits change nothing");
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -110,7 +110,7 @@ pub fn finish(
     if !mode.yes && !confirm(&format!("Apply these changes to {n} file(s)? [y/N] "))? {
         emit(&report);
         if !mode.json {
-            eprintln!("nothing was written");
+            errln!("nothing was written");
         }
         return Ok(ExitCode::from(1));
     }
@@ -130,7 +130,7 @@ pub fn finish(
         );
         if !mode.json {
             for (p, why) in &applied.not_staged {
-                eprintln!("not staged: {p} ({why})");
+                errln!("not staged: {p} ({why})");
             }
         }
     }
@@ -138,7 +138,7 @@ pub fn finish(
     report["journal_id"] = json!(entry.id);
     emit(&report);
     if !mode.json {
-        eprintln!("applied to {n} file(s); `locus undo` reverts it");
+        errln!("applied to {n} file(s); `locus undo` reverts it");
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -214,20 +214,20 @@ pub fn undo(ws: &Workspace, args: &JournalArgs, redo: bool) -> anyhow::Result<Ex
     let word = if redo { "redo" } else { "undo" };
     let Some(entry) = done else {
         if args.json {
-            println!("{}", json!({ "done": false }));
+            outln!("{}", json!({ "done": false }));
         } else {
-            eprintln!("nothing to {word}");
+            errln!("nothing to {word}");
         }
         return Ok(ExitCode::from(1));
     };
     if args.json {
-        println!(
+        outln!(
             "{}",
             json!({ "done": true, "id": entry.id, "summary": entry.summary, "files": entry.files })
         );
     } else {
         let verb = if redo { "redid" } else { "undid" };
-        println!("{verb}: {}", entry.summary);
+        outln!("{verb}: {}", entry.summary);
         for f in &entry.files {
             let (existed, exists) = if redo {
                 (f.before, f.after)
@@ -239,7 +239,7 @@ pub fn undo(ws: &Workspace, args: &JournalArgs, redo: bool) -> anyhow::Result<Ex
                 (true, false) => "removed",
                 _ => "restored",
             };
-            println!("  {what} {}", f.path);
+            outln!("  {what} {}", f.path);
         }
     }
     Ok(ExitCode::SUCCESS)

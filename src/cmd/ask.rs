@@ -19,7 +19,7 @@ use super::models::resolve_model;
 pub fn ask(ws: &Workspace, args: &AskArgs) -> anyhow::Result<ExitCode> {
     let mut wb = super::bench(ws)?;
     if args.route.hard && !args.route.cloud {
-        eprintln!(
+        errln!(
             "{}",
             crate::route::advice(&crate::route::Reason::MarkedHard)
         );
@@ -28,9 +28,10 @@ pub fn ask(ws: &Workspace, args: &AskArgs) -> anyhow::Result<ExitCode> {
     let resume = (args.continue_ || args.session.is_some()).then_some(args.session.as_deref());
     wb.open_session(resume)?;
     if wb.session.damaged > 0 {
-        eprintln!(
+        errln!(
             "note: skipped {} damaged line(s) of session {} (a write cut short)",
-            wb.session.damaged, wb.session.id
+            wb.session.damaged,
+            wb.session.id
         );
     }
     let cloud = super::cloud::gated(&wb, &args.route, args.yes, args.json)?;
@@ -43,7 +44,7 @@ pub fn ask(ws: &Workspace, args: &AskArgs) -> anyhow::Result<ExitCode> {
     // The answer streams to stdout; thinking is left out of it.
     let mut on_text = |p: Piece| {
         if let (false, Piece::Text(t)) = (json_mode, p) {
-            let _ = stdout.write_all(t.as_bytes());
+            let _ = stdout.write_all(crate::terminal::visible(t).as_bytes());
             let _ = stdout.flush();
         }
     };
@@ -51,11 +52,13 @@ pub fn ask(ws: &Workspace, args: &AskArgs) -> anyhow::Result<ExitCode> {
     let s = &wb.session;
     for c in &answer.context.cut {
         match c.kept_lines {
-            Some([a, b]) => eprintln!(
+            Some([a, b]) => errln!(
                 "note: {} did not fit whole: lines {a}-{b} of {} sent ({})",
-                c.path, c.total_lines, c.reason
+                c.path,
+                c.total_lines,
+                c.reason
             ),
-            None => eprintln!("note: {} left out: {}", c.path, c.reason),
+            None => errln!("note: {} left out: {}", c.path, c.reason),
         }
     }
     let mut stdout = std::io::stdout().lock();
@@ -64,12 +67,10 @@ pub fn ask(ws: &Workspace, args: &AskArgs) -> anyhow::Result<ExitCode> {
             needed: answer.context.total_tokens + answer.context.missing_tokens,
             window: answer.context.budget,
         };
-        eprintln!("{}", crate::route::advice(&reason));
+        errln!("{}", crate::route::advice(&reason));
     }
     if answer.stats.finish == "cut" {
-        eprintln!(
-            "\nwarning: the answer was cut off mid-stream; what arrived is kept in the session"
-        );
+        errln!("\nwarning: the answer was cut off mid-stream; what arrived is kept in the session");
     }
     if args.json {
         let v = json!({
@@ -85,7 +86,7 @@ pub fn ask(ws: &Workspace, args: &AskArgs) -> anyhow::Result<ExitCode> {
     }
     writeln!(stdout)?;
     let st = &answer.stats;
-    eprintln!(
+    errln!(
         "[{}] prompt {} tokens ({} reused from the cache), prefill {:.1} tok/s, {} generated at {:.1} tok/s; session {}",
         answer.placement,
         st.prompt_tokens,
@@ -102,7 +103,7 @@ pub fn ask(ws: &Workspace, args: &AskArgs) -> anyhow::Result<ExitCode> {
         .map(|x| format!("{}:{}", x.path, x.line))
         .collect();
     if !known.is_empty() {
-        eprintln!("sources: {}", known.join(", "));
+        errln!("sources: {}", known.join(", "));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -120,7 +121,7 @@ pub fn context(ws: &Workspace, args: &ContextArgs) -> anyhow::Result<ExitCode> {
     let counter: &dyn TokenCounter = match &tokenizer {
         Some(t) => t,
         None => {
-            eprintln!("note: no local model found; token counts are estimates");
+            errln!("note: no local model found; token counts are estimates");
             &EstimateCounter
         }
     };
@@ -143,9 +144,9 @@ pub fn context(ws: &Workspace, args: &ContextArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         let mut v = serde_json::to_value(&ctx)?;
         v["elapsed_ms"] = json!(elapsed_ms);
-        println!("{v}");
+        outln!("{v}");
     } else {
-        print!("{}", ctx.render_text());
+        out!("{}", ctx.render_text());
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -153,16 +154,17 @@ pub fn context(ws: &Workspace, args: &ContextArgs) -> anyhow::Result<ExitCode> {
 pub fn sessions(ws: &Workspace, args: &SessionsArgs) -> anyhow::Result<ExitCode> {
     let list = session::list(&session::sessions_dir(&ws.dirs, &ws.root))?;
     if args.json {
-        println!("{}", serde_json::to_string(&list)?);
+        outln!("{}", serde_json::to_string(&list)?);
     } else if list.is_empty() {
-        println!("no saved conversations in this repository yet (`locus ask` starts one)");
+        outln!("no saved conversations in this repository yet (`locus ask` starts one)");
     } else {
         for s in list {
-            println!("{}  {:>3} turns  {}", s.id, s.turns, s.first);
+            outln!("{}  {:>3} turns  {}", s.id, s.turns, s.first);
             if s.damaged > 0 {
-                eprintln!(
+                errln!(
                     "note: skipped {} damaged line(s) of session {} (a write cut short)",
-                    s.damaged, s.id
+                    s.damaged,
+                    s.id
                 );
             }
         }

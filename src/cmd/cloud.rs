@@ -29,9 +29,9 @@ pub fn gated(
     });
     let approve: Approve = Box::new(move |preview| {
         if json {
-            eprintln!("{}", serde_json::json!({ "preview": preview }));
+            errln!("{}", serde_json::json!({ "preview": preview }));
         } else {
-            eprint!("{}", preview.render());
+            err!("{}", preview.render());
         }
         if yes {
             Ok(())
@@ -50,20 +50,20 @@ pub fn audit(ws: &Workspace, args: &SessionsArgs) -> anyhow::Result<ExitCode> {
     let file = route::audit_file(&ws.dirs, &ws.root);
     let (entries, damaged): (Vec<route::AuditEntry>, usize) = crate::jsonl::read_counting(&file)?;
     if damaged > 0 {
-        eprintln!(
+        errln!(
             "note: skipped {damaged} damaged line(s) in {} (a write cut short)",
             file.display()
         );
     }
     if args.json {
-        println!("{}", serde_json::to_string(&entries)?);
+        outln!("{}", serde_json::to_string(&entries)?);
         return Ok(ExitCode::SUCCESS);
     }
     if entries.is_empty() {
-        println!("nothing has been sent to a cloud model from this repository");
+        outln!("nothing has been sent to a cloud model from this repository");
     }
     for e in entries {
-        println!(
+        outln!(
             "{}  {} ({})  {} in / {} out  ${:.4}  {}  files: {}",
             e.time,
             e.provider,

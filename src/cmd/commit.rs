@@ -3,7 +3,7 @@
 //! an unusable answer is replaced by a plain summary of the files, said so.
 //! Nothing is committed without `--yes` or a "y" at the terminal.
 
-use std::io::Write as _;
+use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use serde_json::json;
@@ -40,23 +40,23 @@ pub fn run(ws: &Workspace, args: &CommitArgs) -> anyhow::Result<ExitCode> {
     }
     if !args.json {
         if let Some(why) = &rejected {
-            eprintln!(
+            errln!(
                 "the model's message was unusable ({why}); here is a plain summary of the changes instead"
             );
         }
-        println!("{message}");
+        outln!("{message}");
     }
     if args.dry_run {
         if args.json {
-            println!("{report}");
+            outln!("{report}");
         }
         return Ok(ExitCode::SUCCESS);
     }
     if !args.yes && !confirm("Commit with this message? [y/N] ")? {
         if args.json {
-            println!("{report}");
+            outln!("{report}");
         } else {
-            eprintln!("nothing was committed");
+            errln!("nothing was committed");
         }
         return Ok(ExitCode::from(1));
     }
@@ -65,12 +65,12 @@ pub fn run(ws: &Workspace, args: &CommitArgs) -> anyhow::Result<ExitCode> {
     report["commit"] = json!(done.id);
     report["hooks"] = json!(done.hooks);
     if args.json {
-        println!("{report}");
+        outln!("{report}");
     } else {
         if !done.output.is_empty() {
-            eprintln!("{}", done.output);
+            errln!("{}", done.output);
         }
-        eprintln!(
+        errln!(
             "committed {}: {}",
             &done.id[..done.id.len().min(10)],
             done.subject
@@ -87,10 +87,12 @@ pub fn status(ws: &Workspace, args: &StatusArgs) -> anyhow::Result<ExitCode> {
         let mut v = serde_json::to_value(&st)?;
         v["root"] = json!(repo.workdir());
         v["hooks"] = json!(hooks);
-        println!("{v}");
+        outln!("{v}");
         return Ok(ExitCode::SUCCESS);
     }
-    let mut out = std::io::stdout().lock();
+    // Built whole, then shown with control characters made visible (file
+    // names are untrusted).
+    let mut out = String::new();
     writeln!(out, "repository: {}", repo.workdir().display())?;
     let head = match (&st.branch, st.detached, &st.head) {
         (_, true, Some(h)) => format!("detached HEAD at {}", &h[..10]),
@@ -115,16 +117,15 @@ pub fn status(ws: &Workspace, args: &StatusArgs) -> anyhow::Result<ExitCode> {
     if !hooks.is_empty() {
         writeln!(out, "commit hooks: {}", hooks.join(", "))?;
     }
-    let section =
-        |out: &mut dyn std::io::Write, title: &str, items: Vec<String>| -> std::io::Result<()> {
-            if !items.is_empty() {
-                writeln!(out, "{title}:")?;
-                for i in items {
-                    writeln!(out, "  {i}")?;
-                }
+    let section = |out: &mut String, title: &str, items: Vec<String>| -> std::fmt::Result {
+        if !items.is_empty() {
+            writeln!(out, "{title}:")?;
+            for i in items {
+                writeln!(out, "  {i}")?;
             }
-            Ok(())
-        };
+        }
+        Ok(())
+    };
     let changes = |v: &[git::Change]| -> Vec<String> {
         v.iter()
             .map(|c| match &c.from {
@@ -140,5 +141,6 @@ pub fn status(ws: &Workspace, args: &StatusArgs) -> anyhow::Result<ExitCode> {
     if st.is_clean() {
         writeln!(out, "working tree clean")?;
     }
+    out!("{out}");
     Ok(ExitCode::SUCCESS)
 }

@@ -11,11 +11,11 @@ use crate::workspace::Workspace;
 
 pub fn run(ws: &Workspace) -> anyhow::Result<ExitCode> {
     let (text, problems) = report(ws);
-    print!("{text}");
+    out!("{text}");
     if problems == 0 {
         Ok(ExitCode::SUCCESS)
     } else {
-        println!(
+        outln!(
             "\n{problems} problem{} found",
             if problems == 1 { "" } else { "s" }
         );

@@ -18,7 +18,7 @@ use super::apply::{Mode, finish};
 pub fn run(ws: &Workspace, args: &EditArgs) -> anyhow::Result<ExitCode> {
     let mut wb = super::bench(ws)?;
     if args.route.hard && !args.route.cloud {
-        eprintln!(
+        errln!(
             "{}",
             crate::route::advice(&crate::route::Reason::MarkedHard)
         );
@@ -54,25 +54,25 @@ pub fn run(ws: &Workspace, args: &EditArgs) -> anyhow::Result<ExitCode> {
     let json_mode = args.json;
     let mut on_text = |p: Piece| {
         if let (false, Piece::Text(t)) = (json_mode, p) {
-            let _ = stderr.write_all(t.as_bytes());
+            let _ = stderr.write_all(crate::terminal::visible(t).as_bytes());
         }
     };
     let out = wb.edit(via, &args.instruction, &files, &Cancel::new(), &mut on_text)?;
     drop(stderr);
     if !args.json {
-        eprintln!();
+        errln!();
         if let Some(advice) = &out.advice {
-            eprintln!("{advice}");
+            errln!("{advice}");
         }
     }
     if out.proposal.changes.is_empty() && out.proposal.failures.is_empty() {
         if args.json {
-            println!(
+            outln!(
                 "{}",
                 json!({"applied": false, "files": [], "failures": [], "replies": out.replies, "advice": out.advice})
             );
         } else {
-            eprintln!(
+            errln!(
                 "the model proposed no edits; try naming the file with --file, or a more precise instruction"
             );
         }

@@ -50,7 +50,7 @@ pub fn run(ws: &Workspace, args: &GenerateArgs) -> anyhow::Result<ExitCode> {
     model.generate(&req, &cancel, &mut |e| match e {
         Event::Text(t) => {
             if !args.json {
-                let _ = stdout.write_all(t.as_bytes());
+                let _ = stdout.write_all(crate::terminal::visible(&t).as_bytes());
                 let _ = stdout.flush();
             }
             text.push_str(&t);
@@ -72,7 +72,7 @@ pub fn run(ws: &Workspace, args: &GenerateArgs) -> anyhow::Result<ExitCode> {
         writeln!(stdout, "{v}")?;
     } else {
         writeln!(stdout)?;
-        eprintln!(
+        errln!(
             "prompt {} tokens ({} reused) at {:.1} tok/s, {} generated at {:.1} tok/s, first token {:.0} ms, peak RSS {:.0} MiB",
             stats.prompt_tokens,
             stats.reused_prefix_tokens,

@@ -35,9 +35,9 @@ pub fn map(ws: &Workspace, args: &MapArgs) -> anyhow::Result<ExitCode> {
     let focus = index.focus(&words, &ws.cwd);
     let map = index.repo_map(&focus, args.tokens, &EstimateCounter);
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&map)?);
+        outln!("{}", serde_json::to_string_pretty(&map)?);
     } else {
-        print!("{}", map.text);
+        out!("{}", map.text);
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -80,15 +80,15 @@ pub fn symbols(ws: &Workspace, args: &SymbolsArgs) -> anyhow::Result<ExitCode> {
         out.push(json!({"name": names.name(id), "definitions": defs, "references": refs}));
     }
     if args.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&json!({ "symbols": out }))?
         );
     } else {
         for s in &out {
-            println!("{}", s["name"].as_str().unwrap_or_default());
+            outln!("{}", s["name"].as_str().unwrap_or_default());
             for d in s["definitions"].as_array().into_iter().flatten() {
-                println!(
+                outln!(
                     "  defined  {}:{}  {}  {}",
                     d["path"].as_str().unwrap_or_default(),
                     d["line"],
@@ -97,7 +97,7 @@ pub fn symbols(ws: &Workspace, args: &SymbolsArgs) -> anyhow::Result<ExitCode> {
                 );
             }
             for r in s["references"].as_array().into_iter().flatten() {
-                println!(
+                outln!(
                     "  used     {}:{}  ({})",
                     r["path"].as_str().unwrap_or_default(),
                     r["line"],
@@ -151,23 +151,26 @@ pub fn index(ws: &Workspace, args: &IndexArgs) -> anyhow::Result<ExitCode> {
             "cache": stats.cache,
             "elapsed_ms": stats.elapsed.as_secs_f64() * 1000.0,
         });
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        outln!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    outln!(
         "indexed {} in {:.0} ms",
         ws.root.display(),
         stats.elapsed.as_secs_f64() * 1000.0
     );
     if args.stats || args.rebuild {
-        println!(
+        outln!(
             "  files        {} ({} with tags, {} parsed now, {} from cache)",
-            stats.files, parsed, stats.parsed, stats.reused
+            stats.files,
+            parsed,
+            stats.parsed,
+            stats.reused
         );
-        println!("  definitions  {}", index.definition_count());
-        println!("  references   {}", index.reference_count());
+        outln!("  definitions  {}", index.definition_count());
+        outln!("  references   {}", index.reference_count());
         let langs: Vec<String> = languages.iter().map(|(l, n)| format!("{l} {n}")).collect();
-        println!(
+        outln!(
             "  languages    {}",
             if langs.is_empty() {
                 "none".into()
@@ -177,13 +180,13 @@ pub fn index(ws: &Workspace, args: &IndexArgs) -> anyhow::Result<ExitCode> {
         );
         if !skipped.is_empty() {
             let s: Vec<String> = skipped.iter().map(|(r, n)| format!("{r} {n}")).collect();
-            println!("  skipped      {}", s.join(", "));
+            outln!("  skipped      {}", s.join(", "));
         }
         for (p, why) in failed.iter().chain(stats.walk_errors.iter()) {
-            println!("  problem      {p}: {why}");
+            outln!("  problem      {p}: {why}");
         }
         if let Some(c) = &stats.cache {
-            println!("  cache        {c}");
+            outln!("  cache        {c}");
         }
     }
     Ok(ExitCode::SUCCESS)

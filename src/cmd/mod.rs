@@ -1,6 +1,26 @@
 //! Headless commands: each turns parsed CLI arguments into work on the library
 //! and writes plain text (or JSON) to stdout. main.rs maps their errors to exit codes.
 
+/// `println!` for text that may hold what came from files, names, replies
+/// or servers: control characters are shown, not obeyed.
+macro_rules! outln {
+    () => { println!() };
+    ($($t:tt)*) => { println!("{}", $crate::terminal::visible(&format!($($t)*))) };
+}
+/// `print!`, made visible.
+macro_rules! out {
+    ($($t:tt)*) => { print!("{}", $crate::terminal::visible(&format!($($t)*))) };
+}
+/// `eprintln!`, made visible.
+macro_rules! errln {
+    () => { eprintln!() };
+    ($($t:tt)*) => { eprintln!("{}", $crate::terminal::visible(&format!($($t)*))) };
+}
+/// `eprint!`, made visible.
+macro_rules! err {
+    ($($t:tt)*) => { eprint!("{}", $crate::terminal::visible(&format!($($t)*))) };
+}
+
 pub mod apply;
 pub mod ask;
 pub mod cloud;
@@ -21,7 +41,7 @@ use crate::workspace::Workspace;
 pub fn bench(ws: &Workspace) -> anyhow::Result<crate::session::Workbench> {
     let wb = crate::session::Workbench::new(ws.clone())?;
     if let Some(note) = &wb.recovery_note {
-        eprintln!("note: {note}");
+        errln!("note: {note}");
     }
     Ok(wb)
 }
@@ -33,7 +53,7 @@ pub fn run(command: &Command, ws: &Workspace) -> anyhow::Result<ExitCode> {
     if !matches!(command, Command::Trust(_))
         && let Some(note) = ws.settings().ok().and_then(|l| l.ignored_note())
     {
-        eprintln!("note: {note}");
+        errln!("note: {note}");
     }
     match command {
         Command::Doctor => doctor::run(ws),

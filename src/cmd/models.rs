@@ -54,39 +54,39 @@ pub fn list(ws: &Workspace, args: &ModelsArgs) -> anyhow::Result<ExitCode> {
         rows.push(row);
     }
     if args.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&json!({ "models": rows }))?
         );
         return Ok(ExitCode::SUCCESS);
     }
     if rows.is_empty() {
-        println!(
+        outln!(
             "no models found (looked at model.path, LOCUS_MODEL, the Hugging Face cache, Ollama and LM Studio)"
         );
-        println!("run `locus models pull` to download the default model");
+        outln!("run `locus models pull` to download the default model");
         return Ok(ExitCode::SUCCESS);
     }
     for r in &rows {
-        println!(
+        outln!(
             "{}  ({})",
             r["name"].as_str().unwrap_or_default(),
             r["source"].as_str().unwrap_or_default()
         );
-        println!("  path     {}", r["path"].as_str().unwrap_or_default());
+        outln!("  path     {}", r["path"].as_str().unwrap_or_default());
         if let Some(e) = r["error"].as_str() {
-            println!("  problem  {e}");
+            outln!("  problem  {e}");
             continue;
         }
         let n = |k: &str| r[k].as_u64().unwrap_or(0);
-        println!(
+        outln!(
             "  {} {}, {} file, context {}",
             r["arch"].as_str().unwrap_or_default(),
             r["quantization"].as_str().unwrap_or_default(),
             gib(n("size_bytes")),
             n("context_length")
         );
-        println!(
+        outln!(
             "  memory   ~{} at 8k context (weights {}, KV {}; KV at 32k {})",
             gib(n("estimated_memory_bytes")),
             gib(n("weight_bytes")),
@@ -109,25 +109,25 @@ fn pull(ws: &Workspace, spec: Option<&str>, json: bool) -> anyhow::Result<ExitCo
         let rate = done as f64 / start.elapsed().as_secs_f64().max(1e-3) / 1e6;
         let pct = (done * 100).checked_div(total).unwrap_or(0);
         if tty {
-            eprint!(
+            err!(
                 "\rdownloading {spec}  {pct:>3}%  {} / {}  {rate:.1} MB/s ",
                 gib(done),
                 gib(total)
             );
         } else if pct / 10 != last_decile {
             last_decile = pct / 10;
-            eprintln!("downloading {spec}: {pct}% of {}", gib(total));
+            errln!("downloading {spec}: {pct}% of {}", gib(total));
         }
         true
     };
     let path = pull::pull(&cfg, spec, &mut show)?;
     if tty {
-        eprintln!();
+        errln!();
     }
     if json {
-        println!("{}", json!({ "path": path }));
+        outln!("{}", json!({ "path": path }));
     } else {
-        println!("{}", path.display());
+        outln!("{}", path.display());
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -21,9 +21,9 @@ pub fn run(ws: &Workspace, args: &TrustArgs) -> anyhow::Result<ExitCode> {
             format!("{} was not trusted", ws.root.display())
         };
         if args.json {
-            println!("{}", json!({"revoked": was, "root": ws.root}));
+            outln!("{}", json!({"revoked": was, "root": ws.root}));
         } else {
-            println!("{msg}");
+            outln!("{msg}");
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -31,9 +31,9 @@ pub fn run(ws: &Workspace, args: &TrustArgs) -> anyhow::Result<ExitCode> {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             if args.json {
-                println!("{}", json!({"state": TrustState::NoFile, "risky": []}));
+                outln!("{}", json!({"state": TrustState::NoFile, "risky": []}));
             } else {
-                println!(
+                outln!(
                     "{} has no .locus/config.toml: nothing to trust",
                     ws.root.display()
                 );
@@ -56,7 +56,7 @@ pub fn run(ws: &Workspace, args: &TrustArgs) -> anyhow::Result<ExitCode> {
         Some(store.grant(&ws.root, &text)?)
     };
     if args.json {
-        println!(
+        outln!(
             "{}",
             json!({
                 "file": file,
@@ -70,25 +70,25 @@ pub fn run(ws: &Workspace, args: &TrustArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if risky.is_empty() {
-        println!(
+        outln!(
             "{} sets nothing that sends data or runs a command: nothing to trust",
             file.display()
         );
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    outln!(
         "{} sets what sends data or runs commands (now: {}):\n",
         file.display(),
         before.label()
     );
-    print!("{shown}");
+    out!("{shown}");
     match record {
-        Some(r) => println!(
+        Some(r) => outln!(
             "\ntrusted: these settings apply in {} while the file stays exactly as it is (sha256 {}); `locus trust --revoke` undoes it",
             ws.root.display(),
             &r.sha256[..16]
         ),
-        None => println!("\nnothing recorded (--show); `locus trust` trusts it"),
+        None => outln!("\nnothing recorded (--show); `locus trust` trusts it"),
     }
     Ok(ExitCode::SUCCESS)
 }
