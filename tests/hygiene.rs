@@ -284,3 +284,24 @@ fn every_printer_shows_escape_sequences_instead_of_obeying_them() {
     let out = sb.locus(&root, &["apply", reply.to_str().unwrap(), "--dry-run"]);
     assert!(stdout(&out).contains("^[]0;pwned^G"), "{}", stdout(&out));
 }
+
+#[test]
+fn absurd_numbers_are_clamped_or_refused_naming_the_key() {
+    let sb = Sandbox::new();
+    let root = repo(&sb);
+    std::fs::write(root.join("a.py"), "def f():\n    return 1\n").unwrap();
+    let out = sb.locus_env(&root, &["index"], &[("LOCUS_INDEX__THREADS", "100000")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("warning: index.threads = 100000 is more than 4 per core"),
+        "{}",
+        stderr(&out)
+    );
+    let out = sb.locus_env(&root, &["index"], &[("LOCUS_MODEL__CONTEXT", "10")]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("key `model.context`"),
+        "{}",
+        stderr(&out)
+    );
+}

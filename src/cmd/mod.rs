@@ -50,10 +50,15 @@ pub fn bench(ws: &Workspace) -> anyhow::Result<crate::session::Workbench> {
 pub fn run(command: &Command, ws: &Workspace) -> anyhow::Result<ExitCode> {
     // What of the repository's file is ignored, said once (the TUI says it
     // in its status line; `locus trust` says more).
-    if !matches!(command, Command::Trust(_))
-        && let Some(note) = ws.settings().ok().and_then(|l| l.ignored_note())
-    {
-        errln!("note: {note}");
+    if let Ok(loaded) = ws.settings() {
+        if !matches!(command, Command::Trust(_))
+            && let Some(note) = loaded.ignored_note()
+        {
+            errln!("note: {note}");
+        }
+        for w in &loaded.warnings {
+            errln!("warning: {w}");
+        }
     }
     match command {
         Command::Doctor => doctor::run(ws),

@@ -35,6 +35,8 @@ pub enum ConfigError {
     },
     #[error("environment variable {var}: {message}")]
     Env { var: String, message: String },
+    #[error("config: {message}")]
+    Bound { message: String },
 }
 
 /// Where one layer came from, and whether it was used.
@@ -65,6 +67,8 @@ pub struct Loaded {
     pub risky: Vec<String>,
     /// Those of them ignored because the file is not trusted.
     pub ignored: Vec<String>,
+    /// Numbers that were out of bounds and clamped, said per key.
+    pub warnings: Vec<String>,
 }
 
 impl Loaded {
@@ -154,16 +158,21 @@ pub fn load_with(
             present: true,
         });
     }
-    let settings = Settings::deserialize(Value::Table(merged)).map_err(|e| ConfigError::Env {
-        var: "(merged)".into(),
-        message: e.to_string(),
-    })?;
+    let mut settings =
+        Settings::deserialize(Value::Table(merged)).map_err(|e| ConfigError::Env {
+            var: "(merged)".into(),
+            message: e.to_string(),
+        })?;
+    let warnings = settings
+        .bound()
+        .map_err(|message| ConfigError::Bound { message })?;
     Ok(Loaded {
         settings,
         sources,
         trust: state,
         risky,
         ignored,
+        warnings,
     })
 }
 

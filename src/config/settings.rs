@@ -165,3 +165,118 @@ impl Default for LogSettings {
         }
     }
 }
+
+impl Settings {
+    /// Keep numbers within what locus can use, whatever set them: an
+    /// absurd value that can be clamped is, with a warning naming the key;
+    /// one that cannot mean anything is an error naming it.
+    pub fn bound(&mut self) -> Result<Vec<String>, String> {
+        let mut warnings = Vec::new();
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let most = cores * 4;
+        for (key, v) in [
+            ("model.threads", &mut self.model.threads),
+            ("index.threads", &mut self.index.threads),
+        ] {
+            if *v > most {
+                warnings.push(format!(
+                    "{key} = {v} is more than 4 per core ({cores} cores): using {most}"
+                ));
+                *v = most;
+            }
+        }
+        if !(256..=1 << 20).contains(&self.model.context) {
+            return Err(format!(
+                "key `model.context`: {} tokens is outside 256..=1048576",
+                self.model.context
+            ));
+        }
+        if self.context.answer_tokens > self.model.context / 2 {
+            warnings.push(format!(
+                "context.answer_tokens = {} is more than half of model.context: using {}",
+                self.context.answer_tokens,
+                self.model.context / 2
+            ));
+            self.context.answer_tokens = self.model.context / 2;
+        }
+        let c = &self.context;
+        for (key, v) in [
+            ("context.instructions", c.instructions),
+            ("context.repo_map", c.repo_map),
+            ("context.files", c.files),
+            ("context.snippets", c.snippets),
+            ("context.history", c.history),
+        ] {
+            if !(0.0..=1.0).contains(&v) || v.is_nan() {
+                return Err(format!("key `{key}`: {v} is not a share between 0 and 1"));
+            }
+        }
+        const GIB: u64 = 1 << 30;
+        if self.index.max_file_bytes > GIB {
+            warnings.push(format!(
+                "index.max_file_bytes = {} is more than 1 GiB: using 1 GiB",
+                self.index.max_file_bytes
+            ));
+            self.index.max_file_bytes = GIB;
+        }
+        for (name, p) in self.providers.iter_mut() {
+            if p.max_retries > 20 {
+                warnings.push(format!(
+                    "providers.{name}.max_retries = {} is more than 20: using 20",
+                    p.max_retries
+                ));
+                p.max_retries = 20;
+            }
+            for (key, v) in [
+                ("connect_timeout_s", &mut p.connect_timeout_s),
+                ("idle_timeout_s", &mut p.idle_timeout_s),
+            ] {
+                if *v > 3600 {
+                    warnings.push(format!(
+                        "providers.{name}.{key} = {v} is more than an hour: using 3600"
+                    ));
+                    *v = 3600;
+                }
+            }
+            if p.window == 0 || p.window > 10_000_000 {
+                return Err(format!(
+                    "key `providers.{name}.window`: {} tokens is outside 1..=10000000",
+                    p.window
+                ));
+            }
+            if p.max_output_tokens > p.window {
+                warnings.push(format!(
+                    "providers.{name}.max_output_tokens = {} is more than its window: using {}",
+                    p.max_output_tokens, p.window
+                ));
+                p.max_output_tokens = p.window;
+            }
+        }
+        Ok(warnings)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn absurd_numbers_are_clamped_or_refused_by_key() {
+        let mut s = Settings::default();
+        s.model.threads = 100_000;
+        s.index.threads = 100_000;
+        let w = s.bound().unwrap();
+        assert!(
+            w.iter().any(|w| w.contains("model.threads = 100000")),
+            "{w:?}"
+        );
+        assert!(s.model.threads <= 4 * 1024 && s.index.threads == s.model.threads);
+        let mut s = Settings::default();
+        s.model.context = 10;
+        assert!(s.bound().unwrap_err().contains("model.context"));
+        let mut s = Settings::default();
+        s.context.files = 3.0;
+        assert!(s.bound().unwrap_err().contains("context.files"));
+        assert!(Settings::default().bound().unwrap().is_empty());
+    }
+}

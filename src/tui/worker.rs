@@ -59,6 +59,11 @@ fn work(
     if let Some(note) = wb.recovery_note.clone() {
         send(Report::Info(note));
     }
+    if let Ok(l) = wb.ws.settings() {
+        for w in l.warnings {
+            send(Report::Info(format!("warning: {w}")));
+        }
+    }
     if !git_status(&wb.ws.cwd, send) {
         send(Report::Info(format!(
             "not in a git repository: working on {}",
