@@ -305,3 +305,75 @@ fn absurd_numbers_are_clamped_or_refused_naming_the_key() {
         stderr(&out)
     );
 }
+
+/// `commit` waits for no one: it refuses while git holds the index, takes
+/// the identity from GIT_AUTHOR_* / GIT_COMMITTER_*, and reports the message
+/// as the commit-msg hook left it.
+#[test]
+fn commit_respects_the_index_lock_the_environment_and_the_hooks() {
+    use crate::cloud::{Reply, Server, openai_answer};
+    use crate::git::git;
+    let server = Server::start(vec![Reply::sse(&openai_answer("Add the helper"), 40)]);
+    let sb = Sandbox::new();
+    let root = repo(&sb);
+    git(&root, &["config", "user.name", "Config Name"]);
+    git(&root, &["config", "user.email", "config@example.com"]);
+    std::fs::write(root.join("a.py"), "A = 1\n").unwrap();
+    git(&root, &["add", "-A"]);
+    git(&root, &["commit", "-qm", "init"]);
+    std::fs::write(root.join("a.py"), "A = 2\n").unwrap();
+    git(&root, &["add", "-A"]);
+    sb.write(
+        "config/locus/config.toml",
+        &format!(
+            "[providers.p]\nkind = \"openai\"\nbase_url = \"{}\"\nmodel = \"m\"\nplacement = \"cloud\"\n",
+            server.url("/v1")
+        ),
+    );
+    let env = [
+        ("GIT_AUTHOR_NAME", "Ada Author"),
+        ("GIT_AUTHOR_EMAIL", "ada@example.com"),
+        ("GIT_COMMITTER_NAME", "Cy Committer"),
+        ("GIT_COMMITTER_EMAIL", "cy@example.com"),
+    ];
+    let args = ["commit", "--cloud", "--yes", "--json"];
+    std::fs::write(root.join(".git/index.lock"), "").unwrap();
+    let out = sb.locus_env(&root, &args, &env);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("index.lock exists"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::remove_file(root.join(".git/index.lock")).unwrap();
+
+    let out = sb.locus_env(&root, &args, &env);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let who = git(&root, &["log", "-1", "--format=%an <%ae> / %cn <%ce>"]);
+    assert_eq!(
+        who.trim(),
+        "Ada Author <ada@example.com> / Cy Committer <cy@example.com>"
+    );
+
+    // A commit-msg hook that signs off: the JSON says what was committed.
+    std::fs::write(root.join("a.py"), "A = 3\n").unwrap();
+    git(&root, &["add", "-A"]);
+    let hook = root.join(".git/hooks/commit-msg");
+    std::fs::create_dir_all(hook.parent().unwrap()).unwrap();
+    std::fs::write(
+        &hook,
+        "#!/bin/sh\necho 'Signed-off-by: Hook <h@example.com>' >> \"$1\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = sb.locus_env(&root, &args, &env);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .contains("Signed-off-by: Hook"),
+        "{v}"
+    );
+}

@@ -62,6 +62,8 @@ pub fn run(ws: &Workspace, args: &CommitArgs) -> anyhow::Result<ExitCode> {
     }
     let done = wb.commit_planned(plan, &message)?;
     report["committed"] = json!(true);
+    // What was committed, after the commit-msg hook and cleanup.
+    report["message"] = json!(done.message.trim_end());
     report["commit"] = json!(done.id);
     report["hooks"] = json!(done.hooks);
     if args.json {

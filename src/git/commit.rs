@@ -29,6 +29,8 @@ pub struct Committed {
     pub hooks: Vec<String>,
     /// What git and the hooks printed.
     pub output: String,
+    /// The message as committed (after `commit-msg` and cleanup).
+    pub message: String,
 }
 
 impl Repo {
@@ -70,27 +72,67 @@ impl Repo {
         Ok(())
     }
 
+    /// Refuse while another git process holds the index (as git does).
+    pub fn check_index_unlocked(&self) -> Result<(), GitError> {
+        let lock = self.repo.path().join("index.lock");
+        if lock.exists() {
+            return Err(GitError::IndexLocked(lock.display().to_string()));
+        }
+        Ok(())
+    }
+
+    /// A signature as git makes it: `GIT_{who}_NAME`, `_EMAIL` and `_DATE`
+    /// from the environment over the configured identity.
+    fn signature_for(&self, who: &str) -> Result<git2::Signature<'static>, GitError> {
+        let var = |k: &str| {
+            std::env::var(format!("GIT_{who}_{k}"))
+                .ok()
+                .filter(|v| !v.is_empty())
+        };
+        let config = self.repo.signature().ok();
+        let name = var("NAME").or_else(|| {
+            config
+                .as_ref()
+                .and_then(|s| s.name().ok().map(String::from))
+        });
+        let email = var("EMAIL").or_else(|| {
+            config
+                .as_ref()
+                .and_then(|s| s.email().ok().map(String::from))
+        });
+        let (Some(name), Some(email)) = (name, email) else {
+            return Err(GitError::NoIdentity);
+        };
+        match var("DATE").and_then(|d| parse_git_date(&d)) {
+            Some(t) => Ok(git2::Signature::new(&name, &email, &t)?),
+            None => Ok(git2::Signature::now(&name, &email)?),
+        }
+    }
+
     /// Commit what is staged with `message`.
     pub fn commit(&self, message: &str) -> Result<Committed, GitError> {
+        self.check_index_unlocked()?;
         let mut index = self.repo.index()?;
         self.check_can_commit(&index)?;
         let hooks = self.commit_hooks();
         if !hooks.is_empty() {
             return self.commit_with_git(message, hooks);
         }
-        let sig = self.repo.signature().map_err(|_| GitError::NoIdentity)?;
+        let author = self.signature_for("AUTHOR")?;
+        let committer = self.signature_for("COMMITTER")?;
         let tree = self.repo.find_tree(index.write_tree()?)?;
         let parent = self.head_commit()?;
         let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
         let id = self
             .repo
-            .commit(Some("HEAD"), &sig, &sig, message, &tree, &parents)?;
+            .commit(Some("HEAD"), &author, &committer, message, &tree, &parents)?;
         Ok(Committed {
             id: id.to_string(),
             subject: message.lines().next().unwrap_or_default().to_string(),
             via_git: false,
             hooks,
             output: String::new(),
+            message: message.to_string(),
         })
     }
 
@@ -138,8 +180,28 @@ impl Repo {
             via_git: true,
             hooks,
             output,
+            message: head.message().unwrap_or_default().to_string(),
         })
     }
+}
+
+/// `GIT_*_DATE` in git's internal form (`1700000000 +0100`) or as
+/// `@1700000000`; other forms are left to the clock.
+fn parse_git_date(d: &str) -> Option<git2::Time> {
+    let d = d.trim().trim_start_matches('@');
+    let mut it = d.split_whitespace();
+    let secs: i64 = it.next()?.parse().ok()?;
+    let offset = match it.next() {
+        Some(z) if z.len() == 5 => {
+            let sign = if z.starts_with('-') { -1 } else { 1 };
+            let h: i32 = z[1..3].parse().ok()?;
+            let m: i32 = z[3..5].parse().ok()?;
+            sign * (h * 60 + m)
+        }
+        Some(_) => return None,
+        None => 0,
+    };
+    Some(git2::Time::new(secs, offset))
 }
 
 #[cfg(unix)]

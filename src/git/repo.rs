@@ -24,6 +24,10 @@ pub enum GitError {
     Hook { hook: String, output: String },
     #[error("no hunk {0} in that file's diff")]
     NoHunk(usize),
+    #[error(
+        "{0} exists: another git process is running in this repository (if none is, remove the file); nothing was committed"
+    )]
+    IndexLocked(String),
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }

@@ -566,6 +566,7 @@ impl Workbench {
         message: &str,
     ) -> Result<git::Committed, WorkbenchError> {
         if plan.all {
+            plan.repo.check_index_unlocked()?;
             plan.index.write().map_err(GitError::from)?;
         }
         Ok(plan.repo.commit(message)?)
