@@ -377,3 +377,30 @@ fn commit_respects_the_index_lock_the_environment_and_the_hooks() {
         "{v}"
     );
 }
+
+#[test]
+fn cache_temps_of_a_killed_run_go_and_odd_names_are_named_as_such() {
+    use std::os::unix::ffi::OsStrExt as _;
+    let sb = Sandbox::new();
+    let root = repo(&sb);
+    std::fs::write(root.join("a.py"), "def f():\n    return 1\n").unwrap();
+    let odd = root.join(std::ffi::OsStr::from_bytes(b"caf\xe9.py"));
+    std::fs::write(&odd, "def g():\n    return 2\n").unwrap();
+    let out = sb.locus(&root, &["index", "--stats"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let all = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(all.contains("not valid UTF-8"), "{all}");
+    assert!(!all.contains("No such file"), "{all}");
+    // A save a kill interrupted (pid 999999 runs nowhere).
+    let cache = std::fs::read_dir(sb.path("cache/locus/repos"))
+        .unwrap()
+        .flatten()
+        .next()
+        .unwrap()
+        .path();
+    let stale = cache.join("index.999999.abc123.tmp");
+    std::fs::write(&stale, "half a cache").unwrap();
+    let out = sb.locus(&root, &["index"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!stale.exists(), "the stale temp file was removed");
+}

@@ -48,6 +48,7 @@ pub fn cache_file(cache_dir: &Path) -> PathBuf {
 
 /// Load the cache if it is intact and was made for this root and fingerprint.
 pub fn load(cache_dir: &Path, root: &str, fingerprint: u64) -> Result<CacheData, CacheError> {
+    remove_stale_temps(cache_dir);
     let bytes = match std::fs::read(cache_file(cache_dir)) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(CacheError::Missing),
@@ -84,11 +85,48 @@ pub fn load(cache_dir: &Path, root: &str, fingerprint: u64) -> Result<CacheData,
     Ok(data)
 }
 
+/// Remove the temporary files of saves that a killed locus left: those of
+/// processes that no longer run (older than a day where that cannot be told).
+pub fn remove_stale_temps(cache_dir: &Path) {
+    let Ok(rd) = std::fs::read_dir(cache_dir) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix("index.") else {
+            continue;
+        };
+        if !name.ends_with(".tmp") {
+            continue;
+        }
+        let pid: Option<u32> = rest.split('.').next().and_then(|p| p.parse().ok());
+        let proc = Path::new("/proc");
+        let gone = match pid {
+            Some(p) if proc.is_dir() => {
+                p != std::process::id() && !proc.join(p.to_string()).exists()
+            }
+            _ => e
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age.as_secs() > 24 * 3600),
+        };
+        if gone {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
 /// Write the cache atomically (temp file in the same dir, then rename).
 pub fn save(cache_dir: &Path, data: &CacheData) -> std::io::Result<()> {
     std::fs::create_dir_all(cache_dir)?;
+    remove_stale_temps(cache_dir);
     let payload = postcard::to_stdvec(data).map_err(std::io::Error::other)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(cache_dir)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&format!("index.{}.", std::process::id()))
+        .suffix(".tmp")
+        .tempfile_in(cache_dir)?;
     tmp.write_all(MAGIC)?;
     tmp.write_all(&FORMAT.to_le_bytes())?;
     tmp.write_all(&xxhash_rust::xxh3::xxh3_64(&payload).to_le_bytes())?;

@@ -140,6 +140,21 @@ pub fn walk_from(
             let Some(rel) = relative(root, entry.path()) else {
                 return WalkState::Continue;
             };
+            if entry
+                .path()
+                .strip_prefix(root)
+                .is_ok_and(|r| r.to_str().is_none())
+            {
+                // Its name could not be written back: say so, once, not
+                // "No such file" later.
+                if ft.is_file() {
+                    result.lock().unwrap().errors.push((
+                        rel,
+                        "its name is not valid UTF-8; locus leaves it out".into(),
+                    ));
+                }
+                return WalkState::Continue;
+            }
             if ft.is_dir() {
                 result.lock().unwrap().dirs.insert(rel);
             } else if ft.is_file() {
