@@ -404,3 +404,41 @@ fn cache_temps_of_a_killed_run_go_and_odd_names_are_named_as_such() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(!stale.exists(), "the stale temp file was removed");
 }
+
+#[test]
+fn doctor_checks_the_keys_and_the_privacy_globs() {
+    let sb = Sandbox::new();
+    let root = repo(&sb);
+    sb.write(
+        "config/locus/config.toml",
+        "[ui.keys]\nescalate = \"ctrl-nope\"\n\n[privacy]\nnever_send = [\"a[\"]\n",
+    );
+    let out = sb.locus(&root, &["doctor"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(text.contains("problem   [ui.keys]"), "{text}");
+    assert!(text.contains("privacy.never_send has a bad glob"), "{text}");
+}
+
+#[test]
+fn an_error_is_said_once_with_its_line_breaks() {
+    let sb = Sandbox::new();
+    let root = repo(&sb);
+    std::fs::write(root.join("a.py"), "A = 1\nB = 1\n").unwrap();
+    let out = apply(
+        &sb,
+        &root,
+        "a.py\n<<<<<<< SEARCH\nA = 1\n=======\nA = 2\n>>>>>>> REPLACE\n",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    std::fs::write(root.join("a.py"), "A = 2\nB = 7\n").unwrap();
+    let out = sb.locus(&root, &["undo"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert_eq!(err.matches("changed on disk").count(), 1, "{err}");
+    assert!(
+        err.lines().any(|l| l == "-B = 1") && err.lines().any(|l| l == "+B = 7"),
+        "the diff keeps its lines: {err}"
+    );
+    assert!(!err.contains("stack backtrace"), "{err}");
+}

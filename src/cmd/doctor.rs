@@ -103,6 +103,36 @@ pub fn report(ws: &Workspace) -> (String, usize) {
     };
 
     if let Some(settings) = settings {
+        // What the TUI and the commands would refuse at their start.
+        let _ = writeln!(w, "\nkeys and globs");
+        let mut fine = true;
+        if let Err(e) = crate::config::Keymap::new(&settings.ui.keys) {
+            problems += 1;
+            fine = false;
+            let _ = writeln!(w, "  problem   [ui.keys]: {e}");
+        }
+        for (key, r) in [
+            (
+                "privacy.never_send",
+                settings.privacy.never_send_rules().err(),
+            ),
+            (
+                "privacy.never_touch",
+                settings.privacy.never_touch_rules().err(),
+            ),
+        ] {
+            if let Some(e) = r {
+                problems += 1;
+                fine = false;
+                let _ = writeln!(w, "  problem   {key} has a bad glob: {e}");
+            }
+        }
+        if fine {
+            let _ = writeln!(
+                w,
+                "  ok        [ui.keys], privacy.never_send, privacy.never_touch"
+            );
+        }
         let assets = Assets::new(Some(&ws.dirs.config));
         let _ = writeln!(w, "\ntheme");
         match Theme::load(&assets, &settings.ui.theme) {
