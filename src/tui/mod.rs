@@ -47,6 +47,8 @@ use app::{App, Report};
 pub enum Incoming {
     Term(Event),
     Report(Report),
+    /// A signal that ends locus (TERM, HUP, QUIT, an INT from outside).
+    Quit(i32),
 }
 
 /// Frames are drawn at most this often.
@@ -135,6 +137,7 @@ fn event_loop(
                 }
             }
         })?;
+    watch_signals(tx.clone())?;
     let jobs = worker::spawn(ws.clone(), resume, model, tx);
     let mut app = App::new();
     app.keys = keys;
@@ -154,8 +157,26 @@ fn event_loop(
             Ok(Some(inc)) => {
                 dirty = true;
                 let requests = match inc {
+                    Incoming::Quit(sig) => {
+                        restore();
+                        std::process::exit(128 + sig);
+                    }
+                    Incoming::Term(Event::Key(k))
+                        if k.kind != event::KeyEventKind::Release
+                            && k.code == event::KeyCode::Char('z')
+                            && k.modifiers.contains(event::KeyModifiers::CONTROL) =>
+                    {
+                        suspend(&mut terminal, &input);
+                        Vec::new()
+                    }
                     Incoming::Term(Event::Key(k)) if k.kind != event::KeyEventKind::Release => {
                         app.key(k)
+                    }
+                    Incoming::Term(Event::Resize(..)) => {
+                        // Redraw every cell: a shrink then a grow must not
+                        // leave borders cut where they were.
+                        let _ = terminal.clear();
+                        Vec::new()
                     }
                     Incoming::Term(Event::Paste(p)) => {
                         app.paste(&p);
@@ -198,6 +219,48 @@ fn event_loop(
         }
     }
     Ok(())
+}
+
+/// TERM, HUP, QUIT and an INT sent from outside (a key press of Ctrl-C is
+/// a key in raw mode) end locus through the event loop, which restores the
+/// terminal; if the loop does not answer in time, the terminal is restored
+/// here and locus exits.
+fn watch_signals(tx: std::sync::mpsc::Sender<Incoming>) -> std::io::Result<()> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGHUP, SIGQUIT, SIGINT])?;
+    std::thread::Builder::new()
+        .name("locus-signals".into())
+        .spawn(move || {
+            if let Some(sig) = signals.forever().next() {
+                let _ = tx.send(Incoming::Quit(sig));
+                std::thread::sleep(Duration::from_secs(2));
+                restore();
+                std::process::exit(128 + sig);
+            }
+        })?;
+    Ok(())
+}
+
+/// Ctrl-Z: hand the terminal back and stop; on `fg`, take it again and
+/// redraw everything.
+fn suspend(terminal: &mut Terminal<CrosstermBackend<std::io::Stdout>>, input: &InputGate) {
+    input.paused.store(true, Ordering::SeqCst);
+    let since = Instant::now();
+    while !input.idle.load(Ordering::SeqCst) && since.elapsed() < Duration::from_secs(1) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    restore();
+    let _ = signal_hook::low_level::raise(signal_hook::consts::SIGTSTP);
+    // Continued (`fg`).
+    let _ = enable_raw_mode();
+    let _ = execute!(
+        std::io::stdout(),
+        EnterAlternateScreen,
+        EnableBracketedPaste,
+        EnableMouseCapture
+    );
+    let _ = terminal.clear();
+    input.paused.store(false, Ordering::SeqCst);
 }
 
 /// Lets the UI thread stop the input thread from reading the terminal.
