@@ -89,11 +89,22 @@ pub struct EntryFile {
 
 pub struct Journal {
     dir: PathBuf,
+    /// Bytes of images kept at most.
+    max_bytes: u64,
 }
 
 impl Journal {
     pub fn new(dir: PathBuf) -> Journal {
-        Journal { dir }
+        Journal {
+            dir,
+            max_bytes: MAX_BYTES,
+        }
+    }
+
+    /// The same journal keeping at most `bytes` of images.
+    pub fn with_cap(mut self, bytes: u64) -> Journal {
+        self.max_bytes = bytes;
+        self
     }
 
     /// The journal of the repository at `root`, under locus's state dir.
@@ -333,7 +344,7 @@ impl Journal {
         let size = |id: &String| dir_bytes(&self.dir.join(id));
         let mut total: u64 = stacks.applied.iter().map(size).sum();
         // The newest entry stays, however large.
-        while total > MAX_BYTES && stacks.applied.len() > 1 {
+        while total > self.max_bytes && stacks.applied.len() > 1 {
             let old = stacks.applied.remove(0);
             total = total.saturating_sub(size(&old));
             let _ = std::fs::remove_dir_all(self.dir.join(old));
@@ -478,5 +489,53 @@ fn clean_temps(path: &Path) {
                 let _ = std::fs::remove_file(e.path());
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt as _;
+
+    #[test]
+    fn images_are_private_and_the_oldest_go_past_the_cap() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("repo");
+        std::fs::create_dir_all(&root).unwrap();
+        let guard = PathGuard::new(&root, crate::config::PathRules::new([]).unwrap()).unwrap();
+        let journal = Journal::new(dir.path().join("journal")).with_cap(5_000);
+        let big = |c: u8| vec![c; 1000];
+        std::fs::write(root.join("a.txt"), big(b'a')).unwrap();
+        let mut ids = Vec::new();
+        for (i, c) in [b'b', b'c', b'd'].into_iter().enumerate() {
+            let before = std::fs::read(root.join("a.txt")).unwrap();
+            let w = Write {
+                path: "a.txt".into(),
+                before: Some(before),
+                after: Some(big(c)),
+                perms_from: None,
+            };
+            ids.push(
+                journal
+                    .apply(&[w], &format!("step {i}"), &guard)
+                    .unwrap()
+                    .id,
+            );
+        }
+        for f in std::fs::read_dir(dir.path().join("journal").join(&ids[2]))
+            .unwrap()
+            .flatten()
+        {
+            let mode = f.metadata().unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{}", f.path().display());
+        }
+        let kept: Vec<String> = journal
+            .history()
+            .unwrap()
+            .into_iter()
+            .map(|e| e.id)
+            .collect();
+        assert_eq!(kept, ids[1..], "the oldest entry went past the cap");
+        assert!(!dir.path().join("journal").join(&ids[0]).exists());
     }
 }
