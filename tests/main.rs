@@ -10,6 +10,7 @@ mod edit_props;
 mod gate;
 mod git;
 mod hygiene;
+mod hygiene_props;
 mod index;
 mod models;
 mod pull;
