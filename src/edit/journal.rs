@@ -191,12 +191,9 @@ impl Journal {
     }
 
     /// Finish or roll back an operation a crash interrupted; what was done.
+    /// When another locus holds the lock it is at work (and recovers what it
+    /// finds itself): nothing is done here.
     pub fn recover(&self, guard: &PathGuard) -> Result<Option<Recovered>, JournalError> {
-        let _lock = self.lock_only()?;
-        self.recover_locked(guard)
-    }
-
-    fn lock_only(&self) -> Result<std::fs::File, JournalError> {
         std::fs::create_dir_all(&self.dir).map_err(|e| self.storage(&self.dir, e))?;
         let p = self.dir.join("lock");
         let file = std::fs::OpenOptions::new()
@@ -205,8 +202,11 @@ impl Journal {
             .write(true)
             .open(&p)
             .map_err(|e| self.storage(&p, e))?;
-        file.lock().map_err(|e| self.storage(&p, e))?;
-        Ok(file)
+        match file.try_lock() {
+            Ok(()) => self.recover_locked(guard),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => Err(self.storage(&p, e)),
+        }
     }
 
     fn recover_locked(&self, guard: &PathGuard) -> Result<Option<Recovered>, JournalError> {
