@@ -68,6 +68,29 @@ pub enum Command {
     Audit(SessionsArgs),
     /// Show what this repository's .locus/config.toml would send or run, and trust it.
     Trust(TrustArgs),
+    /// List the checks (tests, linters) configured here, run one, or save the one proposed.
+    Checks(ChecksArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ChecksArgs {
+    #[command(subcommand)]
+    pub action: Option<ChecksAction>,
+    /// Print JSON.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ChecksAction {
+    /// Run the check NAME in the repository root; exits 1 when it fails.
+    Run { name: String },
+    /// Save the check proposed from the repository's layout to .locus/config.toml.
+    Save {
+        /// Save without asking.
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
 }
 
 #[derive(Debug, clap::Args)]

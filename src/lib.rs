@@ -19,5 +19,6 @@ pub mod session;
 pub mod terminal;
 pub mod theme;
 pub mod tokens;
+pub mod tools;
 pub mod tui;
 pub mod workspace;

@@ -18,6 +18,7 @@ mod retrieval;
 mod runtime;
 mod session;
 mod tags;
+mod tools;
 mod tui;
 mod tui_term;
 mod util;

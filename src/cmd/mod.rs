@@ -23,6 +23,7 @@ macro_rules! err {
 
 pub mod apply;
 pub mod ask;
+pub mod checks;
 pub mod cloud;
 pub mod commit;
 pub mod doctor;
@@ -78,5 +79,6 @@ pub fn run(command: &Command, ws: &Workspace) -> anyhow::Result<ExitCode> {
         Command::Sessions(args) => ask::sessions(ws, args),
         Command::Audit(args) => cloud::audit(ws, args),
         Command::Trust(args) => trust::run(ws, args),
+        Command::Checks(args) => checks::run(ws, args),
     }
 }

@@ -16,7 +16,8 @@ pub use providers::{
     ProviderKind, ProviderPlacement, ProviderSettings, Providers, RouteSettings, is_loopback_url,
 };
 pub use settings::{
-    ContextSettings, IndexSettings, LogSettings, ModelSettings, Settings, UiSettings,
+    AgentSettings, CheckSettings, ContextSettings, IndexSettings, LogSettings, ModelSettings,
+    Settings, UiSettings,
 };
 pub use trust::{RISKY_KEYS, TrustRecord, TrustState, TrustStore, content_hash, risky_keys};
 

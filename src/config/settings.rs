@@ -17,6 +17,51 @@ pub struct Settings {
     pub privacy: PrivacySettings,
     pub providers: super::Providers,
     pub route: super::RouteSettings,
+    /// Commands that check the code (tests, linters), by name.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub checks: std::collections::BTreeMap<String, CheckSettings>,
+    pub agent: AgentSettings,
+}
+
+/// One check (`[checks.NAME]`): a command run in the repository root.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckSettings {
+    /// Run through `sh -c`, in the repository root, in its own process group.
+    pub command: String,
+    /// Run after every applied edit; a failure goes back to the model.
+    #[serde(default)]
+    pub after_edit: bool,
+    /// Killed (the whole process group) after this long.
+    #[serde(default = "default_check_timeout")]
+    pub timeout_s: u64,
+}
+
+fn default_check_timeout() -> u64 {
+    600
+}
+
+/// How far the model may go on its own.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AgentSettings {
+    /// Tool calls in one task at most.
+    pub max_steps: usize,
+    /// Fixes asked for after a check fails following an edit.
+    pub fix_attempts: usize,
+    /// "ask": a check runs the first time per session only when approved;
+    /// "checks": configured checks run without asking.
+    pub approve: String,
+}
+
+impl Default for AgentSettings {
+    fn default() -> Self {
+        AgentSettings {
+            max_steps: 12,
+            fix_attempts: 2,
+            approve: "ask".into(),
+        }
+    }
 }
 
 /// The local model.
@@ -183,6 +228,28 @@ impl Settings {
                     "{key} = {v} is more than 4 per core ({cores} cores): using {most}"
                 ));
                 *v = most;
+            }
+        }
+        if !matches!(self.agent.approve.as_str(), "ask" | "checks") {
+            return Err(format!(
+                "key `agent.approve`: {:?} is neither \"ask\" nor \"checks\"",
+                self.agent.approve
+            ));
+        }
+        if self.agent.max_steps > 200 {
+            warnings.push(format!(
+                "agent.max_steps = {} is more than 200: using 200",
+                self.agent.max_steps
+            ));
+            self.agent.max_steps = 200;
+        }
+        for (name, c) in self.checks.iter_mut() {
+            if c.timeout_s == 0 || c.timeout_s > 24 * 3600 {
+                warnings.push(format!(
+                    "checks.{name}.timeout_s = {} is outside 1..=86400: using 600",
+                    c.timeout_s
+                ));
+                c.timeout_s = 600;
             }
         }
         if !(256..=1 << 20).contains(&self.model.context) {

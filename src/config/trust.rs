@@ -13,7 +13,13 @@ use toml::{Table, Value};
 
 /// Keys of a repository file that send data or run a command. A key listed
 /// here covers everything below it (`providers` covers every provider).
-pub const RISKY_KEYS: &[&str] = &["providers", "route", "model.provider"];
+pub const RISKY_KEYS: &[&str] = &[
+    "providers",
+    "route",
+    "model.provider",
+    "checks",
+    "agent.approve",
+];
 
 /// How far a repository's config file is trusted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

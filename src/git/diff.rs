@@ -89,6 +89,11 @@ impl Repo {
         files(&self.diff_unstaged_for(None)?)
     }
 
+    /// The unstaged changes to tracked files as one patch (`git diff [PATH]`).
+    pub fn unstaged_patch(&self, path: Option<&str>) -> Result<String, GitError> {
+        patch_text(&self.diff_unstaged_for(path)?)
+    }
+
     /// The staged changes as one patch (`git diff --cached`).
     pub fn staged_patch(&self, index: &Index) -> Result<String, GitError> {
         patch_text(&self.diff_staged_with(index, None)?)

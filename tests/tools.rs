@@ -1,0 +1,295 @@
+//! The tools a model may call, on a real repository with a failing test:
+//! reading, searching, listing, the map, git, proposing a fix and running
+//! the check; refusals and malformed calls come back as results. And
+//! `locus checks`: proposed from the layout, saved when confirmed, run.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use locus::config::{CheckSettings, PrivacySettings};
+use locus::edit::{Journal, PathGuard, writes_for};
+use locus::model::Cancel;
+use locus::tools::toolbox::call;
+use locus::tools::{Toolbox, builtin};
+use serde_json::json;
+
+use crate::git::git;
+use crate::util::{Sandbox, git_init, index_of, stderr, stdout};
+
+const CALC: &str = "def add(a, b):\n    return a - b\n\n\ndef mul(a, b):\n    return a * b\n";
+const TEST: &str = "import unittest\n\nfrom calc import add\n\n\nclass T(unittest.TestCase):\n    def test_add(self):\n        self.assertEqual(add(2, 3), 5)\n";
+
+/// A Python package whose test fails (add subtracts), committed.
+fn failing_repo(sb: &Sandbox) -> PathBuf {
+    let root = sb.path("work/calc");
+    git_init(&root);
+    std::fs::write(root.join("calc.py"), CALC).unwrap();
+    std::fs::create_dir_all(root.join("tests")).unwrap();
+    std::fs::write(root.join("tests/test_calc.py"), TEST).unwrap();
+    std::fs::write(
+        root.join("setup.py"),
+        "from setuptools import setup\nsetup(name='calc')\n",
+    )
+    .unwrap();
+    std::fs::write(root.join(".env"), "TOKEN=Xk9mQ2vL8pR4wZ\n").unwrap();
+    git(&root, &["add", "-A"]);
+    git(
+        &root,
+        &[
+            "-c",
+            "user.name=T",
+            "-c",
+            "user.email=t@e",
+            "commit",
+            "-qm",
+            "init",
+        ],
+    );
+    root
+}
+
+fn checks() -> BTreeMap<String, CheckSettings> {
+    BTreeMap::from([(
+        "test".to_string(),
+        CheckSettings {
+            command: "PYTHONPATH=. python3 -m unittest discover -s tests -q".into(),
+            after_edit: true,
+            timeout_s: 120,
+        },
+    )])
+}
+
+fn guard(root: &Path) -> PathGuard {
+    PathGuard::new(
+        root,
+        PrivacySettings::default().never_touch_rules().unwrap(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn the_tools_find_the_bug_propose_the_fix_and_the_check_passes() {
+    let sb = Sandbox::new();
+    let root = failing_repo(&sb);
+    let index = index_of(&root);
+    let guard = guard(&root);
+    let checks = checks();
+    let mut approved = 0;
+    let mut approve = |name: &str| {
+        approved += 1;
+        // The first request is refused, the next ones approved.
+        name == "test" && approved > 1
+    };
+    let mut tb = Toolbox::new(&index, &guard, None, &checks, &mut approve);
+    let cancel = Cancel::new();
+    let run = |tb: &mut Toolbox<'_>, name: &str, args: serde_json::Value| {
+        tb.call(&call(name, args), &cancel)
+    };
+
+    let r = run(&mut tb, "run_check", json!({"name": "test"}));
+    assert!(!r.ok && r.content.contains("did not approve"), "{r:?}");
+    let r = run(&mut tb, "run_check", json!({"name": "test"}));
+    assert!(
+        r.ok && r.content.contains("FAIL"),
+        "the check ran and failed: {r:?}"
+    );
+    assert!(!tb.checks_run[0].ok);
+
+    let r = run(&mut tb, "search", json!({"query": "add"}));
+    assert!(
+        r.content.contains("calc.py:1: def add(a, b):"),
+        "{}",
+        r.content
+    );
+    assert!(
+        r.content.contains("tests/test_calc.py:"),
+        "uses too: {}",
+        r.content
+    );
+    let r = run(&mut tb, "search", json!({"query": "a - b", "kind": "text"}));
+    assert!(
+        r.content.contains("calc.py:2:     return a - b"),
+        "{}",
+        r.content
+    );
+    let r = run(
+        &mut tb,
+        "search",
+        json!({"query": "def \\w+\\(", "kind": "regex", "path_glob": "tests/**"}),
+    );
+    assert!(
+        r.content.contains("tests/test_calc.py:7:") && !r.content.contains("calc.py:1:"),
+        "{}",
+        r.content
+    );
+    let r = run(
+        &mut tb,
+        "read_file",
+        json!({"path": "calc.py", "start_line": 1, "end_line": 2}),
+    );
+    assert_eq!(
+        r.content,
+        "    1│ def add(a, b):\n    2│     return a - b\n"
+    );
+    let r = run(&mut tb, "list_files", json!({"dir": "tests"}));
+    assert_eq!(r.content.trim(), "tests/test_calc.py");
+    let r = run(&mut tb, "repo_map", json!({"focus": "add"}));
+    assert!(r.content.contains("calc.py"), "{}", r.content);
+
+    let fix =
+        "calc.py\n<<<<<<< SEARCH\n    return a - b\n=======\n    return a + b\n>>>>>>> REPLACE\n";
+    let r = run(&mut tb, "propose_edit", json!({"edits": fix}));
+    assert!(r.ok && r.content.contains("user's review"), "{r:?}");
+    assert_eq!(
+        std::fs::read_to_string(root.join("calc.py")).unwrap(),
+        CALC,
+        "a proposal writes nothing"
+    );
+    let mut changes = tb.proposals[0].changes.clone();
+    changes.accept_all();
+    Journal::new(sb.path("journal"))
+        .apply(&writes_for(&changes), "fix", &guard)
+        .unwrap();
+    let r = run(&mut tb, "run_check", json!({"name": "test"}));
+    assert!(
+        r.ok && tb.checks_run.last().unwrap().ok,
+        "the check passes now: {r:?}"
+    );
+
+    let r = run(&mut tb, "git_status", json!({}));
+    assert!(r.content.contains("unstaged: calc.py"), "{}", r.content);
+    let r = run(&mut tb, "git_diff", json!({"path": "calc.py"}));
+    assert!(r.content.contains("+    return a + b"), "{}", r.content);
+}
+
+#[test]
+fn refusals_and_malformed_calls_are_results_the_model_sees() {
+    let sb = Sandbox::new();
+    let root = failing_repo(&sb);
+    let index = index_of(&root);
+    let guard = guard(&root);
+    let checks = checks();
+    let mut approve = |_: &str| true;
+    let stays = |p: &str| (p == "calc.py").then(|| "never_send".to_string());
+    let mut tb = Toolbox::new(&index, &guard, Some(&stays), &checks, &mut approve);
+    let cancel = Cancel::new();
+    let mut run = |name: &str, args: serde_json::Value| tb.call(&call(name, args), &cancel);
+    for (name, args, says) in [
+        ("read_file", json!({"path": ".env"}), "never-touch"),
+        (
+            "read_file",
+            json!({"path": "../outside"}),
+            "leaves the repository",
+        ),
+        (
+            "read_file",
+            json!({"path": "calc.py"}),
+            "stays on this machine",
+        ),
+        ("read_file", json!({}), "missing argument `path`"),
+        ("read_file", json!({"path": 3}), "must be a string"),
+        (
+            "search",
+            json!({"query": "x", "kind": "fuzzy"}),
+            "must be one of",
+        ),
+        (
+            "search",
+            json!({"query": "(", "kind": "regex"}),
+            "bad regular expression",
+        ),
+        ("run_check", json!({"name": "lint"}), "no check named lint"),
+        ("fly", json!({}), "no tool `fly`"),
+        (
+            "propose_edit",
+            json!({"edits": "calc.py\n<<<<<<< SEARCH\nx\n=======\ny\n>>>>>>> REPLACE\n"}),
+            "stays on this machine",
+        ),
+        (
+            "propose_edit",
+            json!({"edits": "hello"}),
+            "no SEARCH/REPLACE",
+        ),
+    ] {
+        let r = run(name, args.clone());
+        assert!(!r.ok && r.content.contains(says), "{name} {args}: {r:?}");
+    }
+    let r = run("search", json!({"query": "add(", "kind": "text"}));
+    assert!(
+        r.ok && !r.content.lines().any(|l| l.starts_with("calc.py:"))
+            && r.content.contains("tests/"),
+        "{}",
+        r.content
+    );
+    let r = run("list_files", json!({}));
+    assert!(!r.content.lines().any(|l| l == "calc.py"), "{}", r.content);
+    let r = run("repo_map", json!({"focus": "add"}));
+    assert!(!r.content.lines().any(|l| l == "calc.py"), "{}", r.content);
+    // Every tool the model is told of has a schema with its required arguments.
+    for spec in builtin() {
+        assert_eq!(spec.parameters["type"], "object", "{}", spec.name);
+    }
+}
+
+#[test]
+fn locus_checks_proposes_saves_and_runs() {
+    let sb = Sandbox::new();
+    let root = failing_repo(&sb);
+    let out = sb.locus(&root, &["checks", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["checks"], json!({}));
+    assert!(
+        v["proposed"]["check"]["command"]
+            .as_str()
+            .unwrap()
+            .contains("unittest"),
+        "{v}"
+    );
+    let out = sb.locus(&root, &["checks", "save"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "no terminal, no --yes: nothing saved"
+    );
+    assert!(!root.join(".locus/config.toml").exists());
+    let out = sb.locus(&root, &["checks", "save", "--yes"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = sb.locus(&root, &["checks"]);
+    assert!(stdout(&out).starts_with("test "), "{}", stdout(&out));
+    // The proposed command runs the tests from the root; they fail.
+    let out = sb.locus(&root, &["checks", "run", "test"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("check test failed"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::write(root.join("calc.py"), CALC.replace("a - b", "a + b")).unwrap();
+    let out = sb.locus(&root, &["checks", "run", "test", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(
+        (v["ok"].as_bool(), v["exit_code"].as_i64()),
+        (Some(true), Some(0))
+    );
+
+    // A cloned repository's checks run nothing until trusted.
+    let sb2 = Sandbox::new();
+    let root2 = failing_repo(&sb2);
+    let marker = sb2.path("ran");
+    std::fs::create_dir_all(root2.join(".locus")).unwrap();
+    std::fs::write(
+        root2.join(".locus/config.toml"),
+        format!("[checks.test]\ncommand = \"touch {}\"\n", marker.display()),
+    )
+    .unwrap();
+    let out = sb2.locus(&root2, &["checks", "run", "test"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("ignored from .locus/config.toml"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!marker.exists());
+}
