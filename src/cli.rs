@@ -220,6 +220,9 @@ pub struct ApplyArgs {
     /// Stage the files written (each with no other unstaged change), as the TUI's `S` does.
     #[arg(long, conflicts_with = "dry_run")]
     pub stage: bool,
+    /// Do not run the checks marked after_edit once the change is written.
+    #[arg(long)]
+    pub no_check: bool,
     /// Print one JSON object: files, hunks, failures, whether it applied.
     #[arg(long)]
     pub json: bool,
@@ -241,6 +244,9 @@ pub struct EditArgs {
     /// Stage the files written (each with no other unstaged change), as the TUI's `S` does.
     #[arg(long, conflicts_with = "dry_run")]
     pub stage: bool,
+    /// Do not run the checks marked after_edit (nor ask for fixes) once the change is written.
+    #[arg(long)]
+    pub no_check: bool,
     /// A GGUF file, or a name `locus models` lists (default: the configured model).
     #[arg(long, value_name = "PATH|NAME")]
     pub model: Option<String>,

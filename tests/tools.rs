@@ -293,3 +293,132 @@ fn locus_checks_proposes_saves_and_runs() {
     );
     assert!(!marker.exists());
 }
+
+/// `locus edit --yes` on a server of the user's own (a local model): the
+/// edit is applied, the check fails, its output goes back to the model,
+/// the fix is applied and the check passes. With no fix left, it stops and
+/// says to escalate. `locus apply` runs the checks too; `--no-check` not.
+#[test]
+fn checks_after_an_edit_feed_failures_back_until_they_pass() {
+    use crate::cloud::{Reply, Server, openai_answer};
+    let wrong = "calc.py\n<<<<<<< SEARCH\ndef mul(a, b):\n    return a * b\n=======\ndef mul(a, b):\n    return a * b\n\n\ndef sub(a, b):\n    return a - b\n>>>>>>> REPLACE\n";
+    let fix = "calc.py\n<<<<<<< SEARCH\ndef add(a, b):\n    return a - b\n=======\ndef add(a, b):\n    return a + b\n>>>>>>> REPLACE\n";
+    let server = Server::start(vec![
+        Reply::sse(&openai_answer(wrong), 64),
+        Reply::sse(&openai_answer(fix), 64),
+    ]);
+    let sb = Sandbox::new();
+    let root = failing_repo(&sb);
+    let config = format!(
+        "[model]\nprovider = \"mine\"\n\n[providers.mine]\nkind = \"openai\"\nbase_url = \"{}\"\nmodel = \"m\"\n\n[checks.test]\ncommand = \"PYTHONPATH=. python3 -m unittest discover -s tests -q\"\nafter_edit = true\ntimeout_s = 120\n",
+        server.url("/v1")
+    );
+    sb.write("config/locus/config.toml", &config);
+    let out = sb.locus(
+        &root,
+        &[
+            "edit",
+            "Add a sub function to calc.py",
+            "--file",
+            "calc.py",
+            "--yes",
+            "--json",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let oks: Vec<bool> = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["ok"].as_bool().unwrap())
+        .collect();
+    assert_eq!(oks, [false, true], "{v}");
+    assert_eq!(v["fixes"].as_array().unwrap().len(), 1, "{v}");
+    let sent = server.requests();
+    assert_eq!(sent.len(), 2);
+    assert!(
+        sent[1].body.contains("check test failed") && sent[1].body.contains("AssertionError"),
+        "the failure went back to the model: {}",
+        sent[1].body
+    );
+    let now = std::fs::read_to_string(root.join("calc.py")).unwrap();
+    assert!(
+        now.contains("return a + b") && now.contains("def sub"),
+        "{now}"
+    );
+
+    // A model that does not fix it: one attempt, then the advice.
+    let server = Server::start(vec![Reply::sse(&openai_answer(wrong), 64)]);
+    let sb = Sandbox::new();
+    let root = failing_repo(&sb);
+    sb.write(
+        "config/locus/config.toml",
+        &config
+            .replace(&sb_url_placeholder(&config), &server.url("/v1"))
+            .replace(
+                "[checks.test]",
+                "[agent]\nfix_attempts = 1\n\n[checks.test]",
+            ),
+    );
+    let out = sb.locus(
+        &root,
+        &[
+            "edit",
+            "Add a sub function to calc.py",
+            "--file",
+            "calc.py",
+            "--yes",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("checks still fail after 1 fix"),
+        "{}",
+        stderr(&out)
+    );
+
+    // locus apply: the checks run after it, unless --no-check.
+    let sb = Sandbox::new();
+    let root = failing_repo(&sb);
+    sb.write("config/locus/config.toml", &config);
+    let reply = sb.write("reply.md", wrong);
+    let out = sb.locus(
+        &root,
+        &["apply", reply.to_str().unwrap(), "--yes", "--json"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the check fails after the apply"
+    );
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(
+        (v["applied"].as_bool(), v["checks"][0]["ok"].as_bool()),
+        (Some(true), Some(false))
+    );
+    assert!(sb.locus(&root, &["undo"]).status.success());
+    let out = sb.locus(
+        &root,
+        &[
+            "apply",
+            reply.to_str().unwrap(),
+            "--yes",
+            "--no-check",
+            "--json",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert!(v.get("checks").is_none(), "{v}");
+}
+
+/// The base URL written in a config made by the test above.
+fn sb_url_placeholder(config: &str) -> String {
+    config
+        .lines()
+        .find_map(|l| l.strip_prefix("base_url = \""))
+        .and_then(|l| l.strip_suffix('"'))
+        .unwrap()
+        .to_string()
+}

@@ -21,6 +21,26 @@ pub struct Mode {
     pub json: bool,
     /// Stage the files written (those with no other unstaged change).
     pub stage: bool,
+    /// Run the `after_edit` checks once something is applied.
+    pub checks: bool,
+}
+
+/// How a proposal was finished: the exit code, the JSON report (printed
+/// by the caller), and the files written (empty when nothing was).
+pub struct Finished {
+    pub code: ExitCode,
+    pub report: Value,
+    pub written: Vec<String>,
+}
+
+impl Finished {
+    /// Print the report (with --json) and give the exit code.
+    pub fn emit(self, json: bool) -> ExitCode {
+        if json {
+            outln!("{}", self.report);
+        }
+        self.code
+    }
 }
 
 pub fn run(ws: &Workspace, args: &ApplyArgs) -> anyhow::Result<ExitCode> {
@@ -50,9 +70,32 @@ pub fn run(ws: &Workspace, args: &ApplyArgs) -> anyhow::Result<ExitCode> {
         yes: args.yes,
         json: args.json,
         stage: args.stage,
+        checks: !args.no_check,
     };
     let summary = format!("apply {}", args.response);
-    finish(&mut wb, proposal, mode, &summary, Value::Null)
+    let mut done = finish(&mut wb, proposal, mode, &summary, Value::Null)?;
+    if !done.written.is_empty() && mode.checks {
+        let outcomes = run_checks(&wb, mode.json);
+        if outcomes.iter().any(|o| !o.ok) {
+            done.code = ExitCode::from(1);
+        }
+        done.report["checks"] = json!(outcomes);
+    }
+    Ok(done.emit(mode.json))
+}
+
+/// Run the `after_edit` checks, saying each result on stderr.
+pub fn run_checks(wb: &Workbench, json: bool) -> Vec<crate::tools::CheckOutcome> {
+    let outcomes = wb.after_edit_checks(&crate::model::Cancel::new());
+    if !json {
+        for o in &outcomes {
+            if !o.ok {
+                err!("{}", o.output);
+            }
+            errln!("{}", o.summary());
+        }
+    }
+    outcomes
 }
 
 /// Show a proposal, then apply it as `mode` says; `extra` goes into the JSON.
@@ -62,7 +105,7 @@ pub fn finish(
     mode: Mode,
     summary: &str,
     extra: Value,
-) -> anyhow::Result<ExitCode> {
+) -> anyhow::Result<Finished> {
     let diff = proposal.changes.unified_diff();
     let mut report = json!({
         "applied": false,
@@ -74,10 +117,10 @@ pub fn finish(
     if !extra.is_null() {
         report["model"] = extra;
     }
-    let emit = |report: &Value| {
-        if mode.json {
-            outln!("{report}");
-        }
+    let done = |report: Value, code: ExitCode| Finished {
+        code,
+        report,
+        written: Vec::new(),
     };
     if !mode.json {
         out!("{diff}");
@@ -86,33 +129,29 @@ pub fn finish(
         }
     }
     if !proposal.failures.is_empty() {
-        emit(&report);
         if !mode.json {
             errln!(
                 "nothing was written: {} edit(s) failed",
                 proposal.failures.len()
             );
         }
-        return Ok(ExitCode::from(1));
+        return Ok(done(report, ExitCode::from(1)));
     }
     if proposal.changes.is_empty() {
-        emit(&report);
         if !mode.json {
             errln!("the edits change nothing");
         }
-        return Ok(ExitCode::SUCCESS);
+        return Ok(done(report, ExitCode::SUCCESS));
     }
     if mode.dry_run {
-        emit(&report);
-        return Ok(ExitCode::SUCCESS);
+        return Ok(done(report, ExitCode::SUCCESS));
     }
     let n = proposal.changes.files.len();
     if !mode.yes && !confirm(&format!("Apply these changes to {n} file(s)? [y/N] "))? {
-        emit(&report);
         if !mode.json {
             errln!("nothing was written");
         }
-        return Ok(ExitCode::from(1));
+        return Ok(done(report, ExitCode::from(1)));
     }
     proposal.changes.accept_all();
     let Some(applied) = wb.apply(&proposal.changes, summary, mode.stage)? else {
@@ -136,11 +175,14 @@ pub fn finish(
     }
     report["applied"] = json!(true);
     report["journal_id"] = json!(entry.id);
-    emit(&report);
     if !mode.json {
         errln!("applied to {n} file(s); `locus undo` reverts it");
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Finished {
+        code: ExitCode::SUCCESS,
+        report,
+        written: entry.files.iter().map(|f| f.path.clone()).collect(),
+    })
 }
 
 /// Ask at the terminal (not stdin, which may hold the reply).

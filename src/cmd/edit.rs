@@ -83,6 +83,7 @@ pub fn run(ws: &Workspace, args: &EditArgs) -> anyhow::Result<ExitCode> {
         yes: args.yes,
         json: args.json,
         stage: args.stage,
+        checks: !args.no_check,
     };
     let shown: Vec<&str> = out
         .context
@@ -97,11 +98,82 @@ pub fn run(ws: &Workspace, args: &EditArgs) -> anyhow::Result<ExitCode> {
         "files_shown": shown,
         "session": wb.session.id,
     });
-    finish(
+    let mut done = finish(
         &mut wb,
         out.proposal,
         mode,
         &format!("edit: {}", args.instruction),
         extra,
+    )?;
+    if done.written.is_empty() || !mode.checks {
+        return Ok(done.emit(mode.json));
+    }
+    // The checks run after the edit; a failure goes back to the model with
+    // a request to fix it, each fix applied as the edit was.
+    let mut checks_seen = Vec::new();
+    let mut fixes = Vec::new();
+    let mut written = done.written.clone();
+    let attempts = wb.settings.agent.fix_attempts;
+    let mut attempt = 0;
+    loop {
+        let outcomes = super::apply::run_checks(&wb, mode.json);
+        let failed: Vec<&crate::tools::CheckOutcome> = outcomes.iter().filter(|o| !o.ok).collect();
+        let instruction = failed
+            .first()
+            .map(|f| fix_instruction(f, &args.instruction));
+        checks_seen.extend(outcomes.iter().cloned());
+        let Some(instruction) = instruction else {
+            break;
+        };
+        if attempt == attempts {
+            done.code = ExitCode::from(1);
+            let why = crate::route::advice(&crate::route::Reason::ChecksStillFail { attempts });
+            if !mode.json {
+                errln!("{why}");
+            }
+            done.report["advice"] = json!(why);
+            break;
+        }
+        attempt += 1;
+        if !mode.json {
+            errln!("asking for a fix ({attempt} of {attempts})");
+        }
+        let mut stderr = std::io::stderr().lock();
+        let mut on_text = |p: Piece| {
+            if let (false, Piece::Text(t)) = (mode.json, p) {
+                let _ = stderr.write_all(crate::terminal::visible(t).as_bytes());
+            }
+        };
+        let fix = wb.edit(via, &instruction, &written, &Cancel::new(), &mut on_text)?;
+        drop(stderr);
+        let f = finish(
+            &mut wb,
+            fix.proposal,
+            mode,
+            &format!("fix after checks: {}", args.instruction),
+            json!({"replies": fix.replies}),
+        )?;
+        fixes.push(f.report.clone());
+        if f.written.is_empty() {
+            done.code = f.code;
+            break;
+        }
+        for w in f.written {
+            if !written.contains(&w) {
+                written.push(w);
+            }
+        }
+    }
+    done.report["checks"] = json!(checks_seen);
+    done.report["fixes"] = json!(fixes);
+    Ok(done.emit(mode.json))
+}
+
+/// What the model is asked after a check failed following its edit.
+fn fix_instruction(failed: &crate::tools::CheckOutcome, task: &str) -> String {
+    format!(
+        "The change for \"{task}\" was applied, and then {}. Its output:\n```\n{}\n```\nFix the code so that the check passes.",
+        failed.summary(),
+        failed.output.trim_end()
     )
 }

@@ -68,6 +68,8 @@ pub enum Reason {
     EditsFailedTwice,
     /// The user marked the task hard.
     MarkedHard,
+    /// The checks still fail after the local model's fixes.
+    ChecksStillFail { attempts: usize },
 }
 
 /// Advice to show (never acted on).
@@ -80,6 +82,9 @@ pub fn advice(reason: &Reason) -> String {
         }
         Reason::EditsFailedTwice => "the local model's edits failed to apply twice in a row".into(),
         Reason::MarkedHard => "you marked this task as hard".into(),
+        Reason::ChecksStillFail { attempts } => {
+            format!("the checks still fail after {attempts} fix(es) by the local model")
+        }
     };
     format!(
         "hint: consider escalating to a cloud model ({why}); Ctrl-E in the TUI, --cloud headless"

@@ -577,6 +577,20 @@ impl Workbench {
         Ok(Repo::open(&self.ws.cwd)?.commit(message)?)
     }
 
+    /// Run the checks marked `after_edit`, in name order.
+    pub fn after_edit_checks(&self, cancel: &Cancel) -> Vec<crate::tools::CheckOutcome> {
+        self.settings
+            .checks
+            .iter()
+            .filter(|(_, c)| c.after_edit)
+            .filter_map(|(name, c)| {
+                crate::tools::check::run_command(&self.ws.root, name, c, cancel)
+                    .map_err(|e| tracing::warn!(error = %e, "check did not start"))
+                    .ok()
+            })
+            .collect()
+    }
+
     /// Save the index cache (on exit).
     pub fn save(&self) {
         if let Some(i) = &self.index {

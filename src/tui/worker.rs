@@ -137,6 +137,8 @@ fn work(
     let mut previewed: Option<Preview> = None;
     // The question the context panel last drafted for.
     let mut panel_question = String::new();
+    // The edit whose checks are being fixed, and how many fixes it had.
+    let mut fixing = FixState::default();
     // Debug builds only: how the tests see a panic handled.
     let debug_panic = cfg!(debug_assertions) && std::env::var_os("LOCUS_DEBUG_PANIC").is_some();
     for job in rx {
@@ -160,6 +162,13 @@ fn work(
                     Request::Ask(_) => Task::Ask,
                     _ => Task::Edit,
                 };
+                if task == Task::Edit {
+                    // A new edit: its checks get their own fix attempts.
+                    fixing = FixState {
+                        instruction: text.clone(),
+                        attempts: 0,
+                    };
+                }
                 match run_task(&mut wb, Via::Local, task, text, &job.cancel, on_text, send) {
                     Ok(report) => send(report),
                     Err(e) => send(Report::Error(e.to_string())),
@@ -267,10 +276,15 @@ fn work(
                     Err(e) => send(Report::Error(e.to_string())),
                 }
             }
-            Request::Apply(changes) => apply(&mut wb, &changes, false, send),
-            Request::ApplyAndStage(changes) => {
-                apply(&mut wb, &changes, true, send);
-                git_status(&wb.ws.cwd, send);
+            Request::Apply(ref changes) | Request::ApplyAndStage(ref changes) => {
+                let stage = matches!(job.request, Request::ApplyAndStage(_));
+                let written = apply(&mut wb, changes, stage, send);
+                if stage {
+                    git_status(&wb.ws.cwd, send);
+                }
+                if written {
+                    after_edit(&mut wb, &mut fixing, &job.cancel, on_text, send);
+                }
             }
             Request::CommitDraft => match wb.commit_draft(12_000, &job.cancel) {
                 Ok(d) => send(Report::CommitDraft(Box::new(CommitView {
@@ -437,10 +451,75 @@ fn approved(
     wb.escalation(None, trim, approve)
 }
 
-/// Write what is accepted (journaled: /undo reverts it), staging it when asked.
-fn apply(wb: &mut Workbench, changes: &crate::edit::ChangeSet, stage: bool, send: &dyn Fn(Report)) {
+/// The edit whose checks are being fixed.
+#[derive(Default)]
+struct FixState {
+    instruction: String,
+    attempts: usize,
+}
+
+/// After an applied edit: the `after_edit` checks, each said; on a failure
+/// the model is asked for a fix (which goes to the review like any edit),
+/// up to `[agent] fix_attempts`, then the advice to escalate.
+fn after_edit(
+    wb: &mut Workbench,
+    fixing: &mut FixState,
+    cancel: &Cancel,
+    on_text: &mut dyn FnMut(Piece),
+    send: &dyn Fn(Report),
+) {
+    let outcomes = wb.after_edit_checks(cancel);
+    for o in &outcomes {
+        send(Report::Info(o.summary()));
+    }
+    let Some(failed) = outcomes.iter().find(|o| !o.ok) else {
+        return;
+    };
+    let most = wb.settings.agent.fix_attempts;
+    if fixing.attempts >= most || wb.model().is_none() {
+        send(Report::Info(crate::route::advice(
+            &crate::route::Reason::ChecksStillFail { attempts: most },
+        )));
+        return;
+    }
+    fixing.attempts += 1;
+    send(Report::Info(format!(
+        "asking the model for a fix ({} of {most})",
+        fixing.attempts
+    )));
+    let instruction = format!(
+        "The change for \"{}\" was applied, and then {}. Its output:\n```\n{}\n```\nFix the code so that the check passes.",
+        fixing.instruction,
+        failed.summary(),
+        failed.output.trim_end()
+    );
+    match run_task(
+        wb,
+        Via::Local,
+        Task::Edit,
+        &instruction,
+        cancel,
+        on_text,
+        send,
+    ) {
+        Ok(report) => send(report),
+        Err(e) => send(Report::Error(e.to_string())),
+    }
+}
+
+/// Write what is accepted (journaled: /undo reverts it), staging it when
+/// asked; whether anything was written.
+fn apply(
+    wb: &mut Workbench,
+    changes: &crate::edit::ChangeSet,
+    stage: bool,
+    send: &dyn Fn(Report),
+) -> bool {
     match wb.apply(changes, "tui edit", stage) {
-        Ok(None) => send(Report::Info("nothing accepted; nothing written".into())),
+        Ok(None) => {
+            send(Report::Info("nothing accepted; nothing written".into()));
+            false
+        }
         Ok(Some(a)) => {
             send(Report::Info(format!(
                 "applied to {} file(s); /undo reverts it",
@@ -460,8 +539,12 @@ fn apply(wb: &mut Workbench, changes: &crate::edit::ChangeSet, stage: bool, send
                     send(Report::Info(format!("not staged: {}", list.join(", "))));
                 }
             }
+            true
         }
-        Err(e) => send(Report::Error(e.to_string())),
+        Err(e) => {
+            send(Report::Error(e.to_string()));
+            false
+        }
     }
 }
 
