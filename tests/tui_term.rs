@@ -49,6 +49,19 @@ fn launch(sb: &Sandbox, root: &Path, env: &str) -> (String, Kill) {
     launch_then(sb, root, env, "")
 }
 
+/// The shell command that runs locus in `root` with the sandbox's dirs.
+fn command_line(sb: &Sandbox, root: &Path, env: &str) -> String {
+    format!(
+        "cd {} && env -u LOCUS_MODEL XDG_CONFIG_HOME={} XDG_STATE_HOME={} XDG_CACHE_HOME={} HOME={} TERM=xterm-256color {env} {}",
+        root.display(),
+        sb.path("config").display(),
+        sb.path("state").display(),
+        sb.path("cache").display(),
+        sb.dir.path().display(),
+        Path::new(env!("CARGO_BIN_EXE_locus")).display()
+    )
+}
+
 /// `launch`, running `then` in the pane's shell after locus exits.
 fn launch_then(sb: &Sandbox, root: &Path, env: &str, then: &str) -> (String, Kill) {
     static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
@@ -57,15 +70,7 @@ fn launch_then(sb: &Sandbox, root: &Path, env: &str, then: &str) -> (String, Kil
         std::process::id(),
         N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
     );
-    let cmd = format!(
-        "cd {} && env -u LOCUS_MODEL XDG_CONFIG_HOME={} XDG_STATE_HOME={} XDG_CACHE_HOME={} HOME={} TERM=xterm-256color {env} {} ; {then} sleep 30",
-        root.display(),
-        sb.path("config").display(),
-        sb.path("state").display(),
-        sb.path("cache").display(),
-        sb.dir.path().display(),
-        Path::new(env!("CARGO_BIN_EXE_locus")).display()
-    );
+    let cmd = format!("{} ; {then} sleep 30", command_line(sb, root, env));
     let st = Command::new("tmux")
         .args([
             "new-session",
@@ -785,15 +790,7 @@ fn ctrl_z_suspends_and_fg_redraws() {
         .unwrap();
     assert!(st.success());
     let _kill = Kill(session.clone());
-    let line = format!(
-        "cd {} && env -u LOCUS_MODEL XDG_CONFIG_HOME={} XDG_STATE_HOME={} XDG_CACHE_HOME={} HOME={} TERM=xterm-256color {}",
-        root.display(),
-        sb.path("config").display(),
-        sb.path("state").display(),
-        sb.path("cache").display(),
-        sb.dir.path().display(),
-        Path::new(env!("CARGO_BIN_EXE_locus")).display()
-    );
+    let line = command_line(&sb, &root, "");
     tmux(&["send-keys", "-t", &session, "-l", &line]);
     tmux(&["send-keys", "-t", &session, "Enter"]);
     continue_without_a_model(&session);

@@ -391,52 +391,46 @@ impl Journal {
 
     /// Undo the last applied entry; `None` when there is nothing to undo.
     pub fn undo(&self, guard: &PathGuard) -> Result<Option<Entry>, JournalError> {
-        let _lock = self.lock(guard)?;
-        let mut stacks = self.stacks()?;
-        let Some(id) = stacks.applied.last().cloned() else {
-            return Ok(None);
-        };
-        let (entry, writes) = self.load(&id)?;
-        let inverse: Vec<Write> = writes.iter().rev().map(Write::inverse).collect();
-        self.set_pending(Some(&Pending {
-            id: id.clone(),
-            op: "undo".into(),
-        }))?;
-        if let Err(source) = execute(&inverse, guard) {
-            self.set_pending(None)?;
-            return Err(JournalError::Apply {
-                action: "undo",
-                source,
-            });
-        }
-        stacks.applied.pop();
-        stacks.undone.push(id);
-        self.save(&stacks)?;
-        self.set_pending(None)?;
-        Ok(Some(entry))
+        self.step(guard, false)
     }
 
     /// Redo the last undone entry; `None` when there is nothing to redo.
     pub fn redo(&self, guard: &PathGuard) -> Result<Option<Entry>, JournalError> {
+        self.step(guard, true)
+    }
+
+    /// Move the newest entry from one stack to the other (undo: applied to
+    /// undone, redo: back), writing its images under the lock, recorded as
+    /// pending first.
+    fn step(&self, guard: &PathGuard, redo: bool) -> Result<Option<Entry>, JournalError> {
         let _lock = self.lock(guard)?;
         let mut stacks = self.stacks()?;
-        let Some(id) = stacks.undone.last().cloned() else {
+        let from = if redo { &stacks.undone } else { &stacks.applied };
+        let Some(id) = from.last().cloned() else {
             return Ok(None);
         };
         let (entry, writes) = self.load(&id)?;
+        let writes: Vec<Write> = if redo {
+            writes
+        } else {
+            writes.iter().rev().map(Write::inverse).collect()
+        };
+        let op = if redo { "redo" } else { "undo" };
         self.set_pending(Some(&Pending {
             id: id.clone(),
-            op: "redo".into(),
+            op: op.into(),
         }))?;
         if let Err(source) = execute(&writes, guard) {
             self.set_pending(None)?;
-            return Err(JournalError::Apply {
-                action: "redo",
-                source,
-            });
+            return Err(JournalError::Apply { action: op, source });
         }
-        stacks.undone.pop();
-        stacks.applied.push(id);
+        let (from, to) = if redo {
+            (&mut stacks.undone, &mut stacks.applied)
+        } else {
+            (&mut stacks.applied, &mut stacks.undone)
+        };
+        from.pop();
+        to.push(id);
         self.save(&stacks)?;
         self.set_pending(None)?;
         Ok(Some(entry))

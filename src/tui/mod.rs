@@ -244,14 +244,26 @@ fn watch_signals(tx: std::sync::mpsc::Sender<Incoming>) -> std::io::Result<()> {
 /// Ctrl-Z: hand the terminal back and stop; on `fg`, take it again and
 /// redraw everything.
 fn suspend(terminal: &mut Terminal<CrosstermBackend<std::io::Stdout>>, input: &InputGate) {
+    hand_over(terminal, input, || {
+        let _ = signal_hook::low_level::raise(signal_hook::consts::SIGTSTP);
+    });
+}
+
+/// Give the terminal to `f` (an editor, the shell while stopped): the
+/// input thread parked, the terminal restored; then take it back and redraw
+/// every cell.
+fn hand_over<T>(
+    terminal: &mut Terminal<CrosstermBackend<std::io::Stdout>>,
+    input: &InputGate,
+    f: impl FnOnce() -> T,
+) -> T {
     input.paused.store(true, Ordering::SeqCst);
     let since = Instant::now();
     while !input.idle.load(Ordering::SeqCst) && since.elapsed() < Duration::from_secs(1) {
         std::thread::sleep(Duration::from_millis(5));
     }
     restore();
-    let _ = signal_hook::low_level::raise(signal_hook::consts::SIGTSTP);
-    // Continued (`fg`).
+    let r = f();
     let _ = enable_raw_mode();
     let _ = execute!(
         std::io::stdout(),
@@ -261,6 +273,7 @@ fn suspend(terminal: &mut Terminal<CrosstermBackend<std::io::Stdout>>, input: &I
     );
     let _ = terminal.clear();
     input.paused.store(false, Ordering::SeqCst);
+    r
 }
 
 /// Lets the UI thread stop the input thread from reading the terminal.
@@ -294,28 +307,15 @@ fn edit_in_editor(
         .iter()
         .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
         .unwrap_or_else(|| "vi".into());
-    input.paused.store(true, Ordering::SeqCst);
-    let since = Instant::now();
-    while !input.idle.load(Ordering::SeqCst) && since.elapsed() < Duration::from_secs(1) {
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    restore();
     // The editor's command may carry arguments (`code -w`): the shell splits it.
-    let status = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(format!("{editor} \"$1\""))
-        .arg("sh")
-        .arg(file.path())
-        .status();
-    let _ = enable_raw_mode();
-    let _ = execute!(
-        std::io::stdout(),
-        EnterAlternateScreen,
-        EnableBracketedPaste,
-        EnableMouseCapture
-    );
-    let _ = terminal.clear();
-    input.paused.store(false, Ordering::SeqCst);
+    let status = hand_over(terminal, input, || {
+        std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("{editor} \"$1\""))
+            .arg("sh")
+            .arg(file.path())
+            .status()
+    });
     match status {
         Ok(s) if s.success() => std::fs::read_to_string(file.path())
             .map_err(|e| format!("cannot read the edited hunk: {e}")),
