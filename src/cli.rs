@@ -145,6 +145,12 @@ pub struct AskArgs {
     /// A GGUF file, or a name `locus models` lists (default: the configured model).
     #[arg(long, value_name = "PATH|NAME")]
     pub model: Option<String>,
+    /// Let the model search, read files and run checks before it answers (the tool loop).
+    #[arg(long)]
+    pub tools: bool,
+    /// With --tools: run configured checks without asking.
+    #[arg(long, requires = "tools")]
+    pub allow_checks: bool,
     /// Print one JSON object: answer, sources, stats, the context's parts.
     #[arg(long)]
     pub json: bool,

@@ -422,3 +422,54 @@ fn sb_url_placeholder(config: &str) -> String {
         .unwrap()
         .to_string()
 }
+
+/// `locus ask --tools` on a server of the user's own following the text
+/// protocol: the call runs, its result goes back, the answer comes with the
+/// calls in the JSON. On the small real model (which may not follow the
+/// protocol at all) the loop ends cleanly.
+#[test]
+fn ask_with_tools_headless_and_on_the_small_model() {
+    use crate::cloud::{Reply, Server, openai_answer};
+    let call =
+        "<tool_call>{\"name\": \"read_file\", \"arguments\": {\"path\": \"calc.py\"}}</tool_call>";
+    let server = Server::start(vec![
+        Reply::sse(&openai_answer(call), 64),
+        Reply::sse(&openai_answer("add subtracts (calc.py:2)."), 64),
+    ]);
+    let sb = Sandbox::new();
+    let root = failing_repo(&sb);
+    sb.write(
+        "config/locus/config.toml",
+        &format!(
+            "[model]\nprovider = \"mine\"\n\n[providers.mine]\nkind = \"openai\"\nbase_url = \"{}\"\nmodel = \"m\"\n",
+            server.url("/v1")
+        ),
+    );
+    let out = sb.locus(
+        &root,
+        &["ask", "What is wrong with add?", "--tools", "--json"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["answer"], "add subtracts (calc.py:2).");
+    assert_eq!(v["tool_calls"][0]["call"]["name"], "read_file", "{v}");
+    assert_eq!(v["tool_calls"][0]["result"]["ok"], true, "{v}");
+    let sent = server.requests();
+    assert!(sent[1].body.contains("return a - b"), "{}", sent[1].body);
+
+    let sb = Sandbox::new();
+    let root = failing_repo(&sb);
+    let model = crate::util::test_model();
+    sb.write(
+        "config/locus/config.toml",
+        "[model]\ncontext = 2048\n\n[context]\nanswer_tokens = 48\n\n[agent]\nmax_steps = 2\n",
+    );
+    let out = sb.locus_env(
+        &root,
+        &["ask", "What is wrong with add?", "--tools", "--json"],
+        &[("LOCUS_MODEL", model.to_str().unwrap())],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert!(v["tool_calls"].as_array().unwrap().len() <= 2, "{v}");
+}

@@ -183,3 +183,118 @@ fn jobs_without_a_model_say_what_to_do() {
         .unwrap();
     assert_eq!(a.text.trim(), "It adds.");
 }
+
+/// The tool loop with a scripted model on a repository whose test fails:
+/// it runs the check, reads the file, proposes the fix (into the review),
+/// and answers; the fix applied, the check passes. A model that only ever
+/// calls tools is stopped at max_steps; a malformed call is a result it sees.
+#[test]
+fn the_tool_loop_runs_the_check_reads_proposes_and_stops_at_max_steps() {
+    let sb = Sandbox::new();
+    let root = sb.path("work/calc");
+    git_init(&root);
+    std::fs::write(root.join("calc.py"), "def add(a, b):\n    return a - b\n").unwrap();
+    std::fs::create_dir_all(root.join("tests")).unwrap();
+    std::fs::write(
+        root.join("tests/test_calc.py"),
+        "import unittest\nfrom calc import add\n\n\nclass T(unittest.TestCase):\n    def test_add(self):\n        self.assertEqual(add(2, 3), 5)\n",
+    )
+    .unwrap();
+    sb.write(
+        "config/locus/config.toml",
+        "[checks.test]\ncommand = \"PYTHONPATH=. python3 -m unittest discover -s tests -q\"\nafter_edit = true\ntimeout_s = 120\n",
+    );
+    let mut wb = bench(&sb, &root);
+    wb.open_session(None).unwrap();
+    let script = [
+        "I will run the tests.\n<tool_call>{\"name\": \"run_check\", \"arguments\": {\"name\": \"test\"}}</tool_call>",
+        "<tool_call>{\"name\": \"read_file\", \"arguments\": {\"path\": \"calc.py\"}}</tool_call>",
+        "<tool_call>{\"name\": \"propose_edit\", \"arguments\": {\"edits\": \"calc.py\\n<<<<<<< SEARCH\\n    return a - b\\n=======\\n    return a + b\\n>>>>>>> REPLACE\\n\"}}</tool_call>",
+        "add subtracted; the fix makes it add (calc.py:2).",
+    ];
+    let model = Arc::new(ScriptedModel::new(script, 8192));
+    wb.set_model(Box::new(model.clone()));
+    let mut asked = Vec::new();
+    let mut approve = |name: &str| {
+        asked.push(name.to_string());
+        true
+    };
+    let (answer, end, proposals) = wb
+        .ask_with_tools(
+            "Why does the test fail?",
+            &[],
+            &mut approve,
+            &Cancel::new(),
+            &mut |_| {},
+        )
+        .unwrap();
+    assert_eq!(asked, ["test"], "the check was approved before it ran");
+    assert_eq!(
+        answer.text,
+        "add subtracted; the fix makes it add (calc.py:2)."
+    );
+    let names: Vec<&str> = end
+        .steps
+        .iter()
+        .map(|s| s.call.as_ref().unwrap().name.as_str())
+        .collect();
+    assert_eq!(names, ["run_check", "read_file", "propose_edit"]);
+    assert!(!end.steps[0].result.ok || end.steps[0].result.content.contains("FAIL"));
+    let sent = model.requests();
+    let last = &sent[3];
+    let convo: String = last.iter().map(|m| m.content.as_str()).collect();
+    assert!(
+        convo.contains("<tool_result name=\"run_check\">") && convo.contains("AssertionError"),
+        "the check's failure reached the model: {convo}"
+    );
+    assert!(convo.contains("    2│     return a - b"), "{convo}");
+    assert!(
+        sent[0][0].content.contains("<tool_call>") && sent[0][0].content.contains("read_file"),
+        "the tools are declared in the system prompt"
+    );
+    assert_eq!(proposals.len(), 1);
+    let mut changes = proposals[0].changes.clone();
+    changes.accept_all();
+    wb.apply(&changes, "fix", false).unwrap().unwrap();
+    let outcomes = wb.after_edit_checks(&Cancel::new());
+    assert!(outcomes.iter().all(|o| o.ok), "{outcomes:?}");
+
+    // A model that never answers: stopped at max_steps; a malformed call is seen.
+    let calls = std::sync::atomic::AtomicUsize::new(0);
+    let looping = Arc::new(ScriptedModel::from_fn(
+        move |_| {
+            if calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+                "<tool_call>{not json</tool_call>".to_string()
+            } else {
+                "<tool_call>{\"name\": \"search\", \"arguments\": {\"query\": \"add\"}}</tool_call>"
+                    .to_string()
+            }
+        },
+        8192,
+    ));
+    wb.set_model(Box::new(looping.clone()));
+    let (_, end, _) = wb
+        .ask_with_tools(
+            "Loop forever",
+            &[],
+            &mut |_| true,
+            &Cancel::new(),
+            &mut |_| {},
+        )
+        .unwrap();
+    assert!(
+        end.stopped.as_deref().unwrap().contains("max_steps"),
+        "{:?}",
+        end.stopped
+    );
+    assert_eq!(end.steps.len(), 12);
+    assert!(!end.steps[0].result.ok && end.steps[0].result.content.contains("not JSON"));
+    let second: String = looping.requests()[1]
+        .iter()
+        .map(|m| m.content.as_str())
+        .collect();
+    assert!(
+        second.contains("not JSON"),
+        "the error went back to the model"
+    );
+}

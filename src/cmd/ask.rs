@@ -10,6 +10,7 @@ use crate::cli::{AskArgs, ContextArgs, SessionsArgs};
 use crate::model::Cancel;
 use crate::model::local::gguf::Gguf;
 use crate::model::local::tokenizer::GgufTokenizer;
+use crate::session::agent::LoopEvent;
 use crate::session::{self, ASK_SYSTEM, Piece, Session, Via};
 use crate::tokens::{EstimateCounter, TokenCounter};
 use crate::workspace::Workspace;
@@ -48,7 +49,43 @@ pub fn ask(ws: &Workspace, args: &AskArgs) -> anyhow::Result<ExitCode> {
             let _ = stdout.flush();
         }
     };
-    let answer = wb.ask(via, &args.question, &files, &Cancel::new(), &mut on_text)?;
+    if args.tools && cloud.is_some() {
+        anyhow::bail!(
+            "the tool loop runs on the local model for now; leave out --cloud or --tools"
+        );
+    }
+    let mut steps = Vec::new();
+    let mut stopped = None;
+    let answer = if args.tools {
+        let allow = args.allow_checks;
+        let mut approve = |name: &str| {
+            if !allow {
+                errln!("note: the model asked to run check {name}; pass --allow-checks to let it");
+            }
+            allow
+        };
+        let mut on_event = |e: LoopEvent<'_>| match e {
+            LoopEvent::Text(t) => on_text(Piece::Text(t)),
+            LoopEvent::Call(c) if !json_mode => errln!("\n→ {} {}", c.name, c.arguments),
+            LoopEvent::Result(r) if !json_mode => errln!("← {}", r.summary),
+            _ => {}
+        };
+        let (answer, end, _) = wb.ask_with_tools(
+            &args.question,
+            &files,
+            &mut approve,
+            &Cancel::new(),
+            &mut on_event,
+        )?;
+        steps = end.steps;
+        stopped = end.stopped;
+        answer
+    } else {
+        wb.ask(via, &args.question, &files, &Cancel::new(), &mut on_text)?
+    };
+    if let Some(why) = &stopped {
+        errln!("note: {why}");
+    }
     let s = &wb.session;
     for c in &answer.context.cut {
         match c.kept_lines {
@@ -80,6 +117,8 @@ pub fn ask(ws: &Workspace, args: &AskArgs) -> anyhow::Result<ExitCode> {
             "stats": answer.stats,
             "session": s.id,
             "context": answer.context,
+            "tool_calls": steps,
+            "stopped": stopped,
         });
         writeln!(stdout, "{v}")?;
         return Ok(ExitCode::SUCCESS);

@@ -405,7 +405,11 @@ impl Journal {
     fn step(&self, guard: &PathGuard, redo: bool) -> Result<Option<Entry>, JournalError> {
         let _lock = self.lock(guard)?;
         let mut stacks = self.stacks()?;
-        let from = if redo { &stacks.undone } else { &stacks.applied };
+        let from = if redo {
+            &stacks.undone
+        } else {
+            &stacks.applied
+        };
         let Some(id) = from.last().cloned() else {
             return Ok(None);
         };

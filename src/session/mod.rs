@@ -1,6 +1,7 @@
 //! One conversation: request -> context -> model -> stream -> answer or
 //! change set. The TUI and the headless commands share this code path.
 
+pub mod agent;
 pub mod commit;
 pub mod escalate;
 pub mod models;
@@ -397,6 +398,64 @@ impl Session {
             placement,
             context: ctx,
         })
+    }
+
+    /// Answer with the tool loop: the model may search, read, run checks and
+    /// propose edits (into `toolbox.proposals`) before it answers.
+    #[allow(clippy::too_many_arguments)]
+    pub fn ask_with_tools(
+        &mut self,
+        model: &dyn ChatModel,
+        index: &Index,
+        cwd: &Path,
+        question: &str,
+        pinned: &[String],
+        toolbox: &mut crate::tools::Toolbox<'_>,
+        max_steps: usize,
+        cancel: &Cancel,
+        on_event: &mut dyn FnMut(agent::LoopEvent<'_>),
+    ) -> Result<(Answer, agent::LoopEnd), SessionError> {
+        let system = format!("{ASK_SYSTEM}\n\n{}", agent::protocol(toolbox.specs()));
+        let answer_room = self.answer_room(model);
+        let budget = model.window() - answer_room;
+        let ctx = self.prepare(
+            model,
+            index,
+            cwd,
+            &system,
+            question,
+            pinned,
+            budget,
+            max_steps + 1,
+            cancel,
+        )?;
+        let messages = ctx.messages();
+        let files = self.files_of(&ctx, model.gate());
+        let end = agent::run_loop(
+            model,
+            messages.clone(),
+            &files,
+            toolbox,
+            max_steps,
+            answer_room,
+            cancel,
+            on_event,
+        )?;
+        let srcs = sources(&end.text, index);
+        let placement = model.placement();
+        self.record(
+            "ask", question, &messages, &end.text, &placement, &end.stats, &srcs, files,
+        )?;
+        Ok((
+            Answer {
+                text: end.text.clone(),
+                sources: srcs,
+                stats: end.stats.clone(),
+                placement,
+                context: ctx,
+            },
+            end,
+        ))
     }
 
     /// Build the context, summarising older turns first when they no longer

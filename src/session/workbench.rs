@@ -379,6 +379,46 @@ impl Workbench {
         )?)
     }
 
+    /// Answer with the tool loop on the workbench's own model: it may
+    /// search, read, run checks (`approve_check` asked first unless
+    /// `[agent] approve = "checks"`) and propose edits before it answers.
+    /// The answer, the loop's steps and why it stopped early, and the edits
+    /// it proposed.
+    pub fn ask_with_tools(
+        &mut self,
+        question: &str,
+        files: &[String],
+        approve_check: &mut dyn FnMut(&str) -> bool,
+        cancel: &Cancel,
+        on_event: &mut dyn FnMut(super::agent::LoopEvent<'_>),
+    ) -> Result<(Answer, super::agent::LoopEnd, Vec<edit::Proposal>), WorkbenchError> {
+        self.index()?;
+        let pinned = self.with_pins(files);
+        let model = self.model.as_deref().ok_or(WorkbenchError::NoModel)?;
+        let index = self.index.as_ref().expect("opened");
+        let auto = self.settings.agent.approve == "checks";
+        let mut approve = |name: &str| auto || approve_check(name);
+        let mut toolbox = crate::tools::Toolbox::new(
+            index,
+            &self.guard,
+            None,
+            &self.settings.checks,
+            &mut approve,
+        );
+        let (answer, end) = self.session.ask_with_tools(
+            model,
+            index,
+            &self.ws.cwd,
+            question,
+            &pinned,
+            &mut toolbox,
+            self.settings.agent.max_steps,
+            cancel,
+            on_event,
+        )?;
+        Ok((answer, end, toolbox.proposals))
+    }
+
     /// Ask for a change (the pinned files and `files` are shown and may be
     /// changed); a proposal to review.
     pub fn edit(
