@@ -154,6 +154,10 @@ pub struct AskArgs {
     /// Print one JSON object: answer, sources, stats, the context's parts.
     #[arg(long)]
     pub json: bool,
+    /// Print one JSON object per line as things happen (text, tool_call,
+    /// tool_result, then done); see docs/tools.md.
+    #[arg(long, conflicts_with = "json")]
+    pub jsonl: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -264,6 +268,10 @@ pub struct EditArgs {
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Print one JSON object per line as things happen (text, edit_proposed,
+    /// check, then done); see docs/tools.md.
+    #[arg(long, conflicts_with = "json")]
+    pub jsonl: bool,
 }
 
 #[derive(Debug, clap::Args)]

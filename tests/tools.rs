@@ -473,3 +473,65 @@ fn ask_with_tools_headless_and_on_the_small_model() {
     let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert!(v["tool_calls"].as_array().unwrap().len() <= 2, "{v}");
 }
+
+/// `--jsonl`: one object per line as things happen, `done` last.
+#[test]
+fn jsonl_prints_events_as_they_happen() {
+    use crate::cloud::{Reply, Server, openai_answer};
+    let call = "<tool_call>{\"name\": \"search\", \"arguments\": {\"query\": \"add\"}}</tool_call>";
+    let fix =
+        "calc.py\n<<<<<<< SEARCH\n    return a - b\n=======\n    return a + b\n>>>>>>> REPLACE\n";
+    let server = Server::start(vec![
+        Reply::sse(&openai_answer(call), 64),
+        Reply::sse(&openai_answer("It subtracts."), 64),
+        Reply::sse(&openai_answer(fix), 64),
+    ]);
+    let sb = Sandbox::new();
+    let root = failing_repo(&sb);
+    sb.write(
+        "config/locus/config.toml",
+        &format!(
+            "[model]\nprovider = \"mine\"\n\n[providers.mine]\nkind = \"openai\"\nbase_url = \"{}\"\nmodel = \"m\"\n\n[checks.test]\ncommand = \"PYTHONPATH=. python3 -m unittest discover -s tests -q\"\nafter_edit = true\n",
+            server.url("/v1")
+        ),
+    );
+    let lines = |out: &std::process::Output| -> Vec<serde_json::Value> {
+        stdout(out)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let out = sb.locus(&root, &["ask", "What does add do?", "--tools", "--jsonl"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let ev = lines(&out);
+    let types: Vec<&str> = ev.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    let call_at = types.iter().position(|t| *t == "tool_call").unwrap();
+    assert_eq!(types[call_at + 1], "tool_result", "{types:?}");
+    assert_eq!(*types.last().unwrap(), "done");
+    assert!(
+        types[call_at + 2..types.len() - 1]
+            .iter()
+            .all(|t| *t == "text"),
+        "{types:?}"
+    );
+    assert_eq!(ev.last().unwrap()["answer"], "It subtracts.");
+
+    let out = sb.locus(
+        &root,
+        &[
+            "edit",
+            "Make add add",
+            "--file",
+            "calc.py",
+            "--yes",
+            "--jsonl",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let ev = lines(&out);
+    let types: Vec<&str> = ev.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    let tail: Vec<&str> = types.iter().copied().filter(|t| *t != "text").collect();
+    assert_eq!(tail, ["edit_proposed", "check", "done"], "{types:?}");
+    assert_eq!(ev[ev.len() - 2]["ok"], true);
+    assert_eq!(ev.last().unwrap()["applied"], true);
+}

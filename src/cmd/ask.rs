@@ -35,19 +35,25 @@ pub fn ask(ws: &Workspace, args: &AskArgs) -> anyhow::Result<ExitCode> {
             wb.session.id
         );
     }
-    let cloud = super::cloud::gated(&wb, &args.route, args.yes, args.json)?;
+    let cloud = super::cloud::gated(&wb, &args.route, args.yes, args.json || args.jsonl)?;
     if cloud.is_none() {
         wb.load_model(args.model.as_deref(), false)?;
     }
     let via = cloud.as_ref().map_or(Via::Local, Via::Cloud);
     let mut stdout = std::io::stdout().lock();
-    let json_mode = args.json;
+    let json_mode = args.json || args.jsonl;
+    let jsonl = args.jsonl;
     // The answer streams to stdout; thinking is left out of it.
-    let mut on_text = |p: Piece| {
-        if let (false, Piece::Text(t)) = (json_mode, p) {
+    let mut on_text = |p: Piece| match (json_mode, p) {
+        (false, Piece::Text(t)) => {
             let _ = stdout.write_all(crate::terminal::visible(t).as_bytes());
             let _ = stdout.flush();
         }
+        (true, Piece::Text(t)) if jsonl => {
+            let _ = writeln!(stdout, "{}", json!({"type": "text", "text": t}));
+            let _ = stdout.flush();
+        }
+        _ => {}
     };
     if args.tools && cloud.is_some() {
         anyhow::bail!(
@@ -66,6 +72,14 @@ pub fn ask(ws: &Workspace, args: &AskArgs) -> anyhow::Result<ExitCode> {
         };
         let mut on_event = |e: LoopEvent<'_>| match e {
             LoopEvent::Text(t) => on_text(Piece::Text(t)),
+            LoopEvent::Call(c) if jsonl => outln!(
+                "{}",
+                json!({"type": "tool_call", "name": c.name, "arguments": c.arguments})
+            ),
+            LoopEvent::Result(r) if jsonl => outln!(
+                "{}",
+                json!({"type": "tool_result", "name": r.name, "ok": r.ok, "summary": r.summary})
+            ),
             LoopEvent::Call(c) if !json_mode => errln!("\n→ {} {}", c.name, c.arguments),
             LoopEvent::Result(r) if !json_mode => errln!("← {}", r.summary),
             _ => {}
@@ -109,8 +123,8 @@ pub fn ask(ws: &Workspace, args: &AskArgs) -> anyhow::Result<ExitCode> {
     if answer.stats.finish == "cut" {
         errln!("\nwarning: the answer was cut off mid-stream; what arrived is kept in the session");
     }
-    if args.json {
-        let v = json!({
+    if args.json || args.jsonl {
+        let mut v = json!({
             "answer": answer.text,
             "sources": answer.sources,
             "placement": answer.placement,
@@ -120,6 +134,10 @@ pub fn ask(ws: &Workspace, args: &AskArgs) -> anyhow::Result<ExitCode> {
             "tool_calls": steps,
             "stopped": stopped,
         });
+        if args.jsonl {
+            // The last line: what --json prints, typed as the end.
+            v["type"] = json!("done");
+        }
         writeln!(stdout, "{v}")?;
         return Ok(ExitCode::SUCCESS);
     }

@@ -45,28 +45,31 @@ pub fn run(ws: &Workspace, args: &EditArgs) -> anyhow::Result<ExitCode> {
     if args.max_tokens > 0 {
         wb.session.settings.answer_tokens = args.max_tokens;
     }
-    let cloud = super::cloud::gated(&wb, &args.route, args.yes, args.json)?;
+    let cloud = super::cloud::gated(&wb, &args.route, args.yes, args.json || args.jsonl)?;
     if cloud.is_none() {
         wb.load_model(args.model.as_deref(), false)?;
     }
     let via = cloud.as_ref().map_or(Via::Local, Via::Cloud);
     let mut stderr = std::io::stderr().lock();
-    let json_mode = args.json;
+    let json_mode = args.json || args.jsonl;
+    let jsonl = args.jsonl;
     let mut on_text = |p: Piece| {
-        if let (false, Piece::Text(t)) = (json_mode, p) {
+        if let (true, Piece::Text(t)) = (jsonl, p) {
+            outln!("{}", json!({"type": "text", "text": t}));
+        } else if let (false, Piece::Text(t)) = (json_mode, p) {
             let _ = stderr.write_all(crate::terminal::visible(t).as_bytes());
         }
     };
     let out = wb.edit(via, &args.instruction, &files, &Cancel::new(), &mut on_text)?;
     drop(stderr);
-    if !args.json {
+    if !json_mode {
         errln!();
         if let Some(advice) = &out.advice {
             errln!("{advice}");
         }
     }
     if out.proposal.changes.is_empty() && out.proposal.failures.is_empty() {
-        if args.json {
+        if json_mode {
             outln!(
                 "{}",
                 json!({"applied": false, "files": [], "failures": [], "replies": out.replies, "advice": out.advice})
@@ -81,7 +84,7 @@ pub fn run(ws: &Workspace, args: &EditArgs) -> anyhow::Result<ExitCode> {
     let mode = Mode {
         dry_run: args.dry_run,
         yes: args.yes,
-        json: args.json,
+        json: json_mode,
         stage: args.stage,
         checks: !args.no_check,
     };
@@ -106,7 +109,7 @@ pub fn run(ws: &Workspace, args: &EditArgs) -> anyhow::Result<ExitCode> {
         extra,
     )?;
     if done.written.is_empty() || !mode.checks {
-        return Ok(done.emit(mode.json));
+        return Ok(end(done, args.json, jsonl));
     }
     // The checks run after the edit; a failure goes back to the model with
     // a request to fix it, each fix applied as the edit was.
@@ -166,7 +169,28 @@ pub fn run(ws: &Workspace, args: &EditArgs) -> anyhow::Result<ExitCode> {
     }
     done.report["checks"] = json!(checks_seen);
     done.report["fixes"] = json!(fixes);
-    Ok(done.emit(mode.json))
+    Ok(end(done, args.json, jsonl))
+}
+
+/// The report: one JSON object with --json; with --jsonl the events it
+/// holds (the edit proposed, each check) and then the report as `done`.
+fn end(mut done: super::apply::Finished, json: bool, jsonl: bool) -> ExitCode {
+    if !jsonl {
+        return done.emit(json);
+    }
+    let files: Vec<&serde_json::Value> = done.report["files"]
+        .as_array()
+        .map(|f| f.iter().map(|f| &f["path"]).collect())
+        .unwrap_or_default();
+    outln!("{}", json!({"type": "edit_proposed", "files": files}));
+    for c in done.report["checks"].as_array().into_iter().flatten() {
+        outln!(
+            "{}",
+            json!({"type": "check", "name": c["name"], "ok": c["ok"], "exit_code": c["exit_code"]})
+        );
+    }
+    done.report["type"] = json!("done");
+    done.emit(true)
 }
 
 /// What the model is asked after a check failed following its edit.
