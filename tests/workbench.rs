@@ -259,6 +259,30 @@ fn the_tool_loop_runs_the_check_reads_proposes_and_stops_at_max_steps() {
     let outcomes = wb.after_edit_checks(&Cancel::new());
     assert!(outcomes.iter().all(|o| o.ok), "{outcomes:?}");
 
+    // The check was approved once for the session: not asked again.
+    wb.set_model(Box::new(ScriptedModel::new(
+        [
+            "<tool_call>{\"name\": \"run_check\", \"arguments\": {\"name\": \"test\"}}</tool_call>",
+            "It passes now.",
+        ],
+        8192,
+    )));
+    let mut asked_again = Vec::new();
+    let (_, end, _) = wb
+        .ask_with_tools(
+            "Does it pass?",
+            &[],
+            &mut |n: &str| {
+                asked_again.push(n.to_string());
+                false
+            },
+            &Cancel::new(),
+            &mut |_| {},
+        )
+        .unwrap();
+    assert!(asked_again.is_empty(), "{asked_again:?}");
+    assert!(end.steps[0].result.ok, "{:?}", end.steps[0].result);
+
     // A model that never answers: stopped at max_steps; a malformed call is seen.
     let calls = std::sync::atomic::AtomicUsize::new(0);
     let looping = Arc::new(ScriptedModel::from_fn(

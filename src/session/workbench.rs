@@ -97,6 +97,8 @@ pub struct Workbench {
     model: Option<Box<dyn ChatModel>>,
     /// Files sent whole with every request (repo-relative).
     pub pinned: Vec<String>,
+    /// Checks the user let the model run in this session (asked once each).
+    approved_checks: std::collections::BTreeSet<String>,
     pub session: Session,
 }
 
@@ -134,6 +136,7 @@ impl Workbench {
             watcher: None,
             model: None,
             pinned: Vec::new(),
+            approved_checks: Default::default(),
             session,
             ws,
         })
@@ -397,7 +400,18 @@ impl Workbench {
         let model = self.model.as_deref().ok_or(WorkbenchError::NoModel)?;
         let index = self.index.as_ref().expect("opened");
         let auto = self.settings.agent.approve == "checks";
-        let mut approve = |name: &str| auto || approve_check(name);
+        let approved = &mut self.approved_checks;
+        // Asked the first time per check and session.
+        let mut approve = |name: &str| {
+            if auto || approved.contains(name) {
+                return true;
+            }
+            let yes = approve_check(name);
+            if yes {
+                approved.insert(name.to_string());
+            }
+            yes
+        };
         let mut toolbox = crate::tools::Toolbox::new(
             index,
             &self.guard,
