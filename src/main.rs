@@ -32,6 +32,14 @@ fn tree_sitter_on_mimalloc() {
 
 fn main() -> ExitCode {
     tree_sitter_on_mimalloc();
+    // Errors are one line with a next step, never stack frames: libraries
+    // (candle) capture a backtrace into their errors when RUST_BACKTRACE is
+    // set; RUST_LIB_BACKTRACE=0 turns that off while a panic still honours
+    // RUST_BACKTRACE.
+    if std::env::var_os("RUST_LIB_BACKTRACE").is_none() {
+        // SAFETY: first thing in main, before any other thread exists.
+        unsafe { std::env::set_var("RUST_LIB_BACKTRACE", "0") };
+    }
     let cli = Cli::parse();
     match run(&cli) {
         Ok(code) => code,

@@ -442,3 +442,38 @@ fn an_error_is_said_once_with_its_line_breaks() {
     );
     assert!(!err.contains("stack backtrace"), "{err}");
 }
+
+/// A model named in LOCUS_MODEL that is not there is an error naming it,
+/// not a silent fall back; library errors never carry stack frames, even
+/// with RUST_BACKTRACE set.
+#[test]
+fn a_missing_named_model_is_an_error_and_errors_carry_no_backtrace() {
+    let sb = Sandbox::new();
+    let root = repo(&sb);
+    let lm = sb.dir.path().join(".lmstudio/models/a/b");
+    std::fs::create_dir_all(&lm).unwrap();
+    let mut bad = b"GGUF\x03\0\0\0\xff\xff\xff\xff\xff\xff\xff\x7f".to_vec();
+    bad.extend(std::iter::repeat_n(7u8, 4096));
+    std::fs::write(lm.join("bad.gguf"), &bad).unwrap();
+    let out = sb.locus_env(
+        &root,
+        &["ask", "hi"],
+        &[
+            ("LOCUS_MODEL", "/nonexistent/model.gguf"),
+            ("RUST_BACKTRACE", "1"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("LOCUS_MODEL names /nonexistent/model.gguf"),
+        "{}",
+        stderr(&out)
+    );
+    let out = sb.locus_env(&root, &["models"], &[("RUST_BACKTRACE", "1")]);
+    let all = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(all.contains("not usable"), "{all}");
+    assert!(
+        !all.contains("   0: ") && !all.contains("stack backtrace"),
+        "{all}"
+    );
+}

@@ -20,6 +20,11 @@ pub enum ChooseError {
         "several models found; choose one with --model NAME (see `locus models`) or set model.path"
     )]
     Several,
+    #[error(
+        "{what} names {}, which is not a file; fix it (or unset it) — `locus models` lists the models found",
+        path.display()
+    )]
+    Missing { what: &'static str, path: PathBuf },
     #[error("cannot load {}: {source}", path.display())]
     Load {
         path: PathBuf,
@@ -30,7 +35,27 @@ pub enum ChooseError {
 
 /// `configured`: the config's `model.path`; `spec`: what the user asked for.
 pub fn resolve(configured: Option<PathBuf>, spec: Option<&str>) -> Result<PathBuf, ChooseError> {
-    let found = discovery::discover(&SearchPaths::from_env(configured));
+    let paths = SearchPaths::from_env(configured);
+    let found = discovery::discover(&paths);
+    // A model the user named (a path, or a name `locus models` lists) that
+    // is not there is an error, never a silent fall back to another one.
+    if spec.is_none() {
+        for (what, p) in [
+            ("model.path", &paths.configured),
+            ("LOCUS_MODEL", &paths.env),
+        ] {
+            if let Some(p) = p
+                && !p.is_file()
+            {
+                return discovery::resolve(&p.to_string_lossy(), &found).ok_or_else(|| {
+                    ChooseError::Missing {
+                        what,
+                        path: p.clone(),
+                    }
+                });
+            }
+        }
+    }
     if let Some(spec) = spec {
         return discovery::resolve(spec, &found).ok_or_else(|| ChooseError::Unknown(spec.into()));
     }
