@@ -145,6 +145,9 @@ pub struct AskArgs {
     /// A GGUF file, or a name `locus models` lists (default: the configured model).
     #[arg(long, value_name = "PATH|NAME")]
     pub model: Option<String>,
+    /// Most tokens the answer may take (default: context.answer_tokens).
+    #[arg(long, value_name = "N")]
+    pub max_tokens: Option<usize>,
     /// Let the model search, read files and run checks before it answers (the tool loop).
     #[arg(long)]
     pub tools: bool,

@@ -33,6 +33,32 @@ pub fn visible(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Seconds since the epoch as a local date and time (`2026-12-02 09:58`).
+pub fn local_time(secs: u64) -> String {
+    let t = secs as libc::time_t;
+    // SAFETY: localtime_r writes only into `tm`, which outlives the call.
+    let tm = unsafe {
+        let mut tm: libc::tm = std::mem::zeroed();
+        if libc::localtime_r(&t, &mut tm).is_null() {
+            return secs.to_string();
+        }
+        tm
+    };
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}",
+        tm.tm_year + 1900,
+        tm.tm_mon + 1,
+        tm.tm_mday,
+        tm.tm_hour,
+        tm.tm_min
+    )
+}
+
+/// `n` and the noun, singular for one.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -44,5 +70,13 @@ mod tests {
         assert_eq!(visible("ok\rhidden"), "ok^Mhidden");
         assert_eq!(visible("a\u{9b}31m\u{7f}"), "a<U+009B>31m^?");
         assert_eq!(visible("x\u{202E}gnp.exe"), "x<U+202E>gnp.exe");
+    }
+
+    #[test]
+    fn dates_and_counts_read_as_words() {
+        let d = local_time(1_796_203_167);
+        assert!(d.starts_with("2026-12-") && d.len() == 16, "{d}");
+        assert_eq!(count(1, "turn", "turns"), "1 turn");
+        assert_eq!(count(3, "turn", "turns"), "3 turns");
     }
 }

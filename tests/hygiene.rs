@@ -477,3 +477,56 @@ fn a_missing_named_model_is_an_error_and_errors_carry_no_backtrace() {
         "{all}"
     );
 }
+
+/// The small words: local dates, "1 turn", "no price set", `error:` on a
+/// refusal, and `ask --max-tokens` bounding the answer.
+#[test]
+fn listings_read_as_words_and_ask_takes_max_tokens() {
+    use crate::cloud::{Reply, Server, openai_answer};
+    let server = Server::start(vec![Reply::sse(&openai_answer("Fine."), 40)]);
+    let sb = Sandbox::new();
+    let root = repo(&sb);
+    std::fs::write(root.join("a.py"), "def f():\n    return 1\n").unwrap();
+    sb.write(
+        "config/locus/config.toml",
+        &format!(
+            "[providers.p]\nkind = \"openai\"\nbase_url = \"{}\"\nmodel = \"m\"\nplacement = \"cloud\"\n",
+            server.url("/v1")
+        ),
+    );
+    let out = sb.locus(
+        &root,
+        &["ask", "What is f?", "--cloud", "--yes", "--max-tokens", "7"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let body = &server.requests()[0].body;
+    assert!(
+        body.contains("\"max_tokens\":7") || body.contains("\"max_completion_tokens\":7"),
+        "{body}"
+    );
+    let out = sb.locus(&root, &["sessions"]);
+    let text = stdout(&out);
+    assert!(
+        text.contains(" 1 turn ") && !text.contains("turns"),
+        "{text}"
+    );
+    let dated = |t: &str| {
+        regex::Regex::new(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}")
+            .unwrap()
+            .is_match(t)
+    };
+    assert!(dated(&text), "a local date: {text}");
+    let out = sb.locus(&root, &["audit"]);
+    let text = stdout(&out);
+    assert!(
+        text.contains("no price set") && !text.contains("$0.0000"),
+        "{text}"
+    );
+    assert!(dated(&text), "a local date, not Unix seconds: {text}");
+    let out = sb.locus(&root, &["undo"]);
+    assert!(
+        stderr(&out).starts_with("error: nothing to undo"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -258,7 +258,7 @@ pub fn undo(ws: &Workspace, args: &JournalArgs, redo: bool) -> anyhow::Result<Ex
         if args.json {
             outln!("{}", json!({ "done": false }));
         } else {
-            errln!("nothing to {word}");
+            errln!("error: nothing to {word}");
         }
         return Ok(ExitCode::from(1));
     };

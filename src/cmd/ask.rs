@@ -28,6 +28,9 @@ pub fn ask(ws: &Workspace, args: &AskArgs) -> anyhow::Result<ExitCode> {
     let files = wb.resolve_paths(&args.files)?;
     let resume = (args.continue_ || args.session.is_some()).then_some(args.session.as_deref());
     wb.open_session(resume)?;
+    if let Some(n) = args.max_tokens.filter(|&n| n > 0) {
+        wb.session.settings.answer_tokens = n;
+    }
     if wb.session.damaged > 0 {
         errln!(
             "note: skipped {} damaged line(s) of session {} (a write cut short)",
@@ -216,7 +219,13 @@ pub fn sessions(ws: &Workspace, args: &SessionsArgs) -> anyhow::Result<ExitCode>
         outln!("no saved conversations in this repository yet (`locus ask` starts one)");
     } else {
         for s in list {
-            outln!("{}  {:>3} turns  {}", s.id, s.turns, s.first);
+            outln!(
+                "{}  {}  {:>9}  {}",
+                s.id,
+                crate::terminal::local_time(s.updated),
+                crate::terminal::count(s.turns, "turn", "turns"),
+                s.first
+            );
             if s.damaged > 0 {
                 errln!(
                     "note: skipped {} damaged line(s) of session {} (a write cut short)",

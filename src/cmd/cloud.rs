@@ -62,15 +62,25 @@ pub fn audit(ws: &Workspace, args: &SessionsArgs) -> anyhow::Result<ExitCode> {
     if entries.is_empty() {
         outln!("nothing has been sent to a cloud model from this repository");
     }
+    let settings = ws.settings().ok().map(|l| l.settings);
     for e in entries {
+        // A provider without prices costs nothing known, not $0.
+        let priced = settings
+            .as_ref()
+            .and_then(|s| s.providers.get(&e.provider))
+            .is_some_and(|p| p.price_in_per_mtok > 0.0 || p.price_out_per_mtok > 0.0);
+        let cost = if priced || e.cost_usd > 0.0 {
+            format!("${:.4}", e.cost_usd)
+        } else {
+            "no price set".to_string()
+        };
         outln!(
-            "{}  {} ({})  {} in / {} out  ${:.4}  {}  files: {}",
-            e.time,
+            "{}  {} ({})  {} in / {} out  {cost}  {}  files: {}",
+            crate::terminal::local_time(e.time),
             e.provider,
             e.model,
             e.tokens_in,
             e.tokens_out,
-            e.cost_usd,
             e.outcome,
             if e.files.is_empty() {
                 "-".to_string()
