@@ -70,6 +70,10 @@ pub enum Command {
     Trust(TrustArgs),
     /// List the checks (tests, linters) configured here, run one, or save the one proposed.
     Checks(ChecksArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions { shell: clap_complete::Shell },
+    /// Print the manual page (roff), e.g. `locus man | man -l -`.
+    Man,
 }
 
 #[derive(Debug, clap::Args)]
@@ -107,7 +111,7 @@ pub struct TrustArgs {
 }
 
 /// Where a chat command runs: the local model, or the cloud with --cloud.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct RouteArgs {
     /// Send the request to the cloud provider (after a preview of what leaves; needs --yes).
     #[arg(long)]
@@ -123,9 +127,10 @@ pub struct RouteArgs {
     pub hard: bool,
 }
 
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct AskArgs {
-    /// The question.
+    /// The question; `-` (or none, with a pipe on stdin) reads it from stdin.
+    #[arg(default_value = "-")]
     pub question: String,
     /// A file to put in front of the model whole (repeatable); one that does
     /// not fit is cut, and said so.

@@ -530,3 +530,63 @@ fn listings_read_as_words_and_ask_takes_max_tokens() {
         stderr(&out)
     );
 }
+
+/// Shell completions, the manual page, and a question piped in.
+#[test]
+fn completions_man_page_and_a_question_from_stdin() {
+    use crate::cloud::{Reply, Server, openai_answer};
+    use std::io::Write as _;
+    let sb = Sandbox::new();
+    let root = repo(&sb);
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let out = sb.locus(&root, &["completions", shell]);
+        assert!(out.status.success(), "{shell}: {}", stderr(&out));
+        assert!(
+            stdout(&out).contains("trust"),
+            "{shell} completes the commands"
+        );
+    }
+    let out = sb.locus(&root, &["man"]);
+    assert!(
+        out.status.success() && stdout(&out).contains(".TH locus"),
+        "{}",
+        stdout(&out)
+    );
+
+    let server = Server::start(vec![Reply::sse(&openai_answer("It returns 1."), 40)]);
+    std::fs::write(root.join("a.py"), "def f():\n    return 1\n").unwrap();
+    sb.write(
+        "config/locus/config.toml",
+        &format!(
+            "[providers.p]\nkind = \"openai\"\nbase_url = \"{}\"\nmodel = \"m\"\nplacement = \"cloud\"\n",
+            server.url("/v1")
+        ),
+    );
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_locus"))
+        .args(["ask", "--cloud", "--yes"])
+        .current_dir(&root)
+        .env_remove("LOCUS_MODEL")
+        .env("XDG_CONFIG_HOME", sb.path("config"))
+        .env("XDG_STATE_HOME", sb.path("state"))
+        .env("XDG_CACHE_HOME", sb.path("cache"))
+        .env("HOME", sb.dir.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"What does f return, piped?\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out).trim(), "It returns 1.");
+    assert!(
+        server.requests()[0]
+            .body
+            .contains("What does f return, piped?")
+    );
+}

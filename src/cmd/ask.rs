@@ -18,6 +18,25 @@ use crate::workspace::Workspace;
 use super::models::resolve_model;
 
 pub fn ask(ws: &Workspace, args: &AskArgs) -> anyhow::Result<ExitCode> {
+    use std::io::{IsTerminal as _, Read as _};
+    // `-` reads the question from stdin (the default, when stdin is a pipe).
+    let question = if args.question == "-" {
+        if std::io::stdin().is_terminal() {
+            anyhow::bail!("no question: give it as an argument, or pipe it in with `-`");
+        }
+        let mut q = String::new();
+        std::io::stdin().read_to_string(&mut q)?;
+        if q.trim().is_empty() {
+            anyhow::bail!("no question: stdin was empty");
+        }
+        q
+    } else {
+        args.question.clone()
+    };
+    let args = &AskArgs {
+        question,
+        ..args.clone()
+    };
     let mut wb = super::bench(ws)?;
     if args.route.hard && !args.route.cloud {
         errln!(

@@ -80,5 +80,15 @@ pub fn run(command: &Command, ws: &Workspace) -> anyhow::Result<ExitCode> {
         Command::Audit(args) => cloud::audit(ws, args),
         Command::Trust(args) => trust::run(ws, args),
         Command::Checks(args) => checks::run(ws, args),
+        Command::Completions { shell } => {
+            let mut cmd = <crate::cli::Cli as clap::CommandFactory>::command();
+            clap_complete::generate(*shell, &mut cmd, "locus", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man => {
+            let cmd = <crate::cli::Cli as clap::CommandFactory>::command();
+            clap_mangen::Man::new(cmd).render(&mut std::io::stdout())?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
