@@ -31,6 +31,7 @@ pub use journal::{Entry, EntryFile, Journal, JournalError, Recovered};
 pub use matcher::{Candidate, FUZZY_THRESHOLD, Found, MatchError, Tier, locate};
 pub use parse::parse_reply;
 pub use paths::{PathError, PathGuard, Resolved};
+pub use placeholder::first_placeholder;
 pub use plan::{Failure, FailureKind, Proposal, propose};
 pub use prompt::{EDIT_FORMAT, edit_prompt};
 pub use text::{FileText, encode_like, hash};
