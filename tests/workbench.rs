@@ -239,7 +239,11 @@ fn the_tool_loop_runs_the_check_reads_proposes_and_stops_at_max_steps() {
         .map(|s| s.call.as_ref().unwrap().name.as_str())
         .collect();
     assert_eq!(names, ["run_check", "read_file", "propose_edit"]);
-    assert!(!end.steps[0].result.ok || end.steps[0].result.content.contains("FAIL"));
+    assert!(
+        end.steps[0].result.ok && end.steps[0].result.content.contains("FAIL"),
+        "the check ran and failed: {:?}",
+        end.steps[0].result
+    );
     let sent = model.requests();
     let last = &sent[3];
     let convo: String = last.iter().map(|m| m.content.as_str()).collect();

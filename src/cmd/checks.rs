@@ -6,23 +6,17 @@ use std::process::ExitCode;
 use serde_json::json;
 
 use crate::cli::{ChecksAction, ChecksArgs};
-use crate::config::TrustState;
 use crate::model::Cancel;
-use crate::tools::check;
 use crate::workspace::Workspace;
 
 use super::apply::confirm;
 
 pub fn run(ws: &Workspace, args: &ChecksArgs) -> anyhow::Result<ExitCode> {
-    let loaded = ws.settings()?;
-    let checks = &loaded.settings.checks;
+    let wb = super::bench(ws)?;
+    let checks = &wb.settings.checks;
     match &args.action {
         None => {
-            let proposed = if checks.is_empty() {
-                check::propose(&ws.root)
-            } else {
-                None
-            };
+            let proposed = wb.proposed_check();
             if args.json {
                 outln!(
                     "{}",
@@ -59,7 +53,7 @@ pub fn run(ws: &Workspace, args: &ChecksArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some(ChecksAction::Run { name }) => {
-            let o = check::run(&ws.root, checks, name, &Cancel::new())?;
+            let o = wb.run_check(name, &Cancel::new())?;
             if args.json {
                 outln!("{}", json!(o));
             } else {
@@ -79,7 +73,7 @@ pub fn run(ws: &Workspace, args: &ChecksArgs) -> anyhow::Result<ExitCode> {
             if !checks.is_empty() {
                 anyhow::bail!("checks are configured already (`locus checks` lists them)");
             }
-            let Some((name, c, from)) = check::propose(&ws.root) else {
+            let Some((name, c, from)) = wb.proposed_check() else {
                 anyhow::bail!(
                     "the layout suggests no check; add [checks.NAME] with a command (docs/configuration.md)"
                 );
@@ -94,27 +88,7 @@ pub fn run(ws: &Workspace, args: &ChecksArgs) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::from(1));
             }
             let file = ws.repo_config_file();
-            let before = std::fs::read_to_string(&file).unwrap_or_default();
-            let mut text = before.clone();
-            if !text.is_empty() && !text.ends_with('\n') {
-                text.push('\n');
-            }
-            let mut table = toml::Table::new();
-            table.insert(name.clone(), toml::Value::try_from(&c)?);
-            let mut outer = toml::Table::new();
-            outer.insert("checks".into(), toml::Value::Table(table));
-            text.push_str(&format!("\n{}", toml::to_string(&outer)?));
-            if let Some(dir) = file.parent() {
-                std::fs::create_dir_all(dir)?;
-            }
-            std::fs::write(&file, &text)?;
-            // The user confirmed this check: the file stays trusted if it
-            // was (or needed no trust before); otherwise it still needs `locus trust`.
-            if matches!(
-                loaded.trust,
-                TrustState::NoFile | TrustState::NotNeeded | TrustState::Trusted
-            ) {
-                ws.trust_store().grant(&ws.root, &text)?;
+            if wb.save_check(&name, &c)? {
                 outln!("saved check {name} to {} (trusted)", file.display());
             } else {
                 outln!(

@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::cli::EditArgs;
 use crate::index::Index;
 use crate::model::Cancel;
-use crate::session::{Piece, Via};
+use crate::session::{Piece, Via, Workbench};
 use crate::workspace::Workspace;
 
 use super::apply::{Mode, finish};
@@ -123,7 +123,7 @@ pub fn run(ws: &Workspace, args: &EditArgs) -> anyhow::Result<ExitCode> {
         let failed: Vec<&crate::tools::CheckOutcome> = outcomes.iter().filter(|o| !o.ok).collect();
         let instruction = failed
             .first()
-            .map(|f| fix_instruction(f, &args.instruction));
+            .map(|f| Workbench::fix_request(f, &args.instruction));
         checks_seen.extend(outcomes.iter().cloned());
         let Some(instruction) = instruction else {
             break;
@@ -191,13 +191,4 @@ fn end(mut done: super::apply::Finished, json: bool, jsonl: bool) -> ExitCode {
     }
     done.report["type"] = json!("done");
     done.emit(true)
-}
-
-/// What the model is asked after a check failed following its edit.
-fn fix_instruction(failed: &crate::tools::CheckOutcome, task: &str) -> String {
-    format!(
-        "The change for \"{task}\" was applied, and then {}. Its output:\n```\n{}\n```\nFix the code so that the check passes.",
-        failed.summary(),
-        failed.output.trim_end()
-    )
 }

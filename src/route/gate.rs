@@ -37,8 +37,6 @@ struct Approval {
 #[derive(Default)]
 struct State {
     approval: Option<Approval>,
-    /// The last preview approved.
-    approved: Option<Preview>,
     /// US dollars spent through this gate.
     cost: f64,
 }
@@ -88,11 +86,6 @@ impl Gated {
     /// US dollars spent through this gate so far.
     pub fn cost(&self) -> f64 {
         self.state().cost
-    }
-
-    /// The preview the user last approved.
-    pub fn approved_preview(&self) -> Option<Preview> {
-        self.state().approved.clone()
     }
 
     /// What the task would send, as it would leave (never-send parts out,
@@ -187,7 +180,6 @@ impl Gate for Gated {
             requests,
             files: preview.files.iter().cloned().collect(),
         });
-        st.approved = Some(preview);
         Ok(())
     }
 

@@ -59,11 +59,6 @@ impl Preview {
         }
     }
 
-    /// The files whose content or signatures may be sent.
-    pub fn files(&self) -> Vec<String> {
-        self.files.clone()
-    }
-
     pub fn render(&self) -> String {
         let mut s = format!(
             "About to send to {} ({}) at {}:\n",

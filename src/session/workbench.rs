@@ -5,9 +5,9 @@
 //! and the headless commands only translate input and output, so both front
 //! ends behave the same for pins, staging, errors and fallbacks.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use super::models::{self, ModelChoiceError, ModelSpec};
+use super::models::{self, ModelChoiceError};
 use super::{Answer, EditOutcome, Piece, Session, SessionError, Task, escalate};
 use crate::assets::Assets;
 use crate::config::{ConfigError, Settings};
@@ -308,11 +308,6 @@ impl Workbench {
 
     pub fn model(&self) -> Option<&dyn ChatModel> {
         self.model.as_deref()
-    }
-
-    /// The spec the next `load_model(None)` would use.
-    pub fn model_spec(&self) -> Option<ModelSpec> {
-        models::effective(None, &self.settings, &self.ws.state_dir())
     }
 
     // ---- escalation -----------------------------------------------------
@@ -631,6 +626,76 @@ impl Workbench {
         Ok(Repo::open(&self.ws.cwd)?.commit(message)?)
     }
 
+    /// Run the check `name` in the repository root.
+    pub fn run_check(
+        &self,
+        name: &str,
+        cancel: &Cancel,
+    ) -> Result<crate::tools::CheckOutcome, crate::tools::CheckError> {
+        crate::tools::check::run(&self.ws.root, &self.settings.checks, name, cancel)
+    }
+
+    /// The check the repository's layout suggests (when none is configured):
+    /// its name, settings and where it came from.
+    pub fn proposed_check(&self) -> Option<(String, crate::config::CheckSettings, String)> {
+        if self.settings.checks.is_empty() {
+            crate::tools::check::propose(&self.ws.root)
+        } else {
+            None
+        }
+    }
+
+    /// Save a check the user confirmed to the repository's config file;
+    /// whether the file is trusted with it (it stays trusted when it was,
+    /// or needed no trust before).
+    pub fn save_check(
+        &self,
+        name: &str,
+        check: &crate::config::CheckSettings,
+    ) -> Result<bool, WorkbenchError> {
+        let io = |e: std::io::Error| WorkbenchError::Other(e.to_string());
+        let file = self.ws.repo_config_file();
+        let mut text = std::fs::read_to_string(&file).unwrap_or_default();
+        if !text.is_empty() && !text.ends_with('\n') {
+            text.push('\n');
+        }
+        let value =
+            toml::Value::try_from(check).map_err(|e| WorkbenchError::Other(e.to_string()))?;
+        let table = toml::Table::from_iter([(
+            "checks".to_string(),
+            toml::Value::Table(toml::Table::from_iter([(name.to_string(), value)])),
+        )]);
+        let added = toml::to_string(&table).map_err(|e| WorkbenchError::Other(e.to_string()))?;
+        text.push_str(&format!("\n{added}"));
+        if let Some(dir) = file.parent() {
+            std::fs::create_dir_all(dir).map_err(io)?;
+        }
+        std::fs::write(&file, &text).map_err(io)?;
+        let trust = self.ws.settings()?.trust;
+        let keep = matches!(
+            trust,
+            crate::config::TrustState::NoFile
+                | crate::config::TrustState::NotNeeded
+                | crate::config::TrustState::Trusted
+        );
+        if keep {
+            self.ws
+                .trust_store()
+                .grant(&self.ws.root, &text)
+                .map_err(io)?;
+        }
+        Ok(keep)
+    }
+
+    /// What the model is asked after `failed` broke following its edit for `task`.
+    pub fn fix_request(failed: &crate::tools::CheckOutcome, task: &str) -> String {
+        format!(
+            "The change for \"{task}\" was applied, and then {}. Its output:\n```\n{}\n```\nFix the code so that the check passes.",
+            failed.summary(),
+            failed.output.trim_end()
+        )
+    }
+
     /// Run the checks marked `after_edit`, in name order.
     pub fn after_edit_checks(&self, cancel: &Cancel) -> Vec<crate::tools::CheckOutcome> {
         self.settings
@@ -650,10 +715,6 @@ impl Workbench {
         if let Some(i) = &self.index {
             i.save();
         }
-    }
-
-    pub fn root(&self) -> &Path {
-        &self.ws.root
     }
 }
 

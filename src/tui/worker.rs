@@ -487,12 +487,7 @@ fn after_edit(
         "asking the model for a fix ({} of {most})",
         fixing.attempts
     )));
-    let instruction = format!(
-        "The change for \"{}\" was applied, and then {}. Its output:\n```\n{}\n```\nFix the code so that the check passes.",
-        fixing.instruction,
-        failed.summary(),
-        failed.output.trim_end()
-    );
+    let instruction = Workbench::fix_request(failed, &fixing.instruction);
     match run_task(
         wb,
         Via::Local,
