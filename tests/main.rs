@@ -21,5 +21,6 @@ mod tags;
 mod tools;
 mod tui;
 mod tui_term;
+mod tui_terminal;
 mod util;
 mod workbench;

@@ -12,12 +12,12 @@ use crate::cloud::{Reply, Server, openai_answer};
 use crate::git::git;
 use crate::util::{Sandbox, git_init, test_model};
 
-fn tmux(args: &[&str]) -> String {
+pub(crate) fn tmux(args: &[&str]) -> String {
     let out = Command::new("tmux").args(args).output().unwrap();
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn wait_for(session: &str, what: &str, secs: u64) -> String {
+pub(crate) fn wait_for(session: &str, what: &str, secs: u64) -> String {
     let start = Instant::now();
     loop {
         let screen = tmux(&["capture-pane", "-p", "-t", session]);
@@ -33,7 +33,7 @@ fn wait_for(session: &str, what: &str, secs: u64) -> String {
 }
 
 /// Kills its tmux session when dropped.
-struct Kill(String);
+pub(crate) struct Kill(pub(crate) String);
 
 impl Drop for Kill {
     fn drop(&mut self) {
@@ -45,12 +45,12 @@ impl Drop for Kill {
 
 /// The real binary in a 100x30 tmux session, in `root`, with the sandbox's
 /// directories and `env` (`NAME=value …`) set.
-fn launch(sb: &Sandbox, root: &Path, env: &str) -> (String, Kill) {
+pub(crate) fn launch(sb: &Sandbox, root: &Path, env: &str) -> (String, Kill) {
     launch_then(sb, root, env, "")
 }
 
 /// The shell command that runs locus in `root` with the sandbox's dirs.
-fn command_line(sb: &Sandbox, root: &Path, env: &str) -> String {
+pub(crate) fn command_line(sb: &Sandbox, root: &Path, env: &str) -> String {
     format!(
         "cd {} && env -u LOCUS_MODEL XDG_CONFIG_HOME={} XDG_STATE_HOME={} XDG_CACHE_HOME={} HOME={} TERM=xterm-256color {env} {}",
         root.display(),
@@ -63,7 +63,7 @@ fn command_line(sb: &Sandbox, root: &Path, env: &str) -> String {
 }
 
 /// `launch`, running `then` in the pane's shell after locus exits.
-fn launch_then(sb: &Sandbox, root: &Path, env: &str, then: &str) -> (String, Kill) {
+pub(crate) fn launch_then(sb: &Sandbox, root: &Path, env: &str, then: &str) -> (String, Kill) {
     static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let session = format!(
         "locus-test-{}-{}",
@@ -301,7 +301,6 @@ fn walk(p: &Path) -> Vec<std::path::PathBuf> {
     }
 }
 
-/// An OpenAI-style stream whose answer is `text`.
 /// An edit from the (loopback) cloud model reviewed in the real binary: one
 /// hunk accepted, one rejected, `S` applies and stages exactly the accepted
 /// one, Ctrl-G drafts the commit message (a plain summary: there is no
@@ -535,7 +534,7 @@ fn cloud_project(sb: &Sandbox, calc: &str, reply: &str, extra: &str) -> (Server,
 }
 
 /// A git repository in the sandbox holding `calc.py` with `calc`.
-fn project(sb: &Sandbox, calc: &str) -> PathBuf {
+pub(crate) fn project(sb: &Sandbox, calc: &str) -> PathBuf {
     let root = sb.path("work/proj");
     git_init(&root);
     std::fs::write(root.join("calc.py"), calc).unwrap();
@@ -543,7 +542,7 @@ fn project(sb: &Sandbox, calc: &str) -> PathBuf {
 }
 
 /// Past the first-run screen (no local model here) to the conversation.
-fn continue_without_a_model(session: &str) {
+pub(crate) fn continue_without_a_model(session: &str) {
     wait_for(session, "no local model yet", 60);
     tmux(&["send-keys", "-t", session, "Escape"]);
     wait_for(session, "No local model found", 10);
@@ -563,36 +562,6 @@ fn edit_via_the_cloud(session: &str, instruction: &str) {
     wait_for(session, "nothing has left this machine yet", 20);
     tmux(&["send-keys", "-t", session, "Enter"]);
     wait_for(session, "review changes", 20);
-}
-
-/// A panic (made on purpose with LOCUS_DEBUG_PANIC, which only debug
-/// builds read) restores the terminal, says where the log is, and ends the
-/// program; the log holds the panic.
-#[test]
-fn a_panic_restores_the_terminal_and_names_the_log() {
-    let sb = Sandbox::new();
-    let root = project(&sb, "x = 1\n");
-    let (session, _kill) = launch(&sb, &root, "LOCUS_DEBUG_PANIC=1");
-    continue_without_a_model(&session);
-    tmux(&["send-keys", "-t", &session, "-l", "what is x?"]);
-    tmux(&["send-keys", "-t", &session, "Enter"]);
-    let screen = wait_for(&session, "locus crashed; details are in", 20);
-    assert!(
-        !screen.contains("conversation"),
-        "the TUI's screen is gone: {screen}"
-    );
-    let log = sb.path("state").join("locus").join("locus.log");
-    assert!(
-        screen
-            .replace('\n', "")
-            .contains(&log.display().to_string()),
-        "{screen}"
-    );
-    let logged = std::fs::read_to_string(&log).unwrap();
-    assert!(
-        logged.contains("panic: ") && logged.contains("LOCUS_DEBUG_PANIC"),
-        "{logged}"
-    );
 }
 
 /// A cloned repository's provider is refused (and said so in the status
@@ -694,153 +663,4 @@ fn the_model_picker_switches_and_the_choice_is_remembered() {
     let (session, _kill) = launch(&sb, &root, "");
     let screen = wait_for(&session, "local: ", 60);
     assert!(screen.contains("tiny-a.gguf"), "{screen}");
-}
-
-/// The pid of locus in `session` (the child of the pane's shell).
-fn locus_pid(session: &str) -> String {
-    let shell = tmux(&["display", "-p", "-t", session, "#{pane_pid}"]);
-    for _ in 0..50 {
-        let out = Command::new("pgrep")
-            .args(["-P", shell.trim()])
-            .output()
-            .unwrap();
-        let pid = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        if !pid.is_empty() {
-            return pid.lines().next().unwrap().to_string();
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("no locus process in {session}");
-}
-
-fn pane_flag(session: &str, flag: &str) -> String {
-    tmux(&["display", "-p", "-t", session, &format!("#{{{flag}}}")])
-        .trim()
-        .to_string()
-}
-
-/// TERM, HUP, QUIT and an INT from outside: locus leaves the alternate
-/// screen, turns mouse tracking off and gives the tty back in cooked mode.
-#[test]
-fn signals_restore_the_terminal() {
-    for sig in ["TERM", "HUP", "QUIT", "INT"] {
-        let sb = Sandbox::new();
-        let root = project(&sb, "def add(a, b):\n    return a + b\n");
-        let stty = sb.path("stty.txt");
-        let (session, _kill) = launch_then(
-            &sb,
-            &root,
-            "",
-            &format!("echo exit=$? > {0}.code; stty -a > {0};", stty.display()),
-        );
-        continue_without_a_model(&session);
-        assert_eq!(pane_flag(&session, "alternate_on"), "1");
-        let pid = locus_pid(&session);
-        assert!(
-            Command::new("kill")
-                .args([&format!("-{sig}"), &pid])
-                .status()
-                .unwrap()
-                .success()
-        );
-        let start = Instant::now();
-        while !stty.exists() {
-            assert!(
-                start.elapsed() < Duration::from_secs(10),
-                "{sig}: locus did not exit"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        std::thread::sleep(Duration::from_millis(200));
-        assert_eq!(
-            pane_flag(&session, "alternate_on"),
-            "0",
-            "{sig}: still on the alternate screen"
-        );
-        assert_eq!(
-            pane_flag(&session, "mouse_any_flag"),
-            "0",
-            "{sig}: mouse tracking left on"
-        );
-        let modes = std::fs::read_to_string(&stty).unwrap();
-        assert!(
-            modes.contains(" icanon") && modes.contains(" echo"),
-            "{sig}: the tty is left raw: {modes}"
-        );
-    }
-}
-
-/// Ctrl-Z hands the terminal back and stops locus; `fg` in the user's
-/// shell gives it the terminal again and everything is redrawn.
-#[test]
-fn ctrl_z_suspends_and_fg_redraws() {
-    let sb = Sandbox::new();
-    let root = project(&sb, "def add(a, b):\n    return a + b\n");
-    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let session = format!(
-        "locus-z-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
-    );
-    // An interactive shell, with job control, as the user has.
-    let st = Command::new("tmux")
-        .args(["new-session", "-d", "-s", &session, "-x", "100", "-y", "30"])
-        .args(["env", "PS1=$ ", "bash", "--norc", "--noprofile", "-i"])
-        .status()
-        .unwrap();
-    assert!(st.success());
-    let _kill = Kill(session.clone());
-    let line = command_line(&sb, &root, "");
-    tmux(&["send-keys", "-t", &session, "-l", &line]);
-    tmux(&["send-keys", "-t", &session, "Enter"]);
-    continue_without_a_model(&session);
-    tmux(&["send-keys", "-t", &session, "C-z"]);
-    let start = Instant::now();
-    while pane_flag(&session, "alternate_on") != "0" {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "Ctrl-Z did not give the terminal back"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    wait_for(&session, "Stopped", 10);
-    tmux(&["send-keys", "-t", &session, "-l", "fg"]);
-    tmux(&["send-keys", "-t", &session, "Enter"]);
-    let start = Instant::now();
-    while pane_flag(&session, "alternate_on") != "1" {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "not back on the alternate screen"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let screen = wait_for(&session, "conversation", 10);
-    assert!(screen.contains("ask · /edit"), "redrawn whole: {screen}");
-}
-
-/// Small then large: every border is drawn again.
-#[test]
-fn a_resize_redraws_the_whole_frame() {
-    let sb = Sandbox::new();
-    let root = project(&sb, "def add(a, b):\n    return a + b\n");
-    let (session, _kill) = launch(&sb, &root, "");
-    continue_without_a_model(&session);
-    tmux(&["resize-window", "-t", &session, "-x", "30", "-y", "8"]);
-    std::thread::sleep(Duration::from_millis(500));
-    tmux(&["resize-window", "-t", &session, "-x", "100", "-y", "30"]);
-    std::thread::sleep(Duration::from_millis(800));
-    let screen = tmux(&["capture-pane", "-p", "-t", &session]);
-    let lines: Vec<&str> = screen.lines().collect();
-    let top = lines.iter().find(|l| l.contains("conversation")).unwrap();
-    assert!(
-        top.trim_end().ends_with('┐'),
-        "the top border reaches the right edge: {screen}"
-    );
-    assert!(
-        lines
-            .iter()
-            .filter(|l| l.starts_with('│'))
-            .all(|l| l.trim_end().ends_with('│')),
-        "every side border is whole: {screen}"
-    );
 }
