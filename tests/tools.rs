@@ -33,18 +33,7 @@ fn failing_repo(sb: &Sandbox) -> PathBuf {
     .unwrap();
     std::fs::write(root.join(".env"), "TOKEN=Xk9mQ2vL8pR4wZ\n").unwrap();
     git(&root, &["add", "-A"]);
-    git(
-        &root,
-        &[
-            "-c",
-            "user.name=T",
-            "-c",
-            "user.email=t@e",
-            "commit",
-            "-qm",
-            "init",
-        ],
-    );
+    git(&root, &["commit", "-qm", "init"]);
     root
 }
 

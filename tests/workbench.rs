@@ -88,16 +88,9 @@ fn an_edit_sends_the_pins_and_apply_and_undo_keep_the_index_current() {
 fn apply_and_stage_stages_only_files_without_other_changes() {
     let sb = Sandbox::new();
     let root = repo(&sb);
-    let git = |args: &[&str]| {
-        let st = std::process::Command::new("git")
-            .args(args)
-            .current_dir(&root)
-            .status()
-            .unwrap();
-        assert!(st.success());
-    };
-    git(&["add", "."]);
-    git(&["commit", "-qm", "init"]);
+    // The identity comes from the helper's environment, not the machine's.
+    crate::git::git(&root, &["add", "."]);
+    crate::git::git(&root, &["commit", "-qm", "init"]);
     let mut wb = bench(&sb, &root);
     wb.open_session(None).unwrap();
     wb.set_model(Box::new(ScriptedModel::new([MUL], 4096)));
@@ -114,12 +107,8 @@ fn apply_and_stage_stages_only_files_without_other_changes() {
     changes.accept_all();
     let applied = wb.apply(&changes, "staged edit", true).unwrap().unwrap();
     assert_eq!(applied.staged, ["calc.py"]);
-    let staged = std::process::Command::new("git")
-        .args(["diff", "--cached", "--name-only"])
-        .current_dir(&root)
-        .output()
-        .unwrap();
-    assert_eq!(String::from_utf8_lossy(&staged.stdout).trim(), "calc.py");
+    let staged = crate::git::git(&root, &["diff", "--cached", "--name-only"]);
+    assert_eq!(staged.trim(), "calc.py");
 }
 
 #[test]
