@@ -404,15 +404,7 @@ fn an_accepted_hunk_is_written_and_undo_restores_the_file() {
 fn first_run_lists_the_models_found_and_loads_the_one_picked() {
     let sb = Sandbox::new();
     let root = project(&sb, "def add(a, b):\n    return a + b\n");
-    let lm = sb.dir.path().join(".lmstudio/models/acme/tiny");
-    std::fs::create_dir_all(&lm).unwrap();
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    std::fs::copy(fixtures.join("tiny-gemma4.gguf"), lm.join("tiny-a.gguf")).unwrap();
-    std::fs::copy(
-        fixtures.join("tiny-gemma4-f32.gguf"),
-        lm.join("tiny-b.gguf"),
-    )
-    .unwrap();
+    let lm = two_tiny_models(&sb);
     let (session, _kill) = launch(&sb, &root, "");
     let screen = wait_for(&session, "no local model yet", 60);
     assert!(
@@ -533,6 +525,21 @@ fn cloud_project(sb: &Sandbox, calc: &str, reply: &str, extra: &str) -> (Server,
     (server, root)
 }
 
+/// The two tiny Gemma 4 files as LM Studio keeps them (tiny-a, tiny-b);
+/// their folder.
+fn two_tiny_models(sb: &Sandbox) -> PathBuf {
+    let lm = sb.dir.path().join(".lmstudio/models/acme/tiny");
+    std::fs::create_dir_all(&lm).unwrap();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    std::fs::copy(fixtures.join("tiny-gemma4.gguf"), lm.join("tiny-a.gguf")).unwrap();
+    std::fs::copy(
+        fixtures.join("tiny-gemma4-f32.gguf"),
+        lm.join("tiny-b.gguf"),
+    )
+    .unwrap();
+    lm
+}
+
 /// A git repository in the sandbox holding `calc.py` with `calc`.
 pub(crate) fn project(sb: &Sandbox, calc: &str) -> PathBuf {
     let root = sb.path("work/proj");
@@ -619,15 +626,7 @@ fn a_repository_provider_is_refused_until_trusted() {
 fn the_model_picker_switches_and_the_choice_is_remembered() {
     let sb = Sandbox::new();
     let root = project(&sb, "def add(a, b):\n    return a + b\n");
-    let lm = sb.dir.path().join(".lmstudio/models/acme/tiny");
-    std::fs::create_dir_all(&lm).unwrap();
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    std::fs::copy(fixtures.join("tiny-gemma4.gguf"), lm.join("tiny-a.gguf")).unwrap();
-    std::fs::copy(
-        fixtures.join("tiny-gemma4-f32.gguf"),
-        lm.join("tiny-b.gguf"),
-    )
-    .unwrap();
+    let lm = two_tiny_models(&sb);
     std::fs::write(lm.join("broken.gguf"), b"GGUF\x03\0\0\0not a model").unwrap();
     sb.write(
         "config/locus/config.toml",
