@@ -404,7 +404,7 @@ fn an_accepted_hunk_is_written_and_undo_restores_the_file() {
 fn first_run_lists_the_models_found_and_loads_the_one_picked() {
     let sb = Sandbox::new();
     let root = project(&sb, "def add(a, b):\n    return a + b\n");
-    let lm = two_tiny_models(&sb);
+    two_tiny_models(&sb);
     let (session, _kill) = launch(&sb, &root, "");
     let screen = wait_for(&session, "no local model yet", 60);
     assert!(
