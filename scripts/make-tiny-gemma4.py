@@ -40,6 +40,9 @@ def vocab():
     add("<unk>", UNK)
     for t in ["<|turn>", "<turn|>", "<|think|>"]:
         add(t, CTRL)
+    # Tool calling's tokens, as in the real vocabulary.
+    for t in ["<|tool>", "<tool|>", "<|tool_call>", "<tool_call|>", "<|tool_response>", "<tool_response|>", '<|"|>']:
+        add(t, CTRL)
     for t in ["<|channel>", "<channel|>"]:
         add(t, USER)
     for b in range(256):

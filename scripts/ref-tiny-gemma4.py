@@ -14,7 +14,8 @@ import sys
 
 import llama_cpp
 
-PROBES = ["the thin fn in there", "the\n\nthese fn; a=b+c", "café ok", "<|turn>user\nhi<turn|>", "   spaces  "]
+PROBES = ["the thin fn in there", "the\n\nthese fn; a=b+c", "café ok", "<|turn>user\nhi<turn|>", "   spaces  ",
+          '<|tool_call>call:f{a:<|"|>x<|"|>}<tool_call|><|tool_response>']
 
 
 def main():

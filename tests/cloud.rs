@@ -199,6 +199,7 @@ fn chat(model: &CloudModel) -> (String, Result<GenStats, CloudError>) {
             messages: &msgs,
             max_tokens: 64,
             files: &[],
+            tools: &[],
             temperature: 0.0,
         },
         &Cancel::new(),

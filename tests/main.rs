@@ -8,6 +8,7 @@ mod crash;
 mod edit;
 mod edit_props;
 mod gate;
+mod gemma4_tools;
 mod git;
 mod hygiene;
 mod hygiene_props;

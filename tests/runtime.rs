@@ -628,6 +628,7 @@ fn streaming_delivers_text_then_stats_and_cancel_stops_it() {
                     "the fn",
                 )],
                 false,
+                &[],
             )
             .unwrap(),
         max_tokens: 40,

@@ -29,7 +29,7 @@ pub fn run(ws: &Workspace, args: &GenerateArgs) -> anyhow::Result<ExitCode> {
     let tokens = if args.raw {
         model.encode_raw(&args.prompt)?
     } else {
-        model.encode_chat(&[Message::new(Role::User, args.prompt.clone())], false)?
+        model.encode_chat(&[Message::new(Role::User, args.prompt.clone())], false, &[])?
     };
     let req = GenerateRequest {
         tokens,
@@ -58,6 +58,7 @@ pub fn run(ws: &Workspace, args: &GenerateArgs) -> anyhow::Result<ExitCode> {
         Event::Thinking(t) => thinking.push_str(&t),
         Event::Done(s) => stats = s,
         Event::Error(e) => failure = Some(e),
+        Event::ToolCall(_) | Event::BadToolCall { .. } => {}
     })?;
     if let Some(e) = failure {
         anyhow::bail!(e);

@@ -7,6 +7,7 @@ use std::sync::Mutex;
 
 use crate::tokens::{EstimateCounter, TokenCounter};
 
+use super::tools::ToolDecl;
 use super::{Cancel, Event, GenStats, Message};
 
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +32,9 @@ pub struct ChatRequest<'a> {
     /// Every file whose content or signatures the messages hold: a model
     /// off this machine sends only what the user approved.
     pub files: &'a [String],
+    /// Tools the model may call (a model with native tool calling declares
+    /// them its own way and reports calls as `Event::ToolCall`).
+    pub tools: &'a [ToolDecl],
 }
 
 /// The privacy gate a model off this machine is wrapped in: its `chat`
@@ -87,6 +91,11 @@ pub trait ChatModel: Send + Sync {
             .sum::<usize>()
             + 2
     }
+    /// Whether the model calls tools in a format of its own (`ChatRequest::tools`
+    /// and `Event::ToolCall`); otherwise the text protocol is used.
+    fn native_tools(&self) -> bool {
+        false
+    }
     /// The privacy gate, for a model that runs off this machine.
     fn gate(&self) -> Option<&dyn Gate> {
         None
@@ -119,6 +128,9 @@ impl<M: ChatModel + ?Sized> ChatModel for std::sync::Arc<M> {
     }
     fn gate(&self) -> Option<&dyn Gate> {
         (**self).gate()
+    }
+    fn native_tools(&self) -> bool {
+        (**self).native_tools()
     }
     fn chat(
         &self,

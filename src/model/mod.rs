@@ -4,6 +4,7 @@
 pub mod chat;
 pub mod cloud;
 pub mod local;
+pub mod tools;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,12 +17,22 @@ pub enum Role {
     System,
     User,
     Assistant,
+    /// A tool's result, answering one of the previous assistant message's calls.
+    Tool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Message {
     pub role: Role,
     pub content: String,
+    /// The calls an assistant message made (native tool calling).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<tools::ToolUse>,
+    /// For a `Tool` message: the call it answers and the tool's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_call_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 impl Message {
@@ -29,6 +40,26 @@ impl Message {
         Message {
             role,
             content: content.into(),
+            tool_calls: Vec::new(),
+            tool_call_id: None,
+            name: None,
+        }
+    }
+
+    /// An assistant message that made `calls` (after its `text`, if any).
+    pub fn calls(text: impl Into<String>, calls: Vec<tools::ToolUse>) -> Message {
+        Message {
+            tool_calls: calls,
+            ..Message::new(Role::Assistant, text)
+        }
+    }
+
+    /// The result of call `id` of tool `name`.
+    pub fn tool_result(id: &str, name: &str, content: impl Into<String>) -> Message {
+        Message {
+            tool_call_id: Some(id.into()),
+            name: Some(name.into()),
+            ..Message::new(Role::Tool, content)
         }
     }
 }
@@ -56,6 +87,13 @@ pub enum Event {
     Text(String),
     /// Reasoning text the model produced before its answer (folded in the UI).
     Thinking(String),
+    /// A tool call the model made (native tool calling).
+    ToolCall(tools::ToolUse),
+    /// Text the model meant as a tool call that does not parse, and why.
+    BadToolCall {
+        text: String,
+        reason: String,
+    },
     Done(GenStats),
     Error(String),
 }

@@ -214,6 +214,10 @@ impl ChatModel for Gated {
         Some(self)
     }
 
+    fn native_tools(&self) -> bool {
+        self.model.native_tools()
+    }
+
     fn chat(
         &self,
         req: &ChatRequest<'_>,
@@ -247,7 +251,10 @@ impl ChatModel for Gated {
         let messages: Vec<Message> = req
             .messages
             .iter()
-            .map(|m| Message::new(m.role, redact(&m.content).0))
+            .map(|m| Message {
+                content: redact(&m.content).0,
+                ..m.clone()
+            })
             .collect();
         let estimate = self.model.prompt_tokens(&messages);
         let mut stats = None;
@@ -257,6 +264,7 @@ impl ChatModel for Gated {
                 max_tokens: req.max_tokens,
                 temperature: req.temperature,
                 files: req.files,
+                tools: req.tools,
             },
             cancel,
             &mut |e| {

@@ -110,13 +110,14 @@ fn answer(
         max_tokens: MESSAGE_TOKENS,
         temperature: 0.0,
         files,
+        tools: &[],
     };
     let mut text = String::new();
     let mut failure = None;
     model.chat(&req, cancel, &mut |e| match e {
         Event::Text(t) => text.push_str(&t),
         Event::Error(e) => failure = Some(e),
-        Event::Thinking(_) | Event::Done(_) => {}
+        Event::Thinking(_) | Event::Done(_) | Event::ToolCall(_) | Event::BadToolCall { .. } => {}
     })?;
     match failure {
         Some(e) => Err(SessionError::Generation(e)),

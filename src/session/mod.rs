@@ -747,6 +747,7 @@ fn run(
         max_tokens,
         temperature: 0.0,
         files,
+        tools: &[],
     };
     model.chat(&req, cancel, &mut |e| match e {
         Event::Text(t) => {
@@ -756,6 +757,7 @@ fn run(
         Event::Thinking(t) => on_text(Piece::Thinking(&t)),
         Event::Done(s) => stats = s,
         Event::Error(e) => failure = Some(e),
+        Event::ToolCall(_) | Event::BadToolCall { .. } => {}
     })?;
     if let Some(e) = failure {
         return Err(SessionError::Generation(e));

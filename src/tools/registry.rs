@@ -17,6 +17,17 @@ pub struct ToolSpec {
     pub read_only: bool,
 }
 
+impl ToolSpec {
+    /// What a model is told of the tool.
+    pub fn decl(&self) -> crate::model::tools::ToolDecl {
+        crate::model::tools::ToolDecl {
+            name: self.name.clone(),
+            description: self.description.clone(),
+            parameters: self.parameters.clone(),
+        }
+    }
+}
+
 /// A call the model made.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ToolCall {

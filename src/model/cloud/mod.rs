@@ -13,6 +13,7 @@ pub use sse::{SseEvent, SseParser};
 pub use wire::{Delta, WireRequest, interpret, request};
 
 use super::chat::{ChatModel, ChatRequest, ModelError, Placement};
+use super::tools::ToolUse;
 use super::{Cancel, Event, GenStats};
 use crate::config::ProviderSettings;
 use crate::tokens::{EstimateCounter, TokenCounter};
@@ -56,6 +57,67 @@ pub enum CloudError {
     Timeout { provider: String, secs: u64 },
     #[error("{provider} reported an error: {message}")]
     Stream { provider: String, message: String },
+}
+
+/// Tool calls gathered from a stream: pieces by index, whole calls in order.
+#[derive(Default)]
+struct CallPieces {
+    parts: std::collections::BTreeMap<usize, (Option<String>, String, String)>,
+    whole: Vec<(String, serde_json::Value)>,
+}
+
+impl CallPieces {
+    fn part(&mut self, index: usize, id: Option<String>, name: Option<String>, args: &str) {
+        let e = self.parts.entry(index).or_default();
+        if id.is_some() {
+            e.0 = id;
+        }
+        if let Some(n) = name {
+            e.1.push_str(&n);
+        }
+        e.2.push_str(args);
+    }
+
+    fn whole(&mut self, name: String, arguments: serde_json::Value) {
+        self.whole.push((name, arguments));
+    }
+
+    /// The calls as events, once the stream is over: arguments that are not
+    /// a JSON object make a `BadToolCall` the loop answers with an error.
+    fn events(self) -> Vec<Event> {
+        let mut out = Vec::new();
+        let mut n = 0;
+        let mut id = |given: Option<String>| {
+            n += 1;
+            given.unwrap_or_else(|| crate::model::tools::call_id(n))
+        };
+        for (_, (given, name, args)) in self.parts {
+            let args = if args.trim().is_empty() {
+                "{}"
+            } else {
+                args.as_str()
+            };
+            match serde_json::from_str::<serde_json::Value>(args) {
+                Ok(v) if v.is_object() && !name.is_empty() => out.push(Event::ToolCall(ToolUse {
+                    id: id(given),
+                    name,
+                    arguments: v,
+                })),
+                _ => out.push(Event::BadToolCall {
+                    text: format!("{name}({args})"),
+                    reason: format!("the arguments of the call to `{name}` are not a JSON object"),
+                }),
+            }
+        }
+        for (name, arguments) in self.whole {
+            out.push(Event::ToolCall(ToolUse {
+                id: id(None),
+                name,
+                arguments,
+            }));
+        }
+        out
+    }
 }
 
 /// A configured provider, ready to stream.
@@ -155,6 +217,7 @@ impl CloudModel {
         let wr = request(
             &self.settings,
             req.messages,
+            req.tools,
             req.max_tokens,
             req.temperature,
             self.key.as_deref(),
@@ -233,6 +296,7 @@ impl CloudModel {
         let mut got_text = false;
         let mut done = false;
         let mut first_token_ms = None;
+        let mut calls = CallPieces::default();
         let mut handle = |deltas: Vec<Delta>,
                           stats: &mut GenStats,
                           done: &mut bool,
@@ -253,6 +317,19 @@ impl CloudModel {
                         if let Some(o) = output {
                             stats.generated_tokens = o;
                         }
+                    }
+                    Delta::ToolPart {
+                        index,
+                        id,
+                        name,
+                        args,
+                    } => {
+                        *got_text = true;
+                        calls.part(index, id, name, &args);
+                    }
+                    Delta::ToolCall { name, arguments } => {
+                        *got_text = true;
+                        calls.whole(name, arguments);
                     }
                     Delta::Done => *done = true,
                     Delta::Error(m) => {
@@ -313,6 +390,11 @@ impl CloudModel {
         if done && stats.finish != "cancelled" {
             stats.finish = "stop".into();
         }
+        if stats.finish != "cancelled" {
+            for e in calls.events() {
+                emit(e);
+            }
+        }
         if stats.prompt_tokens == 0 {
             // Servers that send no usage: our own count of what was sent.
             stats.prompt_tokens = self.prompt_tokens(req.messages);
@@ -348,6 +430,11 @@ impl ChatModel for CloudModel {
 
     fn max_output(&self) -> Option<usize> {
         Some(self.settings.max_output_tokens)
+    }
+
+    /// Every provider's API has tool calling of its own.
+    fn native_tools(&self) -> bool {
+        true
     }
 
     fn chat(

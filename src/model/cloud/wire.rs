@@ -4,12 +4,27 @@ use serde_json::{Value, json};
 
 use super::sse::SseEvent;
 use crate::config::{ProviderKind, ProviderSettings};
+use crate::model::tools::ToolDecl;
 use crate::model::{Message, Role};
 
 /// What one event says.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Delta {
     Text(String),
+    /// A piece of a tool call, streamed (OpenAI's `tool_calls` deltas,
+    /// Anthropic's `tool_use` block and its `input_json_delta`s): pieces with
+    /// the same `index` make one call.
+    ToolPart {
+        index: usize,
+        id: Option<String>,
+        name: Option<String>,
+        args: String,
+    },
+    /// A whole tool call (Gemini's `functionCall`).
+    ToolCall {
+        name: String,
+        arguments: Value,
+    },
     Usage {
         input: Option<usize>,
         output: Option<usize>,
@@ -31,6 +46,7 @@ fn role(r: Role) -> &'static str {
         Role::System => "system",
         Role::User => "user",
         Role::Assistant => "assistant",
+        Role::Tool => "tool",
     }
 }
 
@@ -50,6 +66,7 @@ fn split_system(messages: &[Message]) -> (String, Vec<&Message>) {
 pub fn request(
     p: &ProviderSettings,
     messages: &[Message],
+    tools: &[ToolDecl],
     max_tokens: usize,
     temperature: f32,
     key: Option<&str>,
@@ -61,21 +78,25 @@ pub fn request(
             if let Some(k) = key {
                 headers.push(("authorization".into(), format!("Bearer {k}")));
             }
-            let msgs: Vec<Value> = messages
-                .iter()
-                .map(|m| json!({"role": role(m.role), "content": m.content}))
-                .collect();
+            let msgs: Vec<Value> = messages.iter().map(openai_message).collect();
+            let mut body = json!({
+                "model": p.model,
+                "messages": msgs,
+                "stream": true,
+                "stream_options": {"include_usage": true},
+                "max_tokens": max_tokens,
+                "temperature": temperature,
+            });
+            if !tools.is_empty() {
+                body["tools"] = tools
+                    .iter()
+                    .map(|t| json!({"type": "function", "function": {"name": t.name, "description": t.description, "parameters": t.parameters}}))
+                    .collect();
+            }
             WireRequest {
                 url: format!("{base}/chat/completions"),
                 headers,
-                body: json!({
-                    "model": p.model,
-                    "messages": msgs,
-                    "stream": true,
-                    "stream_options": {"include_usage": true},
-                    "max_tokens": max_tokens,
-                    "temperature": temperature,
-                }),
+                body,
             }
         }
         ProviderKind::Anthropic => {
@@ -84,13 +105,16 @@ pub fn request(
             }
             headers.push(("anthropic-version".into(), "2023-06-01".into()));
             let (system, rest) = split_system(messages);
-            let msgs: Vec<Value> = rest
-                .iter()
-                .map(|m| json!({"role": role(m.role), "content": m.content}))
-                .collect();
+            let msgs = anthropic_messages(&rest);
             let mut body = json!({"model": p.model, "messages": msgs, "max_tokens": max_tokens, "stream": true, "temperature": temperature});
             if !system.is_empty() {
                 body["system"] = json!(system);
+            }
+            if !tools.is_empty() {
+                body["tools"] = tools
+                    .iter()
+                    .map(|t| json!({"name": t.name, "description": t.description, "input_schema": t.parameters}))
+                    .collect();
             }
             let url = if base.ends_with("/v1") {
                 format!("{base}/messages")
@@ -104,14 +128,18 @@ pub fn request(
                 headers.push(("x-goog-api-key".into(), k.to_string()));
             }
             let (system, rest) = split_system(messages);
-            let contents: Vec<Value> = rest
-                .iter()
-                .map(|m| json!({"role": if m.role == Role::Assistant { "model" } else { "user" }, "parts": [{"text": m.content}]}))
-                .collect();
+            let contents = gemini_contents(&rest);
             let mut body = json!({
                 "contents": contents,
                 "generationConfig": {"maxOutputTokens": max_tokens, "temperature": temperature},
             });
+            if !tools.is_empty() {
+                let decls: Vec<Value> = tools
+                    .iter()
+                    .map(|t| json!({"name": t.name, "description": t.description, "parameters": t.parameters}))
+                    .collect();
+                body["tools"] = json!([{"functionDeclarations": decls}]);
+            }
             if !system.is_empty() {
                 body["systemInstruction"] = json!({"parts": [{"text": system}]});
             }
@@ -122,6 +150,95 @@ pub fn request(
             }
         }
     }
+}
+
+/// An OpenAI chat message: calls as `tool_calls` (arguments a JSON string),
+/// results as `tool` messages naming the call.
+fn openai_message(m: &Message) -> Value {
+    match m.role {
+        Role::Assistant if !m.tool_calls.is_empty() => {
+            let calls: Vec<Value> = m
+                .tool_calls
+                .iter()
+                .map(|c| json!({"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments.to_string()}}))
+                .collect();
+            let content = if m.content.is_empty() {
+                Value::Null
+            } else {
+                json!(m.content)
+            };
+            json!({"role": "assistant", "content": content, "tool_calls": calls})
+        }
+        Role::Tool => {
+            json!({"role": "tool", "tool_call_id": m.tool_call_id, "content": m.content})
+        }
+        _ => json!({"role": role(m.role), "content": m.content}),
+    }
+}
+
+/// Anthropic messages: calls as `tool_use` blocks, results as `tool_result`
+/// blocks of one user message (consecutive results together).
+fn anthropic_messages(msgs: &[&Message]) -> Vec<Value> {
+    let mut out: Vec<Value> = Vec::new();
+    for m in msgs {
+        match m.role {
+            Role::Assistant if !m.tool_calls.is_empty() => {
+                let mut blocks = Vec::new();
+                if !m.content.trim().is_empty() {
+                    blocks.push(json!({"type": "text", "text": m.content}));
+                }
+                for c in &m.tool_calls {
+                    blocks.push(json!({"type": "tool_use", "id": c.id, "name": c.name, "input": c.arguments}));
+                }
+                out.push(json!({"role": "assistant", "content": blocks}));
+            }
+            Role::Tool => {
+                let block = json!({"type": "tool_result", "tool_use_id": m.tool_call_id, "content": m.content});
+                match out.last_mut() {
+                    Some(last) if last["role"] == "user" && last["content"].is_array() => {
+                        last["content"].as_array_mut().expect("array").push(block);
+                    }
+                    _ => out.push(json!({"role": "user", "content": [block]})),
+                }
+            }
+            r => out.push(json!({"role": role(r), "content": m.content})),
+        }
+    }
+    out
+}
+
+/// Gemini contents: calls as `functionCall` parts of the model's turn,
+/// results as `functionResponse` parts of one user turn.
+fn gemini_contents(msgs: &[&Message]) -> Vec<Value> {
+    let mut out: Vec<Value> = Vec::new();
+    for m in msgs {
+        match m.role {
+            Role::Assistant => {
+                let mut parts = Vec::new();
+                if !m.content.trim().is_empty() || m.tool_calls.is_empty() {
+                    parts.push(json!({"text": m.content}));
+                }
+                for c in &m.tool_calls {
+                    parts.push(json!({"functionCall": {"name": c.name, "args": c.arguments}}));
+                }
+                out.push(json!({"role": "model", "parts": parts}));
+            }
+            Role::Tool => {
+                let part = json!({"functionResponse": {"name": m.name, "response": {"output": m.content}}});
+                match out.last_mut() {
+                    Some(last)
+                        if last["role"] == "user"
+                            && last["parts"][0].get("functionResponse").is_some() =>
+                    {
+                        last["parts"].as_array_mut().expect("array").push(part);
+                    }
+                    _ => out.push(json!({"role": "user", "parts": [part]})),
+                }
+            }
+            _ => out.push(json!({"role": "user", "parts": [{"text": m.content}]})),
+        }
+    }
+    out
 }
 
 fn error_message(v: &Value) -> Option<String> {
@@ -160,6 +277,21 @@ pub fn interpret(kind: ProviderKind, ev: &SseEvent) -> Vec<Delta> {
             {
                 out.push(Delta::Text(c.to_string()));
             }
+            for (k, tc) in v
+                .pointer("/choices/0/delta/tool_calls")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .enumerate()
+            {
+                let s = |p: &str| tc.pointer(p).and_then(Value::as_str).map(String::from);
+                out.push(Delta::ToolPart {
+                    index: n(tc, "index").unwrap_or(k),
+                    id: s("/id"),
+                    name: s("/function/name"),
+                    args: s("/function/arguments").unwrap_or_default(),
+                });
+            }
             if let Some(u) = v.get("usage").filter(|u| u.is_object()) {
                 out.push(Delta::Usage {
                     input: n(u, "prompt_tokens"),
@@ -177,9 +309,27 @@ pub fn interpret(kind: ProviderKind, ev: &SseEvent) -> Vec<Delta> {
                         });
                     }
                 }
+                "content_block_start" => {
+                    if let Some(b) = v.get("content_block").filter(|b| b["type"] == "tool_use") {
+                        out.push(Delta::ToolPart {
+                            index: n(&v, "index").unwrap_or(0),
+                            id: b["id"].as_str().map(String::from),
+                            name: b["name"].as_str().map(String::from),
+                            args: String::new(),
+                        });
+                    }
+                }
                 "content_block_delta" => {
                     if let Some(t) = v.pointer("/delta/text").and_then(Value::as_str) {
                         out.push(Delta::Text(t.to_string()));
+                    }
+                    if let Some(j) = v.pointer("/delta/partial_json").and_then(Value::as_str) {
+                        out.push(Delta::ToolPart {
+                            index: n(&v, "index").unwrap_or(0),
+                            id: None,
+                            name: None,
+                            args: j.to_string(),
+                        });
                     }
                 }
                 "message_delta" => {
@@ -202,6 +352,12 @@ pub fn interpret(kind: ProviderKind, ev: &SseEvent) -> Vec<Delta> {
                 for p in parts {
                     if let Some(t) = p.get("text").and_then(Value::as_str) {
                         out.push(Delta::Text(t.to_string()));
+                    }
+                    if let Some(f) = p.get("functionCall") {
+                        out.push(Delta::ToolCall {
+                            name: f["name"].as_str().unwrap_or_default().to_string(),
+                            arguments: f.get("args").cloned().unwrap_or_else(|| json!({})),
+                        });
                     }
                 }
             }

@@ -5,6 +5,7 @@ use crate::model::{Cancel, Event, Message};
 use crate::tokens::TokenCounter;
 
 use super::config::Arch;
+use super::gemma4_tools::{CallParser, Parsed};
 use super::tokenizer::GgufTokenizer;
 use super::{GenerateRequest, LocalModel, SamplerConfig};
 
@@ -45,9 +46,14 @@ impl ChatModel for LocalChat {
         &self.model.tokenizer
     }
 
+    /// Gemma 4 calls tools in its own tokens; Gemma 3 has no native format.
+    fn native_tools(&self) -> bool {
+        self.model.arch() == Arch::Gemma4
+    }
+
     fn prompt_tokens(&self, messages: &[Message]) -> usize {
         self.model
-            .encode_chat(messages, false)
+            .encode_chat(messages, false, &[])
             .map(|t| t.len())
             .unwrap_or_else(|_| {
                 messages
@@ -63,7 +69,9 @@ impl ChatModel for LocalChat {
         cancel: &Cancel,
         emit: &mut dyn FnMut(Event),
     ) -> Result<(), ModelError> {
-        let tokens = self.model.encode_chat(req.messages, false)?;
+        let native = self.native_tools() && !req.tools.is_empty();
+        let tools = if native { req.tools } else { &[] };
+        let tokens = self.model.encode_chat(req.messages, false, tools)?;
         let room = self.window.saturating_sub(tokens.len());
         if room == 0 {
             return Err(ModelError::Other(format!(
@@ -81,7 +89,29 @@ impl ChatModel for LocalChat {
             },
             split_thinking: self.model.arch() == Arch::Gemma4,
         };
-        self.model.generate(&request, cancel, emit)?;
+        if !native {
+            self.model.generate(&request, cancel, emit)?;
+            return Ok(());
+        }
+        // Calls come out of the answer text as they complete.
+        let mut parser = CallParser::default();
+        let pass = |parsed: Vec<Parsed>, emit: &mut dyn FnMut(Event)| {
+            for p in parsed {
+                emit(match p {
+                    Parsed::Text(t) => Event::Text(t),
+                    Parsed::Call(c) => Event::ToolCall(c),
+                    Parsed::Bad { text, reason } => Event::BadToolCall { text, reason },
+                });
+            }
+        };
+        self.model.generate(&request, cancel, &mut |e| match e {
+            Event::Text(t) => pass(parser.push(&t), emit),
+            Event::Done(s) => {
+                pass(parser.finish(), emit);
+                emit(Event::Done(s));
+            }
+            other => emit(other),
+        })?;
         Ok(())
     }
 }

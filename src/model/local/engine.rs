@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use candle_core::{Device, Tensor};
 
+use crate::model::tools::ToolDecl;
 use crate::model::{Cancel, Event, GenStats, Message, peak_rss_bytes};
 
 use super::LocalError;
@@ -90,9 +91,10 @@ impl LocalModel {
         &self,
         messages: &[Message],
         thinking: bool,
+        tools: &[ToolDecl],
     ) -> Result<Vec<u32>, LocalError> {
         let mut ids: Vec<u32> = self.tokenizer.bos.into_iter().collect();
-        for seg in template::render(self.arch(), messages, thinking) {
+        for seg in template::render(self.arch(), messages, thinking, tools) {
             ids.extend(self.tokenizer.encode(&seg.text, seg.special)?);
         }
         Ok(ids)

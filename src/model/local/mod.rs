@@ -10,6 +10,7 @@ pub mod config;
 pub mod discovery;
 mod engine;
 pub mod gemma;
+pub mod gemma4_tools;
 pub mod gguf;
 pub mod info;
 pub mod kernels;

@@ -202,7 +202,7 @@ impl GgufTokenizer {
         let bos = id("tokenizer.ggml.bos_token_id");
         let eos = id("tokenizer.ggml.eos_token_id");
         let add_bos = g.bool("tokenizer.ggml.add_bos_token").unwrap_or(true);
-        let mut stop: Vec<u32> = ["<end_of_turn>", "<turn|>", "<eos>"]
+        let mut stop: Vec<u32> = ["<end_of_turn>", "<turn|>", "<eos>", "<|tool_response>"]
             .iter()
             .filter_map(|s| vocab.get(*s).copied())
             .chain(eos)
