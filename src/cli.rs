@@ -153,11 +153,15 @@ pub struct AskArgs {
     /// Most tokens the answer may take (default: context.answer_tokens).
     #[arg(long, value_name = "N")]
     pub max_tokens: Option<usize>,
-    /// Let the model search, read files and run checks before it answers (the tool loop).
-    #[arg(long)]
+    /// Let the model search, read files and run checks before it answers
+    /// (the tool loop; on unless `[agent] tools = false`).
+    #[arg(long, conflicts_with = "no_tools")]
     pub tools: bool,
-    /// With --tools: run configured checks without asking.
-    #[arg(long, requires = "tools")]
+    /// Answer from the assembled context alone, without the tool loop.
+    #[arg(long)]
+    pub no_tools: bool,
+    /// Let the model run configured checks without asking.
+    #[arg(long)]
     pub allow_checks: bool,
     /// Print one JSON object: answer, sources, stats, the context's parts.
     #[arg(long)]
@@ -265,6 +269,16 @@ pub struct EditArgs {
     /// Do not run the checks marked after_edit (nor ask for fixes) once the change is written.
     #[arg(long)]
     pub no_check: bool,
+    /// Let the model search, read files and run checks before it proposes
+    /// (the tool loop; on unless `[agent] tools = false`).
+    #[arg(long, conflicts_with = "no_tools")]
+    pub tools: bool,
+    /// Propose from the assembled context alone, without the tool loop.
+    #[arg(long)]
+    pub no_tools: bool,
+    /// Let the model run configured checks without asking.
+    #[arg(long)]
+    pub allow_checks: bool,
     /// A GGUF file, or a name `locus models` lists (default: the configured model).
     #[arg(long, value_name = "PATH|NAME")]
     pub model: Option<String>,

@@ -174,7 +174,7 @@ fn serve(stream: TcpStream, reply: Reply, rec: Arc<Mutex<Vec<Received>>>) {
     let _ = out.shutdown(std::net::Shutdown::Both);
 }
 
-fn provider(kind: ProviderKind, base: String) -> ProviderSettings {
+pub fn provider(kind: ProviderKind, base: String) -> ProviderSettings {
     let p: ProviderSettings = toml::from_str(&format!(
         "kind = \"{}\"\nbase_url = \"{base}\"\nmodel = \"m-1\"\napi_key_cmd = \"echo sk-secret-key-123\"\nidle_timeout_s = 2\nconnect_timeout_s = 2\nmax_retries = 2\n",
         match kind {

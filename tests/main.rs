@@ -14,6 +14,7 @@ mod hygiene;
 mod hygiene_props;
 mod index;
 mod models;
+mod native_tools;
 mod pull;
 mod retrieval;
 mod runtime;

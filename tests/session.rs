@@ -275,6 +275,7 @@ fn edit_loop_retries_once_with_feedback_then_advises_escalation() {
             &root,
             "Change the default port in parse_config to 9090",
             &[],
+            None,
             &Cancel::new(),
             &mut |_| {},
         )
@@ -312,6 +313,7 @@ fn edit_loop_retries_once_with_feedback_then_advises_escalation() {
             &root,
             "Change the default port in parse_config to 9090",
             &[],
+            None,
             &Cancel::new(),
             &mut |_| {},
         )

@@ -20,7 +20,7 @@ const CALC: &str = "def add(a, b):\n    return a - b\n\n\ndef mul(a, b):\n    re
 const TEST: &str = "import unittest\n\nfrom calc import add\n\n\nclass T(unittest.TestCase):\n    def test_add(self):\n        self.assertEqual(add(2, 3), 5)\n";
 
 /// A Python package whose test fails (add subtracts), committed.
-fn failing_repo(sb: &Sandbox) -> PathBuf {
+pub fn failing_repo(sb: &Sandbox) -> PathBuf {
     let root = sb.path("work/calc");
     git_init(&root);
     std::fs::write(root.join("calc.py"), CALC).unwrap();

@@ -210,6 +210,7 @@ fn the_tool_loop_runs_the_check_reads_proposes_and_stops_at_max_steps() {
     };
     let (answer, end, proposals) = wb
         .ask_with_tools(
+            Via::Local,
             "Why does the test fail?",
             &[],
             &mut approve,
@@ -263,6 +264,7 @@ fn the_tool_loop_runs_the_check_reads_proposes_and_stops_at_max_steps() {
     let mut asked_again = Vec::new();
     let (_, end, _) = wb
         .ask_with_tools(
+            Via::Local,
             "Does it pass?",
             &[],
             &mut |n: &str| {
@@ -292,6 +294,7 @@ fn the_tool_loop_runs_the_check_reads_proposes_and_stops_at_max_steps() {
     wb.set_model(Box::new(looping.clone()));
     let (_, end, _) = wb
         .ask_with_tools(
+            Via::Local,
             "Loop forever",
             &[],
             &mut |_| true,

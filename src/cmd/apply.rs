@@ -115,6 +115,13 @@ pub fn finish(
         "diff": diff,
     });
     if !extra.is_null() {
+        let mut extra = extra;
+        // The tool loop's calls stand beside `checks` (as in `locus ask`).
+        for key in ["tool_calls", "stopped"] {
+            if let Some(v) = extra.as_object_mut().and_then(|m| m.remove(key)) {
+                report[key] = v;
+            }
+        }
         report["model"] = extra;
     }
     let done = |report: Value, code: ExitCode| Finished {

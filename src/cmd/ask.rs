@@ -10,7 +10,6 @@ use crate::cli::{AskArgs, ContextArgs, SessionsArgs};
 use crate::model::Cancel;
 use crate::model::local::gguf::Gguf;
 use crate::model::local::tokenizer::GgufTokenizer;
-use crate::session::agent::LoopEvent;
 use crate::session::{self, ASK_SYSTEM, Piece, Session, Via};
 use crate::tokens::{EstimateCounter, TokenCounter};
 use crate::workspace::Workspace;
@@ -77,36 +76,14 @@ pub fn ask(ws: &Workspace, args: &AskArgs) -> anyhow::Result<ExitCode> {
         }
         _ => {}
     };
-    if args.tools && cloud.is_some() {
-        anyhow::bail!(
-            "the tool loop runs on the local model for now; leave out --cloud or --tools"
-        );
-    }
+    let tools = !args.no_tools && (args.tools || wb.settings.agent.tools);
     let mut steps = Vec::new();
     let mut stopped = None;
-    let answer = if args.tools {
-        let allow = args.allow_checks;
-        let mut approve = |name: &str| {
-            if !allow {
-                errln!("note: the model asked to run check {name}; pass --allow-checks to let it");
-            }
-            allow
-        };
-        let mut on_event = |e: LoopEvent<'_>| match e {
-            LoopEvent::Text(t) => on_text(Piece::Text(t)),
-            LoopEvent::Call(c) if jsonl => outln!(
-                "{}",
-                json!({"type": "tool_call", "name": c.name, "arguments": c.arguments})
-            ),
-            LoopEvent::Result(r) if jsonl => outln!(
-                "{}",
-                json!({"type": "tool_result", "name": r.name, "ok": r.ok, "summary": r.summary})
-            ),
-            LoopEvent::Call(c) if !json_mode => errln!("\n→ {} {}", c.name, c.arguments),
-            LoopEvent::Result(r) if !json_mode => errln!("← {}", r.summary),
-            _ => {}
-        };
+    let answer = if tools {
+        let mut approve = super::approve_checks(args.allow_checks);
+        let mut on_event = super::loop_events(json_mode, jsonl, &mut on_text);
         let (answer, end, _) = wb.ask_with_tools(
+            via,
             &args.question,
             &files,
             &mut approve,

@@ -32,7 +32,9 @@ pub fn run(ws: &Workspace, args: &EditArgs) -> anyhow::Result<ExitCode> {
             .unwrap_or_else(|_| f.clone());
         files.push(wb.guard.check(&rel)?.rel);
     }
-    if files.is_empty() {
+    let tools = !args.no_tools && (args.tools || wb.settings.agent.tools);
+    // Without the tool loop the model sees only what the context shows.
+    if files.is_empty() && !tools {
         let index = wb.index()?;
         let focus = index.focus(&Index::words(&args.instruction), &ws.cwd);
         if focus.files.is_empty() && focus.names.is_empty() {
@@ -60,7 +62,23 @@ pub fn run(ws: &Workspace, args: &EditArgs) -> anyhow::Result<ExitCode> {
             let _ = stderr.write_all(crate::terminal::visible(t).as_bytes());
         }
     };
-    let out = wb.edit(via, &args.instruction, &files, &Cancel::new(), &mut on_text)?;
+    let out = if tools {
+        let mut approve = super::approve_checks(args.allow_checks);
+        let mut on_event = super::loop_events(json_mode, jsonl, &mut on_text);
+        wb.edit_with_tools(
+            via,
+            &args.instruction,
+            &files,
+            &mut approve,
+            &Cancel::new(),
+            &mut on_event,
+        )?
+    } else {
+        wb.edit(via, &args.instruction, &files, &Cancel::new(), &mut on_text)?
+    };
+    if let Some(why) = &out.stopped {
+        errln!("note: {why}");
+    }
     drop(stderr);
     if !json_mode {
         errln!();
@@ -100,6 +118,8 @@ pub fn run(ws: &Workspace, args: &EditArgs) -> anyhow::Result<ExitCode> {
         "advice": out.advice,
         "files_shown": shown,
         "session": wb.session.id,
+        "tool_calls": out.steps,
+        "stopped": out.stopped,
     });
     let mut done = finish(
         &mut wb,

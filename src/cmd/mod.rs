@@ -92,3 +92,39 @@ pub fn run(command: &Command, ws: &Workspace) -> anyhow::Result<ExitCode> {
         }
     }
 }
+
+/// Whether a check the model asks to run may run (`--allow-checks`); the
+/// refusal is said on stderr.
+pub fn approve_checks(allow: bool) -> impl FnMut(&str) -> bool {
+    move |name: &str| {
+        if !allow {
+            errln!("note: the model asked to run check {name}; pass --allow-checks to let it");
+        }
+        allow
+    }
+}
+
+/// How the tool loop's events are printed: text through `on_text`; calls
+/// and results as `--jsonl` lines, or one line each on stderr.
+pub fn loop_events<'a>(
+    json_mode: bool,
+    jsonl: bool,
+    on_text: &'a mut dyn FnMut(crate::session::Piece),
+) -> impl FnMut(crate::session::agent::LoopEvent<'_>) + 'a {
+    use crate::session::agent::LoopEvent;
+    use serde_json::json;
+    move |e: LoopEvent<'_>| match e {
+        LoopEvent::Text(t) => on_text(crate::session::Piece::Text(t)),
+        LoopEvent::Call(c) if jsonl => outln!(
+            "{}",
+            json!({"type": "tool_call", "name": c.name, "arguments": c.arguments})
+        ),
+        LoopEvent::Result(r) if jsonl => outln!(
+            "{}",
+            json!({"type": "tool_result", "name": r.name, "ok": r.ok, "summary": r.summary})
+        ),
+        LoopEvent::Call(c) if !json_mode => errln!("\n→ {} {}", c.name, c.arguments),
+        LoopEvent::Result(r) if !json_mode => errln!("← {}", r.summary),
+        _ => {}
+    }
+}

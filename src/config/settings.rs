@@ -52,6 +52,9 @@ pub struct AgentSettings {
     /// "ask": a check runs the first time per session only when approved;
     /// "checks": configured checks run without asking.
     pub approve: String,
+    /// Whether `ask` and `edit` run the tool loop (the model may search,
+    /// read and run checks); `--no-tools` turns it off for one run.
+    pub tools: bool,
 }
 
 impl Default for AgentSettings {
@@ -60,6 +63,7 @@ impl Default for AgentSettings {
             max_steps: 12,
             fix_attempts: 2,
             approve: "ask".into(),
+            tools: true,
         }
     }
 }

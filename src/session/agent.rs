@@ -5,11 +5,15 @@
 //! `<tool_call>{"name": …, "arguments": {…}}</tool_call>`, the result given
 //! back as `<tool_result name="…">…</tool_result>` — parsed tolerantly: a
 //! malformed call becomes an error result the model sees, never a failure.
+//! A model with tool calling of its own (Gemma 4, every cloud API) gets the
+//! tools in the request instead, and its calls and results travel as tool
+//! messages.
 
 use serde::Serialize;
 
-use super::{SessionError, run};
+use super::{SessionError, run_tools};
 use crate::model::chat::ChatModel;
+use crate::model::tools::{ToolDecl, ToolUse};
 use crate::model::{Cancel, Message, Role};
 use crate::tools::{ToolCall, ToolResult, ToolSpec, Toolbox};
 
@@ -108,11 +112,56 @@ pub struct LoopEnd {
     pub stats: crate::model::GenStats,
 }
 
+/// The tool loop an edit runs before it proposes: the tools, the bound,
+/// and where its events go.
+pub struct ToolLoop<'t, 'a> {
+    pub toolbox: &'t mut Toolbox<'a>,
+    pub max_steps: usize,
+    pub on_event: &'t mut dyn FnMut(LoopEvent<'_>),
+}
+
 /// What the loop reports as it goes.
 pub enum LoopEvent<'a> {
     Text(&'a str),
     Call(&'a ToolCall),
     Result(&'a ToolResult),
+}
+
+/// The system prompt's part about tools: a model that calls tools natively
+/// is given them in the request, any other is taught the text protocol.
+pub fn instructions(model: &dyn ChatModel, specs: &[ToolSpec]) -> String {
+    if model.native_tools() {
+        "You can call the tools you are given to look at the repository before you answer. \
+         Call them only when the code shown is not enough; when you know the answer, answer."
+            .into()
+    } else {
+        protocol(specs)
+    }
+}
+
+/// What stands in for a result trimmed to make room.
+const REMOVED: &str = "(removed to make room)";
+
+/// Make the conversation fit (`extra` tokens besides, the tool declarations):
+/// the oldest results after `first` are cut first. Whether it fits now.
+fn trim(model: &dyn ChatModel, messages: &mut [Message], first: usize, extra: usize) -> bool {
+    let fits = |m: &[Message]| model.prompt_tokens(m) + extra <= model.window();
+    for i in first..messages.len() {
+        if fits(messages) {
+            return true;
+        }
+        let m = &mut messages[i];
+        let result =
+            m.role == Role::Tool || (m.role == Role::User && m.content.starts_with("<tool_result"));
+        if result && m.content != REMOVED {
+            m.content = if m.role == Role::Tool {
+                REMOVED.into()
+            } else {
+                format!("<tool_result>{REMOVED}</tool_result>")
+            };
+        }
+    }
+    fits(messages)
 }
 
 /// Run the loop on `messages` (system and user already there) until the
@@ -128,23 +177,31 @@ pub fn run_loop(
     cancel: &Cancel,
     on_event: &mut dyn FnMut(LoopEvent<'_>),
 ) -> Result<LoopEnd, SessionError> {
+    let native = model.native_tools();
+    let decls: Vec<ToolDecl> = if native {
+        toolbox.specs().iter().map(ToolSpec::decl).collect()
+    } else {
+        Vec::new()
+    };
+    let decl_tokens = if decls.is_empty() {
+        0
+    } else {
+        model
+            .counter()
+            .count(&serde_json::to_string(&decls).unwrap_or_default())
+    };
     let mut steps: Vec<Step> = Vec::new();
     let first_result = messages.len();
     loop {
-        // The oldest results go first when the window gets tight.
-        while model.prompt_tokens(&messages) + answer_room > model.window()
-            && messages.len() > first_result + 1
-        {
-            let at = first_result + 1;
-            messages[at].content = "<tool_result>(removed to make room)</tool_result>".into();
-            if model.prompt_tokens(&messages) + answer_room <= model.window() {
-                break;
-            }
-            messages.drain(first_result..first_result + 2);
-        }
+        trim(
+            model,
+            &mut messages,
+            first_result,
+            answer_room + decl_tokens,
+        );
         let room = model
             .window()
-            .saturating_sub(model.prompt_tokens(&messages));
+            .saturating_sub(model.prompt_tokens(&messages) + decl_tokens);
         if room < 16 {
             return Ok(LoopEnd {
                 text: String::new(),
@@ -158,52 +215,95 @@ pub fn run_loop(
                 on_event(LoopEvent::Text(t));
             }
         };
-        let (reply, stats) = run(
+        let reply = run_tools(
             model,
             &messages,
             files,
+            &decls,
             answer_room.min(room),
             cancel,
             &mut piece,
         )?;
-        let (calls, _) = parse_calls(&reply);
+        // A model with native calls that wrote text-protocol calls anyway
+        // (a small model behind a local server) is read the text way.
+        let native_calls = native && !reply.calls.is_empty();
+        let calls: Vec<Result<ToolUse, String>> = if native_calls {
+            reply.calls
+        } else {
+            parse_calls(&reply.text)
+                .0
+                .into_iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    c.map(|c| ToolUse {
+                        id: crate::model::tools::call_id(i + 1),
+                        name: c.name,
+                        arguments: c.arguments,
+                    })
+                })
+                .collect()
+        };
         if calls.is_empty() || cancel.is_cancelled() {
             return Ok(LoopEnd {
-                text: reply,
+                text: reply.text,
                 steps,
                 stopped: None,
-                stats,
+                stats: reply.stats,
             });
         }
         if steps.len() >= max_steps {
             return Ok(LoopEnd {
-                text: reply,
+                text: reply.text,
                 steps,
                 stopped: Some(format!(
                     "stopped after {max_steps} tool calls ([agent] max_steps)"
                 )),
-                stats,
+                stats: reply.stats,
             });
         }
-        messages.push(Message::new(Role::Assistant, reply));
-        let mut results = Vec::new();
+        let good: Vec<ToolUse> = calls
+            .iter()
+            .filter_map(|c| c.as_ref().ok())
+            .cloned()
+            .collect();
+        if native_calls {
+            messages.push(Message::calls(reply.text.clone(), good.clone()));
+        } else {
+            messages.push(Message::new(Role::Assistant, reply.text.clone()));
+        }
+        let (mut results, mut errors) = (Vec::new(), Vec::new());
         for c in calls {
             let (call, result) = match c {
-                Ok(call) => {
+                Ok(u) => {
+                    let call = ToolCall {
+                        name: u.name.clone(),
+                        arguments: u.arguments.clone(),
+                    };
                     on_event(LoopEvent::Call(&call));
                     let r = toolbox.call(&call, cancel);
+                    if native_calls {
+                        results.push(Message::tool_result(&u.id, &u.name, r.content.trim_end()));
+                    } else {
+                        errors.push(render_result(&r));
+                    }
                     (Some(call), r)
                 }
-                Err(why) => (None, ToolResult::error("tool_call", why)),
+                Err(why) => {
+                    let r = ToolResult::error("tool_call", why);
+                    errors.push(render_result(&r));
+                    (None, r)
+                }
             };
             on_event(LoopEvent::Result(&result));
-            results.push(render_result(&result));
             steps.push(Step { call, result });
             if steps.len() >= max_steps {
                 break;
             }
         }
-        messages.push(Message::new(Role::User, results.join("\n")));
+        messages.extend(results);
+        if !errors.is_empty() {
+            messages.push(Message::new(Role::User, errors.join("\n")));
+        }
     }
 }
 

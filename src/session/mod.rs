@@ -101,6 +101,10 @@ pub struct EditOutcome {
     pub stats: GenStats,
     pub placement: Placement,
     pub context: Context,
+    /// The tool calls made before the edit was proposed (the tool loop).
+    pub steps: Vec<agent::Step>,
+    /// Why the tool loop stopped early, if it did.
+    pub stopped: Option<String>,
 }
 
 pub struct Session {
@@ -415,7 +419,10 @@ impl Session {
         cancel: &Cancel,
         on_event: &mut dyn FnMut(agent::LoopEvent<'_>),
     ) -> Result<(Answer, agent::LoopEnd), SessionError> {
-        let system = format!("{ASK_SYSTEM}\n\n{}", agent::protocol(toolbox.specs()));
+        let system = format!(
+            "{ASK_SYSTEM}\n\n{}",
+            agent::instructions(model, toolbox.specs())
+        );
         let answer_room = self.answer_room(model);
         let budget = model.window() - answer_room;
         let ctx = self.prepare(
@@ -640,20 +647,57 @@ impl Session {
         cwd: &Path,
         instruction: &str,
         pinned: &[String],
+        tools: Option<agent::ToolLoop<'_, '_>>,
         cancel: &Cancel,
         on_text: &mut dyn FnMut(Piece),
     ) -> Result<EditOutcome, SessionError> {
         let window = model.window();
         let (system, question, answer_room) = self.shape(model, Task::Edit, instruction);
+        let with_tools;
+        let (system, requests) = match &tools {
+            Some(t) => {
+                with_tools = format!(
+                    "{system}\n\n{}\nWhen you know the change, reply with SEARCH/REPLACE blocks.",
+                    agent::instructions(model, t.toolbox.specs())
+                );
+                (with_tools.as_str(), t.max_steps + 2)
+            }
+            None => (system, 2),
+        };
         let budget = window - answer_room;
         let ctx = self.prepare(
-            model, index, cwd, system, &question, pinned, budget, 2, cancel,
+            model, index, cwd, system, &question, pinned, budget, requests, cancel,
         )?;
         let mut messages = ctx.messages();
         let files = self.files_of(&ctx, model.gate());
         let mut replies = Vec::new();
-        let (reply, mut stats) = run(model, &messages, &files, answer_room, cancel, on_text)?;
+        let (reply, mut stats, steps, stopped, proposed) = match tools {
+            Some(t) => {
+                let end = agent::run_loop(
+                    model,
+                    messages.clone(),
+                    &files,
+                    t.toolbox,
+                    t.max_steps,
+                    answer_room,
+                    cancel,
+                    t.on_event,
+                )?;
+                let proposed = t.toolbox.proposals.pop();
+                (end.text, end.stats, end.steps, end.stopped, proposed)
+            }
+            None => {
+                let (r, s) = run(model, &messages, &files, answer_room, cancel, on_text)?;
+                (r, s, Vec::new(), None, None)
+            }
+        };
         let mut proposal = edit::propose(&edit::parse_reply(&reply), guard);
+        // A reply without blocks after a `propose_edit` call: that proposal.
+        if let Some(p) =
+            proposed.filter(|_| proposal.changes.is_empty() && proposal.failures.is_empty())
+        {
+            proposal = p;
+        }
         replies.push(reply);
         let failed = |p: &Proposal| !p.failures.is_empty() || p.changes.is_empty();
         if failed(&proposal) && !cancel.is_cancelled() {
@@ -716,6 +760,8 @@ impl Session {
             stats,
             placement,
             context: ctx,
+            steps,
+            stopped,
         })
     }
 }
@@ -739,30 +785,58 @@ fn run(
     cancel: &Cancel,
     on_text: &mut dyn FnMut(Piece),
 ) -> Result<(String, GenStats), SessionError> {
-    let mut text = String::new();
-    let mut stats = GenStats::default();
+    let r = run_tools(model, messages, files, &[], max_tokens, cancel, on_text)?;
+    Ok((r.text, r.stats))
+}
+
+/// One reply with the tools it called (native tool calling).
+pub(crate) struct Reply {
+    pub text: String,
+    /// Each call, or why it could not be read.
+    pub calls: Vec<Result<crate::model::tools::ToolUse, String>>,
+    pub stats: GenStats,
+}
+
+/// Stream one reply, `tools` declared to the model.
+pub(crate) fn run_tools(
+    model: &dyn ChatModel,
+    messages: &[Message],
+    files: &[String],
+    tools: &[crate::model::tools::ToolDecl],
+    max_tokens: usize,
+    cancel: &Cancel,
+    on_text: &mut dyn FnMut(Piece),
+) -> Result<Reply, SessionError> {
+    let mut reply = Reply {
+        text: String::new(),
+        calls: Vec::new(),
+        stats: GenStats::default(),
+    };
     let mut failure = None;
     let req = ChatRequest {
         messages,
         max_tokens,
         temperature: 0.0,
         files,
-        tools: &[],
+        tools,
     };
     model.chat(&req, cancel, &mut |e| match e {
         Event::Text(t) => {
             on_text(Piece::Text(&t));
-            text.push_str(&t);
+            reply.text.push_str(&t);
         }
         Event::Thinking(t) => on_text(Piece::Thinking(&t)),
-        Event::Done(s) => stats = s,
+        Event::Done(s) => reply.stats = s,
         Event::Error(e) => failure = Some(e),
-        Event::ToolCall(_) | Event::BadToolCall { .. } => {}
+        Event::ToolCall(c) => reply.calls.push(Ok(c)),
+        Event::BadToolCall { text, reason } => {
+            reply.calls.push(Err(format!("{reason}: {text}")));
+        }
     })?;
     if let Some(e) = failure {
         return Err(SessionError::Generation(e));
     }
-    Ok((text, stats))
+    Ok(reply)
 }
 
 /// The files a turn's request drew on, as far as they are sent again:

@@ -384,6 +384,7 @@ impl Workbench {
     /// it proposed.
     pub fn ask_with_tools(
         &mut self,
+        via: Via<'_>,
         question: &str,
         files: &[String],
         approve_check: &mut dyn FnMut(&str) -> bool,
@@ -392,11 +393,47 @@ impl Workbench {
     ) -> Result<(Answer, super::agent::LoopEnd, Vec<edit::Proposal>), WorkbenchError> {
         self.index()?;
         let pinned = self.with_pins(files);
-        let model = self.model.as_deref().ok_or(WorkbenchError::NoModel)?;
+        let max_steps = self.settings.agent.max_steps;
+        let cwd = self.ws.cwd.clone();
+        self.with_toolbox(via, approve_check, |session, model, index, _, toolbox| {
+            let (answer, end) = session.ask_with_tools(
+                model, index, &cwd, question, &pinned, toolbox, max_steps, cancel, on_event,
+            )?;
+            Ok((answer, end, std::mem::take(&mut toolbox.proposals)))
+        })
+    }
+
+    /// Run `f` with the model `via` picks and a toolbox over the index:
+    /// checks asked for with `approve_check` the first time per check and
+    /// session (unless `[agent] approve = "checks"`); behind the gate, tool
+    /// results carry only the files the user approved for the task (and
+    /// never one that stays on this machine).
+    fn with_toolbox<R>(
+        &mut self,
+        via: Via<'_>,
+        approve_check: &mut dyn FnMut(&str) -> bool,
+        f: impl FnOnce(
+            &mut Session,
+            &dyn ChatModel,
+            &Index,
+            &PathGuard,
+            &mut crate::tools::Toolbox<'_>,
+        ) -> Result<R, SessionError>,
+    ) -> Result<R, WorkbenchError> {
+        let model = pick(&self.model, via)?;
         let index = self.index.as_ref().expect("opened");
         let auto = self.settings.agent.approve == "checks";
+        let gate = model.gate();
+        let stays = move |path: &str| {
+            let g = gate?;
+            g.left_out(path).or_else(|| {
+                (!g.approved(path)).then(|| {
+                    "it was not among the files you approved for the cloud (pin it with --file to send it)"
+                        .to_string()
+                })
+            })
+        };
         let approved = &mut self.approved_checks;
-        // Asked the first time per check and session.
         let mut approve = |name: &str| {
             if auto || approved.contains(name) {
                 return true;
@@ -410,22 +447,17 @@ impl Workbench {
         let mut toolbox = crate::tools::Toolbox::new(
             index,
             &self.guard,
-            None,
+            gate.is_some().then_some(&stays as _),
             &self.settings.checks,
             &mut approve,
         );
-        let (answer, end) = self.session.ask_with_tools(
+        Ok(f(
+            &mut self.session,
             model,
             index,
-            &self.ws.cwd,
-            question,
-            &pinned,
+            &self.guard,
             &mut toolbox,
-            self.settings.agent.max_steps,
-            cancel,
-            on_event,
-        )?;
-        Ok((answer, end, toolbox.proposals))
+        )?)
     }
 
     /// Ask for a change (the pinned files and `files` are shown and may be
@@ -449,9 +481,50 @@ impl Workbench {
             &self.ws.cwd,
             instruction,
             &pinned,
+            None,
             cancel,
             on_text,
         )?)
+    }
+
+    /// Ask for a change with the tool loop first: the model may search,
+    /// read and run checks before it replies with the change (or calls
+    /// `propose_edit`); the proposal goes to review like any other.
+    pub fn edit_with_tools(
+        &mut self,
+        via: Via<'_>,
+        instruction: &str,
+        files: &[String],
+        approve_check: &mut dyn FnMut(&str) -> bool,
+        cancel: &Cancel,
+        on_event: &mut dyn FnMut(super::agent::LoopEvent<'_>),
+    ) -> Result<EditOutcome, WorkbenchError> {
+        self.index()?;
+        let pinned = self.with_pins(files);
+        let max_steps = self.settings.agent.max_steps;
+        let cwd = self.ws.cwd.clone();
+        self.with_toolbox(
+            via,
+            approve_check,
+            |session, model, index, guard, toolbox| {
+                let mut on_text = |_: Piece| {};
+                session.edit(
+                    model,
+                    index,
+                    guard,
+                    &cwd,
+                    instruction,
+                    &pinned,
+                    Some(super::agent::ToolLoop {
+                        toolbox,
+                        max_steps,
+                        on_event,
+                    }),
+                    cancel,
+                    &mut on_text,
+                )
+            },
+        )
     }
 
     fn with_pins(&self, files: &[String]) -> Vec<String> {
