@@ -338,6 +338,7 @@ fn edit_with_the_real_small_model_never_writes_on_dry_run() {
         &[
             "edit",
             "Make it faster.",
+            "--no-tools",
             "--model",
             model.to_str().unwrap(),
         ],

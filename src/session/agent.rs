@@ -139,6 +139,25 @@ pub fn instructions(model: &dyn ChatModel, specs: &[ToolSpec]) -> String {
     }
 }
 
+/// Tokens the declarations of `specs` take in a request to `model` (none
+/// when they travel in the system prompt's text instead).
+pub fn declared_tokens(model: &dyn ChatModel, specs: &[ToolSpec]) -> usize {
+    if !model.native_tools() {
+        return 0;
+    }
+    let decls: Vec<ToolDecl> = specs.iter().map(ToolSpec::decl).collect();
+    decl_tokens(model, &decls)
+}
+
+fn decl_tokens(model: &dyn ChatModel, decls: &[ToolDecl]) -> usize {
+    if decls.is_empty() {
+        return 0;
+    }
+    model
+        .counter()
+        .count(&serde_json::to_string(decls).unwrap_or_default())
+}
+
 /// What stands in for a result trimmed to make room.
 const REMOVED: &str = "(removed to make room)";
 
@@ -183,13 +202,7 @@ pub fn run_loop(
     } else {
         Vec::new()
     };
-    let decl_tokens = if decls.is_empty() {
-        0
-    } else {
-        model
-            .counter()
-            .count(&serde_json::to_string(&decls).unwrap_or_default())
-    };
+    let decl_tokens = decl_tokens(model, &decls);
     let mut steps: Vec<Step> = Vec::new();
     let first_result = messages.len();
     loop {

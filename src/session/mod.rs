@@ -424,7 +424,9 @@ impl Session {
             agent::instructions(model, toolbox.specs())
         );
         let answer_room = self.answer_room(model);
-        let budget = model.window() - answer_room;
+        let budget = model
+            .window()
+            .saturating_sub(answer_room + agent::declared_tokens(model, toolbox.specs()));
         let ctx = self.prepare(
             model,
             index,
@@ -654,17 +656,18 @@ impl Session {
         let window = model.window();
         let (system, question, answer_room) = self.shape(model, Task::Edit, instruction);
         let with_tools;
-        let (system, requests) = match &tools {
+        let (system, requests, declared) = match &tools {
             Some(t) => {
                 with_tools = format!(
                     "{system}\n\n{}\nWhen you know the change, reply with SEARCH/REPLACE blocks.",
                     agent::instructions(model, t.toolbox.specs())
                 );
-                (with_tools.as_str(), t.max_steps + 2)
+                let declared = agent::declared_tokens(model, t.toolbox.specs());
+                (with_tools.as_str(), t.max_steps + 2, declared)
             }
-            None => (system, 2),
+            None => (system, 2, 0),
         };
-        let budget = window - answer_room;
+        let budget = window.saturating_sub(answer_room + declared);
         let ctx = self.prepare(
             model, index, cwd, system, &question, pinned, budget, requests, cancel,
         )?;
