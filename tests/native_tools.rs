@@ -258,3 +258,67 @@ fn anthropic_and_gemini_calls_arrive_as_calls_and_results_go_back_in_their_shape
         json!({"functionResponse": {"name": "read_file", "response": {"output": "x = 1"}}})
     );
 }
+
+/// A tool round trip on the local Gemma 4 (native format) computes only what
+/// the call and its result added: the rest comes from the prefix cache (all
+/// but the empty thought its template puts before an answer).
+#[test]
+fn a_native_round_trip_on_the_local_model_reuses_the_prefix() {
+    use locus::model::local::{LocalChat, LocalModel};
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny-gemma4.gguf");
+    let m = LocalChat::new(
+        LocalModel::load(&path, &candle_core::Device::Cpu).unwrap(),
+        4096,
+    );
+    assert!(m.native_tools());
+    let decls: Vec<ToolDecl> = locus::tools::builtin().iter().map(|s| s.decl()).collect();
+    let run = |messages: &[Message]| {
+        let mut stats = None;
+        m.chat(
+            &ChatRequest {
+                messages,
+                max_tokens: 4,
+                temperature: 0.0,
+                files: &[],
+                tools: &decls,
+            },
+            &Cancel::new(),
+            &mut |e| {
+                if let Event::Done(s) = e {
+                    stats = Some(s)
+                }
+            },
+        )
+        .unwrap();
+        stats.unwrap()
+    };
+    let mut messages = vec![
+        Message::new(Role::System, "Be brief."),
+        Message::new(Role::User, "What is in a.py?"),
+    ];
+    let first = run(&messages);
+    messages.push(Message::calls(
+        "",
+        vec![ToolUse {
+            id: "call_1".into(),
+            name: "read_file".into(),
+            arguments: json!({"path": "a.py"}),
+        }],
+    ));
+    messages.push(Message::tool_result(
+        "call_1",
+        "read_file",
+        "    1│ x = 1\n",
+    ));
+    let second = run(&messages);
+    let new = second.prompt_tokens - first.prompt_tokens;
+    let prefilled = second.prompt_tokens - second.reused_prefix_tokens;
+    let thought = m.counter().count("thought\n") + 2;
+    assert!(
+        prefilled <= new + thought && second.reused_prefix_tokens + thought >= first.prompt_tokens,
+        "new {new}, prefilled {prefilled}, reused {} of the first {}",
+        second.reused_prefix_tokens,
+        first.prompt_tokens
+    );
+}
