@@ -524,3 +524,69 @@ fn jsonl_prints_events_as_they_happen() {
     assert_eq!(ev[ev.len() - 2]["ok"], true);
     assert_eq!(ev.last().unwrap()["applied"], true);
 }
+
+/// Whether process `pid` still runs (a zombie waiting for init is dead).
+fn alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| s.rsplit_once(") ").map(|(_, rest)| !rest.starts_with('Z')))
+        .unwrap_or(false)
+}
+
+fn wait_for(path: &Path) -> i32 {
+    for _ in 0..200 {
+        if let Some(pid) = std::fs::read_to_string(path).ok().and_then(|s| s.trim().parse().ok()) {
+            return pid;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("{} never appeared", path.display());
+}
+
+/// A hanging check, with a child of its own, is killed whole at its timeout,
+/// and on Ctrl-C (the check runs in its own process group, so the terminal's
+/// signal would not reach it: locus kills the group, then exits with 130).
+#[test]
+fn a_hanging_check_is_killed_at_its_timeout_and_on_ctrl_c() {
+    let sb = Sandbox::new();
+    let root = failing_repo(&sb);
+    let hang = "sleep 300 & echo $! > child.pid; wait";
+    sb.write(
+        "config/locus/config.toml",
+        &format!(
+            "[checks.slow]\ncommand = \"{hang}\"\ntimeout_s = 1\n\n[checks.hang]\ncommand = \"{hang}\"\ntimeout_s = 600\n"
+        ),
+    );
+    let started = std::time::Instant::now();
+    let out = sb.locus(&root, &["checks", "run", "slow", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!((v["ok"].as_bool(), v["timed_out"].as_bool()), (Some(false), Some(true)), "{v}");
+    assert!(started.elapsed().as_secs() < 30);
+    let child = wait_for(&root.join("child.pid"));
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert!(!alive(child), "the check's own child was killed with it");
+
+    std::fs::remove_file(root.join("child.pid")).unwrap();
+    let mut run = sb
+        .command(&root, &["checks", "run", "hang", "--json"], &[])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let child = wait_for(&root.join("child.pid"));
+    // SAFETY: sends SIGINT to the locus process this test started.
+    unsafe { libc::kill(run.id() as i32, libc::SIGINT) };
+    let started = std::time::Instant::now();
+    let out = loop {
+        if let Some(_status) = run.try_wait().unwrap() {
+            break run.wait_with_output().unwrap();
+        }
+        assert!(started.elapsed().as_secs() < 20, "locus did not stop on Ctrl-C");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["cancelled"], true, "{v}");
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert!(!alive(child), "the check's child was killed on Ctrl-C");
+}

@@ -40,6 +40,11 @@ impl Sandbox {
     }
 
     pub fn locus_env(&self, cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+        self.command(cwd, args, env).output().unwrap()
+    }
+
+    /// The command `locus_env` runs, to spawn it instead.
+    pub fn command(&self, cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_locus"));
         cmd.args(args).current_dir(cwd);
         for (k, _) in std::env::vars() {
@@ -56,7 +61,7 @@ impl Sandbox {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        cmd.output().unwrap()
+        cmd
     }
 }
 

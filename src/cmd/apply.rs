@@ -86,7 +86,7 @@ pub fn run(ws: &Workspace, args: &ApplyArgs) -> anyhow::Result<ExitCode> {
 
 /// Run the `after_edit` checks, saying each result on stderr.
 pub fn run_checks(wb: &Workbench, json: bool) -> Vec<crate::tools::CheckOutcome> {
-    let outcomes = wb.after_edit_checks(&crate::model::Cancel::new());
+    let outcomes = wb.after_edit_checks(&super::interrupt());
     if !json {
         for o in &outcomes {
             if !o.ok {

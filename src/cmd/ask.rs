@@ -7,7 +7,6 @@ use std::process::ExitCode;
 use serde_json::json;
 
 use crate::cli::{AskArgs, ContextArgs, SessionsArgs};
-use crate::model::Cancel;
 use crate::model::local::gguf::Gguf;
 use crate::model::local::tokenizer::GgufTokenizer;
 use crate::session::{self, ASK_SYSTEM, Piece, Session, Via};
@@ -87,14 +86,20 @@ pub fn ask(ws: &Workspace, args: &AskArgs) -> anyhow::Result<ExitCode> {
             &args.question,
             &files,
             &mut approve,
-            &Cancel::new(),
+            &super::interrupt(),
             &mut on_event,
         )?;
         steps = end.steps;
         stopped = end.stopped;
         answer
     } else {
-        wb.ask(via, &args.question, &files, &Cancel::new(), &mut on_text)?
+        wb.ask(
+            via,
+            &args.question,
+            &files,
+            &super::interrupt(),
+            &mut on_text,
+        )?
     };
     if let Some(why) = &stopped {
         errln!("note: {why}");

@@ -6,7 +6,6 @@ use std::process::ExitCode;
 use serde_json::json;
 
 use crate::cli::{ChecksAction, ChecksArgs};
-use crate::model::Cancel;
 use crate::workspace::Workspace;
 
 use super::apply::confirm;
@@ -53,7 +52,7 @@ pub fn run(ws: &Workspace, args: &ChecksArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some(ChecksAction::Run { name }) => {
-            let o = wb.run_check(name, &Cancel::new())?;
+            let o = wb.run_check(name, &super::interrupt())?;
             if args.json {
                 outln!("{}", json!(o));
             } else {

@@ -10,7 +10,6 @@ use serde_json::json;
 
 use crate::cli::{CommitArgs, StatusArgs};
 use crate::git::{self, Repo};
-use crate::model::Cancel;
 use crate::session::Via;
 use crate::workspace::Workspace;
 
@@ -25,7 +24,7 @@ pub fn run(ws: &Workspace, args: &CommitArgs) -> anyhow::Result<ExitCode> {
         wb.load_model(args.model.as_deref(), false)?;
     }
     let via = cloud.as_ref().map_or(Via::Local, Via::Cloud);
-    let plan = wb.commit_plan(via, args.all, args.diff_chars, &Cancel::new())?;
+    let plan = wb.commit_plan(via, args.all, args.diff_chars, &super::interrupt())?;
     let d = plan.draft.clone();
     let (message, source, rejected, raw, files) = (d.message, d.source, d.rejected, d.raw, d.files);
     let mut report = json!({

@@ -9,7 +9,6 @@ use serde_json::json;
 
 use crate::cli::EditArgs;
 use crate::index::Index;
-use crate::model::Cancel;
 use crate::session::{Piece, Via, Workbench};
 use crate::workspace::Workspace;
 
@@ -70,11 +69,17 @@ pub fn run(ws: &Workspace, args: &EditArgs) -> anyhow::Result<ExitCode> {
             &args.instruction,
             &files,
             &mut approve,
-            &Cancel::new(),
+            &super::interrupt(),
             &mut on_event,
         )?
     } else {
-        wb.edit(via, &args.instruction, &files, &Cancel::new(), &mut on_text)?
+        wb.edit(
+            via,
+            &args.instruction,
+            &files,
+            &super::interrupt(),
+            &mut on_text,
+        )?
     };
     if let Some(why) = &out.stopped {
         errln!("note: {why}");
@@ -167,7 +172,13 @@ pub fn run(ws: &Workspace, args: &EditArgs) -> anyhow::Result<ExitCode> {
                 let _ = stderr.write_all(crate::terminal::visible(t).as_bytes());
             }
         };
-        let fix = wb.edit(via, &instruction, &written, &Cancel::new(), &mut on_text)?;
+        let fix = wb.edit(
+            via,
+            &instruction,
+            &written,
+            &super::interrupt(),
+            &mut on_text,
+        )?;
         drop(stderr);
         let f = finish(
             &mut wb,

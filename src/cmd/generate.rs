@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::cli::GenerateArgs;
 use crate::model::local::{GenerateRequest, LocalModel, SamplerConfig};
-use crate::model::{Cancel, Event, GenStats, Message, Role};
+use crate::model::{Event, GenStats, Message, Role};
 use crate::workspace::Workspace;
 
 use super::models::resolve_model;
@@ -41,7 +41,7 @@ pub fn run(ws: &Workspace, args: &GenerateArgs) -> anyhow::Result<ExitCode> {
         },
         split_thinking: !args.raw && model.arch() == crate::model::local::config::Arch::Gemma4,
     };
-    let cancel = Cancel::new();
+    let cancel = super::interrupt();
     let mut text = String::new();
     let mut thinking = String::new();
     let mut stats = GenStats::default();

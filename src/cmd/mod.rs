@@ -61,6 +61,15 @@ pub fn run(command: &Command, ws: &Workspace) -> anyhow::Result<ExitCode> {
             errln!("warning: {w}");
         }
     }
+    let code = dispatch(command, ws)?;
+    if interrupted() {
+        errln!("interrupted");
+        return Ok(ExitCode::from(130));
+    }
+    Ok(code)
+}
+
+fn dispatch(command: &Command, ws: &Workspace) -> anyhow::Result<ExitCode> {
     match command {
         Command::Doctor => doctor::run(ws),
         Command::Map(args) => index::map(ws, args),
@@ -93,7 +102,31 @@ pub fn run(command: &Command, ws: &Workspace) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Whether a check the model asks to run may run (`--allow-checks`); the
+/// Cancelled by Ctrl-C (or SIGTERM): what runs stops at its next step — a
+/// generation at the next token, a check with its whole process group
+/// killed — and the command ends; a second Ctrl-C exits at once (130).
+pub fn interrupt() -> crate::model::Cancel {
+    INTERRUPT
+        .get_or_init(|| {
+            let c = crate::model::Cancel::new();
+            for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+                // The first signal only sets the flag; with it set, the next exits.
+                let _ = signal_hook::flag::register_conditional_shutdown(sig, 130, c.flag());
+                let _ = signal_hook::flag::register(sig, c.flag());
+            }
+            c
+        })
+        .clone()
+}
+
+static INTERRUPT: std::sync::OnceLock<crate::model::Cancel> = std::sync::OnceLock::new();
+
+/// Whether Ctrl-C stopped the command.
+fn interrupted() -> bool {
+    INTERRUPT.get().is_some_and(|c| c.is_cancelled())
+}
+
+/// Whether a check the model asks to run (`--allow-checks`); the
 /// refusal is said on stderr.
 pub fn approve_checks(allow: bool) -> impl FnMut(&str) -> bool {
     move |name: &str| {
