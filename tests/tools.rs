@@ -535,7 +535,10 @@ fn alive(pid: i32) -> bool {
 
 fn wait_for(path: &Path) -> i32 {
     for _ in 0..200 {
-        if let Some(pid) = std::fs::read_to_string(path).ok().and_then(|s| s.trim().parse().ok()) {
+        if let Some(pid) = std::fs::read_to_string(path)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+        {
             return pid;
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
@@ -560,7 +563,11 @@ fn a_hanging_check_is_killed_at_its_timeout_and_on_ctrl_c() {
     let started = std::time::Instant::now();
     let out = sb.locus(&root, &["checks", "run", "slow", "--json"]);
     let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
-    assert_eq!((v["ok"].as_bool(), v["timed_out"].as_bool()), (Some(false), Some(true)), "{v}");
+    assert_eq!(
+        (v["ok"].as_bool(), v["timed_out"].as_bool()),
+        (Some(false), Some(true)),
+        "{v}"
+    );
     assert!(started.elapsed().as_secs() < 30);
     let child = wait_for(&root.join("child.pid"));
     std::thread::sleep(std::time::Duration::from_millis(200));
@@ -581,7 +588,10 @@ fn a_hanging_check_is_killed_at_its_timeout_and_on_ctrl_c() {
         if let Some(_status) = run.try_wait().unwrap() {
             break run.wait_with_output().unwrap();
         }
-        assert!(started.elapsed().as_secs() < 20, "locus did not stop on Ctrl-C");
+        assert!(
+            started.elapsed().as_secs() < 20,
+            "locus did not stop on Ctrl-C"
+        );
         std::thread::sleep(std::time::Duration::from_millis(50));
     };
     assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));

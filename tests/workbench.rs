@@ -318,3 +318,92 @@ fn the_tool_loop_runs_the_check_reads_proposes_and_stops_at_max_steps() {
         "the error went back to the model"
     );
 }
+
+/// `[tools] shell = "ask"` in the user's config offers the model a shell:
+/// each command is put to the user first and runs in the repository root
+/// only when confirmed. A repository's own file cannot turn it on untrusted.
+#[test]
+fn the_shell_tool_runs_only_confirmed_commands_and_only_when_configured() {
+    let sb = Sandbox::new();
+    let root = repo(&sb);
+    sb.write(
+        "config/locus/config.toml",
+        "[tools]\nshell = \"ask\"\nshell_timeout_s = 5\n",
+    );
+    let mut wb = bench(&sb, &root);
+    wb.open_session(None).unwrap();
+    let script = [
+        "<tool_call>{\"name\": \"shell\", \"arguments\": {\"command\": \"echo ran > ok.txt; echo done\"}}</tool_call>",
+        "<tool_call>{\"name\": \"shell\", \"arguments\": {\"command\": \"touch refused.txt\"}}</tool_call>",
+        "Finished.",
+    ];
+    let model = Arc::new(ScriptedModel::new(script, 8192));
+    wb.set_model(Box::new(model.clone()));
+    let asked = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = asked.clone();
+    wb.approve_shell = Some(Box::new(move |cmd: &str| {
+        seen.lock().unwrap().push(cmd.to_string());
+        cmd.starts_with("echo")
+    }));
+    let (_, end, _) = wb
+        .ask_with_tools(
+            Via::Local,
+            "Run it",
+            &[],
+            &mut |_| false,
+            &Cancel::new(),
+            &mut |_| {},
+        )
+        .unwrap();
+    assert_eq!(
+        asked.lock().unwrap().len(),
+        2,
+        "each command was shown: {:?}",
+        end.steps
+    );
+    assert_eq!(
+        std::fs::read_to_string(root.join("ok.txt")).unwrap(),
+        "ran\n"
+    );
+    assert!(!root.join("refused.txt").exists());
+    assert!(end.steps[0].result.ok && end.steps[0].result.content.contains("done"));
+    assert!(!end.steps[1].result.ok && end.steps[1].result.content.contains("did not approve"));
+    assert!(model.requests()[0][0].content.contains("shell"), "declared");
+
+    // The repository's file asks for it: ignored until trusted.
+    let sb = Sandbox::new();
+    let root = repo(&sb);
+    std::fs::create_dir_all(root.join(".locus")).unwrap();
+    std::fs::write(
+        root.join(".locus/config.toml"),
+        "[tools]\nshell = \"ask\"\n",
+    )
+    .unwrap();
+    let mut wb = bench(&sb, &root);
+    wb.open_session(None).unwrap();
+    let model = Arc::new(ScriptedModel::new(
+        [
+            "<tool_call>{\"name\": \"shell\", \"arguments\": {\"command\": \"touch x\"}}</tool_call>",
+            "ok",
+        ],
+        8192,
+    ));
+    wb.set_model(Box::new(model.clone()));
+    wb.approve_shell = Some(Box::new(|_: &str| true));
+    let (_, end, _) = wb
+        .ask_with_tools(
+            Via::Local,
+            "Run it",
+            &[],
+            &mut |_| false,
+            &Cancel::new(),
+            &mut |_| {},
+        )
+        .unwrap();
+    assert!(
+        end.steps[0].result.content.contains("no tool `shell`"),
+        "{:?}",
+        end.steps[0].result
+    );
+    assert!(!root.join("x").exists());
+}

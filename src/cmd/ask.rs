@@ -80,6 +80,7 @@ pub fn ask(ws: &Workspace, args: &AskArgs) -> anyhow::Result<ExitCode> {
     let mut stopped = None;
     let answer = if tools {
         let mut approve = super::approve_checks(args.allow_checks);
+        wb.approve_shell = Some(super::confirm_shell());
         let mut on_event = super::loop_events(json_mode, jsonl, &mut on_text);
         let (answer, end, _) = wb.ask_with_tools(
             via,

@@ -63,6 +63,7 @@ pub fn run(ws: &Workspace, args: &EditArgs) -> anyhow::Result<ExitCode> {
     };
     let out = if tools {
         let mut approve = super::approve_checks(args.allow_checks);
+        wb.approve_shell = Some(super::confirm_shell());
         let mut on_event = super::loop_events(json_mode, jsonl, &mut on_text);
         wb.edit_with_tools(
             via,

@@ -21,6 +21,28 @@ pub struct Settings {
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub checks: std::collections::BTreeMap<String, CheckSettings>,
     pub agent: AgentSettings,
+    pub tools: ToolsSettings,
+}
+
+/// `[tools]`: tools beyond the built-in ones.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ToolsSettings {
+    /// "off": the model cannot run commands of its own; "ask": it may
+    /// propose a shell command, shown and confirmed each time (a
+    /// repository's file sets this only once trusted).
+    pub shell: String,
+    /// A shell command is killed after this many seconds.
+    pub shell_timeout_s: u64,
+}
+
+impl Default for ToolsSettings {
+    fn default() -> Self {
+        ToolsSettings {
+            shell: "off".into(),
+            shell_timeout_s: 120,
+        }
+    }
 }
 
 /// One check (`[checks.NAME]`): a command run in the repository root.
@@ -233,6 +255,12 @@ impl Settings {
                 ));
                 *v = most;
             }
+        }
+        if !matches!(self.tools.shell.as_str(), "off" | "ask") {
+            return Err(format!(
+                "key `tools.shell`: {:?} is neither \"off\" nor \"ask\"",
+                self.tools.shell
+            ));
         }
         if !matches!(self.agent.approve.as_str(), "ask" | "checks") {
             return Err(format!(

@@ -19,6 +19,7 @@ pub const RISKY_KEYS: &[&str] = &[
     "model.provider",
     "checks",
     "agent.approve",
+    "tools.shell",
 ];
 
 /// How far a repository's config file is trusted.

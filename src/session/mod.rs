@@ -25,7 +25,7 @@ use crate::tokens::TokenCounter;
 pub use prompts::{ASK_SYSTEM, SUMMARY_SYSTEM};
 pub use sources::{Source, sources};
 pub use store::{Record, SessionInfo, list, sessions_dir};
-pub use workbench::{Applied, Via, Workbench, WorkbenchError};
+pub use workbench::{Applied, ShellConfirm, Via, Workbench, WorkbenchError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {

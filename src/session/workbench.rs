@@ -82,6 +82,9 @@ pub struct Applied {
     pub not_staged: Vec<(String, String)>,
 }
 
+/// Asks the user whether a shell command the model proposed may run.
+pub type ShellConfirm = Box<dyn FnMut(&str) -> bool + Send>;
+
 pub struct Workbench {
     pub ws: Workspace,
     pub settings: Settings,
@@ -99,6 +102,9 @@ pub struct Workbench {
     pub pinned: Vec<String>,
     /// Checks the user let the model run in this session (asked once each).
     approved_checks: std::collections::BTreeSet<String>,
+    /// Asked before each shell command the model proposes (`[tools] shell =
+    /// "ask"`); without it every command is refused.
+    pub approve_shell: Option<ShellConfirm>,
     pub session: Session,
 }
 
@@ -137,6 +143,7 @@ impl Workbench {
             model: None,
             pinned: Vec::new(),
             approved_checks: Default::default(),
+            approve_shell: None,
             session,
             ws,
         })
@@ -451,6 +458,14 @@ impl Workbench {
             &self.settings.checks,
             &mut approve,
         );
+        let mut refuse = |_: &str| false;
+        if self.settings.tools.shell == "ask" {
+            let ask: &mut dyn FnMut(&str) -> bool = match self.approve_shell.as_deref_mut() {
+                Some(a) => a,
+                None => &mut refuse,
+            };
+            toolbox = toolbox.with_shell(ask, self.settings.tools.shell_timeout_s);
+        }
         Ok(f(
             &mut self.session,
             model,

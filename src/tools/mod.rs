@@ -8,5 +8,5 @@ pub mod registry;
 pub mod toolbox;
 
 pub use check::{CheckError, CheckOutcome};
-pub use registry::{ToolCall, ToolResult, ToolSpec, builtin, validate};
+pub use registry::{ToolCall, ToolResult, ToolSpec, builtin, shell, validate};
 pub use toolbox::Toolbox;

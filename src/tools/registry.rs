@@ -75,6 +75,16 @@ fn spec(name: &str, description: &str, parameters: Value, read_only: bool) -> To
     }
 }
 
+/// The shell tool, offered only when a trusted config sets `[tools] shell = "ask"`.
+pub fn shell() -> ToolSpec {
+    spec(
+        "shell",
+        "Run a shell command in the repository root (the user sees it and must confirm it first). Prefer the other tools; use this for what they cannot do.",
+        json!({"type": "object", "properties": {"command": {"type": "string", "description": "The command line, run with sh -c."}}, "required": ["command"]}),
+        false,
+    )
+}
+
 /// The built-in tools, in the order the model is shown them.
 pub fn builtin() -> Vec<ToolSpec> {
     let obj = |props: Value, required: &[&str]| json!({"type": "object", "properties": props, "required": required});

@@ -29,6 +29,9 @@ const LISTED: usize = 300;
 /// Bytes of a diff returned at most.
 const DIFF_BYTES: usize = 12_000;
 
+/// Asks whether a command may run.
+pub type Confirm<'a> = &'a mut dyn FnMut(&str) -> bool;
+
 /// Says why a path stays on this machine, if it does.
 pub type LeftOut<'a> = &'a (dyn Fn(&str) -> Option<String> + Sync);
 
@@ -46,6 +49,8 @@ pub struct Toolbox<'a> {
     /// The checks run, in order.
     pub checks_run: Vec<CheckOutcome>,
     specs: Vec<ToolSpec>,
+    /// With `[tools] shell = "ask"`: asked before each command; and its timeout.
+    shell: Option<(Confirm<'a>, u64)>,
 }
 
 impl<'a> Toolbox<'a> {
@@ -65,7 +70,16 @@ impl<'a> Toolbox<'a> {
             proposals: Vec::new(),
             checks_run: Vec::new(),
             specs: builtin(),
+            shell: None,
         }
+    }
+
+    /// Offer the `shell` tool: every command is put to `approve` first and
+    /// killed (with its process group) after `timeout_s`.
+    pub fn with_shell(mut self, approve: Confirm<'a>, timeout_s: u64) -> Self {
+        self.specs.push(super::registry::shell());
+        self.shell = Some((approve, timeout_s));
+        self
     }
 
     /// The tools, as the model is told of them.
@@ -114,12 +128,42 @@ impl<'a> Toolbox<'a> {
             "run_check" => self.run_check(&s("name").unwrap_or_default(), cancel),
             "git_status" => self.git_status(),
             "git_diff" => self.git_diff(s("path").as_deref()),
+            "shell" => self.shell(&s("command").unwrap_or_default(), cancel),
             _ => Err("not implemented".to_string()),
         };
         match r {
             Ok((content, summary)) => ToolResult::ok(&call.name, content, summary),
             Err(e) => ToolResult::error(&call.name, e),
         }
+    }
+
+    fn shell(&mut self, command: &str, cancel: &Cancel) -> Result<(String, String), String> {
+        let Some((approve, timeout_s)) = self.shell.as_mut() else {
+            return Err("there is no shell tool".into());
+        };
+        if command.trim().is_empty() {
+            return Err("the command is empty".into());
+        }
+        if !approve(command) {
+            return Err(format!("the user did not approve running `{command}`"));
+        }
+        let c = CheckSettings {
+            command: command.into(),
+            after_edit: false,
+            timeout_s: *timeout_s,
+        };
+        let o = super::check::run_command(self.guard.root(), "shell", &c, cancel)
+            .map_err(|e| e.to_string())?;
+        let how = match (o.timed_out, o.cancelled, o.exit_code) {
+            (true, _, _) => format!("killed after {timeout_s} s"),
+            (_, true, _) => "cancelled".into(),
+            (_, _, Some(code)) => format!("exit {code}"),
+            _ => "killed".into(),
+        };
+        Ok((
+            format!("$ {command}\n({how})\n{}", o.output),
+            format!("shell: {command} ({how})"),
+        ))
     }
 
     fn read_file(
