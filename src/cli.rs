@@ -70,10 +70,29 @@ pub enum Command {
     Trust(TrustArgs),
     /// List the checks (tests, linters) configured here, run one, or save the one proposed.
     Checks(ChecksArgs),
+    /// The MCP servers of `[mcp.servers.NAME]` and their tools.
+    Mcp(McpArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
     Completions { shell: clap_complete::Shell },
     /// Print the manual page (roff), e.g. `locus man | man -l -`.
     Man,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct McpArgs {
+    #[command(subcommand)]
+    pub action: McpAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum McpAction {
+    /// Start each configured server, list its tools (as `NAME.tool`, read-only
+    /// or acting), and stop it.
+    List {
+        /// Print JSON: [{"name", "command", "error", "tools": [{"name", "description", "read_only"}]}].
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, clap::Args)]

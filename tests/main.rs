@@ -13,6 +13,7 @@ mod git;
 mod hygiene;
 mod hygiene_props;
 mod index;
+mod mcp;
 mod models;
 mod native_tools;
 mod pull;

@@ -322,3 +322,47 @@ fn a_native_round_trip_on_the_local_model_reuses_the_prefix() {
         first.prompt_tokens
     );
 }
+
+/// An MCP tool's `server.tool` name travels as `server__tool` (the APIs
+/// accept no dot) and comes back as itself.
+#[test]
+fn dotted_tool_names_travel_as_the_apis_accept_them() {
+    let server = Server::start(vec![Reply::sse(
+        &openai_call("c9", "demo__echo", json!({"text": "hi"})),
+        64,
+    )]);
+    let model = CloudModel::new("o", provider(ProviderKind::Openai, server.url("/v1"))).unwrap();
+    let tools = [ToolDecl {
+        name: "demo.echo".into(),
+        description: "Echo.".into(),
+        parameters: json!({"type": "object", "properties": {"text": {"type": "string"}}}),
+    }];
+    let mut messages = conversation();
+    messages[2].tool_calls[0].name = "demo.echo".into();
+    let mut events = Vec::new();
+    model
+        .chat(
+            &ChatRequest {
+                messages: &messages,
+                max_tokens: 16,
+                temperature: 0.0,
+                files: &[],
+                tools: &tools,
+            },
+            &Cancel::new(),
+            &mut |e| events.push(e),
+        )
+        .unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::ToolCall(c) if c.name == "demo.echo")),
+        "{events:?}"
+    );
+    let body: Value = serde_json::from_str(&server.requests()[0].body).unwrap();
+    assert_eq!(body["tools"][0]["function"]["name"], "demo__echo");
+    assert_eq!(
+        body["messages"][2]["tool_calls"][0]["function"]["name"],
+        "demo__echo"
+    );
+}

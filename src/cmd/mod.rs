@@ -30,6 +30,7 @@ pub mod doctor;
 pub mod edit;
 pub mod generate;
 pub mod index;
+pub mod mcp;
 pub mod models;
 pub mod trust;
 
@@ -88,6 +89,7 @@ fn dispatch(command: &Command, ws: &Workspace) -> anyhow::Result<ExitCode> {
         Command::Sessions(args) => ask::sessions(ws, args),
         Command::Audit(args) => cloud::audit(ws, args),
         Command::Trust(args) => trust::run(ws, args),
+        Command::Mcp(args) => mcp::run(ws, args),
         Command::Checks(args) => checks::run(ws, args),
         Command::Completions { shell } => {
             let mut cmd = <crate::cli::Cli as clap::CommandFactory>::command();

@@ -22,6 +22,28 @@ pub struct Settings {
     pub checks: std::collections::BTreeMap<String, CheckSettings>,
     pub agent: AgentSettings,
     pub tools: ToolsSettings,
+    pub mcp: McpSettings,
+}
+
+/// `[mcp]`: MCP servers the model's tools may come from.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct McpSettings {
+    /// `[mcp.servers.NAME]`
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub servers: std::collections::BTreeMap<String, McpServerSettings>,
+}
+
+/// One stdio MCP server: started as `command args…` with `env` added, in
+/// the repository root.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct McpServerSettings {
+    pub command: String,
+    #[serde(default)]
+    pub args: Vec<String>,
+    #[serde(default)]
+    pub env: std::collections::BTreeMap<String, String>,
 }
 
 /// `[tools]`: tools beyond the built-in ones.

@@ -20,6 +20,7 @@ pub const RISKY_KEYS: &[&str] = &[
     "checks",
     "agent.approve",
     "tools.shell",
+    "mcp",
 ];
 
 /// How far a repository's config file is trusted.

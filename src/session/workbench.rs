@@ -105,6 +105,8 @@ pub struct Workbench {
     /// Asked before each shell command the model proposes (`[tools] shell =
     /// "ask"`); without it every command is refused.
     pub approve_shell: Option<ShellConfirm>,
+    /// The MCP servers, started on the first tool loop (stopped on drop).
+    mcp: Option<crate::tools::mcp::McpServers>,
     pub session: Session,
 }
 
@@ -144,6 +146,7 @@ impl Workbench {
             pinned: Vec::new(),
             approved_checks: Default::default(),
             approve_shell: None,
+            mcp: None,
             session,
             ws,
         })
@@ -427,6 +430,9 @@ impl Workbench {
             &mut crate::tools::Toolbox<'_>,
         ) -> Result<R, SessionError>,
     ) -> Result<R, WorkbenchError> {
+        if !self.settings.mcp.servers.is_empty() {
+            self.mcp_servers().start();
+        }
         let model = pick(&self.model, via)?;
         let index = self.index.as_ref().expect("opened");
         let auto = self.settings.agent.approve == "checks";
@@ -466,6 +472,9 @@ impl Workbench {
             };
             toolbox = toolbox.with_shell(ask, self.settings.tools.shell_timeout_s);
         }
+        if let Some(servers) = &self.mcp {
+            toolbox = toolbox.with_mcp(servers);
+        }
         Ok(f(
             &mut self.session,
             model,
@@ -473,6 +482,20 @@ impl Workbench {
             &self.guard,
             &mut toolbox,
         )?)
+    }
+
+    fn mcp_servers(&mut self) -> &mut crate::tools::mcp::McpServers {
+        let (servers, root) = (&self.settings.mcp.servers, &self.ws.root);
+        self.mcp
+            .get_or_insert_with(|| crate::tools::mcp::McpServers::new(servers, root))
+    }
+
+    /// Start the configured MCP servers (those not running yet) and say
+    /// what each offers, or why it could not start.
+    pub fn mcp_status(&mut self) -> Vec<crate::tools::mcp::McpStatus> {
+        let servers = self.mcp_servers();
+        servers.start();
+        servers.status()
     }
 
     /// Ask for a change (the pinned files and `files` are shown and may be

@@ -4,6 +4,7 @@
 //! writes, and a check runs only when configured and approved.
 
 pub mod check;
+pub mod mcp;
 pub mod registry;
 pub mod toolbox;
 

@@ -51,6 +51,8 @@ pub struct Toolbox<'a> {
     specs: Vec<ToolSpec>,
     /// With `[tools] shell = "ask"`: asked before each command; and its timeout.
     shell: Option<(Confirm<'a>, u64)>,
+    /// MCP servers whose tools were added.
+    mcp: Option<&'a super::mcp::McpServers>,
 }
 
 impl<'a> Toolbox<'a> {
@@ -71,7 +73,16 @@ impl<'a> Toolbox<'a> {
             checks_run: Vec::new(),
             specs: builtin(),
             shell: None,
+            mcp: None,
         }
+    }
+
+    /// Offer the running MCP servers' tools (`SERVER.tool`); an acting one
+    /// is put to the same approval as a check, the first time per session.
+    pub fn with_mcp(mut self, servers: &'a super::mcp::McpServers) -> Self {
+        self.specs.extend(servers.specs());
+        self.mcp = Some(servers);
+        self
     }
 
     /// Offer the `shell` tool: every command is put to `approve` first and
@@ -105,6 +116,25 @@ impl<'a> Toolbox<'a> {
                 ),
             );
         };
+        if let Some(servers) = self.mcp.filter(|_| call.name.contains('.')) {
+            // The server checks its own schema; an acting tool is approved first.
+            if !call.arguments.is_object() {
+                return ToolResult::error(&call.name, "the arguments must be a JSON object");
+            }
+            if !spec.read_only && !(self.approve_check)(&call.name) {
+                return ToolResult::error(
+                    &call.name,
+                    format!("the user did not approve running {}", call.name),
+                );
+            }
+            return match servers.call(&call.name, &call.arguments) {
+                Ok(text) => {
+                    let summary = format!("{}: {} lines", call.name, text.lines().count());
+                    ToolResult::ok(&call.name, text, summary)
+                }
+                Err(e) => ToolResult::error(&call.name, e),
+            };
+        }
         if let Err(e) = validate(spec, &call.arguments) {
             return ToolResult::error(&call.name, e);
         }

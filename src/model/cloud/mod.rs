@@ -391,7 +391,16 @@ impl CloudModel {
             stats.finish = "stop".into();
         }
         if stats.finish != "cancelled" {
-            for e in calls.events() {
+            for mut e in calls.events() {
+                // Back from the name the API accepted to the tool's own.
+                if let Event::ToolCall(c) = &mut e
+                    && let Some(t) = req
+                        .tools
+                        .iter()
+                        .find(|t| wire::wire_name(&t.name) == c.name)
+                {
+                    c.name = t.name.clone();
+                }
                 emit(e);
             }
         }

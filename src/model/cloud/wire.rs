@@ -41,6 +41,12 @@ pub struct WireRequest {
     pub body: Value,
 }
 
+/// A tool's name as the APIs accept it (`[a-zA-Z0-9_-]`): an MCP tool's
+/// `server.tool` travels as `server__tool`.
+pub fn wire_name(name: &str) -> String {
+    name.replace('.', "__")
+}
+
 fn role(r: Role) -> &'static str {
     match r {
         Role::System => "system",
@@ -90,7 +96,7 @@ pub fn request(
             if !tools.is_empty() {
                 body["tools"] = tools
                     .iter()
-                    .map(|t| json!({"type": "function", "function": {"name": t.name, "description": t.description, "parameters": t.parameters}}))
+                    .map(|t| json!({"type": "function", "function": {"name": wire_name(&t.name), "description": t.description, "parameters": t.parameters}}))
                     .collect();
             }
             WireRequest {
@@ -113,7 +119,7 @@ pub fn request(
             if !tools.is_empty() {
                 body["tools"] = tools
                     .iter()
-                    .map(|t| json!({"name": t.name, "description": t.description, "input_schema": t.parameters}))
+                    .map(|t| json!({"name": wire_name(&t.name), "description": t.description, "input_schema": t.parameters}))
                     .collect();
             }
             let url = if base.ends_with("/v1") {
@@ -136,7 +142,7 @@ pub fn request(
             if !tools.is_empty() {
                 let decls: Vec<Value> = tools
                     .iter()
-                    .map(|t| json!({"name": t.name, "description": t.description, "parameters": t.parameters}))
+                    .map(|t| json!({"name": wire_name(&t.name), "description": t.description, "parameters": t.parameters}))
                     .collect();
                 body["tools"] = json!([{"functionDeclarations": decls}]);
             }
@@ -160,7 +166,7 @@ fn openai_message(m: &Message) -> Value {
             let calls: Vec<Value> = m
                 .tool_calls
                 .iter()
-                .map(|c| json!({"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments.to_string()}}))
+                .map(|c| json!({"id": c.id, "type": "function", "function": {"name": wire_name(&c.name), "arguments": c.arguments.to_string()}}))
                 .collect();
             let content = if m.content.is_empty() {
                 Value::Null
@@ -188,7 +194,7 @@ fn anthropic_messages(msgs: &[&Message]) -> Vec<Value> {
                     blocks.push(json!({"type": "text", "text": m.content}));
                 }
                 for c in &m.tool_calls {
-                    blocks.push(json!({"type": "tool_use", "id": c.id, "name": c.name, "input": c.arguments}));
+                    blocks.push(json!({"type": "tool_use", "id": c.id, "name": wire_name(&c.name), "input": c.arguments}));
                 }
                 out.push(json!({"role": "assistant", "content": blocks}));
             }
@@ -219,12 +225,14 @@ fn gemini_contents(msgs: &[&Message]) -> Vec<Value> {
                     parts.push(json!({"text": m.content}));
                 }
                 for c in &m.tool_calls {
-                    parts.push(json!({"functionCall": {"name": c.name, "args": c.arguments}}));
+                    parts.push(
+                        json!({"functionCall": {"name": wire_name(&c.name), "args": c.arguments}}),
+                    );
                 }
                 out.push(json!({"role": "model", "parts": parts}));
             }
             Role::Tool => {
-                let part = json!({"functionResponse": {"name": m.name, "response": {"output": m.content}}});
+                let part = json!({"functionResponse": {"name": m.name.as_deref().map(wire_name), "response": {"output": m.content}}});
                 match out.last_mut() {
                     Some(last)
                         if last["role"] == "user"
