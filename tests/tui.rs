@@ -560,3 +560,67 @@ fn control_characters_in_answers_never_reach_the_terminal() {
     }
     assert!(text(&t).contains("evil"), "{}", text(&t));
 }
+
+/// The tool loop in the transcript: each call one folded line (running,
+/// then ✓ or ✗ with its summary), Ctrl-T shows what it gave; a question the
+/// worker waits on is answered with y (or n, Esc, Ctrl-C).
+#[test]
+fn tool_calls_are_folded_lines_and_questions_wait_for_y_or_n() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let styles = Styles::new(None, 0);
+    let mut app = chatting();
+    app.entries
+        .push(Entry::User("Why does the test fail?".into()));
+    app.entries.push(Entry::Assistant {
+        placement: "local: Gemma 3 270m".into(),
+        text: "Let me run it.".into(),
+        thinking: String::new(),
+        done: false,
+    });
+    app.report(Report::ToolCall {
+        name: "run_check".into(),
+        arguments: "{\"name\":\"test\"}".into(),
+    });
+    assert!(text(&render(&app, &styles, 100, 30)).contains("▸ … run_check {\"name\":\"test\"}"));
+    let (reply, answer) = std::sync::mpsc::channel();
+    app.report(Report::Confirm {
+        prompt: "the model asks to run test".into(),
+        reply,
+    });
+    assert!(text(&render(&app, &styles, 100, 30)).contains("y runs it, n refuses"));
+    app.key(KeyEvent::new(KeyCode::Char('x'), KeyModifiers::NONE));
+    assert!(answer.try_recv().is_err(), "another key does not answer");
+    app.key(KeyEvent::new(KeyCode::Char('y'), KeyModifiers::NONE));
+    assert_eq!(answer.try_recv(), Ok(true));
+    app.report(Report::ToolResult {
+        name: "run_check".into(),
+        ok: true,
+        summary: "check test failed (exit 1) in 0.1 s".into(),
+        content: "FAIL: test_add\nAssertionError: -1 != 5".into(),
+    });
+    app.report(Report::Token("add subtracts.".into()));
+    let screen = text(&render(&app, &styles, 100, 30));
+    assert!(
+        screen.contains("▸ ✓ run_check {\"name\":\"test\"}  check test failed"),
+        "{screen}"
+    );
+    assert!(!screen.contains("AssertionError"), "folded: {screen}");
+    assert!(
+        screen.contains("add subtracts."),
+        "the text after the call streams below it"
+    );
+    app.key(KeyEvent::new(KeyCode::Char('t'), KeyModifiers::CONTROL));
+    let screen = text(&render(&app, &styles, 100, 30));
+    assert!(
+        screen.contains("▾ ✓ run_check") && screen.contains("AssertionError: -1 != 5"),
+        "{screen}"
+    );
+
+    let (reply, answer) = std::sync::mpsc::channel();
+    app.report(Report::Confirm {
+        prompt: "the model wants to run `rm -rf build`".into(),
+        reply,
+    });
+    app.key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
+    assert_eq!(answer.try_recv(), Ok(false), "Ctrl-C answers no");
+}

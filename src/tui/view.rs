@@ -295,7 +295,10 @@ pub fn bindings(view: View, keys: &Keymap) -> Vec<(String, &'static str)> {
                 "complete a file or symbol (↑/↓ choose)",
             ),
             (fixed("PgUp / PgDn"), "scroll the conversation"),
-            (k(Action::Thinking), "show / fold the model's thinking"),
+            (
+                k(Action::Thinking),
+                "show / fold thinking, tool calls",
+            ),
             (
                 k(Action::Escalate),
                 "to the cloud model: preview, then send",
@@ -431,6 +434,45 @@ fn entry_lines<'a>(e: &'a Entry, st: &Styles, show_thinking: bool) -> Vec<Line<'
                         st.get("ui.text.dim"),
                     )));
                     i += 1;
+                }
+            }
+        }
+        Entry::Tool {
+            name,
+            arguments,
+            ok,
+            summary,
+            content,
+        } => {
+            let dim = st.get("ui.thinking");
+            let args: String = arguments.chars().take(80).collect();
+            let (mark, style) = match ok {
+                None => ("…", st.get("info")),
+                Some(true) => ("✓", dim),
+                Some(false) => ("✗", st.get("error")),
+            };
+            let fold = if show_thinking { "▾" } else { "▸" };
+            lines.push(Line::from(vec![
+                Span::styled(format!("{fold} {mark} {name} {args}"), style),
+                Span::styled(
+                    if summary.is_empty() {
+                        String::new()
+                    } else {
+                        format!("  {summary}")
+                    },
+                    dim,
+                ),
+            ]));
+            if show_thinking {
+                let all: Vec<&str> = content.lines().collect();
+                for l in all.iter().take(40) {
+                    lines.push(Line::from(Span::styled(format!("    {l}"), dim)));
+                }
+                if all.len() > 40 {
+                    lines.push(Line::from(Span::styled(
+                        format!("    … {} more lines", all.len() - 40),
+                        dim,
+                    )));
                 }
             }
         }

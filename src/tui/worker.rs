@@ -3,6 +3,7 @@
 //! run), reporting over a channel; the UI thread never waits on it.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender};
 
 use super::Incoming;
@@ -14,6 +15,7 @@ use crate::index::Progress;
 use crate::model::Cancel;
 use crate::model::local::pull;
 use crate::route::{Approve, Preview, Trim};
+use crate::session::agent::LoopEvent;
 use crate::session::models::{self, ModelSpec};
 use crate::session::{Piece, Task, Via, Workbench, WorkbenchError};
 use crate::workspace::Workspace;
@@ -31,13 +33,25 @@ pub fn spawn(
     out: Sender<Incoming>,
 ) -> Sender<Job> {
     let (tx, rx) = std::sync::mpsc::channel::<Job>();
+    // A question for the user: asked in the transcript, answered with y / n.
+    let asker = out.clone();
+    let ask_user: AskUser = Arc::new(move |prompt: String| {
+        let (reply, answer) = std::sync::mpsc::channel();
+        if asker
+            .send(Incoming::Report(Report::Confirm { prompt, reply }))
+            .is_err()
+        {
+            return false;
+        }
+        answer.recv().unwrap_or(false)
+    });
     std::thread::Builder::new()
         .name("locus-worker".into())
         .spawn(move || {
             let send = |r: Report| {
                 let _ = out.send(Incoming::Report(r));
             };
-            if let Err(e) = work(ws, resume, model, &rx, &send) {
+            if let Err(e) = work(ws, resume, model, &rx, &send, ask_user) {
                 send(Report::Error(format!("{e:#}")));
             }
         })
@@ -45,14 +59,25 @@ pub fn spawn(
     tx
 }
 
+/// Asks the user a yes/no question and waits for the answer.
+type AskUser = Arc<dyn Fn(String) -> bool + Send + Sync>;
+
 fn work(
     ws: Workspace,
     resume: Option<Option<String>>,
     model_spec: Option<String>,
     rx: &Receiver<Job>,
     send: &dyn Fn(Report),
+    ask_user: AskUser,
 ) -> anyhow::Result<()> {
     let mut wb = Workbench::new(ws)?;
+    let ask = ask_user.clone();
+    wb.approve_shell = Some(Box::new(move |command: &str| {
+        ask(format!(
+            "the model wants to run in the repository root: `{}`",
+            crate::terminal::visible(command)
+        ))
+    }));
     if let Some(note) = wb.trust_note.clone() {
         send(Report::Untrusted(note));
     }
@@ -169,7 +194,16 @@ fn work(
                         attempts: 0,
                     };
                 }
-                match run_task(&mut wb, Via::Local, task, text, &job.cancel, on_text, send) {
+                match run_task(
+                    &mut wb,
+                    Via::Local,
+                    task,
+                    text,
+                    &job.cancel,
+                    on_text,
+                    send,
+                    &ask_user,
+                ) {
                     Ok(report) => send(report),
                     Err(e) => send(Report::Error(e.to_string())),
                 }
@@ -270,6 +304,7 @@ fn work(
                     &job.cancel,
                     on_text,
                     send,
+                    &ask_user,
                 );
                 match r {
                     Ok(report) => send(with_cost(report, gated.cost())),
@@ -283,7 +318,7 @@ fn work(
                     git_status(&wb.ws.cwd, send);
                 }
                 if written {
-                    after_edit(&mut wb, &mut fixing, &job.cancel, on_text, send);
+                    after_edit(&mut wb, &mut fixing, &job.cancel, on_text, send, &ask_user);
                 }
             }
             Request::CommitDraft => match wb.commit_draft(12_000, &job.cancel) {
@@ -359,7 +394,10 @@ fn use_model(wb: &mut Workbench, spec: &ModelSpec, send: &dyn Fn(Report)) {
     }
 }
 
-/// Run an ask or an edit on `via`; the report of its end.
+/// Run an ask or an edit on `via` (the tool loop first unless `[agent]
+/// tools = false`: each call one folded line, a check or acting tool
+/// asked about in the transcript); the report of its end.
+#[allow(clippy::too_many_arguments)]
 fn run_task(
     wb: &mut Workbench,
     via: Via<'_>,
@@ -368,10 +406,40 @@ fn run_task(
     cancel: &Cancel,
     on_text: &mut dyn FnMut(Piece),
     send: &dyn Fn(Report),
+    ask_user: &AskUser,
 ) -> Result<Report, WorkbenchError> {
+    let tools = wb.settings.agent.tools;
+    let mut approve = |name: &str| ask_user(format!("the model asks to run {name}"));
+    let mut on_event = |e: LoopEvent<'_>| match e {
+        LoopEvent::Text(t) => on_text(Piece::Text(t)),
+        LoopEvent::Call(c) => send(Report::ToolCall {
+            name: c.name.clone(),
+            arguments: c.arguments.to_string(),
+        }),
+        LoopEvent::Result(r) => send(Report::ToolResult {
+            name: r.name.clone(),
+            ok: r.ok,
+            summary: r.summary.clone(),
+            content: r.content.clone(),
+        }),
+    };
     match task {
         Task::Ask => {
-            let a = wb.ask(via, text, &[], cancel, on_text)?;
+            let a = if tools {
+                let (a, end, _) =
+                    wb.ask_with_tools(via, text, &[], &mut approve, cancel, &mut on_event)?;
+                if let Some(why) = end.stopped {
+                    send(Report::Info(why));
+                }
+                a
+            } else {
+                wb.ask(via, text, &[], cancel, &mut |p| {
+                    on_event(match p {
+                        Piece::Text(t) => LoopEvent::Text(t),
+                        Piece::Thinking(_) => return,
+                    })
+                })?
+            };
             if a.context.missing_tokens > 0
                 && matches!(a.placement, crate::model::chat::Placement::Local { .. })
             {
@@ -396,7 +464,18 @@ fn run_task(
             })
         }
         Task::Edit => {
-            let o = wb.edit(via, text, &[], cancel, on_text)?;
+            let o = if tools {
+                wb.edit_with_tools(via, text, &[], &mut approve, cancel, &mut on_event)?
+            } else {
+                wb.edit(via, text, &[], cancel, &mut |p| {
+                    if let Piece::Text(t) = p {
+                        on_event(LoopEvent::Text(t))
+                    }
+                })?
+            };
+            if let Some(why) = &o.stopped {
+                send(Report::Info(why.clone()));
+            }
             Ok(Report::Proposed {
                 changes: o.proposal.changes,
                 failures: o.proposal.failures.iter().map(|f| f.to_string()).collect(),
@@ -467,7 +546,21 @@ fn after_edit(
     cancel: &Cancel,
     on_text: &mut dyn FnMut(Piece),
     send: &dyn Fn(Report),
+    ask_user: &AskUser,
 ) {
+    let names: Vec<&str> = wb
+        .settings
+        .checks
+        .iter()
+        .filter(|(_, c)| c.after_edit)
+        .map(|(n, _)| n.as_str())
+        .collect();
+    if !names.is_empty() {
+        send(Report::Info(format!(
+            "running checks: {} …",
+            names.join(", ")
+        )));
+    }
     let outcomes = wb.after_edit_checks(cancel);
     for o in &outcomes {
         send(Report::Info(o.summary()));
@@ -496,6 +589,7 @@ fn after_edit(
         cancel,
         on_text,
         send,
+        ask_user,
     ) {
         Ok(report) => send(report),
         Err(e) => send(Report::Error(e.to_string())),

@@ -111,6 +111,23 @@ pub enum Report {
         placement: String,
         cost: f64,
     },
+    /// The tool loop called a tool (its result follows).
+    ToolCall {
+        name: String,
+        arguments: String,
+    },
+    ToolResult {
+        name: String,
+        ok: bool,
+        summary: String,
+        content: String,
+    },
+    /// A question only the user can answer (run this check? this command?):
+    /// the worker waits for the answer on `reply`.
+    Confirm {
+        prompt: String,
+        reply: std::sync::mpsc::Sender<bool>,
+    },
     Info(String),
     /// The repository's config file sets what needs trust and is not
     /// trusted: the line that says what was ignored.
@@ -131,6 +148,15 @@ pub enum Entry {
         /// What the model thought before answering (Gemma's thinking mode).
         thinking: String,
         done: bool,
+    },
+    /// One tool call of the loop: a folded line (Ctrl-T shows what it gave).
+    Tool {
+        name: String,
+        arguments: String,
+        /// None while it runs.
+        ok: Option<bool>,
+        summary: String,
+        content: String,
     },
     Info(String),
     Error(String),

@@ -45,6 +45,8 @@ pub struct App {
     pub scroll: u16,
     /// Whether the answers' thinking is unfolded (Ctrl-T).
     pub show_thinking: bool,
+    /// A question the worker waits on (y / n).
+    pub confirm: Option<std::sync::mpsc::Sender<bool>>,
     /// Whether the review shows old and new side by side (`s`; on
     /// terminals at least `diffview::SIDE_BY_SIDE_MIN` wide).
     pub side_by_side: bool,
@@ -95,6 +97,7 @@ impl App {
             review: None,
             scroll: 0,
             show_thinking: false,
+            confirm: None,
             side_by_side: false,
             names: complete::Names::default(),
             completion_sel: 0,
@@ -118,9 +121,27 @@ impl App {
     pub fn key(&mut self, k: KeyEvent) -> Vec<Request> {
         let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
         if ctrl && k.code == KeyCode::Char('c') {
+            // A question the worker waits on is answered no.
+            if let Some(reply) = self.confirm.take() {
+                let _ = reply.send(false);
+            }
             return self.ctrl_c();
         }
         self.ctrl_c_armed = false;
+        if let Some(reply) = self.confirm.take() {
+            let yes = match k.code {
+                KeyCode::Char('y') | KeyCode::Char('Y') => true,
+                KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => false,
+                _ => {
+                    self.confirm = Some(reply);
+                    return Vec::new();
+                }
+            };
+            let _ = reply.send(yes);
+            self.entries
+                .push(Entry::Info(if yes { "approved" } else { "refused" }.into()));
+            return Vec::new();
+        }
         if self.is(Action::Help, &k) {
             self.toggle_help();
             return Vec::new();

@@ -48,6 +48,54 @@ impl App {
                 }
             }
             Report::Names(n) => self.names = n,
+            Report::ToolCall { name, arguments } => self.entries.push(Entry::Tool {
+                name,
+                arguments,
+                ok: None,
+                summary: String::new(),
+                content: String::new(),
+            }),
+            Report::ToolResult {
+                ok,
+                summary,
+                content,
+                ..
+            } => {
+                if let Some(Entry::Tool {
+                    ok: o,
+                    summary: s,
+                    content: c,
+                    ..
+                }) = self
+                    .entries
+                    .iter_mut()
+                    .rev()
+                    .find(|e| matches!(e, Entry::Tool { ok: None, .. }))
+                {
+                    (*o, *s, *c) = (Some(ok), summary, content);
+                }
+                // What the model writes next goes below the call.
+                let placement = self
+                    .entries
+                    .iter()
+                    .rev()
+                    .find_map(|e| match e {
+                        Entry::Assistant { placement, .. } => Some(placement.clone()),
+                        _ => None,
+                    })
+                    .unwrap_or_default();
+                self.entries.push(Entry::Assistant {
+                    placement,
+                    text: String::new(),
+                    thinking: String::new(),
+                    done: false,
+                });
+            }
+            Report::Confirm { prompt, reply } => {
+                self.entries
+                    .push(Entry::Info(format!("{prompt} — y runs it, n refuses")));
+                self.confirm = Some(reply);
+            }
             Report::Thinking(t) => {
                 if let Some(Entry::Assistant { thinking, .. }) = self.entries.last_mut() {
                     thinking.push_str(&t);
