@@ -443,6 +443,7 @@ fn ask_with_tools_headless_and_on_the_small_model() {
     assert_eq!(v["answer"], "add subtracts (calc.py:2).");
     assert_eq!(v["tool_calls"][0]["call"]["name"], "read_file", "{v}");
     assert_eq!(v["tool_calls"][0]["result"]["ok"], true, "{v}");
+    assert_eq!(v["checks"], serde_json::json!([]), "no check ran: {v}");
     let sent = server.requests();
     assert!(sent[1].body.contains("return a - b"), "{}", sent[1].body);
 

@@ -78,6 +78,7 @@ pub fn ask(ws: &Workspace, args: &AskArgs) -> anyhow::Result<ExitCode> {
     let tools = !args.no_tools && (args.tools || wb.settings.agent.tools);
     let mut steps = Vec::new();
     let mut stopped = None;
+    let mut checks = Vec::new();
     let answer = if tools {
         let mut approve = super::approve_checks(args.allow_checks);
         wb.approve_shell = Some(super::confirm_shell());
@@ -92,6 +93,7 @@ pub fn ask(ws: &Workspace, args: &AskArgs) -> anyhow::Result<ExitCode> {
         )?;
         steps = end.steps;
         stopped = end.stopped;
+        checks = end.checks;
         answer
     } else {
         wb.ask(
@@ -137,6 +139,7 @@ pub fn ask(ws: &Workspace, args: &AskArgs) -> anyhow::Result<ExitCode> {
             "session": s.id,
             "context": answer.context,
             "tool_calls": steps,
+            "checks": checks,
             "stopped": stopped,
         });
         if args.jsonl {

@@ -110,6 +110,8 @@ pub struct LoopEnd {
     /// Why it stopped before an answer, if it did (`max_steps`, the window).
     pub stopped: Option<String>,
     pub stats: crate::model::GenStats,
+    /// The checks the model ran, in order.
+    pub checks: Vec<crate::tools::CheckOutcome>,
 }
 
 /// The tool loop an edit runs before it proposes: the tools, the bound,
@@ -221,6 +223,7 @@ pub fn run_loop(
                 steps,
                 stopped: Some("the window is full".into()),
                 stats: Default::default(),
+                checks: Vec::new(),
             });
         }
         let mut piece = |p: super::Piece| {
@@ -262,6 +265,7 @@ pub fn run_loop(
                 steps,
                 stopped: None,
                 stats: reply.stats,
+                checks: Vec::new(),
             });
         }
         if steps.len() >= max_steps {
@@ -272,6 +276,7 @@ pub fn run_loop(
                     "stopped after {max_steps} tool calls ([agent] max_steps)"
                 )),
                 stats: reply.stats,
+                checks: Vec::new(),
             });
         }
         let good: Vec<ToolUse> = calls

@@ -409,6 +409,8 @@ impl Workbench {
             let (answer, end) = session.ask_with_tools(
                 model, index, &cwd, question, &pinned, toolbox, max_steps, cancel, on_event,
             )?;
+            let mut end = end;
+            end.checks = std::mem::take(&mut toolbox.checks_run);
             Ok((answer, end, std::mem::take(&mut toolbox.proposals)))
         })
     }

@@ -295,10 +295,7 @@ pub fn bindings(view: View, keys: &Keymap) -> Vec<(String, &'static str)> {
                 "complete a file or symbol (↑/↓ choose)",
             ),
             (fixed("PgUp / PgDn"), "scroll the conversation"),
-            (
-                k(Action::Thinking),
-                "show / fold thinking, tool calls",
-            ),
+            (k(Action::Thinking), "show / fold thinking, tool calls"),
             (
                 k(Action::Escalate),
                 "to the cloud model: preview, then send",
