@@ -366,3 +366,26 @@ fn dotted_tool_names_travel_as_the_apis_accept_them() {
         "demo__echo"
     );
 }
+
+/// The whole loop on the local Gemma 4 runtime with its native format: the
+/// tiny random-weight model writes noise, and the loop ends cleanly.
+#[test]
+fn the_loop_on_the_local_gemma4_ends_cleanly() {
+    let sb = Sandbox::new();
+    let root = failing_repo(&sb);
+    let model =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny-gemma4.gguf");
+    sb.write(
+        "config/locus/config.toml",
+        "[model]\ncontext = 4096\n\n[context]\nanswer_tokens = 32\n\n[agent]\nmax_steps = 2\n",
+    );
+    let out = sb.locus_env(
+        &root,
+        &["ask", "What is wrong with add?", "--json"],
+        &[("LOCUS_MODEL", model.to_str().unwrap())],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert!(v["tool_calls"].as_array().unwrap().len() <= 2, "{v}");
+    assert_eq!(v["placement"]["where"], "local");
+}
