@@ -146,6 +146,28 @@ pub struct RouteArgs {
     pub hard: bool,
 }
 
+/// The tool loop's switches, on `ask` and `edit`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct AgentArgs {
+    /// Let the model search, read files and run checks first (the tool
+    /// loop; on unless `[agent] tools = false`).
+    #[arg(long, conflicts_with = "no_tools")]
+    pub tools: bool,
+    /// Work from the assembled context alone, without the tool loop.
+    #[arg(long)]
+    pub no_tools: bool,
+    /// Let the model run configured checks (and acting MCP tools) without asking.
+    #[arg(long)]
+    pub allow_checks: bool,
+}
+
+impl AgentArgs {
+    /// Whether the loop runs, given `[agent] tools`.
+    pub fn on(&self, configured: bool) -> bool {
+        !self.no_tools && (self.tools || configured)
+    }
+}
+
 #[derive(Debug, Clone, clap::Args)]
 pub struct AskArgs {
     /// The question; `-` (or none, with a pipe on stdin) reads it from stdin.
@@ -172,16 +194,8 @@ pub struct AskArgs {
     /// Most tokens the answer may take (default: context.answer_tokens).
     #[arg(long, value_name = "N")]
     pub max_tokens: Option<usize>,
-    /// Let the model search, read files and run checks before it answers
-    /// (the tool loop; on unless `[agent] tools = false`).
-    #[arg(long, conflicts_with = "no_tools")]
-    pub tools: bool,
-    /// Answer from the assembled context alone, without the tool loop.
-    #[arg(long)]
-    pub no_tools: bool,
-    /// Let the model run configured checks without asking.
-    #[arg(long)]
-    pub allow_checks: bool,
+    #[command(flatten)]
+    pub agent: AgentArgs,
     /// Print one JSON object: answer, sources, stats, the context's parts.
     #[arg(long)]
     pub json: bool,
@@ -288,16 +302,8 @@ pub struct EditArgs {
     /// Do not run the checks marked after_edit (nor ask for fixes) once the change is written.
     #[arg(long)]
     pub no_check: bool,
-    /// Let the model search, read files and run checks before it proposes
-    /// (the tool loop; on unless `[agent] tools = false`).
-    #[arg(long, conflicts_with = "no_tools")]
-    pub tools: bool,
-    /// Propose from the assembled context alone, without the tool loop.
-    #[arg(long)]
-    pub no_tools: bool,
-    /// Let the model run configured checks without asking.
-    #[arg(long)]
-    pub allow_checks: bool,
+    #[command(flatten)]
+    pub agent: AgentArgs,
     /// A GGUF file, or a name `locus models` lists (default: the configured model).
     #[arg(long, value_name = "PATH|NAME")]
     pub model: Option<String>,

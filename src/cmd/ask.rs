@@ -75,12 +75,12 @@ pub fn ask(ws: &Workspace, args: &AskArgs) -> anyhow::Result<ExitCode> {
         }
         _ => {}
     };
-    let tools = !args.no_tools && (args.tools || wb.settings.agent.tools);
+    let tools = args.agent.on(wb.settings.agent.tools);
     let mut steps = Vec::new();
     let mut stopped = None;
     let mut checks = Vec::new();
     let answer = if tools {
-        let mut approve = super::approve_checks(args.allow_checks);
+        let mut approve = super::approve_checks(args.agent.allow_checks);
         wb.approve_shell = Some(super::confirm_shell());
         let mut on_event = super::loop_events(json_mode, jsonl, &mut on_text);
         let (answer, end, _) = wb.ask_with_tools(

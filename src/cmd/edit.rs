@@ -31,7 +31,7 @@ pub fn run(ws: &Workspace, args: &EditArgs) -> anyhow::Result<ExitCode> {
             .unwrap_or_else(|_| f.clone());
         files.push(wb.guard.check(&rel)?.rel);
     }
-    let tools = !args.no_tools && (args.tools || wb.settings.agent.tools);
+    let tools = args.agent.on(wb.settings.agent.tools);
     // Without the tool loop the model sees only what the context shows.
     if files.is_empty() && !tools {
         let index = wb.index()?;
@@ -62,7 +62,7 @@ pub fn run(ws: &Workspace, args: &EditArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let out = if tools {
-        let mut approve = super::approve_checks(args.allow_checks);
+        let mut approve = super::approve_checks(args.agent.allow_checks);
         wb.approve_shell = Some(super::confirm_shell());
         let mut on_event = super::loop_events(json_mode, jsonl, &mut on_text);
         wb.edit_with_tools(

@@ -299,6 +299,19 @@ pub fn declaration(out: &mut Out, t: &ToolDecl) {
     out.tok(TOOL_CLOSE);
 }
 
+/// `key:value,…` with bare keys in `dictsort` order (a call's arguments, a
+/// result's fields).
+fn bare_members(out: &mut Out, m: &Map<String, Value>) {
+    for (i, (k, v)) in sorted(m).into_iter().enumerate() {
+        if i > 0 {
+            out.txt(",");
+        }
+        out.txt(k);
+        out.txt(":");
+        argument(out, v, false);
+    }
+}
+
 /// One `<|tool_call>call:NAME{…}<tool_call|>`.
 pub fn call(out: &mut Out, c: &ToolUse) {
     out.tok(CALL_OPEN);
@@ -307,14 +320,7 @@ pub fn call(out: &mut Out, c: &ToolUse) {
     out.txt("{");
     match &c.arguments {
         Value::Object(m) => {
-            for (i, (k, v)) in sorted(m).into_iter().enumerate() {
-                if i > 0 {
-                    out.txt(",");
-                }
-                out.txt(k);
-                out.txt(":");
-                argument(out, v, false);
-            }
+            bare_members(out, m);
         }
         Value::String(s) => out.txt(s),
         _ => {}
@@ -335,14 +341,7 @@ pub fn response(out: &mut Out, name: &str, content: &str) {
     out.txt("{");
     match &v {
         Value::Object(m) => {
-            for (i, (k, v)) in sorted(m).into_iter().enumerate() {
-                if i > 0 {
-                    out.txt(",");
-                }
-                out.txt(k);
-                out.txt(":");
-                argument(out, v, false);
-            }
+            bare_members(out, m);
         }
         other => {
             out.txt("value:");
@@ -489,16 +488,21 @@ impl ValueParser<'_> {
         }
     }
 
+    /// The rest of a string whose opening `<|"|>` was read.
+    fn string_rest(&mut self) -> Result<String, String> {
+        let end = self
+            .rest()
+            .find(QUOTE)
+            .ok_or("a string is not closed with <|\"|>")?;
+        let s = self.rest()[..end].to_string();
+        self.at += end + QUOTE.len();
+        Ok(s)
+    }
+
     fn value(&mut self) -> Result<Value, String> {
         self.ws();
         if self.eat(QUOTE) {
-            let end = self
-                .rest()
-                .find(QUOTE)
-                .ok_or("a string is not closed with <|\"|>")?;
-            let s = self.rest()[..end].to_string();
-            self.at += end + QUOTE.len();
-            return Ok(Value::String(s));
+            return self.string_rest().map(Value::String);
         }
         if self.eat("{") {
             let mut m = Map::new();
@@ -509,10 +513,7 @@ impl ValueParser<'_> {
             loop {
                 self.ws();
                 let key = if self.eat(QUOTE) {
-                    let end = self.rest().find(QUOTE).ok_or("a key is not closed")?;
-                    let k = self.rest()[..end].to_string();
-                    self.at += end + QUOTE.len();
-                    k
+                    self.string_rest()?
                 } else {
                     let end = self
                         .rest()
