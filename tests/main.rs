@@ -26,4 +26,5 @@ mod tui;
 mod tui_term;
 mod tui_terminal;
 mod util;
+mod waiting;
 mod workbench;

@@ -64,8 +64,11 @@ pub fn ask(ws: &Workspace, args: &AskArgs) -> anyhow::Result<ExitCode> {
     let json_mode = args.json || args.jsonl;
     let jsonl = args.jsonl;
     // The answer streams to stdout; thinking is left out of it.
+    let mut waiting = super::Waiting::default();
     let mut on_text = |p: Piece| match (json_mode, p) {
+        (false, Piece::Prefill { done, total }) => waiting.prefill(done, total),
         (false, Piece::Text(t)) => {
+            waiting.clear();
             let _ = stdout.write_all(crate::terminal::visible(t).as_bytes());
             let _ = stdout.flush();
         }

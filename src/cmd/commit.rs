@@ -24,7 +24,15 @@ pub fn run(ws: &Workspace, args: &CommitArgs) -> anyhow::Result<ExitCode> {
         wb.load_model(args.model.as_deref(), false)?;
     }
     let via = cloud.as_ref().map_or(Via::Local, Via::Cloud);
-    let plan = wb.commit_plan(via, args.all, args.diff_chars, &super::interrupt())?;
+    let mut waiting = super::Waiting::default();
+    let plan = wb.commit_plan(
+        via,
+        args.all,
+        args.diff_chars,
+        &super::interrupt(),
+        &mut |done, total| waiting.prefill(done, total),
+    )?;
+    waiting.clear();
     let d = plan.draft.clone();
     let (message, source, rejected, raw, files) = (d.message, d.source, d.rejected, d.raw, d.files);
     let mut report = json!({

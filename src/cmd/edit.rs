@@ -54,10 +54,14 @@ pub fn run(ws: &Workspace, args: &EditArgs) -> anyhow::Result<ExitCode> {
     let mut stderr = std::io::stderr().lock();
     let json_mode = args.json || args.jsonl;
     let jsonl = args.jsonl;
+    let mut waiting = super::Waiting::default();
     let mut on_text = |p: Piece| {
-        if let (true, Piece::Text(t)) = (jsonl, p) {
+        if let (false, Piece::Prefill { done, total }) = (json_mode, p) {
+            waiting.prefill(done, total);
+        } else if let (true, Piece::Text(t)) = (jsonl, p) {
             outln!("{}", json!({"type": "text", "text": t}));
         } else if let (false, Piece::Text(t)) = (json_mode, p) {
+            waiting.clear();
             let _ = stderr.write_all(crate::terminal::visible(t).as_bytes());
         }
     };

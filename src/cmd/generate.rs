@@ -24,8 +24,10 @@ pub fn run(ws: &Workspace, args: &GenerateArgs) -> anyhow::Result<ExitCode> {
     });
     let path = resolve_model(ws, args.model.as_deref())?;
     let device = crate::model::local::device();
+    let loading = std::time::Instant::now();
     let model = LocalModel::load(&path, &device)
         .with_context(|| format!("cannot load {}", path.display()))?;
+    let load_ms = loading.elapsed().as_secs_f64() * 1000.0;
     let tokens = if args.raw {
         model.encode_raw(&args.prompt)?
     } else {
@@ -42,6 +44,7 @@ pub fn run(ws: &Workspace, args: &GenerateArgs) -> anyhow::Result<ExitCode> {
         split_thinking: !args.raw && model.arch() == crate::model::local::config::Arch::Gemma4,
     };
     let cancel = super::interrupt();
+    let mut progress = super::Waiting::default();
     let mut text = String::new();
     let mut thinking = String::new();
     let mut stats = GenStats::default();
@@ -49,6 +52,7 @@ pub fn run(ws: &Workspace, args: &GenerateArgs) -> anyhow::Result<ExitCode> {
     let mut stdout = std::io::stdout().lock();
     model.generate(&req, &cancel, &mut |e| match e {
         Event::Text(t) => {
+            progress.clear();
             if !args.json {
                 let _ = stdout.write_all(crate::terminal::visible(&t).as_bytes());
                 let _ = stdout.flush();
@@ -58,6 +62,7 @@ pub fn run(ws: &Workspace, args: &GenerateArgs) -> anyhow::Result<ExitCode> {
         Event::Thinking(t) => thinking.push_str(&t),
         Event::Done(s) => stats = s,
         Event::Error(e) => failure = Some(e),
+        Event::Prefill { done, total } => progress.prefill(done, total),
         Event::ToolCall(_) | Event::BadToolCall { .. } => {}
     })?;
     if let Some(e) = failure {
@@ -70,17 +75,19 @@ pub fn run(ws: &Workspace, args: &GenerateArgs) -> anyhow::Result<ExitCode> {
             v["thinking"] = json!(thinking);
         }
         v["model"] = json!(path);
+        v["load_ms"] = json!(load_ms);
         writeln!(stdout, "{v}")?;
     } else {
         writeln!(stdout)?;
         errln!(
-            "prompt {} tokens ({} reused) at {:.1} tok/s, {} generated at {:.1} tok/s, first token {:.0} ms, peak RSS {:.0} MiB",
+            "model loaded in {load_ms:.0} ms; prompt {} tokens ({} reused) at {:.1} tok/s, {} generated at {:.1} tok/s, first token {:.0} ms after the prompt ({:.0} ms with the load), peak RSS {:.0} MiB",
             stats.prompt_tokens,
             stats.reused_prefix_tokens,
             stats.prefill_tokens_per_s,
             stats.generated_tokens,
             stats.decode_tokens_per_s,
             stats.ttft_ms,
+            load_ms + stats.ttft_ms,
             stats.peak_rss_bytes as f64 / (1024.0 * 1024.0)
         );
     }

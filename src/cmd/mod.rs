@@ -128,6 +128,31 @@ fn interrupted() -> bool {
     INTERRUPT.get().is_some_and(|c| c.is_cancelled())
 }
 
+/// Prefill progress on stderr while a prompt is read, one line rewritten in
+/// place (only when stderr is a terminal), cleared when the answer starts.
+#[derive(Default)]
+pub struct Waiting {
+    meter: crate::session::PrefillMeter,
+    shown: bool,
+}
+
+impl Waiting {
+    pub fn prefill(&mut self, done: usize, total: usize) {
+        use std::io::IsTerminal as _;
+        if !std::io::stderr().is_terminal() || done >= total {
+            return self.clear();
+        }
+        err!("\r\x1b[K{}", self.meter.line(done, total));
+        self.shown = true;
+    }
+
+    pub fn clear(&mut self) {
+        if std::mem::take(&mut self.shown) {
+            err!("\r\x1b[K");
+        }
+    }
+}
+
 /// Whether a check the model asks to run (`--allow-checks`); the
 /// refusal is said on stderr.
 pub fn approve_checks(allow: bool) -> impl FnMut(&str) -> bool {
@@ -175,6 +200,9 @@ pub fn loop_events<'a>(
     use serde_json::json;
     move |e: LoopEvent<'_>| match e {
         LoopEvent::Text(t) => on_text(crate::session::Piece::Text(t)),
+        LoopEvent::Prefill { done, total } => {
+            on_text(crate::session::Piece::Prefill { done, total })
+        }
         LoopEvent::Call(c) if jsonl => outln!(
             "{}",
             json!({"type": "tool_call", "name": c.name, "arguments": c.arguments})

@@ -83,6 +83,12 @@ pub struct GenStats {
 /// What a streaming generation reports, in order: deltas, then `Done` or `Error`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
+    /// The prompt is being read: `done` of `total` tokens so far (the
+    /// cached prefix counts as done).
+    Prefill {
+        done: usize,
+        total: usize,
+    },
     /// Answer text.
     Text(String),
     /// Reasoning text the model produced before its answer (folded in the UI).

@@ -125,6 +125,11 @@ pub struct ToolLoop<'t, 'a> {
 /// What the loop reports as it goes.
 pub enum LoopEvent<'a> {
     Text(&'a str),
+    /// The prompt is being read: `done` of `total` tokens.
+    Prefill {
+        done: usize,
+        total: usize,
+    },
     Call(&'a ToolCall),
     Result(&'a ToolResult),
 }
@@ -226,10 +231,10 @@ pub fn run_loop(
                 checks: Vec::new(),
             });
         }
-        let mut piece = |p: super::Piece| {
-            if let super::Piece::Text(t) = p {
-                on_event(LoopEvent::Text(t));
-            }
+        let mut piece = |p: super::Piece| match p {
+            super::Piece::Text(t) => on_event(LoopEvent::Text(t)),
+            super::Piece::Prefill { done, total } => on_event(LoopEvent::Prefill { done, total }),
+            super::Piece::Thinking(_) => {}
         };
         let reply = run_tools(
             model,

@@ -34,6 +34,7 @@ pub fn draft(
     model: Option<&dyn ChatModel>,
     diff_chars: usize,
     cancel: &Cancel,
+    on_prefill: &mut dyn FnMut(usize, usize),
 ) -> Result<Draft, SessionError> {
     repo.check_can_commit(index)?;
     let files = git::files(&repo.diff_staged_with(index, None)?)?;
@@ -75,7 +76,7 @@ pub fn draft(
         g.review(&mut ctx, &paths, 1)?;
     }
     let raw = match model {
-        Some(m) => answer(m, &prompt, &paths, cancel)?,
+        Some(m) => answer(m, &prompt, &paths, cancel, on_prefill)?,
         None => String::new(),
     };
     let (message, source, rejected) = match model
@@ -100,6 +101,7 @@ fn answer(
     prompt: &git::CommitPrompt,
     files: &[String],
     cancel: &Cancel,
+    on_prefill: &mut dyn FnMut(usize, usize),
 ) -> Result<String, SessionError> {
     let messages = [
         Message::new(Role::System, prompt.system.clone()),
@@ -117,6 +119,7 @@ fn answer(
     model.chat(&req, cancel, &mut |e| match e {
         Event::Text(t) => text.push_str(&t),
         Event::Error(e) => failure = Some(e),
+        Event::Prefill { done, total } => on_prefill(done, total),
         Event::Thinking(_) | Event::Done(_) | Event::ToolCall(_) | Event::BadToolCall { .. } => {}
     })?;
     match failure {

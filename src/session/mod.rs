@@ -26,7 +26,7 @@ use crate::tokens::TokenCounter;
 pub use prompts::{ASK_SYSTEM, SUMMARY_SYSTEM};
 pub use sources::{Source, sources};
 pub use store::{Record, SessionInfo, list, sessions_dir};
-pub use stream::Piece;
+pub use stream::{Piece, PrefillMeter};
 use stream::{run, run_tools};
 pub use workbench::{Applied, ShellConfirm, Via, Workbench, WorkbenchError};
 

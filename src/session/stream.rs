@@ -13,6 +13,40 @@ pub enum Piece<'a> {
     /// The model's thinking before (or between) its answer, for showing
     /// folded; it is not part of the answer or the history.
     Thinking(&'a str),
+    /// The prompt is being read: `done` of `total` tokens.
+    Prefill { done: usize, total: usize },
+}
+
+/// How far reading a prompt has come, for people: tokens, rate, time spent
+/// and an estimate of what is left. A new request starts it over.
+#[derive(Debug, Default)]
+pub struct PrefillMeter {
+    /// When the request's first report came, and how much was done then.
+    start: Option<(std::time::Instant, usize)>,
+    last: usize,
+}
+
+impl PrefillMeter {
+    pub fn line(&mut self, done: usize, total: usize) -> String {
+        let now = std::time::Instant::now();
+        if done < self.last || self.start.is_none() {
+            self.start = Some((now, done));
+        }
+        self.last = done;
+        let (t0, d0) = self.start.expect("set");
+        let secs = now.duration_since(t0).as_secs_f64();
+        let rate = if secs > 0.05 {
+            (done - d0) as f64 / secs
+        } else {
+            0.0
+        };
+        let left = if rate > 0.0 {
+            format!(" · ~{:.0} s left", total.saturating_sub(done) as f64 / rate)
+        } else {
+            String::new()
+        };
+        format!("reading the prompt: {done}/{total} tokens · {rate:.0} tok/s · {secs:.0} s{left}")
+    }
 }
 
 /// Stream one reply; the text and the stats.
@@ -65,6 +99,7 @@ pub(crate) fn run_tools(
             reply.text.push_str(&t);
         }
         Event::Thinking(t) => on_text(Piece::Thinking(&t)),
+        Event::Prefill { done, total } => on_text(Piece::Prefill { done, total }),
         Event::Done(s) => reply.stats = s,
         Event::Error(e) => failure = Some(e),
         Event::ToolCall(c) => reply.calls.push(Ok(c)),

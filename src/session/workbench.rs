@@ -527,9 +527,10 @@ impl Workbench {
         &self,
         diff_chars: usize,
         cancel: &Cancel,
+        on_prefill: &mut dyn FnMut(usize, usize),
     ) -> Result<super::commit::Draft, WorkbenchError> {
         Ok(self
-            .commit_plan(Via::Local, false, diff_chars, cancel)?
+            .commit_plan(Via::Local, false, diff_chars, cancel, on_prefill)?
             .draft)
     }
 
@@ -542,13 +543,14 @@ impl Workbench {
         all: bool,
         diff_chars: usize,
         cancel: &Cancel,
+        on_prefill: &mut dyn FnMut(usize, usize),
     ) -> Result<CommitPlan, WorkbenchError> {
         let (repo, index) = self.to_commit(all)?;
         let model = match via {
             Via::Cloud(g) => Some(g as &dyn ChatModel),
             Via::Local => self.model.as_deref(),
         };
-        let draft = super::commit::draft(&repo, &index, model, diff_chars, cancel)?;
+        let draft = super::commit::draft(&repo, &index, model, diff_chars, cancel, on_prefill)?;
         Ok(CommitPlan {
             draft,
             repo,

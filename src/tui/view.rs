@@ -203,10 +203,13 @@ fn status_bar(f: &mut Frame<'_>, area: Rect, app: &App, st: &Styles) {
     } else {
         ""
     };
-    let text = format!(
-        " {model}{cost}{branch}{trust} · {} · {:.0}/{:.1} tok/s in/out · reused {}",
-        s.index, s.prefill, s.decode, s.reused
-    );
+    let text = match &s.reading {
+        Some(reading) => format!(" {model}{cost}{branch}{trust} · {reading}"),
+        None => format!(
+            " {model}{cost}{branch}{trust} · {} · {:.0}/{:.1} tok/s in/out · reused {}",
+            s.index, s.prefill, s.decode, s.reused
+        ),
+    };
     f.render_widget(Paragraph::new(text).style(st.get(scope)), left);
     let ratio = if s.window > 0 {
         (s.context_used as f64 / s.window as f64).min(1.0)

@@ -175,6 +175,7 @@ fn work(
         let on_text = &mut |p: Piece| match p {
             Piece::Text(t) => send(Report::Token(t.to_string())),
             Piece::Thinking(t) => send(Report::Thinking(t.to_string())),
+            Piece::Prefill { done, total } => send(Report::Prefill { done, total }),
         };
         match job.request {
             Request::Ask(_) | Request::Edit(_) if wb.model().is_none() => {
@@ -321,22 +322,30 @@ fn work(
                     after_edit(&mut wb, &mut fixing, &job.cancel, on_text, send, &ask_user);
                 }
             }
-            Request::CommitDraft => match wb.commit_draft(12_000, &job.cancel) {
-                Ok(d) => send(Report::CommitDraft(Box::new(CommitView {
-                    note: d.rejected.map(|why| {
-                        format!("the model's message was unusable ({why}); a plain summary instead")
-                    }),
-                    message: d.message,
-                    files: d
-                        .files
-                        .iter()
-                        .map(|f| format!("{:<9} {} +{} -{}", f.kind, f.path, f.added, f.removed))
-                        .collect(),
-                    patch: d.patch,
-                    ..CommitView::default()
-                }))),
-                Err(e) => send(Report::Error(format!("cannot commit: {e}"))),
-            },
+            Request::CommitDraft => {
+                match wb.commit_draft(12_000, &job.cancel, &mut |done, total| {
+                    send(Report::Prefill { done, total })
+                }) {
+                    Ok(d) => send(Report::CommitDraft(Box::new(CommitView {
+                        note: d.rejected.map(|why| {
+                            format!(
+                                "the model's message was unusable ({why}); a plain summary instead"
+                            )
+                        }),
+                        message: d.message,
+                        files: d
+                            .files
+                            .iter()
+                            .map(|f| {
+                                format!("{:<9} {} +{} -{}", f.kind, f.path, f.added, f.removed)
+                            })
+                            .collect(),
+                        patch: d.patch,
+                        ..CommitView::default()
+                    }))),
+                    Err(e) => send(Report::Error(format!("cannot commit: {e}"))),
+                }
+            }
             Request::Commit(message) => {
                 match wb.commit(&message) {
                     Ok(done) => {
@@ -412,6 +421,7 @@ fn run_task(
     let mut approve = |name: &str| ask_user(format!("the model asks to run {name}"));
     let mut on_event = |e: LoopEvent<'_>| match e {
         LoopEvent::Text(t) => on_text(Piece::Text(t)),
+        LoopEvent::Prefill { done, total } => on_text(Piece::Prefill { done, total }),
         LoopEvent::Call(c) => send(Report::ToolCall {
             name: c.name.clone(),
             arguments: c.arguments.to_string(),
@@ -436,6 +446,7 @@ fn run_task(
                 wb.ask(via, text, &[], cancel, &mut |p| {
                     on_event(match p {
                         Piece::Text(t) => LoopEvent::Text(t),
+                        Piece::Prefill { done, total } => LoopEvent::Prefill { done, total },
                         Piece::Thinking(_) => return,
                     })
                 })?
@@ -467,10 +478,10 @@ fn run_task(
             let o = if tools {
                 wb.edit_with_tools(via, text, &[], &mut approve, cancel, &mut on_event)?
             } else {
-                wb.edit(via, text, &[], cancel, &mut |p| {
-                    if let Piece::Text(t) = p {
-                        on_event(LoopEvent::Text(t))
-                    }
+                wb.edit(via, text, &[], cancel, &mut |p| match p {
+                    Piece::Text(t) => on_event(LoopEvent::Text(t)),
+                    Piece::Prefill { done, total } => on_event(LoopEvent::Prefill { done, total }),
+                    Piece::Thinking(_) => {}
                 })?
             };
             if let Some(why) = &o.stopped {

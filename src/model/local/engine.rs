@@ -164,6 +164,9 @@ impl LocalModel {
         // At least one prompt token must run to produce the next token's logits.
         let reused = cache.rollback(common.min(req.tokens.len() - 1));
         let mut prefilled = false;
+        let total = req.tokens.len();
+        let mut done = reused;
+        emit(Event::Prefill { done, total });
         for chunk in req.tokens[reused..].chunks(PREFILL_CHUNK) {
             if cancel.is_cancelled() {
                 break;
@@ -173,12 +176,19 @@ impl LocalModel {
                 .logits
                 .copy_from_slice(&l.flatten_all()?.to_vec1::<f32>()?);
             prefilled = true;
+            done += chunk.len();
+            emit(Event::Prefill { done, total });
         }
         let prefill_s = start.elapsed().as_secs_f64();
         let mut stats = GenStats {
             prompt_tokens: req.tokens.len(),
             reused_prefix_tokens: reused,
-            prefill_tokens_per_s: (req.tokens.len() - reused) as f64 / prefill_s.max(1e-9),
+            // Nothing read (cancelled first): no rate, not tokens / 0 s.
+            prefill_tokens_per_s: if prefilled {
+                (done - reused) as f64 / prefill_s.max(1e-9)
+            } else {
+                0.0
+            },
             ..GenStats::default()
         };
         // The decode loop grows nothing: the cache has room for every token

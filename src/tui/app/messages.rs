@@ -79,6 +79,11 @@ pub enum Report {
     /// Download progress (bytes done, total).
     Download(u64, u64),
     Token(String),
+    /// The prompt is being read: `done` of `total` tokens.
+    Prefill {
+        done: usize,
+        total: usize,
+    },
     /// Part of the model's thinking, shown folded.
     Thinking(String),
     /// The index's files and symbols, for `@` completion.
@@ -189,4 +194,6 @@ pub struct Status {
     pub no_model: bool,
     /// Settings of the repository's config file were ignored (not trusted).
     pub untrusted: bool,
+    /// While a prompt is read: how far, how fast, what is left.
+    pub reading: Option<String>,
 }

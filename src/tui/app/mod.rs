@@ -45,6 +45,8 @@ pub struct App {
     pub scroll: u16,
     /// Whether the answers' thinking is unfolded (Ctrl-T).
     pub show_thinking: bool,
+    /// How far the prompt being read has come.
+    pub prefill: crate::session::PrefillMeter,
     /// A question the worker waits on (y / n).
     pub confirm: Option<std::sync::mpsc::Sender<bool>>,
     /// Whether the review shows old and new side by side (`s`; on
@@ -98,6 +100,7 @@ impl App {
             scroll: 0,
             show_thinking: false,
             confirm: None,
+            prefill: Default::default(),
             side_by_side: false,
             names: complete::Names::default(),
             completion_sel: 0,

@@ -8,6 +8,16 @@ use super::{App, Entry, Report, Review, View};
 impl App {
     /// Take in what the worker reports.
     pub fn report(&mut self, r: Report) {
+        if matches!(
+            r,
+            Report::Answered { .. }
+                | Report::Proposed { .. }
+                | Report::Error(_)
+                | Report::CommitDraft(_)
+                | Report::ToolCall { .. }
+        ) {
+            self.status.reading = None;
+        }
         match r {
             Report::Progress(s) => self.status.index = s,
             Report::IndexReady { files } => self.status.index = format!("{files} files"),
@@ -42,7 +52,11 @@ impl App {
                     s.progress = Some((done, total));
                 }
             }
+            Report::Prefill { done, total } => {
+                self.status.reading = (done < total).then(|| self.prefill.line(done, total));
+            }
             Report::Token(t) => {
+                self.status.reading = None;
                 if let Some(Entry::Assistant { text, .. }) = self.entries.last_mut() {
                     text.push_str(&t);
                 }
