@@ -7,6 +7,7 @@ mod config;
 mod crash;
 mod edit;
 mod edit_props;
+mod first_hour;
 mod gate;
 mod gemma4_tools;
 mod git;

@@ -624,3 +624,24 @@ fn tool_calls_are_folded_lines_and_questions_wait_for_y_or_n() {
     app.key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
     assert_eq!(answer.try_recv(), Ok(false), "Ctrl-C answers no");
 }
+
+/// A change that leaves a file with less than half its lines is flagged in
+/// the review; hunk headers count their lines.
+#[test]
+fn the_review_warns_of_a_file_mostly_removed_and_counts_hunk_lines() {
+    let old: String = (1..=20).map(|i| format!("line {i}\n")).collect();
+    let app = reviewing("big.txt", &old, "line 1\n", &[]);
+    let screen = text(&render(&app, &Styles::new(None, 0), 100, 30));
+    assert!(
+        screen.contains("⚠ the change removes 19 of the 20 lines of big.txt"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("@@ -2,19 +1,0 @@") || screen.contains("@@ -1,20 +1 @@"),
+        "{screen}"
+    );
+    let app = reviewing("small.txt", "a\nb\nc\n", "a\nB\nc\n", &[]);
+    let screen = text(&render(&app, &Styles::new(None, 0), 100, 30));
+    assert!(!screen.contains("⚠"), "{screen}");
+    assert!(screen.contains("@@ -1,3 +1,3 @@"), "{screen}");
+}

@@ -23,6 +23,9 @@ pub struct Mode {
     pub stage: bool,
     /// Run the `after_edit` checks once something is applied.
     pub checks: bool,
+    /// The request asked for code to go: `--yes` may then remove most of
+    /// a file (otherwise it refuses; the prompt asks).
+    pub removal_asked: bool,
 }
 
 /// How a proposal was finished: the exit code, the JSON report (printed
@@ -66,6 +69,8 @@ pub fn run(ws: &Workspace, args: &ApplyArgs) -> anyhow::Result<ExitCode> {
     }
     let proposal = edit::propose(&parsed, &wb.guard);
     let mode = Mode {
+        // The user's own reply: what it removes is what they mean.
+        removal_asked: true,
         dry_run: args.dry_run,
         yes: args.yes,
         json: args.json,
@@ -150,8 +155,25 @@ pub fn finish(
         }
         return Ok(done(report, ExitCode::SUCCESS));
     }
+    let removals = crate::edit::mass_removals(&proposal.changes);
+    report["removals"] = json!(removals);
+    if !mode.json {
+        for m in &removals {
+            errln!("warning: {m}");
+        }
+    }
     if mode.dry_run {
         return Ok(done(report, ExitCode::SUCCESS));
+    }
+    if mode.yes && !mode.removal_asked && !removals.is_empty() {
+        if !mode.json {
+            errln!(
+                "error: not applied: {}, and the request did not ask for a removal; review it without --yes",
+                removals[0]
+            );
+        }
+        report["refused"] = json!(removals[0].to_string());
+        return Ok(done(report, ExitCode::from(1)));
     }
     let n = proposal.changes.files.len();
     if !mode.yes && !confirm(&format!("Apply these changes to {n} file(s)? [y/N] "))? {

@@ -110,6 +110,7 @@ pub fn run(ws: &Workspace, args: &EditArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     let mode = Mode {
+        removal_asked: crate::edit::asks_to_remove(&args.instruction),
         dry_run: args.dry_run,
         yes: args.yes,
         json: json_mode,

@@ -4,6 +4,10 @@
 
 use std::path::Path;
 
+/// How a file is shown to the model: this, its path, then the file in a
+/// fence (an edit reply that echoes it is not read as an edit).
+pub const FILE_HEADER: &str = "# File: ";
+
 use rustc_hash::FxHashSet;
 
 use super::question::Question;
@@ -186,7 +190,7 @@ impl Builder<'_> {
         max: usize,
     ) -> usize {
         let body = format!(
-            "# File: {path}\n```{}\n{}{}```",
+            "{FILE_HEADER}{path}\n```{}\n{}{}```",
             lang_tag(path),
             text,
             if text.ends_with('\n') || text.is_empty() {
@@ -220,7 +224,7 @@ impl Builder<'_> {
             return whole;
         }
         let total_lines = text.lines().count();
-        let header = format!("# File: {path}\n```{}\n", lang_tag(path));
+        let header = format!("{FILE_HEADER}{path}\n```{}\n", lang_tag(path));
         let (mut body, kept) = self.fit_lines(&header, &text, max.saturating_sub(24));
         let tokens = self.count(&text);
         self.missing += tokens.saturating_sub(max);

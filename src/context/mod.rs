@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::model::{Message, Role};
 
-pub use build::{CountMemo, LeftOut, MapMemo, Request, Selection, build};
+pub use build::{CountMemo, FILE_HEADER, LeftOut, MapMemo, Request, Selection, build};
 pub use instructions::project_instructions;
 pub use question::{Question, Word};
 pub use retrieve::{Retrieved, module_files, retrieve};

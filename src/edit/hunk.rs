@@ -30,6 +30,20 @@ pub struct Hunk {
 }
 
 impl Hunk {
+    /// Its unified-diff header, line counts included (`@@ -7,3 +7,4 @@`).
+    pub fn header(&self) -> String {
+        let range = |start: usize, len: usize| match len {
+            0 => format!("{start},0"),
+            1 => format!("{}", start + 1),
+            n => format!("{},{n}", start + 1),
+        };
+        format!(
+            "@@ -{} +{} @@",
+            range(self.old_start, self.old_lines.len()),
+            range(self.new_start, self.new_lines.len())
+        )
+    }
+
     pub fn new(
         path: &str,
         old_start: usize,
@@ -90,4 +104,25 @@ pub fn hunk_lines(h: &Hunk) -> Vec<(char, String)> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_count_lines() {
+        let h = |old_start, old: usize, new_start, new: usize| Hunk {
+            id: String::new(),
+            old_start,
+            old_lines: vec!["x\n".to_string(); old],
+            new_start,
+            new_lines: vec!["y\n".to_string(); new],
+            decision: Decision::Pending,
+            edited: false,
+        };
+        assert_eq!(h(6, 3, 6, 4).header(), "@@ -7,3 +7,4 @@");
+        assert_eq!(h(0, 0, 0, 1).header(), "@@ -0,0 +1 @@");
+        assert_eq!(h(9, 1, 9, 0).header(), "@@ -10 +9,0 @@");
+    }
 }

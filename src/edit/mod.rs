@@ -20,6 +20,7 @@ mod paths;
 mod placeholder;
 mod plan;
 mod prompt;
+mod removal;
 mod text;
 mod udiff;
 
@@ -34,4 +35,5 @@ pub use paths::{PathError, PathGuard, Resolved};
 pub use placeholder::first_placeholder;
 pub use plan::{Failure, FailureKind, Proposal, propose};
 pub use prompt::{EDIT_FORMAT, edit_prompt};
+pub use removal::{MassRemoval, asks_to_remove, mass_removals};
 pub use text::{FileText, encode_like, hash};

@@ -84,6 +84,11 @@ impl Parser<'_> {
             let prev = (self.block_end..i)
                 .rev()
                 .find(|&j| !self.lines[j].trim().is_empty())?;
+            // The prompt's own header (`# File: PATH` over a fence), echoed
+            // back by a model, is the file as shown, not an edit of it.
+            if self.lines[prev].starts_with(crate::context::FILE_HEADER) {
+                return None;
+            }
             clean_path(self.lines[prev], true)
         });
         let Some(path) = path else {
@@ -489,6 +494,14 @@ mod tests {
         assert!(r.errors[0].message.contains("no `=======`"));
         let r = parse_reply("src/a.rs\n```rust\nfn a() {}\n");
         assert!(r.errors[0].message.contains("no closing fence"), "{r:?}");
+    }
+
+    #[test]
+    fn the_prompts_own_file_header_echoed_is_no_edit() {
+        let r = parse_reply("# File: calc.py\n```py\n\n```\nThat is the file.\n");
+        assert!(r.edits.is_empty() && r.errors.is_empty(), "{r:?}");
+        let r = parse_reply("### File: calc.py\n```py\nx = 1\n```\n");
+        assert_eq!(r.edits.len(), 1, "other headers still name a whole file");
     }
 
     #[test]

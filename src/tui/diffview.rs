@@ -73,12 +73,19 @@ pub fn review(f: &mut Frame<'_>, area: Rect, app: &App, st: &Styles) {
                 st.get("error"),
             ))));
         }
+        let removals = crate::edit::mass_removals(&r.changes);
         for (fi, fc) in r.changes.files.iter().enumerate() {
             let (added, removed) = fc.stats();
             items.push(Item::Line(Line::from(Span::styled(
                 format!("{} {:?} +{added} -{removed}", fc.path, fc.op),
                 st.get("diff.header"),
             ))));
+            if let Some(m) = removals.iter().find(|m| m.path == fc.path) {
+                items.push(Item::Line(Line::from(Span::styled(
+                    format!("⚠ {m}: is that what you asked for?"),
+                    st.get("warning"),
+                ))));
+            }
             for (hi, h) in fc.hunks.iter().enumerate() {
                 let ops = crate::edit::hunk_lines(h);
                 let rows = if side_by_side {
@@ -168,10 +175,7 @@ fn hunk_lines<'a>(
     let pointer = if selected { "▶ " } else { "  " };
     lines.push(Line::from(vec![
         Span::raw(pointer),
-        Span::styled(
-            format!("@@ -{} +{} @@ ", h.old_start + 1, h.new_start + 1),
-            st.get("diff.delta"),
-        ),
+        Span::styled(format!("{} ", h.header()), st.get("diff.delta")),
         Span::styled(mark.0, st.get(mark.1)),
     ]));
     if side_by_side {
