@@ -87,3 +87,98 @@ fn an_edit_that_empties_most_of_a_file_is_refused_by_yes_unless_asked() {
         }
     }
 }
+
+/// `--hard` escalates at once (the preview, then `--yes` or the question on
+/// a terminal) instead of running the local model first; with nothing to
+/// escalate to it says so and the local model answers.
+#[test]
+fn ask_hard_escalates_at_once() {
+    let server = Server::start(vec![Reply::sse(&openai_answer("From the cloud."), 64)]);
+    let sb = Sandbox::new();
+    let root = sb.path("work/p");
+    git_init(&root);
+    std::fs::write(root.join("a.py"), "def add(a, b):\n    return a + b\n").unwrap();
+    sb.write(
+        "config/locus/config.toml",
+        &format!(
+            "[providers.team]\nkind = \"openai\"\nbase_url = \"{}\"\nmodel = \"team-model\"\napi_key_env = \"LOCUS_TEST_TEAM_KEY\"\nplacement = \"cloud\"\n",
+            server.url("/v1")
+        ),
+    );
+    let env = [("LOCUS_TEST_TEAM_KEY", "sk-team-key-999")];
+    // No local model is needed: the task goes straight to the cloud.
+    let out = sb.locus_env(
+        &root,
+        &[
+            "ask",
+            "How does add work?",
+            "--hard",
+            "--yes",
+            "--no-tools",
+            "--json",
+        ],
+        &env,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["answer"], "From the cloud.");
+    assert_eq!(v["placement"]["where"], "cloud", "{v}");
+    assert!(
+        stderr(&out).contains("--hard: escalating to team at once"),
+        "{}",
+        stderr(&out)
+    );
+    // Without --yes and without a terminal: the preview, and nothing sent.
+    let out = sb.locus_env(
+        &root,
+        &["ask", "How does add work?", "--hard", "--no-tools"],
+        &env,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("About to send") && stderr(&out).contains("pass --yes"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(server.requests().len(), 1);
+
+    let sb = Sandbox::new();
+    let root = sb.path("work/q");
+    git_init(&root);
+    let out = sb.locus_env(
+        &root,
+        &[
+            "ask",
+            "How?",
+            "--hard",
+            "--no-tools",
+            "--model",
+            "/nonexistent.gguf",
+        ],
+        &[],
+    );
+    assert!(
+        stderr(&out).contains("--hard, but nothing to escalate to"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// `locus commit` without `--yes` and without a terminal says what commit
+/// would do, in commit's words (not apply's).
+#[test]
+fn commit_refusal_speaks_of_committing() {
+    let sb = Sandbox::new();
+    let root = sb.path("work/p");
+    git_init(&root);
+    std::fs::write(root.join("a.py"), "x = 1\n").unwrap();
+    crate::git::git(&root, &["add", "a.py"]);
+    let tiny = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny-gemma4.gguf");
+    let out = sb.locus(&root, &["commit", "--model", tiny.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("pass --yes to commit with this message") && !err.contains("to apply"),
+        "{err}"
+    );
+}

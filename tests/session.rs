@@ -320,13 +320,34 @@ fn edit_loop_retries_once_with_feedback_then_advises_escalation() {
         .unwrap();
     assert_eq!(out.replies.len(), 2);
     assert!(!out.proposal.failures.is_empty());
+    assert_eq!(
+        out.advice,
+        Some(locus::route::Reason::EditsFailedTwice { cloud: false })
+    );
+    let said = locus::route::advice(out.advice.as_ref().unwrap());
     assert!(
-        out.advice
-            .as_deref()
-            .unwrap()
-            .contains("consider escalating"),
-        "{:?}",
-        out.advice
+        said.contains("local model's edits failed") && said.contains("--cloud"),
+        "{said}"
+    );
+    let said = locus::route::advice_in(
+        &locus::route::Reason::EditsFailedTwice { cloud: true },
+        &locus::route::Surface::Tui {
+            key: "Ctrl-E".into(),
+        },
+    );
+    assert!(
+        !said.contains("local model") && !said.contains("--cloud"),
+        "{said}"
+    );
+    let said = locus::route::advice_in(
+        &locus::route::Reason::MarkedHard,
+        &locus::route::Surface::Tui {
+            key: "Ctrl-X".into(),
+        },
+    );
+    assert!(
+        said.contains("press Ctrl-X") && !said.contains("--cloud"),
+        "{said}"
     );
 }
 

@@ -176,7 +176,12 @@ pub fn finish(
         return Ok(done(report, ExitCode::from(1)));
     }
     let n = proposal.changes.files.len();
-    if !mode.yes && !confirm(&format!("Apply these changes to {n} file(s)? [y/N] "))? {
+    if !mode.yes
+        && !confirm(
+            &format!("Apply these changes to {n} file(s)? [y/N] "),
+            "pass --yes to apply or --dry-run to only see the diff",
+        )?
+    {
         if !mode.json {
             errln!("nothing was written");
         }
@@ -215,15 +220,13 @@ pub fn finish(
 }
 
 /// Ask at the terminal (not stdin, which may hold the reply).
-pub fn confirm(question: &str) -> anyhow::Result<bool> {
+pub fn confirm(question: &str, without_terminal: &str) -> anyhow::Result<bool> {
     let tty = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
         .open("/dev/tty");
     let Ok(mut tty) = tty else {
-        anyhow::bail!(
-            "no terminal to ask for confirmation; pass --yes to apply or --dry-run to only see the diff"
-        );
+        anyhow::bail!("no terminal to ask for confirmation; {without_terminal}");
     };
     tty.write_all(question.as_bytes())?;
     tty.flush()?;

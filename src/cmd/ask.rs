@@ -36,12 +36,6 @@ pub fn ask(ws: &Workspace, args: &AskArgs) -> anyhow::Result<ExitCode> {
         ..args.clone()
     };
     let mut wb = super::bench(ws)?;
-    if args.route.hard && !args.route.cloud {
-        errln!(
-            "{}",
-            crate::route::advice(&crate::route::Reason::MarkedHard)
-        );
-    }
     let files = wb.resolve_paths(&args.files)?;
     let resume = (args.continue_ || args.session.is_some()).then_some(args.session.as_deref());
     wb.open_session(resume)?;
@@ -123,7 +117,7 @@ pub fn ask(ws: &Workspace, args: &AskArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let mut stdout = std::io::stdout().lock();
-    if !args.route.cloud && answer.context.missing_tokens > 0 {
+    if cloud.is_none() && answer.context.missing_tokens > 0 {
         let reason = crate::route::Reason::ContextTooLarge {
             needed: answer.context.total_tokens + answer.context.missing_tokens,
             window: answer.context.budget,

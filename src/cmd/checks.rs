@@ -82,7 +82,12 @@ pub fn run(ws: &Workspace, args: &ChecksArgs) -> anyhow::Result<ExitCode> {
                 c.command,
                 c.timeout_s
             );
-            if !yes && !confirm("Save it to .locus/config.toml? [y/N] ")? {
+            if !yes
+                && !confirm(
+                    "Save it to .locus/config.toml? [y/N] ",
+                    "pass --yes to save it",
+                )?
+            {
                 errln!("nothing saved");
                 return Ok(ExitCode::from(1));
             }

@@ -18,7 +18,7 @@ pub fn gated(
     yes: bool,
     json: bool,
 ) -> anyhow::Result<Option<Gated>> {
-    if !route.cloud {
+    if !wants_cloud(wb, route) {
         return Ok(None);
     }
     let rules = PathRules::new(route.exclude.iter().map(String::as_str))?;
@@ -34,9 +34,19 @@ pub fn gated(
             err!("{}", preview.render());
         }
         if yes {
-            Ok(())
-        } else {
-            Err("pass --yes to send it".into())
+            return Ok(());
+        }
+        // On a terminal, the preview is a question; otherwise --yes answers it.
+        match (
+            json,
+            super::apply::confirm(
+                "Send this to the cloud model? [y/N] ",
+                "pass --yes to send it",
+            ),
+        ) {
+            (false, Ok(true)) => Ok(()),
+            (false, Ok(false)) => Err("you did not send it".into()),
+            _ => Err("pass --yes to send it".into()),
         }
     });
     Ok(Some(wb.escalation(
@@ -44,6 +54,27 @@ pub fn gated(
         trim,
         approve,
     )?))
+}
+
+/// Whether the task goes to the cloud: `--cloud`, or `--hard` with a cloud
+/// provider to escalate to (without one, `--hard` says so and stays here).
+pub fn wants_cloud(wb: &Workbench, route: &RouteArgs) -> bool {
+    if route.cloud {
+        return true;
+    }
+    if !route.hard {
+        return false;
+    }
+    match route::escalation_target(&wb.settings, route.provider.as_deref()) {
+        Ok((name, _)) => {
+            errln!("--hard: escalating to {name} at once (the preview shows what would leave)");
+            true
+        }
+        Err(e) => {
+            errln!("note: --hard, but nothing to escalate to ({e}); the local model answers");
+            false
+        }
+    }
 }
 
 pub fn audit(ws: &Workspace, args: &SessionsArgs) -> anyhow::Result<ExitCode> {

@@ -59,7 +59,12 @@ pub fn run(ws: &Workspace, args: &CommitArgs) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    if !args.yes && !confirm("Commit with this message? [y/N] ")? {
+    if !args.yes
+        && !confirm(
+            "Commit with this message? [y/N] ",
+            "pass --yes to commit with this message, or --dry-run to only print it",
+        )?
+    {
         if args.json {
             outln!("{report}");
         } else {

@@ -16,12 +16,6 @@ use super::apply::{Mode, finish};
 
 pub fn run(ws: &Workspace, args: &EditArgs) -> anyhow::Result<ExitCode> {
     let mut wb = super::bench(ws)?;
-    if args.route.hard && !args.route.cloud {
-        errln!(
-            "{}",
-            crate::route::advice(&crate::route::Reason::MarkedHard)
-        );
-    }
     let mut files = Vec::new();
     for f in &args.files {
         let abs = ws.cwd.join(f);
@@ -92,15 +86,15 @@ pub fn run(ws: &Workspace, args: &EditArgs) -> anyhow::Result<ExitCode> {
     drop(stderr);
     if !json_mode {
         errln!();
-        if let Some(advice) = &out.advice {
-            errln!("{advice}");
+        if let Some(reason) = &out.advice {
+            errln!("{}", crate::route::advice(reason));
         }
     }
     if out.proposal.changes.is_empty() && out.proposal.failures.is_empty() {
         if json_mode {
             outln!(
                 "{}",
-                json!({"applied": false, "files": [], "failures": [], "replies": out.replies, "advice": out.advice})
+                json!({"applied": false, "files": [], "failures": [], "replies": out.replies, "advice": out.advice.as_ref().map(crate::route::advice)})
             );
         } else {
             errln!(
@@ -126,7 +120,7 @@ pub fn run(ws: &Workspace, args: &EditArgs) -> anyhow::Result<ExitCode> {
     let extra = json!({
         "placement": out.placement,
         "replies": out.replies,
-        "advice": out.advice,
+        "advice": out.advice.as_ref().map(crate::route::advice),
         "files_shown": shown,
         "session": wb.session.id,
         "tool_calls": out.steps,

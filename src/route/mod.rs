@@ -64,31 +64,54 @@ pub fn escalation_target<'a>(
 pub enum Reason {
     /// The context the request needs does not fit the local window.
     ContextTooLarge { needed: usize, window: usize },
-    /// The local model's edits failed to apply twice in a row.
-    EditsFailedTwice,
+    /// The edits failed to apply twice in a row (on a cloud model when `cloud`).
+    EditsFailedTwice { cloud: bool },
     /// The user marked the task hard.
     MarkedHard,
     /// The checks still fail after the local model's fixes.
     ChecksStillFail { attempts: usize },
 }
 
-/// Advice to show (never acted on).
+/// Where advice is shown: it names the way to escalate there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Surface {
+    /// A headless command: `--cloud`.
+    Cli,
+    /// The TUI: the key that escalates.
+    Tui { key: String },
+}
+
+/// Advice to show on the command line (never acted on).
 pub fn advice(reason: &Reason) -> String {
+    advice_in(reason, &Surface::Cli)
+}
+
+/// Advice to show on `surface` (never acted on).
+pub fn advice_in(reason: &Reason, surface: &Surface) -> String {
+    let how = match surface {
+        Surface::Cli => "run it again with --cloud".to_string(),
+        Surface::Tui { key } => format!("press {key} to send it to a cloud model"),
+    };
     let why = match reason {
         Reason::ContextTooLarge { needed, window } => {
             format!(
                 "this request needs about {needed} tokens of context and the local model's window is {window}"
             )
         }
-        Reason::EditsFailedTwice => "the local model's edits failed to apply twice in a row".into(),
+        Reason::EditsFailedTwice { cloud: true } => {
+            return "hint: the cloud model's edits failed to apply twice in a row; name the file \
+                    (@file, --file) or say more precisely what to change"
+                .into();
+        }
+        Reason::EditsFailedTwice { cloud: false } => {
+            "the local model's edits failed to apply twice in a row".into()
+        }
         Reason::MarkedHard => "you marked this task as hard".into(),
         Reason::ChecksStillFail { attempts } => {
             format!("the checks still fail after {attempts} fix(es) by the local model")
         }
     };
-    format!(
-        "hint: consider escalating to a cloud model ({why}); Ctrl-E in the TUI, --cloud headless"
-    )
+    format!("hint: consider escalating to a cloud model ({why}): {how}")
 }
 
 #[cfg(test)]

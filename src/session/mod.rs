@@ -100,7 +100,7 @@ pub struct EditOutcome {
     /// The model's replies: the first, and the retry's when there was one.
     pub replies: Vec<String>,
     /// Set when the edits still failed after the retry.
-    pub advice: Option<String>,
+    pub advice: Option<crate::route::Reason>,
     pub stats: GenStats,
     pub placement: Placement,
     pub context: Context,
@@ -744,8 +744,9 @@ impl Session {
                 replies.push(retry);
             }
         }
-        let advice = failed(&proposal)
-            .then(|| crate::route::advice(&crate::route::Reason::EditsFailedTwice));
+        let advice = failed(&proposal).then(|| crate::route::Reason::EditsFailedTwice {
+            cloud: matches!(model.placement(), Placement::Cloud { .. }),
+        });
         let placement = model.placement();
         let last = replies.last().cloned().unwrap_or_default();
         let first_messages = ctx.messages();

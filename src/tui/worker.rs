@@ -458,7 +458,10 @@ fn run_task(
                     needed: a.context.total_tokens + a.context.missing_tokens,
                     window: a.context.budget,
                 };
-                send(Report::Info(crate::route::advice(&reason)));
+                send(Report::Info(crate::route::advice_in(
+                    &reason,
+                    &tui_surface(wb),
+                )));
             }
             Ok(Report::Answered {
                 placement: a.placement.to_string(),
@@ -490,12 +493,23 @@ fn run_task(
             Ok(Report::Proposed {
                 changes: o.proposal.changes,
                 failures: o.proposal.failures.iter().map(|f| f.to_string()).collect(),
-                advice: o.advice,
+                advice: o
+                    .advice
+                    .as_ref()
+                    .map(|r| crate::route::advice_in(r, &tui_surface(wb))),
                 placement: o.placement.to_string(),
                 cost: 0.0,
             })
         }
     }
+}
+
+/// Advice in the TUI names its escalation key.
+fn tui_surface(wb: &Workbench) -> crate::route::Surface {
+    let key = crate::config::Keymap::new(&wb.settings.ui.keys)
+        .map(|k| k.label(crate::config::Action::Escalate))
+        .unwrap_or_else(|_| "Ctrl-E".into());
+    crate::route::Surface::Tui { key }
 }
 
 /// `report` with the request's cost.
@@ -581,8 +595,9 @@ fn after_edit(
     };
     let most = wb.settings.agent.fix_attempts;
     if fixing.attempts >= most || wb.model().is_none() {
-        send(Report::Info(crate::route::advice(
+        send(Report::Info(crate::route::advice_in(
             &crate::route::Reason::ChecksStillFail { attempts: most },
+            &tui_surface(wb),
         )));
         return;
     }
