@@ -51,7 +51,7 @@ pub enum Command {
     /// Ask the local model for a change, then show or apply it.
     Edit(EditArgs),
     /// Undo the last change locus applied in this repository.
-    Undo(JournalArgs),
+    Undo(UndoArgs),
     /// Redo the last change undone.
     Redo(JournalArgs),
     /// Write a commit message for what is staged (with --yes, commit it).
@@ -319,6 +319,24 @@ pub struct EditArgs {
     /// check, then done); see docs/tools.md.
     #[arg(long, conflicts_with = "json")]
     pub jsonl: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct UndoArgs {
+    /// Drop the last entry from the journal without writing anything (when
+    /// its files changed since and undo cannot go through).
+    #[arg(long, conflicts_with = "force")]
+    pub skip: bool,
+    /// Restore the files to before the change even though they changed
+    /// since; your version is kept, so `locus redo` brings it back.
+    #[arg(long)]
+    pub force: bool,
+    /// With --force: without asking.
+    #[arg(long, short = 'y', requires = "force")]
+    pub yes: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, clap::Args)]

@@ -173,7 +173,8 @@ fn commit_refusal_speaks_of_committing() {
     git_init(&root);
     std::fs::write(root.join("a.py"), "x = 1\n").unwrap();
     crate::git::git(&root, &["add", "a.py"]);
-    let tiny = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny-gemma4.gguf");
+    let tiny =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny-gemma4.gguf");
     let out = sb.locus(&root, &["commit", "--model", tiny.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let err = stderr(&out);
@@ -181,4 +182,64 @@ fn commit_refusal_speaks_of_committing() {
         err.contains("pass --yes to commit with this message") && !err.contains("to apply"),
         "{err}"
     );
+}
+
+/// An undo whose file the user changed since: the refusal says the ways
+/// past it; `--skip` drops the entry and writes nothing; `--force` restores
+/// the file and keeps the user's version for `redo`.
+#[test]
+fn undo_past_a_users_change_with_skip_or_force() {
+    let reply = "a.py\n<<<<<<< SEARCH\nx = 1\n=======\nx = 2\n>>>>>>> REPLACE\n";
+    for way in ["--skip", "--force"] {
+        let sb = Sandbox::new();
+        let root = sb.path("work/p");
+        git_init(&root);
+        std::fs::write(root.join("a.py"), "x = 1\n").unwrap();
+        let r = sb.write("reply.md", reply);
+        let out = sb.locus(
+            &root,
+            &["apply", r.to_str().unwrap(), "--yes", "--no-check"],
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        std::fs::write(root.join("a.py"), "x = 2\ny = 'mine'\n").unwrap();
+        let out = sb.locus(&root, &["undo"]);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(
+            stderr(&out).contains("locus undo --skip") && stderr(&out).contains("--force"),
+            "{}",
+            stderr(&out)
+        );
+        let now = || std::fs::read_to_string(root.join("a.py")).unwrap();
+        assert_eq!(now(), "x = 2\ny = 'mine'\n");
+        if way == "--skip" {
+            let out = sb.locus(&root, &["undo", "--skip"]);
+            assert!(out.status.success(), "{}", stderr(&out));
+            assert!(
+                stderr(&out).contains("the last change: apply"),
+                "shown first: {}",
+                stderr(&out)
+            );
+            assert_eq!(now(), "x = 2\ny = 'mine'\n", "nothing written");
+            let out = sb.locus(&root, &["undo"]);
+            assert!(
+                stderr(&out).contains("error: nothing to undo"),
+                "{}",
+                stderr(&out)
+            );
+        } else {
+            let out = sb.locus(&root, &["undo", "--force"]);
+            assert_eq!(out.status.code(), Some(1), "asks first; no terminal here");
+            assert_eq!(now(), "x = 2\ny = 'mine'\n");
+            let out = sb.locus(&root, &["undo", "--force", "--yes"]);
+            assert!(out.status.success(), "{}", stderr(&out));
+            assert_eq!(now(), "x = 1\n");
+            let out = sb.locus(&root, &["redo"]);
+            assert!(out.status.success(), "{}", stderr(&out));
+            assert_eq!(
+                now(),
+                "x = 2\ny = 'mine'\n",
+                "redo brings the user's version back"
+            );
+        }
+    }
 }

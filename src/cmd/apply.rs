@@ -282,9 +282,80 @@ fn failure_json(f: &edit::Failure) -> Value {
 }
 
 /// `locus undo` (or `locus redo` when `redo`).
+/// `locus undo`, with `--skip` and `--force` for an entry whose files
+/// changed since.
+pub fn undo_cmd(ws: &Workspace, args: &crate::cli::UndoArgs) -> anyhow::Result<ExitCode> {
+    let plain = JournalArgs { json: args.json };
+    if !args.skip && !args.force {
+        return undo(ws, &plain, false);
+    }
+    let mut wb = super::bench(ws)?;
+    let Some(last) = wb.last_applied() else {
+        if args.json {
+            outln!("{}", json!({ "done": false }));
+        } else {
+            errln!("error: nothing to undo");
+        }
+        return Ok(ExitCode::from(1));
+    };
+    if !args.json {
+        errln!("the last change: {}", last.summary);
+        for f in &last.files {
+            errln!("  {}", f.path);
+        }
+    }
+    if args.skip {
+        wb.undo_skip()?;
+        if args.json {
+            outln!(
+                "{}",
+                json!({ "done": true, "skipped": true, "id": last.id, "summary": last.summary, "files": last.files })
+            );
+        } else {
+            outln!(
+                "dropped from the journal (nothing was written): {}",
+                last.summary
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !args.yes
+        && !confirm(
+            "Restore these files to before the change? Your version is kept for `locus redo`. [y/N] ",
+            "pass --yes with --force to restore them",
+        )?
+    {
+        errln!("nothing was written");
+        return Ok(ExitCode::from(1));
+    }
+    let Some(entry) = wb.undo_force()? else {
+        anyhow::bail!("nothing to undo");
+    };
+    if args.json {
+        outln!(
+            "{}",
+            json!({ "done": true, "forced": true, "id": entry.id, "summary": entry.summary, "files": entry.files })
+        );
+    } else {
+        outln!(
+            "undid (forced): {}; `locus redo` brings your version back",
+            entry.summary
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 pub fn undo(ws: &Workspace, args: &JournalArgs, redo: bool) -> anyhow::Result<ExitCode> {
     let mut wb = super::bench(ws)?;
-    let done = wb.undo(redo)?;
+    let done = match wb.undo(redo) {
+        Ok(d) => d,
+        Err(e) if !redo && e.to_string().contains("nothing was written") => {
+            anyhow::bail!(
+                "{e}\nhint: `locus undo --skip` drops this entry from the journal; `locus undo --force` restores the files anyway (your version is kept for `locus redo`)"
+            )
+        }
+        Err(e) => return Err(e.into()),
+    };
     let word = if redo { "redo" } else { "undo" };
     let Some(entry) = done else {
         if args.json {

@@ -80,7 +80,7 @@ fn dispatch(command: &Command, ws: &Workspace) -> anyhow::Result<ExitCode> {
         Command::Models(args) => models::list(ws, args),
         Command::Apply(args) => apply::run(ws, args),
         Command::Edit(args) => edit::run(ws, args),
-        Command::Undo(args) => apply::undo(ws, args, false),
+        Command::Undo(args) => apply::undo_cmd(ws, args),
         Command::Redo(args) => apply::undo(ws, args, true),
         Command::Commit(args) => commit::run(ws, args),
         Command::Status(args) => commit::status(ws, args),

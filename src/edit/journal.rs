@@ -440,6 +440,85 @@ impl Journal {
         Ok(Some(entry))
     }
 
+    /// Drop the newest applied entry without writing anything (an undo
+    /// that cannot go through: the user changed the files since). The
+    /// entry dropped, or `None` when there is none.
+    pub fn skip(&self, guard: &PathGuard) -> Result<Option<Entry>, JournalError> {
+        let _lock = self.lock(guard)?;
+        let mut stacks = self.stacks()?;
+        let Some(id) = stacks.applied.pop() else {
+            return Ok(None);
+        };
+        let (entry, _) = self.load(&id)?;
+        self.save(&stacks)?;
+        let _ = std::fs::remove_dir_all(self.dir.join(&id));
+        Ok(Some(entry))
+    }
+
+    /// Undo the newest applied entry even though its files changed since:
+    /// the files get their images from before the change, and what the
+    /// user had is kept in the entry, so `redo` brings it back.
+    pub fn force_undo(&self, guard: &PathGuard) -> Result<Option<Entry>, JournalError> {
+        let _lock = self.lock(guard)?;
+        let mut stacks = self.stacks()?;
+        let Some(id) = stacks.applied.last().cloned() else {
+            return Ok(None);
+        };
+        let (mut entry, writes) = self.load(&id)?;
+        // Each file as it is now stands in for the image the change wrote.
+        let mut now = Vec::with_capacity(writes.len());
+        for w in &writes {
+            let abs = guard
+                .check(&w.path)
+                .map_err(|e| JournalError::Apply {
+                    action: "undo",
+                    source: e.into(),
+                })?
+                .abs;
+            let current = fsio::read_opt(&abs).map_err(|e| self.storage(&abs, e))?;
+            now.push(Write {
+                after: current,
+                ..w.clone()
+            });
+        }
+        for (f, w) in entry.files.iter_mut().zip(&now) {
+            f.after = w.after.is_some();
+        }
+        let edir = self.dir.join(&id);
+        // Rewritten before anything moves: redo restores the user's version.
+        for (i, w) in now.iter().enumerate() {
+            let p = edir.join(format!("{i}.after"));
+            match &w.after {
+                Some(b) => {
+                    fsio::write_atomic(&p, b, Some(private())).map_err(|e| self.storage(&p, e))?
+                }
+                None => {
+                    let _ = std::fs::remove_file(&p);
+                }
+            }
+        }
+        let json = serde_json::to_vec_pretty(&entry).expect("entry serialize");
+        let p = edir.join("entry.json");
+        fsio::write_atomic(&p, &json, Some(private())).map_err(|e| self.storage(&p, e))?;
+        self.set_pending(Some(&Pending {
+            id: id.clone(),
+            op: "undo".into(),
+        }))?;
+        let inverse: Vec<Write> = now.iter().rev().map(Write::inverse).collect();
+        if let Err(source) = execute(&inverse, guard) {
+            self.set_pending(None)?;
+            return Err(JournalError::Apply {
+                action: "undo",
+                source,
+            });
+        }
+        stacks.applied.pop();
+        stacks.undone.push(id);
+        self.save(&stacks)?;
+        self.set_pending(None)?;
+        Ok(Some(entry))
+    }
+
     /// Applied entries, newest last.
     pub fn history(&self) -> Result<Vec<Entry>, JournalError> {
         let stacks = self.stacks()?;

@@ -521,6 +521,27 @@ impl Workbench {
         Ok(done)
     }
 
+    /// Drop the newest journal entry without writing (its files changed
+    /// since it was applied).
+    pub fn undo_skip(&mut self) -> Result<Option<Entry>, WorkbenchError> {
+        Ok(self.journal.skip(&self.guard)?)
+    }
+
+    /// Undo the newest entry although its files changed since; what the
+    /// user had is kept for redo.
+    pub fn undo_force(&mut self) -> Result<Option<Entry>, WorkbenchError> {
+        let done = self.journal.force_undo(&self.guard)?;
+        if let Some(e) = &done {
+            self.reindex_entry(e);
+        }
+        Ok(done)
+    }
+
+    /// The newest applied entry (what `undo` would revert).
+    pub fn last_applied(&self) -> Option<Entry> {
+        self.journal.history().ok()?.pop()
+    }
+
     /// A commit message for what is staged, by the workbench's model (or a
     /// plain summary without one).
     pub fn commit_draft(
