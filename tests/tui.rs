@@ -346,7 +346,7 @@ fn escalation_commit_and_context_views() {
 
     let mut app = App::new();
     app.report(Report::NoModel(Box::new(locus::tui::setup::SetupView {
-        why: "several models found; choose one with --model NAME (see `locus models`) or set model.path".into(),
+        why: "several models were found; choose one below (/model changes it later)".into(),
         found: vec![
             locus::tui::setup::FoundModel {
                 label: "gemma-3-270m  (ollama, 0.3 GB)".into(),

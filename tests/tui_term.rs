@@ -212,7 +212,7 @@ fn ctrl_e_previews_trims_and_sends_to_the_cloud_model() {
     let (session, _kill) = launch(&sb, &root, "");
     continue_without_a_model(&session);
     tmux(&["send-keys", "-t", &session, "Escape"]);
-    wait_for(&session, "No local model found", 10);
+    wait_for(&session, "No local model yet:", 10);
     tmux(&[
         "send-keys",
         "-t",
@@ -408,7 +408,7 @@ fn first_run_lists_the_models_found_and_loads_the_one_picked() {
     let (session, _kill) = launch(&sb, &root, "");
     let screen = wait_for(&session, "no local model yet", 60);
     assert!(
-        screen.contains("several models found")
+        screen.contains("several models were found")
             && screen.contains("tiny-a")
             && screen.contains("tiny-b"),
         "{screen}"
@@ -550,9 +550,15 @@ pub(crate) fn project(sb: &Sandbox, calc: &str) -> PathBuf {
 
 /// Past the first-run screen (no local model here) to the conversation.
 pub(crate) fn continue_without_a_model(session: &str) {
-    wait_for(session, "no local model yet", 60);
+    let screen = wait_for(session, "no local model yet", 60);
+    // The TUI's words: its keys and screens, not command-line flags.
+    assert!(
+        !screen.contains("--model") && !screen.contains("locus models pull"),
+        "{screen}"
+    );
     tmux(&["send-keys", "-t", session, "Escape"]);
-    wait_for(session, "No local model found", 10);
+    let screen = wait_for(session, "No local model yet:", 10);
+    assert!(!screen.contains("--model"), "{screen}");
 }
 
 /// `/edit TEXT` escalated with Ctrl-E and sent: the review is on screen.

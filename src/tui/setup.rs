@@ -121,7 +121,7 @@ pub fn draw(f: &mut Frame<'_>, area: Rect, s: &SetupView, st: &Styles) {
         vec![Line::from(s.why.clone()), Line::from("")]
     } else {
         vec![
-            Line::from(format!("locus found no model to run here: {}", s.why)),
+            Line::from(format!("No model to run yet: {}.", s.why.trim_end_matches('.'))),
             Line::from(""),
         ]
     };

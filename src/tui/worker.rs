@@ -146,7 +146,7 @@ fn work(
         }
         Err(e) => send(Report::NoModel(Box::new(setup_view(
             &wb.settings,
-            &e.to_string(),
+            &in_tui_words(&e),
         )))),
     }
     match &resume {
@@ -501,6 +501,24 @@ fn run_task(
                 cost: 0.0,
             })
         }
+    }
+}
+
+/// Why no model runs, in the TUI's words (its keys and screens, not the
+/// command line's flags).
+fn in_tui_words(e: &models::ModelChoiceError) -> String {
+    use crate::model::local::choose::ChooseError;
+    match e {
+        models::ModelChoiceError::Choose(ChooseError::NoneFound) => {
+            "no GGUF model in the usual places (LM Studio, Ollama, the Hugging Face cache, locus's models folder)".into()
+        }
+        models::ModelChoiceError::Choose(ChooseError::Several) => {
+            "several models were found; choose one below (/model changes it later)".into()
+        }
+        models::ModelChoiceError::Choose(ChooseError::Unknown(name)) => {
+            format!("no model {name}; choose one below")
+        }
+        other => other.to_string(),
     }
 }
 

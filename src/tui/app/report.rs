@@ -40,8 +40,8 @@ impl App {
             Report::NoModel(setup) => {
                 self.status.no_model = true;
                 self.entries.push(Entry::Error(format!(
-                    "No local model found ({}).\nDownload the default Gemma 4 12B with `locus models pull` ({}), \
-                     point model.path at a GGUF file, or configure a cloud provider (docs/configuration.md).",
+                    "No local model yet: {}.\nChoose one on the screen above, or download the default Gemma 4 12B \
+                     there ({}); a cloud provider can be set up too (docs/configuration.md), and Ctrl-E sends a task to it.",
                     setup.why, setup.download.1
                 )));
                 self.setup = Some(*setup);
