@@ -22,6 +22,8 @@ pub struct CommitView {
     pub scroll: u16,
     /// Waiting for y/n.
     pub confirming: bool,
+    /// The cursor: characters of the message after it.
+    pub back: usize,
 }
 
 pub fn draw(f: &mut Frame<'_>, area: Rect, c: &CommitView, st: &Styles) {
@@ -46,7 +48,8 @@ pub fn draw(f: &mut Frame<'_>, area: Rect, c: &CommitView, st: &Styles) {
     if let Some(n) = &c.note {
         lines.push(Line::from(Span::styled(n.clone(), st.get("info"))));
     }
-    let text = format!("{}▏", c.message);
+    let i = super::composer::at(&c.message, c.back);
+    let text = format!("{}▏{}", &c.message[..i], &c.message[i..]);
     lines.extend(text.lines().map(|l| Line::from(l.to_string())));
     f.render_widget(
         Paragraph::new(Text::from(lines))
@@ -100,7 +103,7 @@ pub fn draw(f: &mut Frame<'_>, area: Rect, c: &CommitView, st: &Styles) {
     let hint = if c.confirming {
         " Commit with this message? y commits · any other key goes back"
     } else {
-        " Ctrl-S commit (asks to confirm) · Enter new line · Esc cancel · F1 help"
+        " Ctrl-S commit (asks first) · Enter new line · Ctrl-A/E/W/U/K, arrows · Esc cancel"
     };
     f.render_widget(
         Paragraph::new(hint).style(st.get(if c.confirming {

@@ -238,6 +238,26 @@ fn commit_view_edits_the_draft_and_commits_only_after_confirmation() {
     typed(&mut app, " and minus");
     app.key(key(KeyCode::Backspace));
     assert_eq!(app.commit.as_ref().unwrap().message, "Add plus and minu");
+    // It edits like the composer: Home, Ctrl-E, Ctrl-W, arrows, Enter at the cursor.
+    app.key(key(KeyCode::Home));
+    typed(&mut app, "> ");
+    assert_eq!(app.commit.as_ref().unwrap().message, "> Add plus and minu");
+    app.key(ctrl('e'));
+    app.key(ctrl('w'));
+    assert_eq!(app.commit.as_ref().unwrap().message, "> Add plus and ");
+    app.key(ctrl('a'));
+    app.key(key(KeyCode::Delete));
+    app.key(key(KeyCode::Delete));
+    app.key(key(KeyCode::Right));
+    app.key(key(KeyCode::Right));
+    app.key(key(KeyCode::Right));
+    app.key(key(KeyCode::Enter));
+    assert_eq!(app.commit.as_ref().unwrap().message, "Add\n plus and ");
+    app.key(ctrl('a'));
+    app.key(ctrl('k'));
+    app.key(key(KeyCode::Backspace));
+    typed(&mut app, " plus and minu");
+    assert_eq!(app.commit.as_ref().unwrap().message, "Add plus and minu");
     assert!(app.key(ctrl('s')).is_empty());
     assert!(app.commit.as_ref().unwrap().confirming);
     assert!(app.key(key(KeyCode::Char('n'))).is_empty(), "not confirmed");

@@ -217,12 +217,7 @@ impl App {
                     c.confirming = true;
                 }
             }
-            KeyCode::Char(_) if ctrl => {}
-            KeyCode::Char(ch) => c.message.push(ch),
-            KeyCode::Enter => c.message.push('\n'),
-            KeyCode::Backspace => {
-                c.message.pop();
-            }
+            KeyCode::Enter => super::composer::insert(&mut c.message, c.back, "\n"),
             KeyCode::PageDown => c.scroll = c.scroll.saturating_add(10),
             KeyCode::PageUp => c.scroll = c.scroll.saturating_sub(10),
             KeyCode::Esc => {
@@ -231,7 +226,10 @@ impl App {
                 self.entries
                     .push(Entry::Info("nothing was committed".into()));
             }
-            _ => {}
+            // The composer's editing keys: arrows, Home/End, Ctrl-A/E/W/U/K.
+            _ => {
+                super::composer::edit(&mut c.message, &mut c.back, &k);
+            }
         }
         Vec::new()
     }
