@@ -103,7 +103,7 @@ pub fn draw(f: &mut Frame<'_>, area: Rect, c: &CommitView, st: &Styles) {
     let hint = if c.confirming {
         " Commit with this message? y commits · any other key goes back"
     } else {
-        " Ctrl-S commit (asks first) · Enter new line · Ctrl-A/E/W/U/K, arrows · Esc cancel"
+        " Ctrl-S commit (asks first) · Enter new line · Ctrl-A/E/W/U/K · Esc cancel"
     };
     f.render_widget(
         Paragraph::new(hint).style(st.get(if c.confirming {
