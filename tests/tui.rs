@@ -172,15 +172,17 @@ fn at_completes_files_and_symbols_from_the_index() {
     }
     assert_eq!(
         app.completions(),
-        ["calc.py", "src/calculus/limits.py", "calculate"]
+        ["calculate", "calc.py", "src/calculus/limits.py"]
     );
     let screen = text(&render(&app, &plain, 80, 24));
-    assert!(screen.contains("▶ calc.py"), "{screen}");
-    assert!(screen.contains("  calculate"), "{screen}");
-    app.key(key(KeyCode::Down));
+    assert!(screen.contains("▶ calculate"), "{screen}");
+    assert!(screen.contains("  calc.py"), "{screen}");
+    // The popup sits inside the conversation: its bottom border stays whole.
+    let bottom = screen.lines().find(|l| l.starts_with('└')).unwrap();
+    assert!(bottom.chars().skip(1).take(30).all(|c| c == '─'), "{screen}");
     app.key(key(KeyCode::Down));
     app.key(key(KeyCode::Tab));
-    assert_eq!(app.input, "what calls @calculate ");
+    assert_eq!(app.input, "what calls @calc.py ");
     assert!(app.completions().is_empty(), "the popup closes");
     assert!(!text(&render(&app, &plain, 80, 24)).contains("Tab completes"));
     // With no `@` word, Up and Tab keep their meaning (history, nothing).

@@ -33,20 +33,30 @@ pub fn word(input: &str) -> Option<&str> {
     last.strip_prefix('@')
 }
 
-/// Files then symbols matching `query`, best first: files whose name starts
-/// with it, files whose path contains it, symbols that start with it, symbols
-/// that contain it (case-insensitive), at most `MAX`.
+/// What matches `query`, best first (case-insensitive): exact names
+/// (a symbol, a file's name or path), symbols that start with it, files
+/// whose name starts with it, files whose path contains it, symbols that
+/// contain it; at most `MAX`. Nothing when the query is already exactly a
+/// name (the popup closes on an exact match).
 pub fn candidates(names: &Names, query: &str) -> Vec<String> {
+    if !query.is_empty()
+        && (names.symbols.iter().any(|(_, s)| s == query)
+            || names.files.iter().any(|(_, f)| f == query))
+    {
+        return Vec::new();
+    }
     let q = query.to_lowercase();
+    let base = |p: &str| p.rsplit('/').next().unwrap_or(p).to_string();
     let mut out: Vec<String> = Vec::new();
-    let name_starts = |p: &str| p.rsplit('/').next().unwrap_or(p).starts_with(q.as_str());
     let files = names.files.iter();
     let symbols = names.symbols.iter();
-    let ranked = files
+    let ranked = symbols
         .clone()
-        .filter(|(l, _)| name_starts(l))
-        .chain(files.filter(|(l, _)| l.contains(&q)))
+        .filter(|(l, _)| *l == q)
+        .chain(files.clone().filter(|(l, _)| *l == q || base(l) == q))
         .chain(symbols.clone().filter(|(l, _)| l.starts_with(&q)))
+        .chain(files.clone().filter(|(l, _)| base(l).starts_with(q.as_str())))
+        .chain(files.filter(|(l, _)| l.contains(&q)))
         .chain(symbols.filter(|(l, _)| l.contains(&q)));
     for (_, s) in ranked {
         if !out.contains(s) {
@@ -85,19 +95,31 @@ mod tests {
     }
 
     #[test]
-    fn the_word_after_an_at_sign_is_completed_files_first() {
+    fn the_word_after_an_at_sign_is_completed_symbols_and_names_first() {
         assert_eq!(word("what does @cal"), Some("cal"));
         assert_eq!(word("@"), Some(""));
         assert_eq!(word("what does cal"), None);
         assert_eq!(word("@calc.py then"), None);
         assert_eq!(
             candidates(&names(), "CAL"),
-            ["src/calc.py", "docs/calculus.md", "calculate"]
+            ["calculate", "src/calc.py", "docs/calculus.md"]
         );
         assert_eq!(
             candidates(&names(), "config"),
             ["src/parse/config.py", "parse_config"]
         );
+        // `@Diff`: the symbol before paths that merely contain the word.
+        let n = Names::new(
+            (0..8)
+                .map(|i| format!("tests/snapshots/diff_{i}.snap"))
+                .collect(),
+            vec!["DiffHook".into(), "unified_diff".into()],
+        );
+        assert_eq!(candidates(&n, "Diff")[0], "DiffHook");
+        assert_eq!(candidates(&n, "Diff").len(), MAX);
+        // An exact name closes the popup.
+        assert!(candidates(&n, "DiffHook").is_empty());
+        assert!(candidates(&names(), "src/calc.py").is_empty());
         assert_eq!(candidates(&names(), "").len(), 6);
         assert!(candidates(&names(), "zzz").is_empty());
     }

@@ -137,7 +137,8 @@ fn completion_popup(f: &mut Frame<'_>, composer: Rect, app: &App, st: &Styles) {
     if shown.is_empty() {
         return;
     }
-    let h = (shown.len() as u16 + 2).min(composer.y);
+    // Above the conversation's bottom border, inside its left one.
+    let h = (shown.len() as u16 + 2).min(composer.y.saturating_sub(1));
     let w = shown
         .iter()
         .map(|s| s.chars().count() as u16 + 4)
@@ -148,7 +149,7 @@ fn completion_popup(f: &mut Frame<'_>, composer: Rect, app: &App, st: &Styles) {
     if h < 3 || w < 8 {
         return;
     }
-    let area = Rect::new(composer.x + 1, composer.y - h, w, h);
+    let area = Rect::new(composer.x + 1, composer.y - 1 - h, w, h);
     let sel = app.completion_sel.min(shown.len() - 1);
     let lines: Vec<Line<'_>> = shown
         .into_iter()

@@ -56,6 +56,8 @@ pub struct App {
     pub names: complete::Names,
     /// The highlighted completion.
     pub completion_sel: usize,
+    /// The `@` word whose popup Esc closed (it opens again as the word changes).
+    pub completion_closed: Option<String>,
     /// The escalation preview on screen.
     pub escalation: Option<Escalation>,
     /// The commit view, kept while its commit runs (a failed commit comes
@@ -104,6 +106,7 @@ impl App {
             side_by_side: false,
             names: complete::Names::default(),
             completion_sel: 0,
+            completion_closed: None,
             escalation: None,
             commit: None,
             commit_running: false,
@@ -202,6 +205,7 @@ impl App {
     /// The completions offered for the `@` word being typed, best first.
     pub fn completions(&self) -> Vec<String> {
         complete::word(self.before_cursor())
+            .filter(|w| self.completion_closed.as_deref() != Some(*w))
             .map(|w| complete::candidates(&self.names, w))
             .unwrap_or_default()
     }
@@ -229,6 +233,10 @@ impl App {
             }
             KeyCode::Down => self.completion_sel = (self.completion_sel + 1) % n,
             KeyCode::Up => self.completion_sel = (self.completion_sel + n - 1) % n,
+            // Esc closes the popup only; the composer keeps its text.
+            KeyCode::Esc => {
+                self.completion_closed = complete::word(self.before_cursor()).map(String::from);
+            }
             _ => return false,
         }
         true

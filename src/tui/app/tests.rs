@@ -448,3 +448,20 @@ fn the_composer_edits_at_its_cursor_and_completes_the_word_before_it() {
         }]
     );
 }
+
+#[test]
+fn esc_closes_the_completion_popup_and_keeps_the_text() {
+    let mut app = App::new();
+    app.names = complete::Names::new(vec!["src/calc.py".into()], vec!["calculate".into()]);
+    typed(&mut app, "what does @cal");
+    assert_eq!(app.completions(), ["calculate", "src/calc.py"]);
+    app.key(key(KeyCode::Esc));
+    assert!(app.completions().is_empty(), "the popup closed");
+    assert_eq!(app.input, "what does @cal", "the composer kept its text");
+    typed(&mut app, "c");
+    assert_eq!(app.completions(), ["calculate", "src/calc.py"], "typing opens it again");
+    typed(&mut app, "ulate");
+    assert!(app.completions().is_empty(), "an exact name closes it");
+    app.key(key(KeyCode::Esc));
+    assert!(app.input.is_empty(), "without a popup, Esc clears the composer");
+}
