@@ -647,3 +647,32 @@ fn the_review_warns_of_a_file_mostly_removed_and_counts_hunk_lines() {
     assert!(!screen.contains("⚠"), "{screen}");
     assert!(screen.contains("@@ -1,3 +1,3 @@"), "{screen}");
 }
+
+/// F1 shows every binding of the view in front in full: long descriptions
+/// wrap inside the box instead of being cut (the first-run screen, the review).
+#[test]
+fn help_is_drawn_whole_for_the_view_in_front() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let plain = Styles::new(None, 0);
+    let old: String = (1..=5).map(|i| format!("line {i}\n")).collect();
+    let mut review = reviewing("notes.txt", &old, "line 1\nline two\n", &[]);
+    let mut setup = chatting();
+    setup.report(Report::NoModel(Box::new(locus::tui::setup::SetupView {
+        why: "nothing found".into(),
+        ..Default::default()
+    })));
+    for (app, view) in [(&mut review, View::Review), (&mut setup, View::Setup)] {
+        app.key(KeyEvent::new(KeyCode::F(1), KeyModifiers::NONE));
+        let screen = text(&render(app, &plain, 80, 24));
+        let joined: String = screen
+            .lines()
+            .map(|l| l.trim_matches(|c: char| c == '│' || c.is_whitespace()))
+            .collect::<Vec<_>>()
+            .join(" ");
+        for (_, d) in locus::tui::view::bindings(view, &app.keys) {
+            let words: Vec<&str> = d.split(' ').collect();
+            let last = words.last().unwrap();
+            assert!(joined.contains(last), "`{d}` is cut in:\n{screen}");
+        }
+    }
+}

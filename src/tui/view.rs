@@ -322,7 +322,7 @@ pub fn bindings(view: View, keys: &Keymap) -> Vec<(String, &'static str)> {
                 "this help",
             ),
             (fixed("Ctrl-C"), "cancel the answer; twice to quit"),
-            (fixed("Esc"), "clear the composer"),
+            (fixed("Esc"), "close the @ popup, else clear the composer"),
         ],
     }
 }
@@ -334,23 +334,33 @@ fn help(f: &mut Frame<'_>, area: Rect, app: &App, st: &Styles) {
         app.view
     };
     let items = bindings(view, &app.keys);
-    let w = area.width.min(64);
-    let h = (items.len() as u16 + 4).min(area.height);
+    const KEY_COL: usize = 24;
+    // As wide as the longest line needs (the terminal allowing); what does
+    // not fit wraps under its description, never cut.
+    let widest = items
+        .iter()
+        .map(|(_, d)| KEY_COL + d.chars().count())
+        .max()
+        .unwrap_or(40);
+    let w = area.width.min(widest as u16 + 2).max(area.width.min(40));
+    let room = usize::from(w.saturating_sub(2)).saturating_sub(KEY_COL).max(8);
+    let mut lines: Vec<Line<'_>> = Vec::new();
+    for (k, d) in &items {
+        for (i, row) in wrap_words(d, room).into_iter().enumerate() {
+            let key = if i == 0 { k.as_str() } else { "" };
+            lines.push(Line::from(vec![
+                Span::styled(format!("{key:<KEY_COL$}"), st.get("ui.help.key")),
+                Span::raw(row),
+            ]));
+        }
+    }
+    let h = (lines.len() as u16 + 2).min(area.height);
     let rect = Rect {
         x: area.x + (area.width - w) / 2,
         y: area.y + (area.height - h) / 2,
         width: w,
         height: h,
     };
-    let lines: Vec<Line<'_>> = items
-        .iter()
-        .map(|(k, d)| {
-            Line::from(vec![
-                Span::styled(format!("{k:<24}"), st.get("ui.help.key")),
-                Span::raw(*d),
-            ])
-        })
-        .collect();
     f.render_widget(Clear, rect);
     f.render_widget(
         Paragraph::new(Text::from(lines)).block(
@@ -361,6 +371,25 @@ fn help(f: &mut Frame<'_>, area: Rect, app: &App, st: &Styles) {
         ),
         rect,
     );
+}
+
+/// `text` in rows of at most `width` characters, broken between words (a
+/// word longer than a row is cut).
+fn wrap_words(text: &str, width: usize) -> Vec<String> {
+    let mut rows = vec![String::new()];
+    for word in text.split(' ') {
+        let row = rows.last_mut().expect("one row");
+        let len = row.chars().count();
+        if len > 0 && len + 1 + word.chars().count() > width {
+            rows.push(word.chars().take(width).collect());
+        } else {
+            if len > 0 {
+                row.push(' ');
+            }
+            row.push_str(word);
+        }
+    }
+    rows
 }
 
 /// The lines of one transcript entry, unwrapped.

@@ -185,20 +185,23 @@ impl App {
     }
 
     fn ctrl_c(&mut self) -> Vec<Request> {
+        if self.ctrl_c_armed {
+            self.quit = true;
+            return Vec::new();
+        }
         if self.busy
             && let Some(c) = &self.cancel
         {
+            // One Ctrl-C stops the answer; the next one quits.
             c.cancel();
-            self.entries.push(Entry::Info("cancelled".into()));
-            return Vec::new();
-        }
-        if self.ctrl_c_armed {
-            self.quit = true;
-        } else {
             self.ctrl_c_armed = true;
             self.entries
-                .push(Entry::Info("press Ctrl-C again to quit".into()));
+                .push(Entry::Info("cancelled; Ctrl-C again quits".into()));
+            return Vec::new();
         }
+        self.ctrl_c_armed = true;
+        self.entries
+            .push(Entry::Info("press Ctrl-C again to quit".into()));
         Vec::new()
     }
 

@@ -56,6 +56,13 @@ fn ctrl_c_cancels_then_quits_and_help_toggles() {
     app.key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
     assert!(cancel.is_cancelled() && !app.quit);
     app.report(Report::Error("cancelled".into()));
+    // One Ctrl-C cancelled the answer; the next one quits.
+    app.key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
+    assert!(app.quit);
+    // Idle: twice to quit, and another key in between disarms it.
+    let mut app = App::new();
+    app.key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
+    app.key(key(KeyCode::Char('x')));
     app.key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
     assert!(!app.quit);
     app.key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
