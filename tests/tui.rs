@@ -179,7 +179,10 @@ fn at_completes_files_and_symbols_from_the_index() {
     assert!(screen.contains("  calc.py"), "{screen}");
     // The popup sits inside the conversation: its bottom border stays whole.
     let bottom = screen.lines().find(|l| l.starts_with('└')).unwrap();
-    assert!(bottom.chars().skip(1).take(30).all(|c| c == '─'), "{screen}");
+    assert!(
+        bottom.chars().skip(1).take(30).all(|c| c == '─'),
+        "{screen}"
+    );
     app.key(key(KeyCode::Down));
     app.key(key(KeyCode::Tab));
     assert_eq!(app.input, "what calls @calc.py ");

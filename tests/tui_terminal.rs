@@ -188,3 +188,22 @@ fn a_resize_redraws_the_whole_frame() {
         "every side border is whole: {screen}"
     );
 }
+
+/// `[ui] alternate_screen = false` and `[ui] mouse = false`: locus draws on
+/// the main screen (the scrollback keeps what was there) and leaves the
+/// mouse to the terminal's own selection; by default it takes both.
+#[test]
+fn the_alternate_screen_and_the_mouse_can_be_left_alone() {
+    for (config, alt, mouse) in [
+        ("", "1", "1"),
+        ("[ui]\nalternate_screen = false\nmouse = false\n", "0", "0"),
+    ] {
+        let sb = Sandbox::new();
+        let root = project(&sb, "def add(a, b):\n    return a + b\n");
+        sb.write("config/locus/config.toml", config);
+        let (session, _kill) = launch(&sb, &root, "");
+        wait_for(&session, "no local model yet", 60);
+        assert_eq!(pane_flag(&session, "alternate_on"), alt, "{config}");
+        assert_eq!(pane_flag(&session, "mouse_any_flag"), mouse, "{config}");
+    }
+}

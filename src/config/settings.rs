@@ -232,6 +232,12 @@ pub struct UiSettings {
     /// Key bindings that replace the defaults: action name -> key or keys.
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub keys: std::collections::BTreeMap<String, super::Keys>,
+    /// Draw in the terminal's alternate screen (off: the conversation is
+    /// drawn on the main screen, and what was there stays in the scrollback).
+    pub alternate_screen: bool,
+    /// Take the mouse (wheel scrolling); off, the terminal's own selection
+    /// and copy work as usual.
+    pub mouse: bool,
 }
 
 impl Default for UiSettings {
@@ -239,6 +245,8 @@ impl Default for UiSettings {
         UiSettings {
             theme: "dark".into(),
             keys: Default::default(),
+            alternate_screen: true,
+            mouse: true,
         }
     }
 }

@@ -55,7 +55,11 @@ pub fn candidates(names: &Names, query: &str) -> Vec<String> {
         .filter(|(l, _)| *l == q)
         .chain(files.clone().filter(|(l, _)| *l == q || base(l) == q))
         .chain(symbols.clone().filter(|(l, _)| l.starts_with(&q)))
-        .chain(files.clone().filter(|(l, _)| base(l).starts_with(q.as_str())))
+        .chain(
+            files
+                .clone()
+                .filter(|(l, _)| base(l).starts_with(q.as_str())),
+        )
         .chain(files.filter(|(l, _)| l.contains(&q)))
         .chain(symbols.filter(|(l, _)| l.contains(&q)));
     for (_, s) in ranked {

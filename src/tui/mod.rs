@@ -54,14 +54,39 @@ pub enum Incoming {
 /// Frames are drawn at most this often.
 const FRAME: Duration = Duration::from_millis(16);
 
+/// How the TUI takes the terminal (`[ui] alternate_screen`, `[ui] mouse`);
+/// set once, read by every restore (signals and the panic hook included).
+static MODE: std::sync::OnceLock<(bool, bool)> = std::sync::OnceLock::new();
+
+fn mode() -> (bool, bool) {
+    *MODE.get().unwrap_or(&(true, true))
+}
+
+/// Take the terminal: raw mode, bracketed paste, and per the settings the
+/// alternate screen and the mouse.
+fn take() -> std::io::Result<()> {
+    let (alt, mouse) = mode();
+    enable_raw_mode()?;
+    if alt {
+        execute!(std::io::stdout(), EnterAlternateScreen)?;
+    }
+    execute!(std::io::stdout(), EnableBracketedPaste)?;
+    if mouse {
+        execute!(std::io::stdout(), EnableMouseCapture)?;
+    }
+    Ok(())
+}
+
 fn restore() {
+    let (alt, mouse) = mode();
     let _ = disable_raw_mode();
-    let _ = execute!(
-        std::io::stdout(),
-        DisableBracketedPaste,
-        DisableMouseCapture,
-        LeaveAlternateScreen
-    );
+    let _ = execute!(std::io::stdout(), DisableBracketedPaste);
+    if mouse {
+        let _ = execute!(std::io::stdout(), DisableMouseCapture);
+    }
+    if alt {
+        let _ = execute!(std::io::stdout(), LeaveAlternateScreen);
+    }
 }
 
 /// Run the TUI in `ws`; `resume` continues a saved session (`Some(None)`: the latest).
@@ -90,13 +115,8 @@ pub fn run(
         // restored terminal: the whole program ends here.
         std::process::exit(101);
     }));
-    enable_raw_mode()?;
-    execute!(
-        std::io::stdout(),
-        EnterAlternateScreen,
-        EnableBracketedPaste,
-        EnableMouseCapture
-    )?;
+    let _ = MODE.set((settings.ui.alternate_screen, settings.ui.mouse));
+    take()?;
     let result = event_loop(ws, resume, model, &styles, keys);
     restore();
     result.map(|_| ExitCode::SUCCESS)
@@ -264,13 +284,7 @@ fn hand_over<T>(
     }
     restore();
     let r = f();
-    let _ = enable_raw_mode();
-    let _ = execute!(
-        std::io::stdout(),
-        EnterAlternateScreen,
-        EnableBracketedPaste,
-        EnableMouseCapture
-    );
+    let _ = take();
     let _ = terminal.clear();
     input.paused.store(false, Ordering::SeqCst);
     r

@@ -121,7 +121,10 @@ pub fn draw(f: &mut Frame<'_>, area: Rect, s: &SetupView, st: &Styles) {
         vec![Line::from(s.why.clone()), Line::from("")]
     } else {
         vec![
-            Line::from(format!("No model to run yet: {}.", s.why.trim_end_matches('.'))),
+            Line::from(format!(
+                "No model to run yet: {}.",
+                s.why.trim_end_matches('.')
+            )),
             Line::from(""),
         ]
     };

@@ -11,17 +11,15 @@ pub struct Styles {
     colors: u32,
 }
 
-/// Colours the terminal supports, from the environment.
+/// Colours the terminal supports (`supports-color`: NO_COLOR, FORCE_COLOR,
+/// COLORTERM, TERM, the terminal programs it knows).
 pub fn detect_colors() -> u32 {
-    if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
-        return 0;
+    match supports_color::on(supports_color::Stream::Stdout) {
+        None => 0,
+        Some(l) if l.has_16m => 1 << 24,
+        Some(l) if l.has_256 => 256,
+        Some(_) => 16,
     }
-    let ct = std::env::var("COLORTERM").unwrap_or_default();
-    if ct.contains("truecolor") || ct.contains("24bit") {
-        return 1 << 24;
-    }
-    let term = std::env::var("TERM").unwrap_or_default();
-    if term.contains("256") { 256 } else { 16 }
 }
 
 fn to_256(r: u8, g: u8, b: u8) -> u8 {

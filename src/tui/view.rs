@@ -343,7 +343,9 @@ fn help(f: &mut Frame<'_>, area: Rect, app: &App, st: &Styles) {
         .max()
         .unwrap_or(40);
     let w = area.width.min(widest as u16 + 2).max(area.width.min(40));
-    let room = usize::from(w.saturating_sub(2)).saturating_sub(KEY_COL).max(8);
+    let room = usize::from(w.saturating_sub(2))
+        .saturating_sub(KEY_COL)
+        .max(8);
     let mut lines: Vec<Line<'_>> = Vec::new();
     for (k, d) in &items {
         for (i, row) in wrap_words(d, room).into_iter().enumerate() {

@@ -466,9 +466,16 @@ fn esc_closes_the_completion_popup_and_keeps_the_text() {
     assert!(app.completions().is_empty(), "the popup closed");
     assert_eq!(app.input, "what does @cal", "the composer kept its text");
     typed(&mut app, "c");
-    assert_eq!(app.completions(), ["calculate", "src/calc.py"], "typing opens it again");
+    assert_eq!(
+        app.completions(),
+        ["calculate", "src/calc.py"],
+        "typing opens it again"
+    );
     typed(&mut app, "ulate");
     assert!(app.completions().is_empty(), "an exact name closes it");
     app.key(key(KeyCode::Esc));
-    assert!(app.input.is_empty(), "without a popup, Esc clears the composer");
+    assert!(
+        app.input.is_empty(),
+        "without a popup, Esc clears the composer"
+    );
 }
