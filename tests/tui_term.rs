@@ -64,13 +64,24 @@ pub(crate) fn command_line(sb: &Sandbox, root: &Path, env: &str) -> String {
 
 /// `launch`, running `then` in the pane's shell after locus exits.
 pub(crate) fn launch_then(sb: &Sandbox, root: &Path, env: &str, then: &str) -> (String, Kill) {
+    start(&format!(
+        "{} ; {then} sleep 30",
+        command_line(sb, root, env)
+    ))
+}
+
+/// `launch` with `args` after the binary.
+pub(crate) fn launch_args(sb: &Sandbox, root: &Path, args: &str) -> (String, Kill) {
+    start(&format!("{} {args} ; sleep 30", command_line(sb, root, "")))
+}
+
+fn start(cmd: &str) -> (String, Kill) {
     static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let session = format!(
         "locus-test-{}-{}",
         std::process::id(),
         N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
     );
-    let cmd = format!("{} ; {then} sleep 30", command_line(sb, root, env));
     let st = Command::new("tmux")
         .args([
             "new-session",
@@ -81,7 +92,7 @@ pub(crate) fn launch_then(sb: &Sandbox, root: &Path, env: &str, then: &str) -> (
             "100",
             "-y",
             "30",
-            &cmd,
+            cmd,
         ])
         .status()
         .unwrap();
@@ -668,4 +679,41 @@ fn the_model_picker_switches_and_the_choice_is_remembered() {
     let (session, _kill) = launch(&sb, &root, "");
     let screen = wait_for(&session, "local: ", 60);
     assert!(screen.contains("tiny-a.gguf"), "{screen}");
+}
+
+/// `--resume` replays the conversation: the questions, the answers, and
+/// whether each edit was applied.
+#[test]
+fn resume_replays_questions_answers_and_edits() {
+    let edit =
+        "calc.py\n<<<<<<< SEARCH\n    return a + b\n=======\n    return b + a\n>>>>>>> REPLACE\n";
+    let server = Server::start(vec![
+        Reply::sse(&openai_answer("add returns the sum REPLAYED_ANSWER."), 64),
+        Reply::sse(&openai_answer(edit), 64),
+    ]);
+    let sb = Sandbox::new();
+    let root = project(&sb, "def add(a, b):\n    return a + b\n");
+    sb.write(
+        "config/locus/config.toml",
+        &format!(
+            "[model]\nprovider = \"mine\"\n\n[providers.mine]\nkind = \"openai\"\nbase_url = \"{}\"\nmodel = \"m\"\n\n[agent]\ntools = false\n",
+            server.url("/v1")
+        ),
+    );
+    let out = sb.locus(&root, &["ask", "What does add return?"]);
+    assert!(out.status.success(), "{}", crate::util::stderr(&out));
+    let out = sb.locus(&root, &["ask", "Swap the operands of add", "--continue"]);
+    assert!(out.status.success());
+    let out = sb.locus(
+        &root,
+        &["edit", "Swap the operands", "--file", "calc.py", "--yes"],
+    );
+    assert!(out.status.success(), "{}", crate::util::stderr(&out));
+    let (session, _kill) = launch_args(&sb, &root, "--resume");
+    let screen = wait_for(&session, "resumed session", 60);
+    assert!(screen.contains("What does add return?"), "{screen}");
+    assert!(
+        screen.contains("REPLAYED_ANSWER"),
+        "the answer, not only the question: {screen}"
+    );
 }

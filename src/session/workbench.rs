@@ -537,6 +537,11 @@ impl Workbench {
         Ok(done)
     }
 
+    /// The applied journal entries, oldest first.
+    pub fn applied(&self) -> Vec<Entry> {
+        self.journal.history().unwrap_or_default()
+    }
+
     /// The newest applied entry (what `undo` would revert).
     pub fn last_applied(&self) -> Option<Entry> {
         self.journal.history().ok()?.pop()

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender};
 
 use super::Incoming;
-use super::app::{Report, Request};
+use super::app::{Entry, Report, Request};
 use super::choices::{panel, picker, setup_view};
 use super::commit::CommitView;
 use super::complete;
@@ -152,9 +152,7 @@ fn work(
     match &resume {
         Some(id) => {
             wb.open_session(Some(id.as_deref()))?;
-            for t in &wb.session.turns {
-                send(Report::Info(format!("(resumed) you: {}", t.question)));
-            }
+            send(Report::Resumed(replay(&wb)));
         }
         None => wb.open_session(None)?,
     }
@@ -314,7 +312,8 @@ fn work(
             }
             Request::Apply(ref changes) | Request::ApplyAndStage(ref changes) => {
                 let stage = matches!(job.request, Request::ApplyAndStage(_));
-                let written = apply(&mut wb, changes, stage, send);
+                let summary = format!("edit: {}", fixing.instruction);
+                let written = apply(&mut wb, changes, &summary, stage, send);
                 if stage {
                     git_status(&wb.ws.cwd, send);
                 }
@@ -522,6 +521,51 @@ fn in_tui_words(e: &models::ModelChoiceError) -> String {
     }
 }
 
+/// A resumed conversation as it went: each question, its answer, and for
+/// an edit whether it was applied (the journal's entry for it).
+fn replay(wb: &Workbench) -> Vec<Entry> {
+    let applied = wb.applied();
+    let mut out = vec![Entry::Info(format!(
+        "resumed session {} ({})",
+        wb.session.id,
+        crate::terminal::count(wb.session.turns.len(), "turn", "turns")
+    ))];
+    for t in &wb.session.turns {
+        let edit = t.kind == "edit";
+        out.push(Entry::User(if edit {
+            format!("/edit {}", t.question)
+        } else {
+            t.question.clone()
+        }));
+        out.push(Entry::Assistant {
+            placement: t.placement.to_string(),
+            text: t.answer.clone(),
+            thinking: String::new(),
+            done: true,
+        });
+        if edit {
+            let summary = format!("edit: {}", t.question);
+            out.push(Entry::Info(
+                match applied
+                    .iter()
+                    .find(|e| e.summary == summary && e.time >= t.time)
+                {
+                    Some(e) => format!(
+                        "applied to {} (/undo reverts it)",
+                        e.files
+                            .iter()
+                            .map(|f| f.path.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    None => "not applied (or undone since)".into(),
+                },
+            ));
+        }
+    }
+    out
+}
+
 /// Advice in the TUI names its escalation key.
 fn tui_surface(wb: &Workbench) -> crate::route::Surface {
     let key = crate::config::Keymap::new(&wb.settings.ui.keys)
@@ -645,10 +689,11 @@ fn after_edit(
 fn apply(
     wb: &mut Workbench,
     changes: &crate::edit::ChangeSet,
+    summary: &str,
     stage: bool,
     send: &dyn Fn(Report),
 ) -> bool {
-    match wb.apply(changes, "tui edit", stage) {
+    match wb.apply(changes, summary, stage) {
         Ok(None) => {
             send(Report::Info("nothing accepted; nothing written".into()));
             false

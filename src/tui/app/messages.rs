@@ -133,6 +133,8 @@ pub enum Report {
         prompt: String,
         reply: std::sync::mpsc::Sender<bool>,
     },
+    /// A resumed conversation, replayed.
+    Resumed(Vec<Entry>),
     Info(String),
     /// The repository's config file sets what needs trust and is not
     /// trusted: the line that says what was ignored.

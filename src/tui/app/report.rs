@@ -62,6 +62,7 @@ impl App {
                 }
             }
             Report::Names(n) => self.names = n,
+            Report::Resumed(entries) => self.entries.extend(entries),
             Report::ToolCall { name, arguments } => self.entries.push(Entry::Tool {
                 name,
                 arguments,
