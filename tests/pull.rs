@@ -314,3 +314,46 @@ fn tokens_are_sent_and_their_absence_is_explained() {
         stderr(&out)
     );
 }
+
+/// The token `hf auth login` wrote (`$HF_HOME/token`) is used when no
+/// `HF_TOKEN` is set; two pulls of one file never write the same partial
+/// file (the second says the first is at it).
+#[test]
+fn the_hf_token_file_is_honoured_and_a_second_pull_waits_its_turn() {
+    let sb = Sandbox::new();
+    let hub = Hub::start(Behaviour {
+        file: model_bytes(),
+        cut_first_at: None,
+        wrong_sha: false,
+        token: Some("hf_from_file".into()),
+    });
+    sb.write("hf/token", "hf_from_file\n");
+    let out = pull(&sb, &hub, Some("acme/tiny-GGUF:tiny-Q8_0.gguf"), None);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let sb = Sandbox::new();
+    let hub = Hub::start(Behaviour {
+        file: model_bytes(),
+        cut_first_at: None,
+        wrong_sha: false,
+        token: None,
+    });
+    let sha: String = Sha256::digest(model_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let blobs = sb.path("hf/hub/models--acme--tiny-GGUF/blobs");
+    std::fs::create_dir_all(&blobs).unwrap();
+    let held = std::fs::File::create(blobs.join(format!("{sha}.lock"))).unwrap();
+    held.lock().unwrap();
+    let out = pull(&sb, &hub, Some("acme/tiny-GGUF:tiny-Q8_0.gguf"), None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("another `locus models pull` is downloading"),
+        "{}",
+        stderr(&out)
+    );
+    drop(held);
+    let out = pull(&sb, &hub, Some("acme/tiny-GGUF:tiny-Q8_0.gguf"), None);
+    assert!(out.status.success(), "{}", stderr(&out));
+}

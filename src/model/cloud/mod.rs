@@ -128,6 +128,14 @@ pub struct CloudModel {
     agent: ureq::Agent,
 }
 
+/// TLS checked against the platform's certificate store (the OS's roots,
+/// with the CAs a company adds), not a bundled list.
+pub fn platform_tls() -> ureq::tls::TlsConfig {
+    ureq::tls::TlsConfig::builder()
+        .root_certs(ureq::tls::RootCerts::PlatformVerifier)
+        .build()
+}
+
 /// The key a provider's settings point to.
 pub fn resolve_key(name: &str, p: &ProviderSettings) -> Result<Option<String>, CloudError> {
     if let Some(var) = &p.api_key_env {
@@ -164,6 +172,7 @@ impl CloudModel {
         let key = resolve_key(name, &settings)?;
         let idle = Duration::from_secs(settings.idle_timeout_s.max(1));
         let agent = ureq::Agent::config_builder()
+            .tls_config(platform_tls())
             .http_status_as_error(false)
             .timeout_connect(Some(Duration::from_secs(settings.connect_timeout_s.max(1))))
             .timeout_recv_response(Some(idle))

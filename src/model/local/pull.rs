@@ -35,6 +35,8 @@ pub enum PullError {
     Interrupted { file: String, got: u64, total: u64 },
     #[error("download of {file} cancelled after {got} bytes; pulling it again resumes")]
     Cancelled { file: String, got: u64 },
+    #[error("another `locus models pull` is downloading {file}; wait for it to finish")]
+    Busy { file: String },
     #[error(
         "checksum mismatch for {file}: expected sha256 {expected}, got {got}; the partial file was removed"
     )]
@@ -70,10 +72,34 @@ impl PullConfig {
                 .unwrap_or_else(|| "https://huggingface.co".into())
                 .trim_end_matches('/')
                 .to_string(),
-            token: var("HF_TOKEN").or_else(|| var("HUGGING_FACE_HUB_TOKEN")),
+            token: var("HF_TOKEN")
+                .or_else(|| var("HUGGING_FACE_HUB_TOKEN"))
+                .or_else(|| token_file().and_then(|p| std::fs::read_to_string(p).ok()))
+                .map(|t| t.trim().to_string())
+                .filter(|t| !t.is_empty()),
             hub,
         }
     }
+}
+
+/// Where `hf auth login` keeps the token: `HF_TOKEN_PATH`, else
+/// `$HF_HOME/token`, else `token` in the Hugging Face cache directory
+/// (`$XDG_CACHE_HOME/huggingface`, `~/.cache/huggingface`).
+fn token_file() -> Option<PathBuf> {
+    let var = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    if let Some(p) = var("HF_TOKEN_PATH") {
+        return Some(p);
+    }
+    let home = var("HF_HOME").or_else(|| {
+        var("XDG_CACHE_HOME")
+            .or_else(|| var("HOME").map(|h| h.join(".cache")))
+            .map(|c| c.join("huggingface"))
+    })?;
+    Some(home.join("token"))
 }
 
 /// Progress as (bytes done, total bytes); returning `false` stops the
@@ -89,6 +115,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> PullError + '_ {
 
 fn agent(redirects: u32) -> ureq::Agent {
     ureq::Agent::config_builder()
+        .tls_config(crate::model::cloud::platform_tls())
         .timeout_connect(Some(Duration::from_secs(20)))
         .timeout_recv_body(Some(Duration::from_secs(60)))
         .http_status_as_error(false)
@@ -292,6 +319,13 @@ fn download(
     let dir = blob.parent().expect("blob has a parent");
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let part = blob.with_extension("part");
+    // One download of a file at a time: a second pull would append to the
+    // same partial file.
+    let lock_path = blob.with_extension("lock");
+    let lock = File::create(&lock_path).map_err(io(&lock_path))?;
+    if lock.try_lock().is_err() {
+        return Err(PullError::Busy { file: file.into() });
+    }
     let have = std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0);
     let resp = get(&agent(10), url, cfg, have)?;
     let status = resp.status().as_u16();

@@ -5,34 +5,11 @@ use std::sync::Once;
 
 static INIT: Once = Once::new();
 
-/// Physical cores on Linux (distinct core ids per package), else logical CPUs.
+/// Physical cores (`num_cpus`, on every OS), at most the CPUs this process
+/// may use (affinity, cgroup quotas).
 pub fn physical_cores() -> usize {
-    let logical = std::thread::available_parallelism().map_or(1, usize::from);
-    let Ok(info) = std::fs::read_to_string("/proc/cpuinfo") else {
-        return logical;
-    };
-    let mut cores = std::collections::BTreeSet::new();
-    let (mut phys, mut core) = (None, None);
-    for line in info.lines().chain(std::iter::once("")) {
-        if line.trim().is_empty() {
-            if let (Some(p), Some(c)) = (phys.take(), core.take()) {
-                cores.insert((p, c));
-            }
-            continue;
-        }
-        if let Some((k, v)) = line.split_once(':') {
-            match k.trim() {
-                "physical id" => phys = Some(v.trim().to_string()),
-                "core id" => core = Some(v.trim().to_string()),
-                _ => {}
-            }
-        }
-    }
-    if cores.is_empty() {
-        logical
-    } else {
-        cores.len().min(logical)
-    }
+    let usable = std::thread::available_parallelism().map_or(1, usize::from);
+    num_cpus::get_physical().clamp(1, usable)
 }
 
 /// Size the compute thread pool once per process; 0 means physical cores.
@@ -52,4 +29,15 @@ pub fn init(threads: usize) {
             .num_threads(n)
             .build_global();
     });
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn physical_cores_are_within_what_the_process_may_use() {
+        let n = super::physical_cores();
+        let usable = std::thread::available_parallelism().map_or(1, usize::from);
+        assert!((1..=usable).contains(&n), "{n} of {usable}");
+        assert_eq!(n, num_cpus::get_physical().clamp(1, usable));
+    }
 }
