@@ -18,7 +18,8 @@ use super::style::Styles;
 
 fn syntaxes() -> &'static SyntaxSet {
     static SET: OnceLock<SyntaxSet> = OnceLock::new();
-    SET.get_or_init(SyntaxSet::load_defaults_newlines)
+    // syntect's defaults and more (TypeScript, TSX, TOML, Dockerfile, …).
+    SET.get_or_init(two_face::syntax::extra_newlines)
 }
 
 /// The grammar for a code fence's language tag or a file name's extension.
@@ -143,6 +144,16 @@ mod tests {
     use super::*;
     use crate::assets::Assets;
     use crate::theme::Theme;
+
+    #[test]
+    fn the_languages_locus_indexes_have_grammars() {
+        for token in [
+            "rust", "py", "ts", "tsx", "js", "go", "java", "c", "cpp", "cs", "rb", "php", "sh",
+            "toml", "Dockerfile", "yaml", "json", "md",
+        ] {
+            assert!(syntax_for(token).is_some(), "no grammar for {token}");
+        }
+    }
 
     #[test]
     fn rust_keywords_strings_and_comments_take_the_themes_styles() {

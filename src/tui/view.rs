@@ -437,6 +437,16 @@ fn entry_lines<'a>(e: &'a Entry, st: &Styles, show_thinking: bool) -> Vec<Line<'
             while i < all.len() {
                 let l = all[i];
                 i += 1;
+                if super::markdown::is_table_row(l) {
+                    // The table's rows so far, aligned together.
+                    let n = all[i - 1..]
+                        .iter()
+                        .take_while(|r| super::markdown::is_table_row(r))
+                        .count();
+                    lines.extend(super::markdown::table(&all[i - 1..i - 1 + n], st));
+                    i += n - 1;
+                    continue;
+                }
                 let Some(fence) = l.trim_start().strip_prefix("```") else {
                     lines.push(super::markdown::line(l, st));
                     continue;
