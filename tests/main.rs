@@ -8,6 +8,7 @@ mod crash;
 mod edit;
 mod edit_props;
 mod first_hour;
+mod first_hour_tui;
 mod gate;
 mod gemma4_tools;
 mod git;

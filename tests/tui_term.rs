@@ -284,7 +284,7 @@ fn ctrl_e_previews_trims_and_sends_to_the_cloud_model() {
 }
 
 /// Move the selection (`▶`) down with `j` to the row holding `what`.
-fn select_row(session: &str, what: &str) {
+pub(crate) fn select_row(session: &str, what: &str) {
     for _ in 0..20 {
         let screen = tmux(&["capture-pane", "-p", "-t", session]);
         let selected = screen.lines().find(|l| l.contains('▶')).unwrap_or_default();

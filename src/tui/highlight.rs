@@ -148,8 +148,24 @@ mod tests {
     #[test]
     fn the_languages_locus_indexes_have_grammars() {
         for token in [
-            "rust", "py", "ts", "tsx", "js", "go", "java", "c", "cpp", "cs", "rb", "php", "sh",
-            "toml", "Dockerfile", "yaml", "json", "md",
+            "rust",
+            "py",
+            "ts",
+            "tsx",
+            "js",
+            "go",
+            "java",
+            "c",
+            "cpp",
+            "cs",
+            "rb",
+            "php",
+            "sh",
+            "toml",
+            "Dockerfile",
+            "yaml",
+            "json",
+            "md",
         ] {
             assert!(syntax_for(token).is_some(), "no grammar for {token}");
         }

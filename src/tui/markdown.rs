@@ -30,7 +30,10 @@ pub fn line(l: &str, st: &Styles) -> Line<'static> {
     } else if let Some((n, item)) = numbered(body) {
         spans.push(Span::styled(format!("{n}. "), st.get("markup.list")));
         item
-    } else if let Some(quote) = body.strip_prefix("> ").or_else(|| body.strip_prefix('>')) {
+    } else if let Some(quote) =
+        body.strip_prefix("> ")
+            .or(if body == ">" { Some("") } else { None })
+    {
         spans.push(Span::styled("│ ", st.get("markup.quote")));
         quote
     } else {
@@ -54,6 +57,13 @@ fn numbered(body: &str) -> Option<(u32, &str)> {
 
 /// The spans of one line's inline markdown.
 fn inline(s: &str, st: &Styles) -> Vec<Span<'static>> {
+    // Edit blocks' and merge markers are text, not quotes or rules.
+    if ["<<<<<<<", ">>>>>>>", "=======", ">"]
+        .iter()
+        .any(|m| s.starts_with(m))
+    {
+        return vec![Span::raw(s.to_string())];
+    }
     let mut out = Vec::new();
     let (mut bold, mut em, mut strike) = (0u32, 0u32, 0u32);
     let mut link: Option<String> = None;
@@ -94,7 +104,10 @@ fn inline(s: &str, st: &Styles) -> Vec<Span<'static>> {
                 }
             }
             Event::Text(t) | Event::Html(t) | Event::InlineHtml(t) => {
-                out.push(Span::styled(t.to_string(), style(bold, em, strike, link.is_some())));
+                out.push(Span::styled(
+                    t.to_string(),
+                    style(bold, em, strike, link.is_some()),
+                ));
             }
             Event::Code(c) => out.push(Span::styled(c.to_string(), st.get("markup.raw"))),
             Event::SoftBreak | Event::HardBreak => out.push(Span::raw(" ")),
@@ -133,7 +146,10 @@ pub fn table(rows: &[&str], st: &Styles) -> Vec<Line<'static>> {
     let mut widths = vec![0usize; n];
     for row in cells.iter().filter(|r| !rule(r)) {
         for (i, c) in row.iter().enumerate() {
-            let shown: usize = inline(c, st).iter().map(|s| s.content.chars().count()).sum();
+            let shown: usize = inline(c, st)
+                .iter()
+                .map(|s| s.content.chars().count())
+                .sum();
             widths[i] = widths[i].max(shown);
         }
     }
@@ -203,18 +219,27 @@ mod tests {
         assert_eq!(text(&line("3. third *one*", &st)), "3. third one");
         let l = line("see [the docs](https://example.com/x) and ~~old~~", &st);
         assert_eq!(text(&l), "see the docs (https://example.com/x) and old");
-        assert!(l.spans.iter().any(|s| s.content == "the docs"
-            && s.style.add_modifier.contains(Modifier::UNDERLINED)));
+        assert!(l.spans.iter().any(
+            |s| s.content == "the docs" && s.style.add_modifier.contains(Modifier::UNDERLINED)
+        ));
         assert!(l.spans.iter().any(|s| s.content == "old"
             && s.style.add_modifier.contains(Modifier::CROSSED_OUT)));
         assert_eq!(text(&line("> quoted **x**", &st)), "│ quoted x");
         assert_eq!(text(&line("1.5 is a number", &st)), "1.5 is a number");
+        // An edit block's markers are not quotes.
+        assert_eq!(text(&line(">>>>>>> REPLACE", &st)), ">>>>>>> REPLACE");
+        assert_eq!(text(&line("<<<<<<< SEARCH", &st)), "<<<<<<< SEARCH");
     }
 
     #[test]
     fn tables_align_their_columns() {
         let st = Styles::new(None, 0);
-        let rows = ["| name | what |", "| --- | --- |", "| `add` | sums **two** |", "| x | y |"];
+        let rows = [
+            "| name | what |",
+            "| --- | --- |",
+            "| `add` | sums **two** |",
+            "| x | y |",
+        ];
         assert!(rows.iter().all(|r| is_table_row(r)));
         let t: Vec<String> = table(&rows, &st).iter().map(text).collect();
         assert_eq!(

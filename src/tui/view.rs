@@ -205,7 +205,8 @@ fn status_bar(f: &mut Frame<'_>, area: Rect, app: &App, st: &Styles) {
         ""
     };
     let text = match &s.reading {
-        Some(reading) => format!(" {model}{cost}{branch}{trust} · {reading}"),
+        // While the user waits, what they wait on comes first.
+        Some(reading) => format!(" {reading} · {model}{cost}{branch}{trust}"),
         None => format!(
             " {model}{cost}{branch}{trust} · {} · {:.0}/{:.1} tok/s in/out · reused {}",
             s.index, s.prefill, s.decode, s.reused

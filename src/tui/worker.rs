@@ -373,7 +373,41 @@ fn work(
                         e.summary
                     ))),
                     Ok(None) => send(Report::Info(format!("nothing to {word}"))),
+                    Err(e) if !redo && e.to_string().contains("nothing was written") => {
+                        send(Report::Error(format!(
+                            "{e}\n/undo skip drops this change from the journal; /undo force restores the files anyway (/redo brings your version back)"
+                        )))
+                    }
                     Err(e) => send(Report::Error(e.to_string())),
+                }
+            }
+            Request::UndoSkip => match wb.undo_skip() {
+                Ok(Some(e)) => send(Report::Info(format!(
+                    "dropped from the journal (nothing written): {}",
+                    e.summary
+                ))),
+                Ok(None) => send(Report::Info("nothing to undo".into())),
+                Err(e) => send(Report::Error(e.to_string())),
+            },
+            Request::UndoForce => {
+                let files: Vec<String> = wb
+                    .last_applied()
+                    .map(|e| e.files.into_iter().map(|f| f.path).collect())
+                    .unwrap_or_default();
+                if files.is_empty() {
+                    send(Report::Info("nothing to undo".into()));
+                } else if ask_user(format!(
+                    "restore {} to before the change (your version is kept for /redo)?",
+                    files.join(", ")
+                )) {
+                    match wb.undo_force() {
+                        Ok(Some(e)) => send(Report::Info(format!(
+                            "undone (forced): {}; /redo brings your version back",
+                            e.summary
+                        ))),
+                        Ok(None) => send(Report::Info("nothing to undo".into())),
+                        Err(e) => send(Report::Error(e.to_string())),
+                    }
                 }
             }
         }

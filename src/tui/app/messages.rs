@@ -47,6 +47,10 @@ pub enum Request {
     /// Commit what is staged with this message.
     Commit(String),
     Undo,
+    /// Drop the last journal entry without writing (`/undo skip`).
+    UndoSkip,
+    /// Undo although the files changed since (`/undo force`).
+    UndoForce,
     Redo,
     /// Show what escalating the task to the cloud model would send.
     Escalate {

@@ -384,7 +384,15 @@ impl App {
                 self.entries.clear();
                 Vec::new()
             }
-            "undo" => vec![Request::Undo],
+            "undo" if rest.is_empty() => vec![Request::Undo],
+            "undo" if rest == "skip" => vec![Request::UndoSkip],
+            "undo" if rest == "force" => vec![Request::UndoForce],
+            "undo" => {
+                self.entries.push(Entry::Error(
+                    "/undo, /undo skip (drop the last change from the journal) or /undo force (restore anyway; /redo brings your version back)".into(),
+                ));
+                Vec::new()
+            }
             "model" if rest.is_empty() => vec![Request::Models],
             "model" => {
                 self.entries
