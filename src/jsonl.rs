@@ -15,13 +15,14 @@ pub fn append<T: Serialize>(file: &Path, record: &T) -> std::io::Result<()> {
         std::fs::create_dir_all(dir)?;
     }
     let mut f = {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        std::fs::OpenOptions::new()
-            .create(true)
-            .read(true)
-            .append(true)
-            .mode(0o600)
-            .open(file)?
+        let mut o = std::fs::OpenOptions::new();
+        o.create(true).read(true).append(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt as _;
+            o.mode(0o600);
+        }
+        o.open(file)?
     };
     let mut line = Vec::new();
     // A torn last line (no newline at the end) is closed first.
@@ -108,10 +109,13 @@ mod tests {
         let (records, damaged): (Vec<R>, usize) = read_counting(&f).unwrap();
         assert_eq!(damaged, 1);
         assert_eq!(records.iter().map(|r| r.n).collect::<Vec<_>>(), [1, 3]);
-        use std::os::unix::fs::PermissionsExt as _;
-        assert_eq!(
-            std::fs::metadata(&f).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            assert_eq!(
+                std::fs::metadata(&f).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+        }
     }
 }

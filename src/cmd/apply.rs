@@ -221,17 +221,30 @@ pub fn finish(
 
 /// Ask at the terminal (not stdin, which may hold the reply).
 pub fn confirm(question: &str, without_terminal: &str) -> anyhow::Result<bool> {
+    // The terminal itself (stdin may be the reply being applied).
+    #[cfg(unix)]
     let tty = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
-        .open("/dev/tty");
-    let Ok(mut tty) = tty else {
+        .open("/dev/tty")
+        .ok();
+    #[cfg(not(unix))]
+    let tty: Option<std::fs::File> = None;
+    if let Some(mut tty) = tty {
+        tty.write_all(question.as_bytes())?;
+        tty.flush()?;
+        let mut answer = String::new();
+        std::io::BufReader::new(tty).read_line(&mut answer)?;
+        return Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "Yes"));
+    }
+    // Without /dev/tty (Windows): the console, when stdin is one.
+    use std::io::IsTerminal as _;
+    if !std::io::stdin().is_terminal() {
         anyhow::bail!("no terminal to ask for confirmation; {without_terminal}");
-    };
-    tty.write_all(question.as_bytes())?;
-    tty.flush()?;
+    }
+    eprint!("{question}");
     let mut answer = String::new();
-    std::io::BufReader::new(tty).read_line(&mut answer)?;
+    std::io::stdin().read_line(&mut answer)?;
     Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "Yes"))
 }
 

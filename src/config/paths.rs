@@ -14,7 +14,8 @@ pub struct Dirs {
 
 impl Dirs {
     /// Resolve from `XDG_CONFIG_HOME`, `XDG_STATE_HOME`, `XDG_CACHE_HOME`, falling
-    /// back to `~/.config`, `~/.local/state`, `~/.cache`.
+    /// back to `~/.config`, `~/.local/state`, `~/.cache` (on Windows to
+    /// `%APPDATA%\locus` and `%LOCALAPPDATA%\locus`).
     pub fn from_env() -> Dirs {
         let home = dirs::home_dir().unwrap_or_else(|| PathBuf::from("."));
         let xdg = |var: &str, fallback: &[&str]| -> PathBuf {
@@ -23,6 +24,20 @@ impl Dirs {
                 _ => fallback.iter().fold(home.clone(), |p, s| p.join(s)),
             }
         };
+        let set = |var: &str| {
+            std::env::var_os(var).is_some_and(|v| !v.is_empty() && Path::new(&v).is_absolute())
+        };
+        // On Windows, without XDG variables: %APPDATA% and %LOCALAPPDATA%.
+        if cfg!(windows)
+            && !set("XDG_CONFIG_HOME")
+            && let (Some(roaming), Some(local)) = (dirs::config_dir(), dirs::data_local_dir())
+        {
+            return Dirs {
+                config: roaming.join("locus"),
+                state: local.join("locus").join("state"),
+                cache: local.join("locus").join("cache"),
+            };
+        }
         Dirs {
             config: xdg("XDG_CONFIG_HOME", &[".config"]).join("locus"),
             state: xdg("XDG_STATE_HOME", &[".local", "state"]).join("locus"),

@@ -181,7 +181,7 @@ impl Journal {
         match p {
             Some(p) => {
                 let bytes = serde_json::to_vec(p).expect("pending serialize");
-                fsio::write_atomic(&f, &bytes, Some(private())).map_err(|e| self.storage(&f, e))
+                fsio::write_atomic(&f, &bytes, private()).map_err(|e| self.storage(&f, e))
             }
             None => match std::fs::remove_file(&f) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(self.storage(&f, e)),
@@ -357,12 +357,12 @@ impl Journal {
         for (i, w) in writes.iter().enumerate() {
             for (side, bytes) in [("before", &w.before), ("after", &w.after)] {
                 if let Some(b) = bytes {
-                    fsio::write_atomic(&edir.join(format!("{i}.{side}")), b, Some(private()))?;
+                    fsio::write_atomic(&edir.join(format!("{i}.{side}")), b, private())?;
                 }
             }
         }
         let json = serde_json::to_vec_pretty(entry).expect("entry serialize");
-        fsio::write_atomic(&edir.join("entry.json"), &json, Some(private()))
+        fsio::write_atomic(&edir.join("entry.json"), &json, private())
     }
 
     fn load(&self, id: &str) -> Result<(Entry, Vec<Write>), JournalError> {
@@ -489,9 +489,7 @@ impl Journal {
         for (i, w) in now.iter().enumerate() {
             let p = edir.join(format!("{i}.after"));
             match &w.after {
-                Some(b) => {
-                    fsio::write_atomic(&p, b, Some(private())).map_err(|e| self.storage(&p, e))?
-                }
+                Some(b) => fsio::write_atomic(&p, b, private()).map_err(|e| self.storage(&p, e))?,
                 None => {
                     let _ = std::fs::remove_file(&p);
                 }
@@ -499,7 +497,7 @@ impl Journal {
         }
         let json = serde_json::to_vec_pretty(&entry).expect("entry serialize");
         let p = edir.join("entry.json");
-        fsio::write_atomic(&p, &json, Some(private())).map_err(|e| self.storage(&p, e))?;
+        fsio::write_atomic(&p, &json, private()).map_err(|e| self.storage(&p, e))?;
         self.set_pending(Some(&Pending {
             id: id.clone(),
             op: "undo".into(),
@@ -536,9 +534,16 @@ struct Lock {
 }
 
 /// Owner-only permissions for what the journal stores.
-fn private() -> std::fs::Permissions {
+#[cfg(unix)]
+fn private() -> Option<std::fs::Permissions> {
     use std::os::unix::fs::PermissionsExt as _;
-    std::fs::Permissions::from_mode(0o600)
+    Some(std::fs::Permissions::from_mode(0o600))
+}
+
+/// Elsewhere the files inherit the user's profile directory's access rules.
+#[cfg(not(unix))]
+fn private() -> Option<std::fs::Permissions> {
+    None
 }
 
 /// Bytes in the files of `dir` (one level).
@@ -572,7 +577,6 @@ fn clean_temps(path: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::PermissionsExt as _;
 
     #[test]
     fn images_are_private_and_the_oldest_go_past_the_cap() {
@@ -603,8 +607,14 @@ mod tests {
             .unwrap()
             .flatten()
         {
-            let mode = f.metadata().unwrap().permissions().mode() & 0o777;
-            assert_eq!(mode, 0o600, "{}", f.path().display());
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt as _;
+                let mode = f.metadata().unwrap().permissions().mode() & 0o777;
+                assert_eq!(mode, 0o600, "{}", f.path().display());
+            }
+            #[cfg(not(unix))]
+            let _ = f;
         }
         let kept: Vec<String> = journal
             .history()

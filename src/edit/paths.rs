@@ -128,16 +128,7 @@ impl PathGuard {
             } else if ft.is_dir() {
                 Some("a directory")
             } else {
-                use std::os::unix::fs::FileTypeExt as _;
-                Some(if ft.is_fifo() {
-                    "a named pipe"
-                } else if ft.is_socket() {
-                    "a socket"
-                } else if ft.is_char_device() || ft.is_block_device() {
-                    "a device"
-                } else {
-                    "not a file"
-                })
+                Some(special_kind(&ft))
             };
             if let Some(kind) = kind {
                 return Err(PathError::NotRegular { path: rel, kind });
@@ -214,7 +205,8 @@ impl PathGuard {
     }
 }
 
-#[cfg(test)]
+/// The paths' checks, with real symlinks (Unix).
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
     use crate::config::PrivacySettings;
@@ -268,4 +260,24 @@ mod tests {
         let r = g.check("src-link/new.rs").unwrap();
         assert_eq!(r.abs, root.canonicalize().unwrap().join("src/new.rs"));
     }
+}
+
+/// What a file that is neither a regular file nor a directory is.
+#[cfg(unix)]
+fn special_kind(ft: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt as _;
+    if ft.is_fifo() {
+        "a named pipe"
+    } else if ft.is_socket() {
+        "a socket"
+    } else if ft.is_char_device() || ft.is_block_device() {
+        "a device"
+    } else {
+        "not a file"
+    }
+}
+
+#[cfg(not(unix))]
+fn special_kind(_: &std::fs::FileType) -> &'static str {
+    "not a file"
 }

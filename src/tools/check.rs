@@ -5,7 +5,6 @@
 //! on cancel; its output is capped, keeping the failing part and the tail.
 
 use std::io::Read as _;
-use std::os::unix::process::CommandExt as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -88,6 +87,22 @@ pub fn run(
     run_command(root, name, c, cancel)
 }
 
+/// `command` through the platform's shell: `sh -c` (`cmd /C` on Windows).
+pub fn shell(command: &str) -> Command {
+    #[cfg(windows)]
+    {
+        let mut c = Command::new("cmd");
+        c.arg("/C").arg(command);
+        c
+    }
+    #[cfg(not(windows))]
+    {
+        let mut c = Command::new("sh");
+        c.arg("-c").arg(command);
+        c
+    }
+}
+
 /// Run one check's command.
 pub fn run_command(
     root: &Path,
@@ -96,20 +111,20 @@ pub fn run_command(
     cancel: &Cancel,
 ) -> Result<CheckOutcome, CheckError> {
     let start = Instant::now();
-    let mut child = Command::new("sh")
-        .arg("-c")
-        .arg(&c.command)
+    let mut command = shell(&c.command);
+    command
         .current_dir(root)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .map_err(|source| CheckError::Start {
-            name: name.into(),
-            command: c.command.clone(),
-            source,
-        })?;
+        .stderr(Stdio::piped());
+    // Its own process group: a timeout or cancel kills its children too.
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    let mut child = command.spawn().map_err(|source| CheckError::Start {
+        name: name.into(),
+        command: c.command.clone(),
+        source,
+    })?;
     let pgid = child.id() as i32;
     let out = Arc::new(Mutex::new(Vec::<u8>::new()));
     let readers: Vec<_> = [
@@ -158,6 +173,7 @@ pub fn run_command(
         }
         if timed_out || cancelled {
             kill_group(pgid);
+            let _ = child.kill();
             break child.wait().ok();
         }
         std::thread::sleep(Duration::from_millis(20));
@@ -181,6 +197,7 @@ pub fn run_command(
     })
 }
 
+#[cfg(unix)]
 fn kill_group(pgid: i32) {
     // SAFETY: kill(2) with a negative pid signals that process group; no
     // memory is involved.
@@ -188,6 +205,10 @@ fn kill_group(pgid: i32) {
         libc::kill(-pgid, libc::SIGKILL);
     }
 }
+
+/// Elsewhere the child itself is killed (by the caller's `Child::kill`).
+#[cfg(not(unix))]
+fn kill_group(_: i32) {}
 
 /// The output within `KEEP_BYTES`: the lines that say what failed, then
 /// the tail.

@@ -245,6 +245,12 @@ fn event_loop(
 /// a key in raw mode) end locus through the event loop, which restores the
 /// terminal; if the loop does not answer in time, the terminal is restored
 /// here and locus exits.
+#[cfg(not(unix))]
+fn watch_signals(_: std::sync::mpsc::Sender<Incoming>) -> std::io::Result<()> {
+    Ok(())
+}
+
+#[cfg(unix)]
 fn watch_signals(tx: std::sync::mpsc::Sender<Incoming>) -> std::io::Result<()> {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
     let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGHUP, SIGQUIT, SIGINT])?;
@@ -265,6 +271,7 @@ fn watch_signals(tx: std::sync::mpsc::Sender<Incoming>) -> std::io::Result<()> {
 /// redraw everything.
 fn suspend(terminal: &mut Terminal<CrosstermBackend<std::io::Stdout>>, input: &InputGate) {
     hand_over(terminal, input, || {
+        #[cfg(unix)]
         let _ = signal_hook::low_level::raise(signal_hook::consts::SIGTSTP);
     });
 }

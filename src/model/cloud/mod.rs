@@ -148,13 +148,18 @@ pub fn resolve_key(name: &str, p: &ProviderSettings) -> Result<Option<String>, C
         };
     }
     if let Some(cmd) = &p.api_key_cmd {
-        let out = std::process::Command::new("sh")
-            .args(["-c", cmd])
-            .output()
-            .map_err(|e| CloudError::KeyCommand {
-                provider: name.into(),
-                message: e.to_string(),
-            })?;
+        #[cfg(windows)]
+        let mut command = std::process::Command::new("cmd");
+        #[cfg(windows)]
+        command.args(["/C", cmd]);
+        #[cfg(not(windows))]
+        let mut command = std::process::Command::new("sh");
+        #[cfg(not(windows))]
+        command.args(["-c", cmd]);
+        let out = command.output().map_err(|e| CloudError::KeyCommand {
+            provider: name.into(),
+            message: e.to_string(),
+        })?;
         if !out.status.success() {
             return Err(CloudError::KeyCommand {
                 provider: name.into(),

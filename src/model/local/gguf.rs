@@ -182,6 +182,8 @@ impl Gguf {
     /// never holds the file's pages and the copied weights at the same time
     /// (for a 7 GB model that difference decides whether it fits in 16 GB).
     fn release(&self, start: usize, len: usize) {
+        #[cfg(not(unix))]
+        let _ = (start, len);
         #[cfg(unix)]
         {
             const PAGE: usize = 4096;

@@ -292,12 +292,14 @@ pub fn pull(cfg: &PullConfig, spec: &str, progress: OnProgress) -> Result<PathBu
         std::fs::create_dir_all(parent).map_err(io(parent))?;
     }
     if !snapshot.exists() {
-        let depth = file.matches('/').count() + 2;
-        let rel = PathBuf::from("../".repeat(depth))
-            .join("blobs")
-            .join(&blob_name);
         #[cfg(unix)]
-        std::os::unix::fs::symlink(&rel, &snapshot).map_err(io(&snapshot))?;
+        {
+            let depth = file.matches('/').count() + 2;
+            let rel = PathBuf::from("../".repeat(depth))
+                .join("blobs")
+                .join(&blob_name);
+            std::os::unix::fs::symlink(&rel, &snapshot).map_err(io(&snapshot))?;
+        }
         #[cfg(not(unix))]
         std::fs::copy(&blob, &snapshot).map_err(io(&snapshot))?;
     }
