@@ -81,6 +81,7 @@ fn generate(model: &LocalModel, tokens: Vec<u32>, max: usize) -> (Vec<u32>, Stri
         .generate(&req, &Cancel::new(), &mut |e| match e {
             Event::Text(t) => text.push_str(&t),
             Event::Done(s) => stats = Some(s),
+            Event::Prefill { done, total } => assert!(done <= total),
             other => panic!("unexpected event {other:?}"),
         })
         .unwrap();
@@ -648,11 +649,10 @@ fn streaming_delivers_text_then_stats_and_cancel_stops_it() {
         panic!("ends with Done: {events:?}")
     };
     assert!(stats.generated_tokens > 0 && stats.prompt_tokens == req.tokens.len());
-    assert!(
-        events[..events.len() - 1]
-            .iter()
-            .all(|e| matches!(e, Event::Text(_) | Event::Thinking(_)))
-    );
+    assert!(events[..events.len() - 1].iter().all(|e| matches!(
+        e,
+        Event::Text(_) | Event::Thinking(_) | Event::Prefill { .. }
+    )));
 
     let cancel = Cancel::new();
     cancel.cancel();
