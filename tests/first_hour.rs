@@ -243,3 +243,35 @@ fn undo_past_a_users_change_with_skip_or_force() {
         }
     }
 }
+
+/// Headless without a terminal, a shell command the model proposes is
+/// refused (and said), never run.
+#[test]
+fn a_shell_command_without_a_terminal_to_confirm_it_is_refused() {
+    let call = "<tool_call>{\"name\": \"shell\", \"arguments\": {\"command\": \"touch ran.txt\"}}</tool_call>";
+    let server = Server::start(vec![
+        Reply::sse(&openai_answer(call), 64),
+        Reply::sse(&openai_answer("Done."), 64),
+    ]);
+    let sb = Sandbox::new();
+    let root = sb.path("work/p");
+    git_init(&root);
+    std::fs::write(root.join("a.py"), "x = 1\n").unwrap();
+    sb.write(
+        "config/locus/config.toml",
+        &format!(
+            "[model]\nprovider = \"mine\"\n\n[providers.mine]\nkind = \"openai\"\nbase_url = \"{}\"\nmodel = \"m\"\n\n[tools]\nshell = \"ask\"\n",
+            server.url("/v1")
+        ),
+    );
+    let out = sb.locus(&root, &["ask", "Run it", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("refused: no terminal to confirm it on"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!root.join("ran.txt").exists());
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["tool_calls"][0]["result"]["ok"], false, "{v}");
+}

@@ -169,23 +169,20 @@ pub fn approve_checks(allow: bool) -> impl FnMut(&str) -> bool {
 /// Without a terminal to ask on, every command is refused (and said so).
 pub fn confirm_shell() -> crate::session::ShellConfirm {
     Box::new(|command: &str| {
-        use std::io::{BufRead as _, IsTerminal as _};
-        let tty = std::fs::File::open("/dev/tty")
-            .ok()
-            .filter(|f| f.is_terminal());
-        let Some(tty) = tty else {
-            errln!(
-                "note: the model asked to run `{command}`; refused: no terminal to confirm it on"
-            );
-            return false;
-        };
-        err!(
+        let question = format!(
             "\nthe model wants to run in the repository root:\n  {}\nrun it? [y/N] ",
             crate::terminal::visible(command)
         );
-        let mut line = String::new();
-        let _ = std::io::BufReader::new(tty).read_line(&mut line);
-        matches!(line.trim(), "y" | "Y" | "yes")
+        // The terminal (or, without /dev/tty, the console) answers.
+        match apply::confirm(&question, "refused") {
+            Ok(yes) => yes,
+            Err(_) => {
+                errln!(
+                    "note: the model asked to run `{command}`; refused: no terminal to confirm it on"
+                );
+                false
+            }
+        }
     })
 }
 

@@ -328,14 +328,27 @@ fn edit_in_editor(
         .iter()
         .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
         .unwrap_or_else(|| "vi".into());
-    // The editor's command may carry arguments (`code -w`): the shell splits it.
+    // The editor's command may carry arguments (`code -w`): the shell splits
+    // it (on Windows, where there is no sh, the words are split here).
     let status = hand_over(terminal, input, || {
-        std::process::Command::new("sh")
-            .arg("-c")
-            .arg(format!("{editor} \"$1\""))
-            .arg("sh")
-            .arg(file.path())
-            .status()
+        #[cfg(unix)]
+        {
+            std::process::Command::new("sh")
+                .arg("-c")
+                .arg(format!("{editor} \"$1\""))
+                .arg("sh")
+                .arg(file.path())
+                .status()
+        }
+        #[cfg(not(unix))]
+        {
+            let mut words = editor.split_whitespace();
+            let program = words.next().unwrap_or("notepad");
+            std::process::Command::new(program)
+                .args(words)
+                .arg(file.path())
+                .status()
+        }
     });
     match status {
         Ok(s) if s.success() => std::fs::read_to_string(file.path())
