@@ -362,7 +362,7 @@ pub fn undo(ws: &Workspace, args: &JournalArgs, redo: bool) -> anyhow::Result<Ex
     let mut wb = super::bench(ws)?;
     let done = match wb.undo(redo) {
         Ok(d) => d,
-        Err(e) if !redo && e.to_string().contains("nothing was written") => {
+        Err(e) if !redo && e.changed_since() => {
             anyhow::bail!(
                 "{e}\nhint: `locus undo --skip` drops this entry from the journal; `locus undo --force` restores the files anyway (your version is kept for `locus redo`)"
             )

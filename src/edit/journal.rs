@@ -484,20 +484,10 @@ impl Journal {
         for (f, w) in entry.files.iter_mut().zip(&now) {
             f.after = w.after.is_some();
         }
-        let edir = self.dir.join(&id);
         // Rewritten before anything moves: redo restores the user's version.
-        for (i, w) in now.iter().enumerate() {
-            let p = edir.join(format!("{i}.after"));
-            match &w.after {
-                Some(b) => fsio::write_atomic(&p, b, private()).map_err(|e| self.storage(&p, e))?,
-                None => {
-                    let _ = std::fs::remove_file(&p);
-                }
-            }
-        }
-        let json = serde_json::to_vec_pretty(&entry).expect("entry serialize");
-        let p = edir.join("entry.json");
-        fsio::write_atomic(&p, &json, private()).map_err(|e| self.storage(&p, e))?;
+        let edir = self.dir.join(&id);
+        self.write_entry(&edir, &entry, &now)
+            .map_err(|e| self.storage(&edir, e))?;
         self.set_pending(Some(&Pending {
             id: id.clone(),
             op: "undo".into(),

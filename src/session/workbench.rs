@@ -58,6 +58,20 @@ pub enum WorkbenchError {
     Other(String),
 }
 
+impl WorkbenchError {
+    /// An undo or redo refused because its files changed since the change
+    /// (what `undo --skip` and `--force` get past).
+    pub fn changed_since(&self) -> bool {
+        matches!(
+            self,
+            WorkbenchError::Journal(JournalError::Apply {
+                source: crate::edit::ApplyError::Conflict { .. },
+                ..
+            })
+        )
+    }
+}
+
 /// Which model a job runs on: the workbench's own (local), or a cloud model
 /// behind its gate.
 #[derive(Clone, Copy)]

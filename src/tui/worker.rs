@@ -373,11 +373,9 @@ fn work(
                         e.summary
                     ))),
                     Ok(None) => send(Report::Info(format!("nothing to {word}"))),
-                    Err(e) if !redo && e.to_string().contains("nothing was written") => {
-                        send(Report::Error(format!(
-                            "{e}\n/undo skip drops this change from the journal; /undo force restores the files anyway (/redo brings your version back)"
-                        )))
-                    }
+                    Err(e) if !redo && e.changed_since() => send(Report::Error(format!(
+                        "{e}\n/undo skip drops this change from the journal; /undo force restores the files anyway (/redo brings your version back)"
+                    ))),
                     Err(e) => send(Report::Error(e.to_string())),
                 }
             }
