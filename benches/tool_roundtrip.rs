@@ -80,6 +80,13 @@ fn main() {
                 format!("{code}\nWhy does handler_3 fail when the record is missing?"),
             ),
         ];
+        // What declaring the tools costs every request of the loop.
+        let declaration_tokens = if native {
+            m.model.encode_chat(&messages, false, &decls).unwrap().len()
+                - m.model.encode_chat(&messages, false, &[]).unwrap().len()
+        } else {
+            m.counter().count(&messages[0].content)
+        };
         let first = chat(&m, &messages, &decls);
         let call = ToolUse {
             id: "call_1".into(),
@@ -110,6 +117,7 @@ fn main() {
             json!({
                 "model": path,
                 "native_tools": native,
+                "declaration_tokens": declaration_tokens,
                 "first_prompt_tokens": first.prompt_tokens,
                 "second_prompt_tokens": second.prompt_tokens,
                 "new_tokens": second.prompt_tokens - first.prompt_tokens,
