@@ -700,16 +700,30 @@ fn resume_replays_questions_answers_and_edits() {
             server.url("/v1")
         ),
     );
-    let out = sb.locus(&root, &["ask", "What does add return?"]);
+    let out = sb.locus(&root, &["ask", "What does add return?", "--json"]);
     assert!(out.status.success(), "{}", crate::util::stderr(&out));
-    let out = sb.locus(&root, &["ask", "Swap the operands of add", "--continue"]);
-    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_str(&crate::util::stdout(&out)).unwrap();
+    let asked = v["session"].as_str().unwrap().to_string();
     let out = sb.locus(
         &root,
-        &["edit", "Swap the operands", "--file", "calc.py", "--yes"],
+        &[
+            "edit",
+            "Swap the operands",
+            "--file",
+            "calc.py",
+            "--yes",
+            "--json",
+        ],
     );
     assert!(out.status.success(), "{}", crate::util::stderr(&out));
-    let (session, _kill) = launch_args(&sb, &root, "--resume");
+    let v: serde_json::Value = serde_json::from_str(&crate::util::stdout(&out)).unwrap();
+    let edited = v["model"]["session"].as_str().unwrap().to_string();
+    // Each by its id (two sessions made in the same second have no order).
+    let (session, _kill) = launch_args(&sb, &root, &format!("--resume {edited}"));
+    let screen = wait_for(&session, "resumed session", 60);
+    assert!(screen.contains("/edit Swap the operands"), "{screen}");
+    assert!(screen.contains("applied to calc.py"), "{screen}");
+    let (session, _kill) = launch_args(&sb, &root, &format!("--resume {asked}"));
     let screen = wait_for(&session, "resumed session", 60);
     assert!(screen.contains("What does add return?"), "{screen}");
     assert!(
