@@ -16,6 +16,7 @@ fn run(m: &LocalModel, text: &str) -> GenStats {
         max_tokens: 8,
         sampler: SamplerConfig::default(),
         split_thinking: false,
+        draft: Default::default(),
     };
     let mut stats = None;
     m.generate(&req, &Cancel::new(), &mut |e| {

@@ -27,6 +27,7 @@ fn chat(m: &LocalChat, messages: &[Message], tools: &[locus::model::tools::ToolD
             temperature: 0.0,
             files: &[],
             tools,
+            kind: Default::default(),
         },
         &Cancel::new(),
         &mut |e| {

@@ -370,6 +370,21 @@ pub struct GenerateArgs {
     /// Print one JSON object with the text and the stats instead.
     #[arg(long)]
     pub json: bool,
+    /// Speculative decoding: draft tokens from the prompt (lookup) or with a
+    /// Gemma 4 assistant model (mtp); the output is the same, only sooner.
+    #[arg(long, value_enum, default_value_t = DraftArg::None)]
+    pub draft: DraftArg,
+    /// Tokens drafted per pass at most.
+    #[arg(long, default_value_t = 8, value_name = "K")]
+    pub draft_max: usize,
+}
+
+/// `locus generate --draft`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DraftArg {
+    None,
+    Lookup,
+    Mtp,
 }
 
 #[derive(Debug, clap::Args)]

@@ -201,6 +201,7 @@ fn chat(model: &CloudModel) -> (String, Result<GenStats, CloudError>) {
             files: &[],
             tools: &[],
             temperature: 0.0,
+            kind: Default::default(),
         },
         &Cancel::new(),
         &mut |e| match e {

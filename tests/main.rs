@@ -5,6 +5,7 @@ mod cli;
 mod cloud;
 mod config;
 mod crash;
+mod draft;
 mod edit;
 mod edit_props;
 mod first_hour;

@@ -159,6 +159,7 @@ fn stream(model: &CloudModel, messages: &[Message]) -> Vec<Event> {
                 temperature: 0.0,
                 files: &[],
                 tools: &tools,
+                kind: Default::default(),
             },
             &Cancel::new(),
             &mut |e| events.push(e),
@@ -282,6 +283,7 @@ fn a_native_round_trip_on_the_local_model_reuses_the_prefix() {
                 temperature: 0.0,
                 files: &[],
                 tools: &decls,
+                kind: Default::default(),
             },
             &Cancel::new(),
             &mut |e| {
@@ -348,6 +350,7 @@ fn dotted_tool_names_travel_as_the_apis_accept_them() {
                 temperature: 0.0,
                 files: &[],
                 tools: &tools,
+                kind: Default::default(),
             },
             &Cancel::new(),
             &mut |e| events.push(e),

@@ -74,6 +74,7 @@ fn generate(model: &LocalModel, tokens: Vec<u32>, max: usize) -> (Vec<u32>, Stri
         max_tokens: max,
         sampler: SamplerConfig::default(),
         split_thinking: false,
+        draft: Default::default(),
     };
     let mut text = String::new();
     let mut stats = None;
@@ -639,6 +640,7 @@ fn streaming_delivers_text_then_stats_and_cancel_stops_it() {
             ..SamplerConfig::default()
         },
         split_thinking: true,
+        draft: Default::default(),
     };
     let mut rx = m.stream(req.clone(), Cancel::new());
     let mut events = Vec::new();

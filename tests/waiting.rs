@@ -22,6 +22,7 @@ fn run(m: &LocalModel, n: usize, cancel: &Cancel) -> (Vec<(usize, usize)>, GenSt
         max_tokens: 4,
         sampler: SamplerConfig::default(),
         split_thinking: false,
+        draft: Default::default(),
     };
     let (mut prefill, mut stats) = (Vec::new(), None);
     m.generate(&req, cancel, &mut |e| match e {

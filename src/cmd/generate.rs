@@ -8,8 +8,8 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use serde_json::json;
 
-use crate::cli::GenerateArgs;
-use crate::model::local::{GenerateRequest, LocalModel, SamplerConfig};
+use crate::cli::{DraftArg, GenerateArgs};
+use crate::model::local::{DraftConfig, GenerateRequest, LocalModel, SamplerConfig};
 use crate::model::{Event, GenStats, Message, Role};
 use crate::workspace::Workspace;
 
@@ -22,6 +22,16 @@ pub fn run(ws: &Workspace, args: &GenerateArgs) -> anyhow::Result<ExitCode> {
     } else {
         configured
     });
+    let draft = match args.draft {
+        DraftArg::None => DraftConfig::default(),
+        DraftArg::Lookup => DraftConfig {
+            max: args.draft_max,
+            ..DraftConfig::lookup()
+        },
+        DraftArg::Mtp => anyhow::bail!(
+            "--draft mtp needs a Gemma 4 assistant (MTP) model, which this build of locus cannot load yet; --draft lookup drafts from the prompt"
+        ),
+    };
     let path = resolve_model(ws, args.model.as_deref())?;
     let device = crate::model::local::device();
     let loading = std::time::Instant::now();
@@ -42,6 +52,7 @@ pub fn run(ws: &Workspace, args: &GenerateArgs) -> anyhow::Result<ExitCode> {
             ..SamplerConfig::default()
         },
         split_thinking: !args.raw && model.arch() == crate::model::local::config::Arch::Gemma4,
+        draft,
     };
     let cancel = super::interrupt();
     let mut progress = super::Waiting::default();
@@ -90,6 +101,13 @@ pub fn run(ws: &Workspace, args: &GenerateArgs) -> anyhow::Result<ExitCode> {
             load_ms + stats.ttft_ms,
             stats.peak_rss_bytes as f64 / (1024.0 * 1024.0)
         );
+        if stats.drafted_tokens > 0 {
+            errln!(
+                "drafted {} tokens, {} kept",
+                stats.drafted_tokens,
+                stats.accepted_tokens
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

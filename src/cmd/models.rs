@@ -139,9 +139,6 @@ pub fn load_chat(
 ) -> anyhow::Result<crate::model::local::LocalChat> {
     let settings = ws.settings()?.settings;
     let path = choose::resolve(configured(ws), spec)?;
-    Ok(choose::load_chat(
-        &path,
-        settings.model.threads,
-        settings.model.context,
-    )?)
+    Ok(choose::load_chat(&path, settings.model.threads, settings.model.context)?
+        .drafting(settings.model.draft, settings.model.draft_max))
 }

@@ -16,7 +16,7 @@ pub use providers::{
     ProviderKind, ProviderPlacement, ProviderSettings, Providers, RouteSettings, is_loopback_url,
 };
 pub use settings::{
-    AgentSettings, CheckSettings, ContextSettings, IndexSettings, LogSettings, McpServerSettings,
+    AgentSettings, CheckSettings, ContextSettings, DraftWhen, IndexSettings, LogSettings, McpServerSettings,
     McpSettings, ModelSettings, Settings, ToolsSettings, UiSettings,
 };
 pub use trust::{RISKY_KEYS, TrustRecord, TrustState, TrustStore, content_hash, risky_keys};

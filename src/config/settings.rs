@@ -128,6 +128,22 @@ pub struct ModelSettings {
     /// Tokens of context (prompt and answer) the local model is used with;
     /// more needs more memory for its cache.
     pub context: usize,
+    /// When the local runtime drafts tokens from the prompt (speculative
+    /// decoding; the reply is the same, only sooner): for edits, always, off.
+    pub draft: DraftWhen,
+    /// Tokens drafted per pass at most.
+    pub draft_max: usize,
+}
+
+/// When the local runtime drafts (`[model] draft`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DraftWhen {
+    /// Edit replies, which mostly copy the prompt's text.
+    #[default]
+    Edits,
+    Always,
+    Off,
 }
 
 impl Default for ModelSettings {
@@ -137,6 +153,8 @@ impl Default for ModelSettings {
             provider: None,
             threads: 0,
             context: 8192,
+            draft: DraftWhen::Edits,
+            draft_max: 8,
         }
     }
 }

@@ -22,6 +22,16 @@ pub enum ModelError {
     Other(String),
 }
 
+/// What a reply is for. An edit's reply mostly copies text its prompt
+/// holds (SEARCH blocks quote the file, REPLACE blocks repeat most of it),
+/// which the local runtime drafts from (see `model::local::draft`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReplyKind {
+    #[default]
+    Answer,
+    Edit,
+}
+
 /// One chat completion request.
 #[derive(Debug, Clone)]
 pub struct ChatRequest<'a> {
@@ -35,6 +45,7 @@ pub struct ChatRequest<'a> {
     /// Tools the model may call (a model with native tool calling declares
     /// them its own way and reports calls as `Event::ToolCall`).
     pub tools: &'a [ToolDecl],
+    pub kind: ReplyKind,
 }
 
 /// The privacy gate a model off this machine is wrapped in: its `chat`

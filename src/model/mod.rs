@@ -78,6 +78,12 @@ pub struct GenStats {
     pub peak_rss_bytes: u64,
     /// Why generation stopped: "stop" (end-of-turn token), "length", "cancelled".
     pub finish: String,
+    /// Speculative decoding: tokens drafted, and how many of them the model
+    /// kept (each kept one saved a pass over the weights).
+    #[serde(default)]
+    pub drafted_tokens: usize,
+    #[serde(default)]
+    pub accepted_tokens: usize,
 }
 
 /// What a streaming generation reports, in order: deltas, then `Done` or `Error`.

@@ -265,6 +265,7 @@ impl ChatModel for Gated {
                 temperature: req.temperature,
                 files: req.files,
                 tools: req.tools,
+                kind: req.kind,
             },
             cancel,
             &mut |e| {

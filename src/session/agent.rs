@@ -12,7 +12,7 @@
 use serde::Serialize;
 
 use super::{SessionError, run_tools};
-use crate::model::chat::ChatModel;
+use crate::model::chat::{ChatModel, ReplyKind};
 use crate::model::tools::{ToolDecl, ToolUse};
 use crate::model::{Cancel, Message, Role};
 use crate::tools::{ToolCall, ToolResult, ToolSpec, Toolbox};
@@ -200,6 +200,7 @@ pub fn run_loop(
     toolbox: &mut Toolbox<'_>,
     max_steps: usize,
     answer_room: usize,
+    kind: ReplyKind,
     cancel: &Cancel,
     on_event: &mut dyn FnMut(LoopEvent<'_>),
 ) -> Result<LoopEnd, SessionError> {
@@ -242,6 +243,7 @@ pub fn run_loop(
             files,
             &decls,
             answer_room.min(room),
+            kind,
             cancel,
             &mut piece,
         )?;

@@ -113,6 +113,7 @@ fn answer(
         temperature: 0.0,
         files,
         tools: &[],
+        kind: Default::default(),
     };
     let mut text = String::new();
     let mut failure = None;

@@ -19,7 +19,7 @@ use crate::config::ContextSettings;
 use crate::context::{self, Context, Request};
 use crate::edit::{self, PathGuard, Proposal};
 use crate::index::Index;
-use crate::model::chat::{ChatModel, Gate, ModelError, Placement};
+use crate::model::chat::{ChatModel, Gate, ModelError, Placement, ReplyKind};
 use crate::model::{Cancel, GenStats, Message, Role};
 use crate::tokens::TokenCounter;
 
@@ -392,7 +392,15 @@ impl Session {
         )?;
         let messages = ctx.messages();
         let files = self.files_of(&ctx, model.gate());
-        let (text, stats) = run(model, &messages, &files, answer_room, cancel, on_text)?;
+        let (text, stats) = run(
+            model,
+            &messages,
+            &files,
+            answer_room,
+            ReplyKind::Answer,
+            cancel,
+            on_text,
+        )?;
         let srcs = sources(&text, index);
         let placement = model.placement();
         self.record(
@@ -450,6 +458,7 @@ impl Session {
             toolbox,
             max_steps,
             answer_room,
+            ReplyKind::Answer,
             cancel,
             on_event,
         )?;
@@ -601,7 +610,15 @@ impl Session {
             Message::new(Role::System, SUMMARY_SYSTEM),
             Message::new(Role::User, text.trim_end().to_string()),
         ];
-        let (summary, _) = run(model, &messages, &files, 300, cancel, &mut |_| {})?;
+        let (summary, _) = run(
+            model,
+            &messages,
+            &files,
+            300,
+            ReplyKind::Answer,
+            cancel,
+            &mut |_| {},
+        )?;
         self.summary = Some(summary.trim().to_string());
         self.summarized = upto;
         self.save(&Record::Summary {
@@ -686,6 +703,7 @@ impl Session {
                     t.toolbox,
                     t.max_steps,
                     answer_room,
+                    ReplyKind::Edit,
                     cancel,
                     t.on_event,
                 )?;
@@ -693,7 +711,15 @@ impl Session {
                 (end.text, end.stats, end.steps, end.stopped, proposed)
             }
             None => {
-                let (r, s) = run(model, &messages, &files, answer_room, cancel, on_text)?;
+                let (r, s) = run(
+                    model,
+                    &messages,
+                    &files,
+                    answer_room,
+                    ReplyKind::Edit,
+                    cancel,
+                    on_text,
+                )?;
                 (r, s, Vec::new(), None, None)
             }
         };
@@ -736,6 +762,7 @@ impl Session {
                     &messages,
                     &retry_files,
                     answer_room.min(room),
+                    ReplyKind::Edit,
                     cancel,
                     on_text,
                 )?;

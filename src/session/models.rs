@@ -131,7 +131,8 @@ fn load_gguf(spec: Option<&str>, settings: &Settings) -> Result<Chosen, ModelCho
         &path,
         settings.model.threads,
         settings.model.context,
-    )?);
+    )?
+    .drafting(settings.model.draft, settings.model.draft_max));
     let file = path
         .file_name()
         .map(|f| f.to_string_lossy().into_owned())

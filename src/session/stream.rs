@@ -2,7 +2,7 @@
 //! the tool calls it made, and its figures.
 
 use super::SessionError;
-use crate::model::chat::{ChatModel, ChatRequest};
+use crate::model::chat::{ChatModel, ChatRequest, ReplyKind};
 use crate::model::{Cancel, Event, GenStats, Message};
 
 /// A piece of a reply as it streams in.
@@ -55,10 +55,11 @@ pub(super) fn run(
     messages: &[Message],
     files: &[String],
     max_tokens: usize,
+    kind: ReplyKind,
     cancel: &Cancel,
     on_text: &mut dyn FnMut(Piece),
 ) -> Result<(String, GenStats), SessionError> {
-    let r = run_tools(model, messages, files, &[], max_tokens, cancel, on_text)?;
+    let r = run_tools(model, messages, files, &[], max_tokens, kind, cancel, on_text)?;
     Ok((r.text, r.stats))
 }
 
@@ -71,12 +72,14 @@ pub(crate) struct Reply {
 }
 
 /// Stream one reply, `tools` declared to the model.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn run_tools(
     model: &dyn ChatModel,
     messages: &[Message],
     files: &[String],
     tools: &[crate::model::tools::ToolDecl],
     max_tokens: usize,
+    kind: ReplyKind,
     cancel: &Cancel,
     on_text: &mut dyn FnMut(Piece),
 ) -> Result<Reply, SessionError> {
@@ -92,6 +95,7 @@ pub(crate) fn run_tools(
         temperature: 0.0,
         files,
         tools,
+        kind,
     };
     model.chat(&req, cancel, &mut |e| match e {
         Event::Text(t) => {

@@ -1,13 +1,14 @@
 //! The in-process runtime behind the `ChatModel` interface.
 
-use crate::model::chat::{ChatModel, ChatRequest, ModelError, Placement};
+use crate::config::DraftWhen;
+use crate::model::chat::{ChatModel, ChatRequest, ModelError, Placement, ReplyKind};
 use crate::model::{Cancel, Event, Message};
 use crate::tokens::TokenCounter;
 
 use super::config::Arch;
 use super::gemma4_tools::{CallParser, Parsed};
 use super::tokenizer::GgufTokenizer;
-use super::{GenerateRequest, LocalModel, SamplerConfig};
+use super::{DraftConfig, GenerateRequest, LocalModel, SamplerConfig};
 
 impl TokenCounter for GgufTokenizer {
     fn count(&self, text: &str) -> usize {
@@ -21,13 +22,45 @@ impl TokenCounter for GgufTokenizer {
 pub struct LocalChat {
     pub model: LocalModel,
     pub window: usize,
+    /// Which replies are drafted from the prompt, and how far.
+    pub draft: DraftWhen,
+    pub draft_max: usize,
 }
 
 impl LocalChat {
-    /// `window` is capped at what the model was trained for.
+    /// `window` is capped at what the model was trained for. Edit replies
+    /// are drafted from the prompt.
     pub fn new(model: LocalModel, window: usize) -> LocalChat {
         let window = window.min(model.model.cfg.context).max(512);
-        LocalChat { model, window }
+        LocalChat {
+            model,
+            window,
+            draft: DraftWhen::Edits,
+            draft_max: super::draft::DRAFT_MAX,
+        }
+    }
+
+    /// Draft `when`, `max` tokens a pass at most (`[model] draft`, `draft_max`).
+    pub fn drafting(mut self, when: DraftWhen, max: usize) -> LocalChat {
+        (self.draft, self.draft_max) = (when, max);
+        self
+    }
+
+    /// How a reply of this kind is drafted.
+    fn draft_for(&self, kind: ReplyKind) -> DraftConfig {
+        let on = match self.draft {
+            DraftWhen::Always => true,
+            DraftWhen::Edits => kind == ReplyKind::Edit,
+            DraftWhen::Off => false,
+        };
+        if on && self.draft_max > 0 {
+            DraftConfig {
+                max: self.draft_max,
+                ..DraftConfig::lookup()
+            }
+        } else {
+            DraftConfig::default()
+        }
     }
 }
 
@@ -88,6 +121,7 @@ impl ChatModel for LocalChat {
                 ..SamplerConfig::default()
             },
             split_thinking: self.model.arch() == Arch::Gemma4,
+            draft: self.draft_for(req.kind),
         };
         if !native {
             self.model.generate(&request, cancel, emit)?;

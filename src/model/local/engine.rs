@@ -12,6 +12,7 @@ use crate::model::{Cancel, Event, GenStats, Message, peak_rss_bytes};
 
 use super::LocalError;
 use super::config::Arch;
+use super::draft::DraftConfig;
 use super::gemma::{Gemma, Scratch};
 use super::gguf::Gguf;
 use super::kv::KvCache;
@@ -44,6 +45,8 @@ pub struct GenerateRequest {
     pub sampler: SamplerConfig,
     /// Split `<|channel>…<channel|>` reasoning out of the answer (Gemma 4).
     pub split_thinking: bool,
+    /// Speculative decoding (never changes the reply, only its speed).
+    pub draft: DraftConfig,
 }
 
 impl LocalModel {
@@ -173,7 +176,7 @@ impl LocalModel {
             }
             let l = self.model.forward(chunk, cache, false)?;
             scratch
-                .logits
+                .logits_row(0)
                 .copy_from_slice(&l.flatten_all()?.to_vec1::<f32>()?);
             prefilled = true;
             done += chunk.len();
@@ -191,12 +194,21 @@ impl LocalModel {
             },
             ..GenStats::default()
         };
+        // Drafting runs where the one-token step does (the CPU).
+        let mut drafter = req
+            .draft
+            .drafter()
+            .filter(|_| self.model.decodes_on_cpu());
+        let kmax = if drafter.is_some() { req.draft.max } else { 0 };
         // The decode loop grows nothing: the cache has room for every token
-        // it may add (up to the model's context).
+        // it may add (up to the model's context) and for a drafted run.
         let room = self.model.cfg.context.saturating_sub(cache.tokens.len());
-        cache.reserve(req.max_tokens.min(room));
+        cache.reserve(req.max_tokens.min(room) + kmax, kmax + 1);
+        scratch.reserve_rows(kmax + 1);
+        let mut draft = Vec::with_capacity(kmax);
+        let mut batch = Vec::with_capacity(kmax + 1);
         let mut sampler = Sampler::new(req.sampler.clone());
-        let mut history = Vec::with_capacity(req.tokens.len() + req.max_tokens.min(room));
+        let mut history = Vec::with_capacity(req.tokens.len() + req.max_tokens.min(room) + kmax);
         history.extend_from_slice(&req.tokens);
         let mut decoder = StreamDecoder::default();
         let mut splitter = ThinkingSplitter::default();
@@ -215,12 +227,18 @@ impl LocalModel {
                 emit(Event::Text(text.to_string()));
             }
         };
-        while prefilled && stats.generated_tokens < req.max_tokens {
+        // The logits row the next token is chosen from, or the token itself
+        // when verifying a draft already chose it.
+        let (mut row, mut chosen) = (0, None);
+        'decode: while prefilled && stats.generated_tokens < req.max_tokens {
             if cancel.is_cancelled() {
                 finish = "cancelled";
                 break;
             }
-            let next = sampler.sample(&mut scratch.logits, &history);
+            let next = match chosen.take() {
+                Some(t) => t,
+                None => sampler.sample(scratch.logits_row(row), &history),
+            };
             if stats.generated_tokens == 0 {
                 stats.ttft_ms = start.elapsed().as_secs_f64() * 1000.0;
             }
@@ -231,9 +249,55 @@ impl LocalModel {
             stats.generated_tokens += 1;
             history.push(next);
             emit_text(&decoder.push(&self.tokenizer, next), emit);
-            if stats.generated_tokens < req.max_tokens && !cancel.is_cancelled() {
-                self.step(next, cache, scratch)?;
+            let left = req.max_tokens - stats.generated_tokens;
+            if left == 0 || cancel.is_cancelled() {
+                continue;
             }
+            draft.clear();
+            if let Some(d) = drafter.as_mut() {
+                d.draft(&history, kmax.min(left), &mut draft);
+            }
+            if draft.is_empty() {
+                self.step(next, cache, scratch)?;
+                row = 0;
+                continue;
+            }
+            // `next` and the draft in one pass; row i holds the logits after
+            // batch[i], which decide draft[i].
+            batch.clear();
+            batch.push(next);
+            batch.extend_from_slice(&draft);
+            let base = cache.tokens.len();
+            self.model.decode_many(&batch, cache, scratch)?;
+            stats.drafted_tokens += draft.len();
+            let mut kept = 0;
+            for (i, &d) in draft.iter().enumerate() {
+                if let Err(t) = sampler.accept(scratch.logits_row(i), &history, d) {
+                    chosen = Some(t);
+                    break;
+                }
+                kept += 1;
+                stats.accepted_tokens += 1;
+                if self.tokenizer.stop.contains(&d) {
+                    finish = "stop";
+                    break 'decode;
+                }
+                stats.generated_tokens += 1;
+                history.push(d);
+                emit_text(&decoder.push(&self.tokenizer, d), emit);
+                if stats.generated_tokens == req.max_tokens {
+                    break 'decode;
+                }
+            }
+            // The keys/values of the tokens not kept go.
+            let keep = base + 1 + kept;
+            if cache.rollback(keep) != keep {
+                return Err(candle_core::Error::Msg(
+                    "the cache could not be cut back after a draft".into(),
+                )
+                .into());
+            }
+            row = kept;
         }
         if finish == "length" && cancel.is_cancelled() {
             finish = "cancelled";
@@ -270,7 +334,7 @@ impl LocalModel {
         }
         let l = self.model.forward(&[token], cache, false)?;
         scratch
-            .logits
+            .logits_row(0)
             .copy_from_slice(&l.flatten_all()?.to_vec1::<f32>()?);
         Ok(())
     }

@@ -192,16 +192,17 @@ impl LayerCache {
         (self.k.len() + self.v.len()) * KV_ELEM_BYTES
     }
 
-    /// Room for `more` positions appended one at a time without growing
-    /// (a sliding layer needs no more than its window and slack). Only once
-    /// the layer has had its first append (its width is known then).
-    pub fn reserve(&mut self, more: usize) {
+    /// Room for `more` positions appended up to `batch` at a time without
+    /// growing (a sliding layer needs no more than its window, slack and
+    /// one batch). Only once the layer has had its first append (its width
+    /// is known then).
+    pub fn reserve(&mut self, more: usize, batch: usize) {
         if self.width == 0 {
             return;
         }
         let mut rows = self.len + more;
         if let Some(w) = self.window {
-            rows = rows.min(w.saturating_sub(1) + SLIDING_SLACK + 1);
+            rows = rows.min(w.saturating_sub(1) + SLIDING_SLACK + batch.max(1));
         }
         if rows > self.cap {
             self.regrow(rows);
@@ -244,9 +245,10 @@ impl KvCache {
         self.layers.iter().map(LayerCache::bytes).sum()
     }
 
-    /// Room for `more` decoded tokens without growing any buffer.
-    pub fn reserve(&mut self, more: usize) {
-        self.layers.iter_mut().for_each(|l| l.reserve(more));
+    /// Room for `more` decoded tokens, run up to `batch` at a time (a
+    /// drafted run and the token before it), without growing any buffer.
+    pub fn reserve(&mut self, more: usize, batch: usize) {
+        self.layers.iter_mut().for_each(|l| l.reserve(more, batch));
         self.tokens.reserve(more);
     }
 }

@@ -8,6 +8,7 @@ mod chat;
 pub mod choose;
 pub mod config;
 pub mod discovery;
+pub mod draft;
 mod engine;
 pub mod gemma;
 pub mod gemma4_tools;
@@ -25,6 +26,7 @@ pub mod tokenizer;
 use std::path::PathBuf;
 
 pub use chat::LocalChat;
+pub use draft::{DraftConfig, DraftKind};
 pub use engine::{GenerateRequest, LocalModel};
 
 /// The device the runtime computes on: the GPU the build was made for when

@@ -57,26 +57,72 @@ impl Sampler {
 
     /// Pick a token from `logits`, given the tokens so far (for the penalty).
     pub fn sample(&mut self, logits: &mut [f32], history: &[u32]) -> u32 {
-        if self.cfg.repeat_penalty != 1.0 {
-            let start = history.len().saturating_sub(self.cfg.repeat_last_n);
-            let seen = &mut self.seen;
-            seen.clear();
-            seen.extend_from_slice(&history[start..]);
-            seen.sort_unstable();
-            seen.dedup();
-            for &t in seen.iter() {
-                if let Some(l) = logits.get_mut(t as usize) {
-                    *l = if *l > 0.0 {
-                        *l / self.cfg.repeat_penalty
-                    } else {
-                        *l * self.cfg.repeat_penalty
-                    };
-                }
-            }
-        }
+        self.penalize(logits, history);
         if self.cfg.temperature <= 0.0 {
             return argmax(logits);
         }
+        let keep = self.distribution(logits);
+        let total: f32 = self.probs[..keep].iter().sum();
+        let r = self.rng.random::<f32>() * total;
+        self.pick(keep, r, None)
+    }
+
+    /// Decide on a drafted token where `sample` would pick one: `Ok(())`
+    /// keeps `draft`, `Err(t)` puts `t` in its place. Greedy: kept when it
+    /// is the best. Sampled: the speculative-sampling rule for a draft that
+    /// was certain (kept with the probability `sample` gives it, else a
+    /// token drawn from the others in proportion), so what comes out is
+    /// distributed exactly as `sample`'s choices.
+    pub fn accept(&mut self, logits: &mut [f32], history: &[u32], draft: u32) -> Result<(), u32> {
+        self.penalize(logits, history);
+        if self.cfg.temperature <= 0.0 {
+            let best = argmax(logits);
+            return if best == draft { Ok(()) } else { Err(best) };
+        }
+        let keep = self.distribution(logits);
+        let total: f32 = self.probs[..keep].iter().sum();
+        let p_draft = self.cand[..keep]
+            .iter()
+            .zip(&self.probs)
+            .find(|(c, _)| c.0 == draft)
+            .map_or(0.0, |(_, p)| *p);
+        if self.rng.random::<f32>() * total < p_draft {
+            return Ok(());
+        }
+        let rest = total - p_draft;
+        if rest <= 0.0 {
+            return Ok(());
+        }
+        let r = self.rng.random::<f32>() * rest;
+        Err(self.pick(keep, r, Some(draft)))
+    }
+
+    /// The repetition penalty on `logits`.
+    fn penalize(&mut self, logits: &mut [f32], history: &[u32]) {
+        if self.cfg.repeat_penalty == 1.0 {
+            return;
+        }
+        let start = history.len().saturating_sub(self.cfg.repeat_last_n);
+        let seen = &mut self.seen;
+        seen.clear();
+        seen.extend_from_slice(&history[start..]);
+        seen.sort_unstable();
+        seen.dedup();
+        for &t in seen.iter() {
+            if let Some(l) = logits.get_mut(t as usize) {
+                *l = if *l > 0.0 {
+                    *l / self.cfg.repeat_penalty
+                } else {
+                    *l * self.cfg.repeat_penalty
+                };
+            }
+        }
+    }
+
+    /// The candidates (`cand`, most likely first) and their probabilities
+    /// (`probs`) after temperature, top-k, min-p and top-p; returns how many
+    /// are kept.
+    fn distribution(&mut self, logits: &[f32]) -> usize {
         let cand = &mut self.cand;
         cand.clear();
         cand.extend(logits.iter().enumerate().map(|(i, l)| (i as u32, *l)));
@@ -115,15 +161,24 @@ impl Sampler {
                 }
             }
         }
-        let total: f32 = probs[..keep].iter().sum();
-        let mut r = self.rng.random::<f32>() * total;
-        for (i, p) in probs[..keep].iter().enumerate() {
+        keep
+    }
+
+    /// The kept candidate where `r` falls in their cumulative mass, `skip`
+    /// left out.
+    fn pick(&self, keep: usize, mut r: f32, skip: Option<u32>) -> u32 {
+        let mut last = None;
+        for (c, p) in self.cand[..keep].iter().zip(&self.probs) {
+            if Some(c.0) == skip {
+                continue;
+            }
             if r < *p {
-                return cand[i].0;
+                return c.0;
             }
             r -= p;
+            last = Some(c.0);
         }
-        cand[keep - 1].0
+        last.unwrap_or(self.cand[0].0)
     }
 }
 
@@ -196,5 +251,54 @@ mod tests {
             ..SamplerConfig::default()
         });
         assert_eq!(s.sample(&mut [2.0, 1.5], &[0]), 1);
+    }
+
+    /// Drafts decided by `accept` come out as often as `sample` picks each
+    /// token: a chi-square test over a small vocabulary, for a likely draft,
+    /// an unlikely one and one outside the kept set.
+    #[test]
+    fn accepting_drafts_keeps_the_sampling_distribution() {
+        let cfg = SamplerConfig {
+            temperature: 0.9,
+            top_k: 5,
+            top_p: 0.97,
+            seed: 3,
+            ..SamplerConfig::default()
+        };
+        let logits = [1.2f32, 0.3, 2.0, -0.5, 0.9, -4.0, 1.6];
+        let n = 40_000;
+        let mut plain = Sampler::new(cfg.clone());
+        let mut want = [0usize; 7];
+        for _ in 0..n {
+            want[plain.sample(&mut logits.clone(), &[]) as usize] += 1;
+        }
+        for draft in [2u32, 3, 5] {
+            let mut s = Sampler::new(SamplerConfig { seed: 11, ..cfg.clone() });
+            let mut got = [0usize; 7];
+            for _ in 0..n {
+                let t = match s.accept(&mut logits.clone(), &[], draft) {
+                    Ok(()) => draft,
+                    Err(t) => t,
+                };
+                got[t as usize] += 1;
+            }
+            let mut chi = 0.0;
+            let mut cells = 0;
+            for (g, w) in got.iter().zip(&want) {
+                if *w == 0 {
+                    assert_eq!(*g, 0, "draft {draft}: a token sampling never picks came out");
+                    continue;
+                }
+                let (g, w) = (*g as f64, *w as f64);
+                // Both counts are samples: the variance of their difference is twice.
+                chi += (g - w).powi(2) / (2.0 * w);
+                cells += 1;
+            }
+            // 99.9th percentile of chi-square with up to 6 degrees of freedom.
+            assert!(chi < 22.5, "draft {draft}: chi-square {chi:.1} over {cells} cells: {got:?} vs {want:?}");
+        }
+        let mut g = Sampler::new(SamplerConfig::default());
+        assert_eq!(g.accept(&mut logits.clone(), &[], 2), Ok(()));
+        assert_eq!(g.accept(&mut logits.clone(), &[], 0), Err(2));
     }
 }

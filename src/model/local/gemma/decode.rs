@@ -19,7 +19,9 @@ use super::super::kv::KvCache;
 use super::super::linear::Linear;
 use super::{Gemma, gelu_lookup, gelu_table, rope_angles};
 
-/// The decode step's buffers, each as wide as the widest layer needs.
+/// The decode step's buffers, each as wide as the widest layer needs, for
+/// up to `rows` tokens at once (one when decoding; a drafted run when
+/// verifying it).
 pub struct Scratch {
     x: Vec<f32>,
     h: Vec<f32>,
@@ -33,8 +35,46 @@ pub struct Scratch {
     cos: Vec<f32>,
     sin: Vec<f32>,
     acts: ActBuf,
-    /// The last step's logits.
+    /// The last step's logits: one row of the vocabulary per token it ran
+    /// (the first row is the only one after a single-token step).
     pub logits: Vec<f32>,
+    /// Widths per token: hidden, q, kv, ffn, rope half, vocabulary.
+    widths: [usize; 6],
+    rows: usize,
+}
+
+impl Scratch {
+    /// Room for steps of up to `rows` tokens (grows once; never shrinks).
+    pub fn reserve_rows(&mut self, rows: usize) {
+        if rows <= self.rows {
+            return;
+        }
+        let [hidden, q, kv, ffn, half, vocab] = self.widths;
+        for (b, w) in [
+            (&mut self.x, hidden),
+            (&mut self.h, hidden),
+            (&mut self.o, hidden),
+            (&mut self.q, q),
+            (&mut self.attn, q),
+            (&mut self.k, kv),
+            (&mut self.v, kv),
+            (&mut self.gate, ffn),
+            (&mut self.up, ffn),
+            (&mut self.cos, half),
+            (&mut self.sin, half),
+            (&mut self.logits, vocab),
+        ] {
+            b.resize(w * rows, 0.0);
+        }
+        self.acts.reserve(hidden.max(q).max(ffn) * rows);
+        self.rows = rows;
+    }
+
+    /// The logits after token `i` of the last step.
+    pub fn logits_row(&mut self, i: usize) -> &mut [f32] {
+        let vocab = self.widths[5];
+        &mut self.logits[i * vocab..(i + 1) * vocab]
+    }
 }
 
 impl Gemma {
@@ -48,21 +88,25 @@ impl Gemma {
         let ffn = most(&|l| l.ffn);
         let half = most(&|l| l.n_rot / 2);
         let hidden = self.cfg.hidden;
-        Scratch {
-            x: vec![0.0; hidden],
-            h: vec![0.0; hidden],
-            q: vec![0.0; q],
-            k: vec![0.0; kv],
-            v: vec![0.0; kv],
-            attn: vec![0.0; q],
-            o: vec![0.0; hidden],
-            gate: vec![0.0; ffn],
-            up: vec![0.0; ffn],
-            cos: vec![0.0; half],
-            sin: vec![0.0; half],
+        let mut s = Scratch {
+            x: Vec::new(),
+            h: Vec::new(),
+            q: Vec::new(),
+            k: Vec::new(),
+            v: Vec::new(),
+            attn: Vec::new(),
+            o: Vec::new(),
+            gate: Vec::new(),
+            up: Vec::new(),
+            cos: Vec::new(),
+            sin: Vec::new(),
             acts: ActBuf::default(),
-            logits: vec![0.0; self.output_rows],
-        }
+            logits: Vec::new(),
+            widths: [hidden, q, kv, ffn, half, self.output_rows],
+            rows: 0,
+        };
+        s.reserve_rows(1);
+        s
     }
 
     /// Whether `decode` runs here (the CPU; GPU devices use `forward`).
@@ -80,17 +124,36 @@ impl Gemma {
         cache: &mut KvCache,
         s: &mut Scratch,
     ) -> Result<(), LocalError> {
+        self.decode_many(&[token], cache, s)
+    }
+
+    /// Runs `tokens` at the next positions of `cache`, as `decode` would run
+    /// them one after another, and to the same bits: every product gives
+    /// each token what the one-token kernel gives it (the weights are read
+    /// once for all of them), everything else is the same per-token code.
+    /// The logits after token `i` are left in `s.logits_row(i)`. This is how
+    /// a drafted run is verified.
+    pub fn decode_many(
+        &self,
+        tokens: &[u32],
+        cache: &mut KvCache,
+        s: &mut Scratch,
+    ) -> Result<(), LocalError> {
         assert!(self.device.is_cpu(), "decode runs on the CPU");
+        assert!(!tokens.is_empty());
+        s.reserve_rows(tokens.len());
         // On the compute pool (see `forward`).
-        rayon::scope(|_| self.decode_here(token, cache, s))
+        rayon::scope(|_| self.decode_here(tokens, cache, s))
     }
 
     fn decode_here(
         &self,
-        token: u32,
+        tokens: &[u32],
         cache: &mut KvCache,
         s: &mut Scratch,
     ) -> Result<(), LocalError> {
+        let t = tokens.len();
+        let [hidden, _, _, _, _, vocab] = s.widths;
         let Scratch {
             x,
             h,
@@ -105,25 +168,40 @@ impl Gemma {
             sin,
             acts,
             logits,
+            ..
         } = s;
+        acts.per_token = true;
         let eps = self.cfg.eps as f32;
         let pos = cache.tokens.len();
-        embed_row(&self.embed, token, x)?;
+        let (x, h, o) = (
+            &mut x[..t * hidden],
+            &mut h[..t * hidden],
+            &mut o[..t * hidden],
+        );
         let scale = (self.cfg.hidden as f64).sqrt() as f32;
-        x.iter_mut().for_each(|v| *v *= scale);
+        for (&token, x) in tokens.iter().zip(x.chunks_mut(hidden)) {
+            embed_row(&self.embed, token, x)?;
+            x.iter_mut().for_each(|v| *v *= scale);
+        }
         let attn_scale = self.cfg.attn_scale as f32;
         let table = gelu_table();
         for (layer, lcache) in self.layers.iter().zip(cache.layers.iter_mut()) {
             let (lc, lv) = (&layer.cfg, &layer.values);
             let (nh, nkv, hd) = (lc.n_head, lc.n_kv_head, lc.head_dim);
-            let (q, k, v) = (&mut q[..nh * hd], &mut k[..nkv * hd], &mut v[..nkv * hd]);
-            rms_norm(x, &lv.attn_norm, eps, h);
+            let (q, k, v) = (
+                &mut q[..t * nh * hd],
+                &mut k[..t * nkv * hd],
+                &mut v[..t * nkv * hd],
+            );
+            for (x, h) in x.chunks(hidden).zip(h.chunks_mut(hidden)) {
+                rms_norm(x, &lv.attn_norm, eps, h);
+            }
             match &layer.wv {
                 Some(wv) => {
-                    Linear::forward_into(&[&layer.wq, &layer.wk, wv], h, 1, &mut [q, k, v], acts)?
+                    Linear::forward_into(&[&layer.wq, &layer.wk, wv], h, t, &mut [q, k, v], acts)?
                 }
                 None => {
-                    Linear::forward_into(&[&layer.wq, &layer.wk], h, 1, &mut [q, k], acts)?;
+                    Linear::forward_into(&[&layer.wq, &layer.wk], h, t, &mut [q, k], acts)?;
                     v.copy_from_slice(k);
                 }
             }
@@ -135,36 +213,50 @@ impl Gemma {
                 v.chunks_mut(hd).for_each(|r| rms_norm_plain(r, eps));
             }
             let half = lv.inv_freq.len();
-            let (cos, sin) = (&mut cos[..half], &mut sin[..half]);
-            rope_angles(lc, &lv.inv_freq, pos, cos, sin);
-            q.chunks_mut(hd).for_each(|r| rope(r, cos, sin));
-            k.chunks_mut(hd).for_each(|r| rope(r, cos, sin));
+            for i in 0..t {
+                let (cos, sin) = (&mut cos[..half], &mut sin[..half]);
+                rope_angles(lc, &lv.inv_freq, pos + i, cos, sin);
+                q[i * nh * hd..(i + 1) * nh * hd]
+                    .chunks_mut(hd)
+                    .for_each(|r| rope(r, cos, sin));
+                k[i * nkv * hd..(i + 1) * nkv * hd]
+                    .chunks_mut(hd)
+                    .for_each(|r| rope(r, cos, sin));
+            }
             q.iter_mut().for_each(|v| *v *= attn_scale);
             lcache.append(k, v, nkv * hd);
             let shape = self.attention_shape(lc, pos);
-            let attn = &mut attn[..nh * hd];
+            let attn = &mut attn[..t * nh * hd];
             attention::direct(q, lcache, &shape, attn);
-            Linear::forward_into(&[&layer.wo], attn, 1, &mut [o], acts)?;
-            rms_norm_in_place(o, &lv.post_attn_norm, eps);
-            add(x, o);
-            rms_norm(x, &lv.ffn_norm, eps, h);
-            let (gate, up) = (&mut gate[..lc.ffn], &mut up[..lc.ffn]);
-            Linear::forward_into(&[&layer.gate, &layer.up], h, 1, &mut [gate, up], acts)?;
+            Linear::forward_into(&[&layer.wo], attn, t, &mut [o], acts)?;
+            for (o, x) in o.chunks_mut(hidden).zip(x.chunks_mut(hidden)) {
+                rms_norm_in_place(o, &lv.post_attn_norm, eps);
+                add(x, o);
+            }
+            for (x, h) in x.chunks(hidden).zip(h.chunks_mut(hidden)) {
+                rms_norm(x, &lv.ffn_norm, eps, h);
+            }
+            let (gate, up) = (&mut gate[..t * lc.ffn], &mut up[..t * lc.ffn]);
+            Linear::forward_into(&[&layer.gate, &layer.up], h, t, &mut [gate, up], acts)?;
             for (g, u) in gate.iter_mut().zip(up.iter()) {
                 *g = gelu_lookup(table, *g) * u;
             }
-            Linear::forward_into(&[&layer.down], gate, 1, &mut [o], acts)?;
-            rms_norm_in_place(o, &lv.post_ffn_norm, eps);
-            add(x, o);
-            match lv.out_scale.as_deref() {
-                Some([s]) => x.iter_mut().for_each(|v| *v *= s),
-                Some(s) => x.iter_mut().zip(s).for_each(|(v, s)| *v *= s),
-                None => {}
+            Linear::forward_into(&[&layer.down], gate, t, &mut [o], acts)?;
+            for (o, x) in o.chunks_mut(hidden).zip(x.chunks_mut(hidden)) {
+                rms_norm_in_place(o, &lv.post_ffn_norm, eps);
+                add(x, o);
+                match lv.out_scale.as_deref() {
+                    Some([s]) => x.iter_mut().for_each(|v| *v *= s),
+                    Some(s) => x.iter_mut().zip(s).for_each(|(v, s)| *v *= s),
+                    None => {}
+                }
             }
         }
-        cache.tokens.push(token);
-        rms_norm_in_place(x, &self.final_norm_values, eps);
-        Linear::forward_into(&[&self.output], x, 1, &mut [logits], acts)?;
+        cache.tokens.extend_from_slice(tokens);
+        x.chunks_mut(hidden)
+            .for_each(|x| rms_norm_in_place(x, &self.final_norm_values, eps));
+        let logits = &mut logits[..t * vocab];
+        Linear::forward_into(&[&self.output], x, t, &mut [logits], acts)?;
         if let Some(cap) = self.cfg.final_softcap {
             let (inv, cap) = ((1.0 / cap) as f32, cap as f32);
             logits.iter_mut().for_each(|l| *l = (*l * inv).tanh() * cap);

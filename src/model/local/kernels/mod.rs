@@ -244,7 +244,10 @@ impl QWeight {
 
     /// Whether this product runs on unpacked rows.
     fn unpacked(&self, k: &Table, acts: &Acts) -> bool {
-        matches!(self.format, Format::Q5_0 | Format::Q8_0) && acts.t >= 4 && k.unpacked.is_some()
+        matches!(self.format, Format::Q5_0 | Format::Q8_0)
+            && acts.t >= 4
+            && k.unpacked.is_some()
+            && !acts.per_token
     }
 
     /// Task `c` of the product into `out` (`t` rows of `rows`): the rows
@@ -264,6 +267,7 @@ impl QWeight {
                     Format::Q5K => (k.q5k, k.q5k_4),
                     _ => (k.q6k, k.q6k_4),
                 };
+                let f4 = f4.filter(|_| !acts.per_token);
                 self.drive(w, acts.a256, self.cols / 256, t, f, f4, out, rows);
             }
             Format::Q5_0 | Format::Q8_0 => {
@@ -398,6 +402,10 @@ fn row_chunk(rows: usize, step: usize) -> usize {
 pub struct ActBuf {
     a32: Vec<A32>,
     a256: Vec<A256>,
+    /// Every token through the one-token kernels, so that a token run in a
+    /// batch gets the bits it would get alone (verifying a drafted run);
+    /// otherwise several tokens share the prompt kernels.
+    pub per_token: bool,
 }
 
 /// The activations quantized once for every weight that takes them.
@@ -406,9 +414,17 @@ struct Acts<'a> {
     t: usize,
     a32: &'a [A32],
     a256: &'a [A256],
+    per_token: bool,
 }
 
 impl ActBuf {
+    /// Room for `values` activations (tokens × widest input) in every
+    /// quantized form, so products that size allocate nothing.
+    pub fn reserve(&mut self, values: usize) {
+        self.a32.reserve((values / 32).saturating_sub(self.a32.len()));
+        self.a256.reserve((values / 256).saturating_sub(self.a256.len()));
+    }
+
     fn quantize<'a>(&'a mut self, ws: &[&QWeight], x: &'a [f32], t: usize) -> Acts<'a> {
         let cols = ws[0].cols;
         for w in ws {
@@ -437,6 +453,7 @@ impl ActBuf {
             t,
             a32: &self.a32,
             a256: &self.a256,
+            per_token: self.per_token,
         }
     }
 }
