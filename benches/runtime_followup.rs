@@ -17,6 +17,7 @@ fn run(m: &LocalModel, text: &str) -> GenStats {
         sampler: SamplerConfig::default(),
         split_thinking: false,
         draft: Default::default(),
+        stable_prefix: 0,
     };
     let mut stats = None;
     m.generate(&req, &Cancel::new(), &mut |e| {

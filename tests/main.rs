@@ -19,6 +19,7 @@ mod index;
 mod mcp;
 mod models;
 mod native_tools;
+mod prefix;
 mod pull;
 mod retrieval;
 mod runtime;

@@ -23,6 +23,7 @@ fn run(m: &LocalModel, n: usize, cancel: &Cancel) -> (Vec<(usize, usize)>, GenSt
         sampler: SamplerConfig::default(),
         split_thinking: false,
         draft: Default::default(),
+        stable_prefix: 0,
     };
     let (mut prefill, mut stats) = (Vec::new(), None);
     m.generate(&req, cancel, &mut |e| match e {

@@ -53,6 +53,7 @@ pub fn run(ws: &Workspace, args: &GenerateArgs) -> anyhow::Result<ExitCode> {
         },
         split_thinking: !args.raw && model.arch() == crate::model::local::config::Arch::Gemma4,
         draft,
+        stable_prefix: 0,
     };
     let cancel = super::interrupt();
     let mut progress = super::Waiting::default();

@@ -71,6 +71,10 @@ pub struct GenStats {
     pub generated_tokens: usize,
     /// Prompt tokens whose keys/values came from the prefix cache.
     pub reused_prefix_tokens: usize,
+    /// Where they came from: "memory" (this process's cache), "disk" (a
+    /// snapshot an earlier process saved), or "" (none reused).
+    #[serde(default)]
+    pub reused_prefix_from: String,
     pub prefill_tokens_per_s: f64,
     pub decode_tokens_per_s: f64,
     /// From the request to the first generated token.

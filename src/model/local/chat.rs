@@ -2,7 +2,8 @@
 
 use crate::config::DraftWhen;
 use crate::model::chat::{ChatModel, ChatRequest, ModelError, Placement, ReplyKind};
-use crate::model::{Cancel, Event, Message};
+use crate::model::tools::ToolDecl;
+use crate::model::{Cancel, Event, Message, Role};
 use crate::tokens::TokenCounter;
 
 use super::config::Arch;
@@ -44,6 +45,28 @@ impl LocalChat {
     pub fn drafting(mut self, when: DraftWhen, max: usize) -> LocalChat {
         (self.draft, self.draft_max) = (when, max);
         self
+    }
+
+    /// How many of `tokens` (the conversation's) stay the same whatever
+    /// follows the system message (the system prompt, the repository map,
+    /// pinned files and, on Gemma 4, the tools): where the tokens of two
+    /// conversations with the same system message and different users'
+    /// words part, the sooner of two.
+    fn stable_prefix(&self, messages: &[Message], tools: &[ToolDecl], tokens: &[u32]) -> usize {
+        let Some(system) = messages.first().filter(|m| m.role == Role::System) else {
+            return 0;
+        };
+        ["a", "Z"]
+            .iter()
+            .map(|word| {
+                let probe = [system.clone(), Message::new(Role::User, *word)];
+                self.model
+                    .encode_chat(&probe, false, tools)
+                    .map(|p| p.iter().zip(tokens).take_while(|(a, b)| a == b).count())
+                    .unwrap_or(0)
+            })
+            .min()
+            .unwrap_or(0)
     }
 
     /// How a reply of this kind is drafted.
@@ -114,14 +137,15 @@ impl ChatModel for LocalChat {
             )));
         }
         let request = GenerateRequest {
-            tokens,
             max_tokens: req.max_tokens.min(room),
             sampler: SamplerConfig {
                 temperature: req.temperature,
                 ..SamplerConfig::default()
             },
             split_thinking: self.model.arch() == Arch::Gemma4,
+            tokens: tokens.clone(),
             draft: self.draft_for(req.kind),
+            stable_prefix: self.stable_prefix(req.messages, tools, &tokens),
         };
         if !native {
             self.model.generate(&request, cancel, emit)?;

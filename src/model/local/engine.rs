@@ -15,7 +15,7 @@ use super::config::Arch;
 use super::draft::DraftConfig;
 use super::gemma::{Gemma, Scratch};
 use super::gguf::Gguf;
-use super::kv::KvCache;
+use super::kv::{KvCache, Snapshot};
 use super::sampler::{Sampler, SamplerConfig};
 use super::template::{self, ThinkingSplitter};
 use super::tokenizer::{GgufTokenizer, StreamDecoder};
@@ -36,7 +36,14 @@ pub struct LocalModel {
 struct State {
     cache: KvCache,
     scratch: Scratch,
+    /// The cache at the end of recent prompts' stable prefixes, the most
+    /// recent first.
+    checkpoints: Vec<Snapshot>,
 }
+
+/// Stable prefixes whose checkpoints are kept (a conversation's, and one
+/// other job's, such as a summary's or a commit message's).
+const CHECKPOINTS: usize = 2;
 
 #[derive(Debug, Clone)]
 pub struct GenerateRequest {
@@ -47,6 +54,11 @@ pub struct GenerateRequest {
     pub split_thinking: bool,
     /// Speculative decoding (never changes the reply, only its speed).
     pub draft: DraftConfig,
+    /// The first tokens that stay the same from request to request (the
+    /// system prompt with the repository map and pinned files): the cache
+    /// at their end is kept, so a later prompt that starts with them
+    /// resumes there however far the previous reply ran on. 0: none.
+    pub stable_prefix: usize,
 }
 
 impl LocalModel {
@@ -57,6 +69,7 @@ impl LocalModel {
         let state = Mutex::new(State {
             cache: model.new_cache(),
             scratch: model.scratch(),
+            checkpoints: Vec::new(),
         });
         let name = g.str("general.name").map(String::from).unwrap_or_else(|_| {
             path.file_stem()
@@ -157,7 +170,12 @@ impl LocalModel {
         start: Instant,
         emit: &mut dyn FnMut(Event),
     ) -> Result<(), LocalError> {
-        let State { cache, scratch } = state;
+        let State {
+            cache,
+            scratch,
+            checkpoints,
+        } = state;
+        let total = req.tokens.len();
         let common = cache
             .tokens
             .iter()
@@ -165,27 +183,54 @@ impl LocalModel {
             .take_while(|(a, b)| a == b)
             .count();
         // At least one prompt token must run to produce the next token's logits.
-        let reused = cache.rollback(common.min(req.tokens.len() - 1));
+        let mut reused = cache.rollback(common.min(total - 1));
+        let mut from = if reused > 0 { "memory" } else { "" };
+        // A sliding layer keeps only so much behind the newest entry: when
+        // the previous reply ran on far past where this prompt leaves it,
+        // the checkpoint at the stable prefix's end resumes it.
+        if let Some(c) = checkpoints
+            .iter()
+            .filter(|c| c.tokens.len() > reused && c.tokens.len() < total)
+            .find(|c| req.tokens.starts_with(&c.tokens))
+        {
+            cache.restore(c);
+            reused = c.tokens.len();
+            from = "memory";
+        }
+        let keep = req.stable_prefix.min(total - 1);
         let mut prefilled = false;
-        let total = req.tokens.len();
         let mut done = reused;
         emit(Event::Prefill { done, total });
-        for chunk in req.tokens[reused..].chunks(PREFILL_CHUNK) {
-            if cancel.is_cancelled() {
-                break;
+        // Up to the stable prefix's end, a checkpoint there, then the rest.
+        let parts = [reused.min(keep)..keep, reused.max(keep)..total];
+        for (i, part) in parts.into_iter().enumerate() {
+            for chunk in req.tokens[part].chunks(PREFILL_CHUNK) {
+                if cancel.is_cancelled() {
+                    break;
+                }
+                let l = self.model.forward(chunk, cache, false)?;
+                scratch
+                    .logits_row(0)
+                    .copy_from_slice(&l.flatten_all()?.to_vec1::<f32>()?);
+                prefilled = true;
+                done += chunk.len();
+                emit(Event::Prefill { done, total });
             }
-            let l = self.model.forward(chunk, cache, false)?;
-            scratch
-                .logits_row(0)
-                .copy_from_slice(&l.flatten_all()?.to_vec1::<f32>()?);
-            prefilled = true;
-            done += chunk.len();
-            emit(Event::Prefill { done, total });
+            if i == 0 && keep > 0 && !cancel.is_cancelled() {
+                let prefix = &req.tokens[..keep];
+                if !checkpoints.iter().any(|c| c.tokens == prefix)
+                    && let Some(s) = cache.snapshot(keep)
+                {
+                    checkpoints.insert(0, s);
+                    checkpoints.truncate(CHECKPOINTS);
+                }
+            }
         }
         let prefill_s = start.elapsed().as_secs_f64();
         let mut stats = GenStats {
             prompt_tokens: req.tokens.len(),
             reused_prefix_tokens: reused,
+            reused_prefix_from: from.into(),
             // Nothing read (cancelled first): no rate, not tokens / 0 s.
             prefill_tokens_per_s: if prefilled {
                 (done - reused) as f64 / prefill_s.max(1e-9)

@@ -210,6 +210,84 @@ impl LayerCache {
     }
 }
 
+/// A layer's entries for positions `start..` up to a prefix's end: what a
+/// prompt continuing that prefix needs from the layer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayerSnap {
+    pub start: usize,
+    /// Elements per position (0 when there are none).
+    pub width: usize,
+    pub k: Vec<f16>,
+    pub v: Vec<f16>,
+}
+
+impl LayerSnap {
+    pub fn len(&self) -> usize {
+        self.k.len().checked_div(self.width).unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl LayerCache {
+    /// The entries a continuation at position `p` needs (every one on a
+    /// full layer, the window before `p` on a sliding one), if all are held.
+    pub fn snap(&self, p: usize) -> Option<LayerSnap> {
+        if p > self.end() {
+            return None;
+        }
+        let from = match self.window {
+            Some(w) => p.saturating_sub(w.saturating_sub(1)),
+            None => 0,
+        };
+        if p > 0 && from < self.start {
+            return None;
+        }
+        let from = from.max(self.start).min(p);
+        let n = (p - from) * self.width;
+        let (mut k, mut v) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        for i in from - self.start..p - self.start {
+            k.extend_from_slice(self.key(i));
+            v.extend_from_slice(self.value(i));
+        }
+        Some(LayerSnap {
+            start: from,
+            width: self.width,
+            k,
+            v,
+        })
+    }
+
+    /// Holds exactly the entries of `s` (the cache as it was at the
+    /// snapshot's prefix end).
+    pub fn restore(&mut self, s: &LayerSnap) {
+        let n = s.len();
+        self.k.clone_from(&s.k);
+        self.v.clone_from(&s.v);
+        (self.width, self.cap, self.head) = (s.width, n, 0);
+        (self.start, self.len) = (s.start, n);
+    }
+}
+
+/// The cache at the end of a prompt's prefix: restoring it resumes a
+/// prompt that starts with `tokens` without computing them again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    pub tokens: Vec<u32>,
+    pub layers: Vec<LayerSnap>,
+}
+
+impl Snapshot {
+    pub fn bytes(&self) -> usize {
+        self.layers
+            .iter()
+            .map(|l| (l.k.len() + l.v.len()) * KV_ELEM_BYTES)
+            .sum()
+    }
+}
+
 /// The whole model's cache and the tokens it holds.
 #[derive(Debug, Clone)]
 pub struct KvCache {
@@ -243,6 +321,32 @@ impl KvCache {
 
     pub fn bytes(&self) -> usize {
         self.layers.iter().map(LayerCache::bytes).sum()
+    }
+
+    /// What resuming at the first `p` tokens needs, if the cache still
+    /// holds it (a sliding layer may have dropped the window before `p`).
+    pub fn snapshot(&self, p: usize) -> Option<Snapshot> {
+        if p > self.tokens.len() {
+            return None;
+        }
+        Some(Snapshot {
+            tokens: self.tokens[..p].to_vec(),
+            layers: self
+                .layers
+                .iter()
+                .map(|l| l.snap(p))
+                .collect::<Option<_>>()?,
+        })
+    }
+
+    /// The cache as it was at the snapshot's end (its layers must be this
+    /// model's).
+    pub fn restore(&mut self, s: &Snapshot) {
+        assert_eq!(s.layers.len(), self.layers.len(), "a snapshot of this model");
+        for (l, snap) in self.layers.iter_mut().zip(&s.layers) {
+            l.restore(snap);
+        }
+        self.tokens.clone_from(&s.tokens);
     }
 
     /// Room for `more` decoded tokens, run up to `batch` at a time (a

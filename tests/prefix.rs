@@ -1,0 +1,101 @@
+//! The prefix cache in real conversations: a follow-up question keeps the
+//! system prompt (repository map, pinned files) computed even when the
+//! previous turn's files and reply ran on far past what a sliding layer
+//! keeps, and what it answers is what a fresh model answers.
+
+use candle_core::Device;
+use locus::model::chat::{ChatModel, ChatRequest, ReplyKind};
+use locus::model::local::{LocalChat, LocalModel};
+use locus::model::{Cancel, Event, GenStats, Message, Role};
+
+use crate::util::test_model;
+
+fn chat(m: &LocalChat, messages: &[Message]) -> (String, GenStats) {
+    let mut text = String::new();
+    let mut stats = None;
+    m.chat(
+        &ChatRequest {
+            messages,
+            max_tokens: 40,
+            temperature: 0.0,
+            files: &[],
+            tools: &[],
+            kind: ReplyKind::Answer,
+        },
+        &Cancel::new(),
+        &mut |e| match e {
+            Event::Text(t) => text.push_str(&t),
+            Event::Done(s) => stats = Some(s),
+            _ => {}
+        },
+    )
+    .unwrap();
+    (text, stats.unwrap())
+}
+
+/// A system prompt as a session builds one: instructions and a map.
+fn system() -> String {
+    let mut s = String::from(
+        "You answer questions about this repository.\n\n# Repository map (the most relevant files and their definitions)\n",
+    );
+    for i in 0..40 {
+        s.push_str(&format!(
+            "src/module_{i}.py:\n  class Handler{i}\n  def serve_{i}(request, retries)\n"
+        ));
+    }
+    s
+}
+
+/// A turn's own parts: far more than a sliding layer keeps (512 + 1024
+/// positions on this model).
+fn files(tag: &str) -> String {
+    (0..60)
+        .map(|i| format!("# src/{tag}_{i}.py\ndef f_{i}(x):\n    return x * {i} + len('{tag}')\n\n"))
+        .collect()
+}
+
+fn tokens(m: &LocalChat, messages: &[Message]) -> usize {
+    m.prompt_tokens(messages)
+}
+
+#[test]
+fn a_follow_up_resumes_after_the_system_prompt_and_answers_as_a_fresh_model() {
+    let load = || LocalChat::new(LocalModel::load(&test_model(), &Device::Cpu).unwrap(), 8192);
+    let m = load();
+    let sys = Message::new(Role::System, system());
+    let first = vec![
+        sys.clone(),
+        Message::new(Role::User, format!("{}\nWhat does f_3 return?", files("alpha"))),
+    ];
+    let stable = tokens(&m, &[sys.clone()]);
+    assert!(
+        tokens(&m, &first) - stable > 1600,
+        "the first turn runs past the sliding window and its slack"
+    );
+    let (answer, s1) = chat(&m, &first);
+    assert_eq!(s1.reused_prefix_tokens, 0);
+    // The follow-up as a session sends it: the earlier question and answer
+    // as history, the new turn's own files, the new question.
+    let second = vec![
+        sys.clone(),
+        Message::new(Role::User, "What does f_3 return?"),
+        Message::new(Role::Assistant, answer),
+        Message::new(Role::User, format!("{}\nAnd f_7?", files("beta"))),
+    ];
+    let (got, s2) = chat(&m, &second);
+    assert!(
+        s2.reused_prefix_tokens + 8 >= stable,
+        "the follow-up reused {} tokens; the system prompt is about {stable}",
+        s2.reused_prefix_tokens
+    );
+    assert_eq!(s2.reused_prefix_from, "memory");
+    let (want, fresh) = chat(&load(), &second);
+    assert_eq!(fresh.reused_prefix_tokens, 0);
+    assert_eq!(got, want, "resumed from the checkpoint, the answer is a fresh model's");
+    // And a third turn, which shares the second's history too, reuses more.
+    let mut third = second.clone();
+    third.push(Message::new(Role::Assistant, got));
+    third.push(Message::new(Role::User, "And f_9?"));
+    let (_, s3) = chat(&m, &third);
+    assert!(s3.reused_prefix_tokens >= stable, "{s3:?}");
+}
