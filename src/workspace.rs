@@ -100,6 +100,12 @@ impl Workspace {
         Dirs::per_repo(&self.dirs.cache, &self.root)
     }
 
+    /// Where prefix snapshots are kept (shared by every repository: they
+    /// are keyed by the model and the prompt's tokens).
+    pub fn kv_dir(&self) -> PathBuf {
+        self.dirs.cache.join("kv")
+    }
+
     /// This repository's folder under locus's state dir.
     pub fn state_dir(&self) -> PathBuf {
         Dirs::per_repo(&self.dirs.state, &self.root)

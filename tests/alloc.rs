@@ -9,8 +9,8 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use candle_core::Device;
-use locus::model::local::{DraftConfig, LocalModel};
 use locus::model::local::sampler::{Sampler, SamplerConfig};
+use locus::model::local::{DraftConfig, LocalModel};
 
 #[allow(dead_code)]
 mod util;
@@ -123,7 +123,9 @@ fn allocations_per_drafted_step(m: &LocalModel, sampler: SamplerConfig) -> Vec<u
             batch.push(next);
             batch.extend_from_slice(&draft);
             let base = cache.tokens.len();
-            m.model.decode_many(&batch, &mut cache, &mut scratch).unwrap();
+            m.model
+                .decode_many(&batch, &mut cache, &mut scratch)
+                .unwrap();
             let mut kept = 0;
             for (j, &d) in draft.iter().enumerate() {
                 if sampler.accept(scratch.logits_row(j), &history, d).is_err() {

@@ -51,7 +51,10 @@ fn tiny() -> PathBuf {
 
 #[test]
 fn lookup_drafting_gives_the_plain_reply_token_for_token() {
-    for (path, name, max) in [(test_model(), "gemma3 270m", 160), (tiny(), "tiny gemma4", 120)] {
+    for (path, name, max) in [
+        (test_model(), "gemma3 270m", 160),
+        (tiny(), "tiny gemma4", 120),
+    ] {
         let plain_model = LocalModel::load(&path, &Device::Cpu).unwrap();
         let drafting = LocalModel::load(&path, &Device::Cpu).unwrap();
         let prompt = plain_model.encode_raw(&code()).unwrap();
@@ -82,7 +85,13 @@ fn lookup_drafting_gives_the_plain_reply_token_for_token() {
         // A follow-up on the same model: the prefix cache serves the prompt
         // (and what the drafts left in the cache is cut back first).
         let mut longer = prompt.clone();
-        longer.extend(drafting.encode_raw("\n# and once more\n").unwrap().iter().skip(1));
+        longer.extend(
+            drafting
+                .encode_raw("\n# and once more\n")
+                .unwrap()
+                .iter()
+                .skip(1),
+        );
         let (_, first) = run(&drafting, &prompt, max, DraftConfig::lookup());
         assert_eq!(first.reused_prefix_tokens, 0);
         let (got, s) = run(&drafting, &longer, max, DraftConfig::lookup());
@@ -121,7 +130,12 @@ fn sampled_drafting_runs_and_a_repetitive_reply_is_mostly_drafted() {
     assert!(s.drafted_tokens > 0, "{s:?}");
     // Greedy on this prompt, the base model continues the pattern: most of
     // its reply is drafted and kept.
-    let (_, g) = run(&m, &m.encode_raw(&code()).unwrap(), 120, DraftConfig::lookup());
+    let (_, g) = run(
+        &m,
+        &m.encode_raw(&code()).unwrap(),
+        120,
+        DraftConfig::lookup(),
+    );
     assert!(
         g.accepted_tokens * 2 >= g.generated_tokens,
         "fewer than half the tokens came from drafts: {g:?}"
@@ -138,8 +152,19 @@ fn generate_draft_flags_and_json_stats() {
         let o = sb.locus(
             &sb.work(),
             &[
-                "generate", "--model", m, "--raw", "--prompt", &prompt, "--max-tokens", "40",
-                "--json", "--draft", draft, "--draft-max", "6",
+                "generate",
+                "--model",
+                m,
+                "--raw",
+                "--prompt",
+                &prompt,
+                "--max-tokens",
+                "40",
+                "--json",
+                "--draft",
+                draft,
+                "--draft-max",
+                "6",
             ],
         );
         assert!(o.status.success(), "{}", stderr(&o));
@@ -150,7 +175,10 @@ fn generate_draft_flags_and_json_stats() {
     assert_eq!(plain["text"], drafted["text"]);
     assert_eq!(plain["drafted_tokens"], 0);
     assert!(drafted["drafted_tokens"].as_u64().unwrap() > 0, "{drafted}");
-    assert!(drafted["accepted_tokens"].as_u64().unwrap() > 0, "{drafted}");
+    assert!(
+        drafted["accepted_tokens"].as_u64().unwrap() > 0,
+        "{drafted}"
+    );
     let o = sb.locus(
         &sb.work(),
         &["generate", "--model", m, "--prompt", "hi", "--draft", "mtp"],
@@ -159,7 +187,9 @@ fn generate_draft_flags_and_json_stats() {
     assert!(stderr(&o).contains("assistant"), "{}", stderr(&o));
     let o = sb.locus(
         &sb.work(),
-        &["generate", "--model", m, "--prompt", "hi", "--draft", "bogus"],
+        &[
+            "generate", "--model", m, "--prompt", "hi", "--draft", "bogus",
+        ],
     );
     assert!(!o.status.success());
 }

@@ -139,6 +139,9 @@ pub fn load_chat(
 ) -> anyhow::Result<crate::model::local::LocalChat> {
     let settings = ws.settings()?.settings;
     let path = choose::resolve(configured(ws), spec)?;
-    Ok(choose::load_chat(&path, settings.model.threads, settings.model.context)?
-        .drafting(settings.model.draft, settings.model.draft_max))
+    Ok(
+        choose::load_chat(&path, settings.model.threads, settings.model.context)?
+            .drafting(settings.model.draft, settings.model.draft_max)
+            .snapshots(&ws.kv_dir(), settings.cache.kv_snapshot_bytes),
+    )
 }

@@ -16,8 +16,9 @@ pub use providers::{
     ProviderKind, ProviderPlacement, ProviderSettings, Providers, RouteSettings, is_loopback_url,
 };
 pub use settings::{
-    AgentSettings, CheckSettings, ContextSettings, DraftWhen, IndexSettings, LogSettings, McpServerSettings,
-    McpSettings, ModelSettings, Settings, ToolsSettings, UiSettings,
+    AgentSettings, CacheSettings, CheckSettings, ContextSettings, DraftWhen, IndexSettings,
+    LogSettings, McpServerSettings, McpSettings, ModelSettings, Settings, ToolsSettings,
+    UiSettings,
 };
 pub use trust::{RISKY_KEYS, TrustRecord, TrustState, TrustStore, content_hash, risky_keys};
 

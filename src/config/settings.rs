@@ -14,6 +14,7 @@ pub struct Settings {
     pub index: IndexSettings,
     pub ui: UiSettings,
     pub log: LogSettings,
+    pub cache: CacheSettings,
     pub privacy: PrivacySettings,
     pub providers: super::Providers,
     pub route: super::RouteSettings,
@@ -269,6 +270,24 @@ impl Default for UiSettings {
     }
 }
 
+/// `[cache]`: what locus keeps on disk to answer sooner.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CacheSettings {
+    /// Bytes of prefix snapshots (the local model's cache at the end of a
+    /// stable prompt prefix, read back by the next process) kept at most;
+    /// the least recently used go first. 0 turns them off.
+    pub kv_snapshot_bytes: u64,
+}
+
+impl Default for CacheSettings {
+    fn default() -> Self {
+        CacheSettings {
+            kv_snapshot_bytes: 2 << 30,
+        }
+    }
+}
+
 /// Log file verbosity (the log never goes to the terminal).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -315,6 +334,13 @@ impl Settings {
                 "key `agent.approve`: {:?} is neither \"ask\" nor \"checks\"",
                 self.agent.approve
             ));
+        }
+        if self.model.draft_max > 64 {
+            warnings.push(format!(
+                "model.draft_max = {} is more than 64: using 64",
+                self.model.draft_max
+            ));
+            self.model.draft_max = 64;
         }
         if self.agent.max_steps > 200 {
             warnings.push(format!(

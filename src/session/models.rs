@@ -127,12 +127,14 @@ pub fn load(spec: Option<&ModelSpec>, settings: &Settings) -> Result<Chosen, Mod
 fn load_gguf(spec: Option<&str>, settings: &Settings) -> Result<Chosen, ModelChoiceError> {
     let configured = settings.model.path.as_ref().map(PathBuf::from);
     let path = choose::resolve(configured, spec)?;
-    let model: Box<dyn ChatModel> = Box::new(choose::load_chat(
-        &path,
-        settings.model.threads,
-        settings.model.context,
-    )?
-    .drafting(settings.model.draft, settings.model.draft_max));
+    let model: Box<dyn ChatModel> = Box::new(
+        choose::load_chat(&path, settings.model.threads, settings.model.context)?
+            .drafting(settings.model.draft, settings.model.draft_max)
+            .snapshots(
+                &crate::config::Dirs::from_env().cache.join("kv"),
+                settings.cache.kv_snapshot_bytes,
+            ),
+    );
     let file = path
         .file_name()
         .map(|f| f.to_string_lossy().into_owned())

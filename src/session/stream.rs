@@ -59,7 +59,16 @@ pub(super) fn run(
     cancel: &Cancel,
     on_text: &mut dyn FnMut(Piece),
 ) -> Result<(String, GenStats), SessionError> {
-    let r = run_tools(model, messages, files, &[], max_tokens, kind, cancel, on_text)?;
+    let r = run_tools(
+        model,
+        messages,
+        files,
+        &[],
+        max_tokens,
+        kind,
+        cancel,
+        on_text,
+    )?;
     Ok((r.text, r.stats))
 }
 

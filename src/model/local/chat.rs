@@ -41,6 +41,16 @@ impl LocalChat {
         }
     }
 
+    /// Save stable prefixes' caches in `dir` (at most `cap` bytes; 0: none)
+    /// and resume later processes from them.
+    pub fn snapshots(mut self, dir: &std::path::Path, cap: u64) -> LocalChat {
+        if cap > 0 {
+            let store = super::snapshot::SnapshotStore::new(dir, cap, &self.model.path);
+            self.model.set_snapshots(store);
+        }
+        self
+    }
+
     /// Draft `when`, `max` tokens a pass at most (`[model] draft`, `draft_max`).
     pub fn drafting(mut self, when: DraftWhen, max: usize) -> LocalChat {
         (self.draft, self.draft_max) = (when, max);

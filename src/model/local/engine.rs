@@ -17,6 +17,7 @@ use super::gemma::{Gemma, Scratch};
 use super::gguf::Gguf;
 use super::kv::{KvCache, Snapshot};
 use super::sampler::{Sampler, SamplerConfig};
+use super::snapshot::{self, SnapshotStore};
 use super::template::{self, ThinkingSplitter};
 use super::tokenizer::{GgufTokenizer, StreamDecoder};
 
@@ -29,6 +30,8 @@ pub struct LocalModel {
     pub model: Gemma,
     pub tokenizer: GgufTokenizer,
     state: Mutex<State>,
+    /// Where stable prefixes' caches are saved for later processes.
+    snapshots: Option<Arc<SnapshotStore>>,
 }
 
 /// What one generation at a time works in: the prefix cache and the decode
@@ -82,7 +85,20 @@ impl LocalModel {
             model,
             tokenizer,
             state,
+            snapshots: None,
         })
+    }
+
+    /// Save stable prefixes' caches in `store`, and resume from them.
+    pub fn set_snapshots(&mut self, store: SnapshotStore) {
+        self.snapshots = Some(Arc::new(store));
+    }
+
+    /// Wait for snapshots being saved.
+    pub fn flush_snapshots(&self) {
+        if let Some(s) = &self.snapshots {
+            s.flush();
+        }
     }
 
     pub fn arch(&self) -> Arch {
@@ -198,6 +214,26 @@ impl LocalModel {
             from = "memory";
         }
         let keep = req.stable_prefix.min(total - 1);
+        // Or a snapshot an earlier process saved.
+        if reused < keep
+            && keep >= snapshot::MIN_TOKENS
+            && let Some(store) = &self.snapshots
+        {
+            let widths: Vec<usize> = self
+                .model
+                .cfg
+                .layers
+                .iter()
+                .map(|l| l.n_kv_head * l.head_dim)
+                .collect();
+            if let Some(s) = store.load(&req.tokens[..keep], &widths) {
+                cache.restore(&s);
+                reused = keep;
+                from = "disk";
+                checkpoints.insert(0, s);
+                checkpoints.truncate(CHECKPOINTS);
+            }
+        }
         let mut prefilled = false;
         let mut done = reused;
         emit(Event::Prefill { done, total });
@@ -221,6 +257,13 @@ impl LocalModel {
                 if !checkpoints.iter().any(|c| c.tokens == prefix)
                     && let Some(s) = cache.snapshot(keep)
                 {
+                    if let Some(store) = self
+                        .snapshots
+                        .as_ref()
+                        .filter(|_| keep >= snapshot::MIN_TOKENS)
+                    {
+                        store.save_in_background(s.clone());
+                    }
                     checkpoints.insert(0, s);
                     checkpoints.truncate(CHECKPOINTS);
                 }
@@ -240,10 +283,7 @@ impl LocalModel {
             ..GenStats::default()
         };
         // Drafting runs where the one-token step does (the CPU).
-        let mut drafter = req
-            .draft
-            .drafter()
-            .filter(|_| self.model.decodes_on_cpu());
+        let mut drafter = req.draft.drafter().filter(|_| self.model.decodes_on_cpu());
         let kmax = if drafter.is_some() { req.draft.max } else { 0 };
         // The decode loop grows nothing: the cache has room for every token
         // it may add (up to the model's context) and for a drafted run.
@@ -404,7 +444,15 @@ impl LocalModel {
     }
 
     /// Bytes held by the key/value cache now.
+    /// (See `Drop`: snapshots being saved are waited for.)
     pub fn cache_bytes(&self) -> usize {
         self.state.lock().map(|s| s.cache.bytes()).unwrap_or(0)
+    }
+}
+
+impl Drop for LocalModel {
+    /// A snapshot being saved is finished before the process can exit.
+    fn drop(&mut self) {
+        self.flush_snapshots();
     }
 }

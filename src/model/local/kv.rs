@@ -342,7 +342,11 @@ impl KvCache {
     /// The cache as it was at the snapshot's end (its layers must be this
     /// model's).
     pub fn restore(&mut self, s: &Snapshot) {
-        assert_eq!(s.layers.len(), self.layers.len(), "a snapshot of this model");
+        assert_eq!(
+            s.layers.len(),
+            self.layers.len(),
+            "a snapshot of this model"
+        );
         for (l, snap) in self.layers.iter_mut().zip(&s.layers) {
             l.restore(snap);
         }

@@ -19,6 +19,7 @@ pub mod kv;
 mod linear;
 pub mod pull;
 pub mod sampler;
+pub mod snapshot;
 pub mod template;
 pub mod threads;
 pub mod tokenizer;

@@ -273,7 +273,10 @@ mod tests {
             want[plain.sample(&mut logits.clone(), &[]) as usize] += 1;
         }
         for draft in [2u32, 3, 5] {
-            let mut s = Sampler::new(SamplerConfig { seed: 11, ..cfg.clone() });
+            let mut s = Sampler::new(SamplerConfig {
+                seed: 11,
+                ..cfg.clone()
+            });
             let mut got = [0usize; 7];
             for _ in 0..n {
                 let t = match s.accept(&mut logits.clone(), &[], draft) {
@@ -286,7 +289,10 @@ mod tests {
             let mut cells = 0;
             for (g, w) in got.iter().zip(&want) {
                 if *w == 0 {
-                    assert_eq!(*g, 0, "draft {draft}: a token sampling never picks came out");
+                    assert_eq!(
+                        *g, 0,
+                        "draft {draft}: a token sampling never picks came out"
+                    );
                     continue;
                 }
                 let (g, w) = (*g as f64, *w as f64);
@@ -295,7 +301,10 @@ mod tests {
                 cells += 1;
             }
             // 99.9th percentile of chi-square with up to 6 degrees of freedom.
-            assert!(chi < 22.5, "draft {draft}: chi-square {chi:.1} over {cells} cells: {got:?} vs {want:?}");
+            assert!(
+                chi < 22.5,
+                "draft {draft}: chi-square {chi:.1} over {cells} cells: {got:?} vs {want:?}"
+            );
         }
         let mut g = Sampler::new(SamplerConfig::default());
         assert_eq!(g.accept(&mut logits.clone(), &[], 2), Ok(()));

@@ -421,8 +421,10 @@ impl ActBuf {
     /// Room for `values` activations (tokens × widest input) in every
     /// quantized form, so products that size allocate nothing.
     pub fn reserve(&mut self, values: usize) {
-        self.a32.reserve((values / 32).saturating_sub(self.a32.len()));
-        self.a256.reserve((values / 256).saturating_sub(self.a256.len()));
+        self.a32
+            .reserve((values / 32).saturating_sub(self.a32.len()));
+        self.a256
+            .reserve((values / 256).saturating_sub(self.a256.len()));
     }
 
     fn quantize<'a>(&'a mut self, ws: &[&QWeight], x: &'a [f32], t: usize) -> Acts<'a> {
