@@ -72,7 +72,7 @@ fn a_follow_up_resumes_after_the_system_prompt_and_answers_as_a_fresh_model() {
             format!("{}\nWhat does f_3 return?", files("alpha")),
         ),
     ];
-    let stable = tokens(&m, &[sys.clone()]);
+    let stable = tokens(&m, std::slice::from_ref(&sys));
     assert!(
         tokens(&m, &first) - stable > 1600,
         "the first turn runs past the sliding window and its slack"
