@@ -134,6 +134,11 @@ pub struct ModelSettings {
     pub draft: DraftWhen,
     /// Tokens drafted per pass at most.
     pub draft_max: usize,
+    /// A Gemma 4 MTP assistant GGUF paired with the model. Accepted and
+    /// checked to exist; this build drafts from the prompt only (see
+    /// docs/configuration.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drafter: Option<String>,
 }
 
 /// When the local runtime drafts (`[model] draft`).
@@ -156,6 +161,7 @@ impl Default for ModelSettings {
             context: 8192,
             draft: DraftWhen::Edits,
             draft_max: 8,
+            drafter: None,
         }
     }
 }
