@@ -267,7 +267,9 @@ impl QWeight {
                     Format::Q5K => (k.q5k, k.q5k_4),
                     _ => (k.q6k, k.q6k_4),
                 };
-                let f4 = f4.filter(|_| !acts.per_token);
+                // The K-quant multi-token kernels give each token the one-token
+                // kernel's bits (the same sums in the same order; tested), so
+                // they serve a per-token product too.
                 self.drive(w, acts.a256, self.cols / 256, t, f, f4, out, rows);
             }
             Format::Q5_0 | Format::Q8_0 => {
@@ -402,9 +404,9 @@ fn row_chunk(rows: usize, step: usize) -> usize {
 pub struct ActBuf {
     a32: Vec<A32>,
     a256: Vec<A256>,
-    /// Every token through the one-token kernels, so that a token run in a
-    /// batch gets the bits it would get alone (verifying a drafted run);
-    /// otherwise several tokens share the prompt kernels.
+    /// Every token gets the bits the one-token kernels give it alone
+    /// (verifying a drafted run): the unpacked Q5_0/Q8_0 prompt path, whose
+    /// sums round differently, is not taken.
     pub per_token: bool,
 }
 

@@ -219,3 +219,43 @@ fn prompt_kernel_gives_each_token_what_the_decode_kernel_gives_it() {
         }
     }
 }
+
+/// What `ActBuf::per_token` relies on: on every kernel set, the K-quant
+/// prompt kernels give each token exactly the one-token kernel's bits, and
+/// a per-token product of any format gives each token its lone product's.
+#[test]
+fn per_token_products_are_bit_identical_to_one_token_products() {
+    let (rows, cols, t) = (21, 512, 7);
+    let x = values(t * cols, 5);
+    for k in tables() {
+        for dtype in FORMATS {
+            let (q, _) = weight(dtype, rows, cols);
+            let w = QWeight::new(q).unwrap();
+            let mut all = vec![0f32; t * rows];
+            let mut buf = ActBuf {
+                per_token: true,
+                ..ActBuf::default()
+            };
+            matmul_many_into(k, &[&w], &x, t, &mut buf, &mut [&mut all]);
+            for ti in 0..t {
+                let one = w.matmul_with(k, &x[ti * cols..(ti + 1) * cols], 1);
+                for r in 0..rows {
+                    assert_eq!(
+                        all[ti * rows + r].to_bits(),
+                        one[r].to_bits(),
+                        "{} {dtype:?} token {ti} row {r}",
+                        k.isa.name()
+                    );
+                }
+            }
+            if matches!(dtype, GgmlDType::Q4K | GgmlDType::Q5K | GgmlDType::Q6K) {
+                let tiled = w.matmul_with(k, &x, t);
+                assert!(
+                    tiled.iter().zip(&all).all(|(a, b)| a.to_bits() == b.to_bits()),
+                    "{} {dtype:?}: the prompt kernels round as the one-token kernel",
+                    k.isa.name()
+                );
+            }
+        }
+    }
+}
