@@ -44,9 +44,11 @@ struct State {
     checkpoints: Vec<Snapshot>,
 }
 
-/// Stable prefixes whose checkpoints are kept (a conversation's, and one
-/// other job's, such as a summary's or a commit message's).
-const CHECKPOINTS: usize = 2;
+/// Stable prefixes whose checkpoints are kept in memory: one (for the 12B
+/// a checkpoint at 3,000 tokens is about 0.4 GB); another job's prefix in
+/// between (a summary's) replaces it, and the snapshot on disk brings the
+/// conversation's back.
+const CHECKPOINTS: usize = 1;
 
 #[derive(Debug, Clone)]
 pub struct GenerateRequest {

@@ -93,16 +93,20 @@ impl SnapshotStore {
         }
     }
 
-    /// Save `snap` (atomically) and evict past the cap.
+    /// Save `snap` (atomically, streamed: no second copy in memory) and
+    /// evict past the cap.
     pub fn save(&self, snap: &Snapshot) -> std::io::Result<()> {
         let key = self.key(&snap.tokens);
-        let bytes = encode(snap, &key);
-        if bytes.len() as u64 > self.cap {
+        if encoded_len(snap) > self.cap {
             return Ok(());
         }
         std::fs::create_dir_all(&self.dir)?;
         let mut tmp = tempfile::NamedTempFile::new_in(&self.dir)?;
-        tmp.write_all(&bytes)?;
+        {
+            let mut w = std::io::BufWriter::with_capacity(1 << 16, tmp.as_file_mut());
+            write_to(&mut w, snap, &key)?;
+            w.flush()?;
+        }
         tmp.as_file().sync_all()?;
         tmp.persist(self.path(&key)).map_err(|e| e.error)?;
         self.evict()
@@ -160,28 +164,68 @@ impl Drop for SnapshotStore {
     }
 }
 
-fn encode(s: &Snapshot, key: &[u8; 32]) -> Vec<u8> {
-    let mut b = Vec::with_capacity(s.bytes() + 64 + s.tokens.len() * 4);
-    b.extend_from_slice(MAGIC);
-    b.extend_from_slice(&FORMAT.to_le_bytes());
-    b.extend_from_slice(key);
-    b.extend_from_slice(&(s.tokens.len() as u32).to_le_bytes());
-    s.tokens
-        .iter()
-        .for_each(|t| b.extend_from_slice(&t.to_le_bytes()));
-    b.extend_from_slice(&(s.layers.len() as u32).to_le_bytes());
-    for l in &s.layers {
-        b.extend_from_slice(&(l.start as u64).to_le_bytes());
-        b.extend_from_slice(&(l.width as u32).to_le_bytes());
-        b.extend_from_slice(&(l.len() as u32).to_le_bytes());
+/// Bytes `write_to` writes for `s`.
+fn encoded_len(s: &Snapshot) -> u64 {
+    (8 + 4 + 32 + 4 + 4 * s.tokens.len() + 4 + 16 * s.layers.len() + s.bytes() + 8) as u64
+}
+
+/// A writer that hashes what passes through it.
+struct Hashing<W> {
+    inner: W,
+    hash: xxhash_rust::xxh3::Xxh3Default,
+}
+
+impl<W: std::io::Write> std::io::Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hash.update(&buf[..n]);
+        Ok(n)
     }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// The file's bytes: header, tokens, layer shapes, keys and values (f16,
+/// little-endian), then the xxh3 of everything before it.
+fn write_to(w: &mut impl std::io::Write, s: &Snapshot, key: &[u8; 32]) -> std::io::Result<()> {
+    let mut h = Hashing {
+        inner: w,
+        hash: xxhash_rust::xxh3::Xxh3Default::new(),
+    };
+    h.write_all(MAGIC)?;
+    h.write_all(&FORMAT.to_le_bytes())?;
+    h.write_all(key)?;
+    h.write_all(&(s.tokens.len() as u32).to_le_bytes())?;
+    for t in &s.tokens {
+        h.write_all(&t.to_le_bytes())?;
+    }
+    h.write_all(&(s.layers.len() as u32).to_le_bytes())?;
     for l in &s.layers {
-        for x in l.k.iter().chain(&l.v) {
-            b.extend_from_slice(&x.to_bits().to_le_bytes());
+        h.write_all(&(l.start as u64).to_le_bytes())?;
+        h.write_all(&(l.width as u32).to_le_bytes())?;
+        h.write_all(&(l.len() as u32).to_le_bytes())?;
+    }
+    let mut buf = Vec::with_capacity(1 << 15);
+    for l in &s.layers {
+        for part in [&l.k, &l.v] {
+            for c in part.chunks(1 << 14) {
+                buf.clear();
+                c.iter()
+                    .for_each(|x| buf.extend_from_slice(&x.to_bits().to_le_bytes()));
+                h.write_all(&buf)?;
+            }
         }
     }
-    let sum = xxhash_rust::xxh3::xxh3_64(&b);
-    b.extend_from_slice(&sum.to_le_bytes());
+    let sum = h.hash.digest();
+    h.inner.write_all(&sum.to_le_bytes())
+}
+
+#[cfg(test)]
+fn encode(s: &Snapshot, key: &[u8; 32]) -> Vec<u8> {
+    let mut b = Vec::new();
+    write_to(&mut b, s, key).expect("writing to memory");
+    assert_eq!(b.len() as u64, encoded_len(s));
     b
 }
 

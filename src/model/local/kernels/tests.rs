@@ -251,7 +251,10 @@ fn per_token_products_are_bit_identical_to_one_token_products() {
             if matches!(dtype, GgmlDType::Q4K | GgmlDType::Q5K | GgmlDType::Q6K) {
                 let tiled = w.matmul_with(k, &x, t);
                 assert!(
-                    tiled.iter().zip(&all).all(|(a, b)| a.to_bits() == b.to_bits()),
+                    tiled
+                        .iter()
+                        .zip(&all)
+                        .all(|(a, b)| a.to_bits() == b.to_bits()),
                     "{} {dtype:?}: the prompt kernels round as the one-token kernel",
                     k.isa.name()
                 );
