@@ -9,6 +9,8 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use candle_core::Device;
+use locus::model::local::gemma::Scratch;
+use locus::model::local::kv::KvCache;
 use locus::model::local::sampler::{Sampler, SamplerConfig};
 use locus::model::local::{DraftConfig, LocalModel};
 
@@ -44,20 +46,26 @@ static COUNTING: Counting = Counting;
 const WARM_UP: usize = 4;
 const STEPS: usize = 40;
 
-/// Allocations during each of `STEPS` decode-and-sample steps after a
-/// warm-up, with the cache reserved as generation reserves it.
-fn allocations_per_step(m: &LocalModel, sampler: SamplerConfig) -> Vec<usize> {
-    let prompt = m
-        .encode_raw(
-            "fn main() {\n    let xs = vec![1, 2, 3];\n    println!(\"{}\", xs.len());\n}\n",
-        )
-        .unwrap();
+/// `text`'s tokens run through the model: the cache and the scratch holding
+/// the logits after them.
+fn prefilled(m: &LocalModel, text: &str) -> (Vec<u32>, KvCache, Scratch) {
+    let prompt = m.encode_raw(text).unwrap();
     let mut cache = m.model.new_cache();
     let mut scratch = m.model.scratch();
     let first = m.model.forward(&prompt, &mut cache, false).unwrap();
     scratch
         .logits_row(0)
         .copy_from_slice(&first.flatten_all().unwrap().to_vec1::<f32>().unwrap());
+    (prompt, cache, scratch)
+}
+
+/// Allocations during each of `STEPS` decode-and-sample steps after a
+/// warm-up, with the cache reserved as generation reserves it.
+fn allocations_per_step(m: &LocalModel, sampler: SamplerConfig) -> Vec<usize> {
+    let (prompt, mut cache, mut scratch) = prefilled(
+        m,
+        "fn main() {\n    let xs = vec![1, 2, 3];\n    println!(\"{}\", xs.len());\n}\n",
+    );
     cache.reserve(WARM_UP + STEPS, 1);
     let mut history = Vec::with_capacity(prompt.len() + WARM_UP + STEPS);
     history.extend_from_slice(&prompt);
@@ -89,13 +97,7 @@ fn allocations_per_step(m: &LocalModel, sampler: SamplerConfig) -> Vec<usize> {
 fn allocations_per_drafted_step(m: &LocalModel, sampler: SamplerConfig) -> Vec<usize> {
     let k = 6;
     let text = "let a = x + 1;\nlet b = y + 2;\nlet a = x + 1;\nlet b = y + 2;\nlet a = x + 1;\n";
-    let prompt = m.encode_raw(text).unwrap();
-    let mut cache = m.model.new_cache();
-    let mut scratch = m.model.scratch();
-    let first = m.model.forward(&prompt, &mut cache, false).unwrap();
-    scratch
-        .logits_row(0)
-        .copy_from_slice(&first.flatten_all().unwrap().to_vec1::<f32>().unwrap());
+    let (prompt, mut cache, mut scratch) = prefilled(m, text);
     let most = (WARM_UP + STEPS) * (k + 1);
     cache.reserve(most + k, k + 1);
     scratch.reserve_rows(k + 1);

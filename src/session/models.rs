@@ -105,7 +105,12 @@ pub struct Chosen {
 }
 
 /// Load the model `spec` names (none: the configured or only GGUF).
-pub fn load(spec: Option<&ModelSpec>, settings: &Settings) -> Result<Chosen, ModelChoiceError> {
+/// `kv_dir`: where prefix snapshots are kept (`Workspace::kv_dir`).
+pub fn load(
+    spec: Option<&ModelSpec>,
+    settings: &Settings,
+    kv_dir: &Path,
+) -> Result<Chosen, ModelChoiceError> {
     match spec {
         Some(ModelSpec::Provider(name)) => {
             let p = settings
@@ -119,21 +124,22 @@ pub fn load(spec: Option<&ModelSpec>, settings: &Settings) -> Result<Chosen, Mod
             let label = self::name(&*model);
             Ok(Chosen { model, label })
         }
-        Some(ModelSpec::Gguf(s)) => load_gguf(Some(s), settings),
-        None => load_gguf(None, settings),
+        Some(ModelSpec::Gguf(s)) => load_gguf(Some(s), settings, kv_dir),
+        None => load_gguf(None, settings, kv_dir),
     }
 }
 
-fn load_gguf(spec: Option<&str>, settings: &Settings) -> Result<Chosen, ModelChoiceError> {
+fn load_gguf(
+    spec: Option<&str>,
+    settings: &Settings,
+    kv_dir: &Path,
+) -> Result<Chosen, ModelChoiceError> {
     let configured = settings.model.path.as_ref().map(PathBuf::from);
     let path = choose::resolve(configured, spec)?;
     let model: Box<dyn ChatModel> = Box::new(
         choose::load_chat(&path, settings.model.threads, settings.model.context)?
             .drafting(settings.model.draft, settings.model.draft_max)
-            .snapshots(
-                &crate::config::Dirs::from_env().cache.join("kv"),
-                settings.cache.kv_snapshot_bytes,
-            ),
+            .snapshots(kv_dir, settings.cache.kv_snapshot_bytes),
     );
     let file = path
         .file_name()
@@ -187,13 +193,21 @@ mod tests {
             effective(Some("provider:openai"), &settings, dir.path()),
             Some(ModelSpec::Provider("openai".into()))
         );
-        let err = load(Some(&ModelSpec::Provider("openai".into())), &settings)
-            .err()
-            .unwrap();
+        let err = load(
+            Some(&ModelSpec::Provider("openai".into())),
+            &settings,
+            Path::new("kv"),
+        )
+        .err()
+        .unwrap();
         assert!(matches!(err, ModelChoiceError::NotLocal(_)), "{err}");
-        let m = load(Some(&ModelSpec::Provider("ollama".into())), &settings)
-            .unwrap()
-            .model;
+        let m = load(
+            Some(&ModelSpec::Provider("ollama".into())),
+            &settings,
+            Path::new("kv"),
+        )
+        .unwrap()
+        .model;
         assert!(matches!(
             m.placement(),
             crate::model::chat::Placement::Local { .. }

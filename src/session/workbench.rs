@@ -319,7 +319,7 @@ impl Workbench {
     ) -> Result<&dyn ChatModel, WorkbenchError> {
         let state = self.ws.state_dir();
         let chosen = models::effective(spec, &self.settings, &state);
-        let m = models::load(chosen.as_ref(), &self.settings)?.model;
+        let m = models::load(chosen.as_ref(), &self.settings, &self.ws.kv_dir())?.model;
         if remember && let Some(c) = &chosen {
             let _ = models::remember(&state, c);
         }

@@ -132,7 +132,7 @@ fn work(
     let spec = models::effective(model_spec.as_deref(), &wb.settings, &wb.ws.state_dir());
     let loaded = std::thread::scope(|scope| {
         scope.spawn(|| index.prepare());
-        models::load(spec.as_ref(), &wb.settings)
+        models::load(spec.as_ref(), &wb.settings, &wb.ws.kv_dir())
     });
     match loaded {
         Ok(m) => {
@@ -424,7 +424,7 @@ fn ready(m: &models::Chosen, send: &dyn Fn(Report)) {
 
 /// Load `spec`, make it the model and remember it for this repository.
 fn use_model(wb: &mut Workbench, spec: &ModelSpec, send: &dyn Fn(Report)) {
-    match models::load(Some(spec), &wb.settings) {
+    match models::load(Some(spec), &wb.settings, &wb.ws.kv_dir()) {
         Ok(m) => {
             let _ = models::remember(&wb.ws.state_dir(), spec);
             ready(&m, send);
