@@ -377,6 +377,10 @@ pub struct GenerateArgs {
     /// Tokens drafted per pass at most.
     #[arg(long, default_value_t = 8, value_name = "K")]
     pub draft_max: usize,
+    /// The Gemma 4 MTP assistant GGUF for --draft mtp (default: [model]
+    /// drafter, else one named *assistant*.gguf beside the model).
+    #[arg(long, value_name = "PATH")]
+    pub drafter: Option<std::path::PathBuf>,
 }
 
 /// `locus generate --draft`.

@@ -9,7 +9,9 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use candle_core::Device;
+use locus::model::local::draft::{DraftInput, Drafter};
 use locus::model::local::gemma::Scratch;
+use locus::model::local::gemma::mtp::{Assistant, Mtp};
 use locus::model::local::kv::KvCache;
 use locus::model::local::sampler::{Sampler, SamplerConfig};
 use locus::model::local::{DraftConfig, LocalModel};
@@ -94,20 +96,17 @@ fn allocations_per_step(m: &LocalModel, sampler: SamplerConfig) -> Vec<usize> {
 /// verification in one pass, the sampler's decisions and the rollback of
 /// what was not kept), after a warm-up, with the cache and the scratch
 /// reserved as generation reserves them.
-fn allocations_per_drafted_step(m: &LocalModel, sampler: SamplerConfig) -> Vec<usize> {
+fn allocations_per_drafted_step(
+    m: &LocalModel,
+    sampler: SamplerConfig,
+    drafter: &mut dyn Drafter,
+) -> Vec<usize> {
     let k = 6;
     let text = "let a = x + 1;\nlet b = y + 2;\nlet a = x + 1;\nlet b = y + 2;\nlet a = x + 1;\n";
     let (prompt, mut cache, mut scratch) = prefilled(m, text);
     let most = (WARM_UP + STEPS) * (k + 1);
     cache.reserve(most + k, k + 1);
     scratch.reserve_rows(k + 1);
-    let mut drafter = DraftConfig {
-        max: k,
-        ngram_min: 1,
-        ..DraftConfig::lookup()
-    }
-    .drafter()
-    .unwrap();
     let mut history = Vec::with_capacity(prompt.len() + most + k);
     history.extend_from_slice(&prompt);
     let (mut draft, mut batch) = (Vec::with_capacity(k), Vec::with_capacity(k + 1));
@@ -120,7 +119,13 @@ fn allocations_per_drafted_step(m: &LocalModel, sampler: SamplerConfig) -> Vec<u
             let next = sampler.sample(scratch.logits_row(row), &history);
             history.push(next);
             draft.clear();
-            drafter.draft(&history, k, &mut draft);
+            let input = DraftInput {
+                history: &history,
+                cache: &cache,
+                // After the prefill, no step has left a hidden state yet.
+                hidden: (i > 0).then(|| scratch.hidden_row(row)),
+            };
+            drafter.draft(&input, k, &mut draft);
             batch.clear();
             batch.push(next);
             batch.extend_from_slice(&draft);
@@ -152,6 +157,7 @@ fn allocations_per_drafted_step(m: &LocalModel, sampler: SamplerConfig) -> Vec<u
 #[test]
 fn a_decode_step_allocates_nothing() {
     let tiny = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny-gemma4.gguf");
+    let assistant = tiny.with_file_name("tiny-gemma4-assistant.gguf");
     let sampled = SamplerConfig {
         temperature: 0.8,
         top_k: 0,
@@ -170,11 +176,27 @@ fn a_decode_step_allocates_nothing() {
                 counts.iter().all(|&n| n == 0),
                 "{name}, {how}: allocations per decode step {counts:?}"
             );
-            let counts = allocations_per_drafted_step(&m, sampler);
+            let mut lookup = DraftConfig {
+                max: 6,
+                ngram_min: 1,
+                ..DraftConfig::lookup()
+            }
+            .drafter()
+            .unwrap();
+            let counts = allocations_per_drafted_step(&m, sampler.clone(), &mut *lookup);
             assert!(
                 counts.iter().all(|&n| n == 0),
                 "{name}, {how}: allocations per drafted step {counts:?}"
             );
+            if name == "tiny gemma4" {
+                let a = Assistant::load(&assistant, &m.model).unwrap();
+                let mut mtp = Mtp::new(&a, &m.model);
+                let counts = allocations_per_drafted_step(&m, sampler, &mut mtp);
+                assert!(
+                    counts.iter().all(|&n| n == 0),
+                    "{name}, {how}: allocations per MTP-drafted step {counts:?}"
+                );
+            }
         }
     }
 }

@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use candle_core::Device;
-use locus::model::local::{DraftConfig, GenerateRequest, LocalModel, SamplerConfig};
+use locus::model::local::{DraftConfig, DraftKind, GenerateRequest, LocalModel, SamplerConfig};
 use locus::model::{Cancel, Event, GenStats};
 use serde_json::Value;
 
@@ -192,4 +192,111 @@ fn generate_draft_flags_and_json_stats() {
         ],
     );
     assert!(!o.status.success());
+}
+
+fn assistant() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny-gemma4-assistant.gguf")
+}
+
+/// The tiny random assistant (scripts/make-tiny-gemma4-assistant.py) drafts
+/// for the tiny Gemma 4: the reply is the plain one, token for token, across
+/// the window and after rejections; an assistant that does not pair with
+/// the model is refused with a reason.
+#[test]
+fn mtp_drafting_gives_the_plain_reply_token_for_token() {
+    let plain = LocalModel::load(&tiny(), &Device::Cpu).unwrap();
+    let prompt = plain.encode_raw(&code()).unwrap();
+    let (want, p) = run(&plain, &prompt, 100, DraftConfig::default());
+    for k in [1, 3, 8] {
+        let mut m = LocalModel::load(&tiny(), &Device::Cpu).unwrap();
+        m.load_assistant(&assistant()).unwrap();
+        assert!(m.has_assistant());
+        let cfg = DraftConfig {
+            kind: DraftKind::Mtp,
+            max: k,
+            ..DraftConfig::default()
+        };
+        let (got, s) = run(&m, &prompt, 100, cfg.clone());
+        assert_eq!(got, want, "drafts of {k}: the reply changed");
+        assert_eq!(s.generated_tokens, p.generated_tokens);
+        assert!(
+            s.drafted_tokens > 0,
+            "k={k}: the assistant drafted nothing: {s:?}"
+        );
+        // A follow-up through the prefix cache drafts too, and still agrees.
+        let (again, s2) = run(&m, &prompt, 100, cfg);
+        assert_eq!(again, want);
+        assert!(
+            s2.reused_prefix_tokens > 0 && s2.drafted_tokens > 0,
+            "{s2:?}"
+        );
+    }
+    // Without an assistant, --draft mtp drafts nothing (and changes nothing).
+    let (got, s) = run(
+        &plain,
+        &prompt,
+        40,
+        DraftConfig {
+            kind: DraftKind::Mtp,
+            ..DraftConfig::default()
+        },
+    );
+    assert!(want.starts_with(&got) && s.drafted_tokens == 0);
+    // The Gemma 3 270M is 640 wide: this assistant drafts for 64.
+    let mut other = LocalModel::load(&test_model(), &Device::Cpu).unwrap();
+    let err = other.load_assistant(&assistant()).unwrap_err().to_string();
+    assert!(err.contains("drafts for a model 64 wide"), "{err}");
+    // Nor is a model an assistant.
+    let err = other.load_assistant(&test_model()).unwrap_err().to_string();
+    assert!(err.contains("not a Gemma 4 MTP assistant"), "{err}");
+}
+
+#[test]
+fn generate_drafts_with_the_assistant_it_finds_or_is_given() {
+    let sb = Sandbox::new();
+    // The tiny model alone in a folder, then with its assistant beside it.
+    let dir = sb.path("models");
+    std::fs::create_dir_all(&dir).unwrap();
+    let model = dir.join("tiny-gemma4.gguf");
+    std::fs::copy(tiny(), &model).unwrap();
+    let m = model.to_str().unwrap();
+    let generate = |extra: &[&str]| {
+        let mut args = vec![
+            "generate",
+            "--model",
+            m,
+            "--raw",
+            "--prompt",
+            "def f(x):\n    return x",
+            "--max-tokens",
+            "30",
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        sb.locus(&sb.work(), &args)
+    };
+    let o = generate(&["--draft", "mtp"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("assistant"), "{}", stderr(&o));
+    let plain: Value = serde_json::from_slice(&generate(&[]).stdout).unwrap();
+    let a = assistant();
+    let o = generate(&["--draft", "mtp", "--drafter", a.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let given: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(given["text"], plain["text"]);
+    assert!(given["drafted_tokens"].as_u64().unwrap() > 0, "{given}");
+    std::fs::copy(&a, dir.join("tiny-gemma4-assistant.gguf")).unwrap();
+    let o = generate(&["--draft", "mtp"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let found: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(found["text"], plain["text"]);
+    assert_eq!(found["drafted_tokens"], given["drafted_tokens"]);
+    // Not an assistant: refused with a reason.
+    let o = generate(&["--draft", "mtp", "--drafter", m]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("not a Gemma 4 MTP assistant"),
+        "{}",
+        stderr(&o)
+    );
 }

@@ -9,7 +9,8 @@ use anyhow::Context as _;
 use serde_json::json;
 
 use crate::cli::{DraftArg, GenerateArgs};
-use crate::model::local::{DraftConfig, GenerateRequest, LocalModel, SamplerConfig};
+use crate::model::local::gemma::mtp::discover;
+use crate::model::local::{DraftConfig, DraftKind, GenerateRequest, LocalModel, SamplerConfig};
 use crate::model::{Event, GenStats, Message, Role};
 use crate::workspace::Workspace;
 
@@ -22,21 +23,44 @@ pub fn run(ws: &Workspace, args: &GenerateArgs) -> anyhow::Result<ExitCode> {
     } else {
         configured
     });
+    let path = resolve_model(ws, args.model.as_deref())?;
+    let device = crate::model::local::device();
+    let loading = std::time::Instant::now();
+    let mut model = LocalModel::load(&path, &device)
+        .with_context(|| format!("cannot load {}", path.display()))?;
     let draft = match args.draft {
         DraftArg::None => DraftConfig::default(),
         DraftArg::Lookup => DraftConfig {
             max: args.draft_max,
             ..DraftConfig::lookup()
         },
-        DraftArg::Mtp => anyhow::bail!(
-            "--draft mtp needs a Gemma 4 assistant (MTP) model, which this build of locus cannot load yet; --draft lookup drafts from the prompt"
-        ),
+        DraftArg::Mtp => {
+            let configured = ws
+                .settings()
+                .ok()
+                .and_then(|l| l.settings.model.drafter)
+                .map(std::path::PathBuf::from);
+            let Some(assistant) = args
+                .drafter
+                .clone()
+                .or(configured)
+                .or_else(|| discover(&path))
+            else {
+                anyhow::bail!(
+                    "--draft mtp needs a Gemma 4 assistant (MTP) model: none named with --drafter or [model] drafter, and no *assistant*.gguf beside {}",
+                    path.display()
+                );
+            };
+            model.load_assistant(&assistant).with_context(|| {
+                format!("cannot use {} as the MTP assistant", assistant.display())
+            })?;
+            DraftConfig {
+                kind: DraftKind::Mtp,
+                max: args.draft_max,
+                ..DraftConfig::default()
+            }
+        }
     };
-    let path = resolve_model(ws, args.model.as_deref())?;
-    let device = crate::model::local::device();
-    let loading = std::time::Instant::now();
-    let model = LocalModel::load(&path, &device)
-        .with_context(|| format!("cannot load {}", path.display()))?;
     let load_ms = loading.elapsed().as_secs_f64() * 1000.0;
     let tokens = if args.raw {
         model.encode_raw(&args.prompt)?

@@ -142,6 +142,7 @@ pub fn load_chat(
     Ok(
         choose::load_chat(&path, settings.model.threads, settings.model.context)?
             .drafting(settings.model.draft, settings.model.draft_max)
-            .snapshots(&ws.kv_dir(), settings.cache.kv_snapshot_bytes),
+            .snapshots(&ws.kv_dir(), settings.cache.kv_snapshot_bytes)
+            .assistant(settings.model.drafter.as_deref().map(std::path::Path::new)),
     )
 }

@@ -134,8 +134,8 @@ pub struct ModelSettings {
     pub draft: DraftWhen,
     /// Tokens drafted per pass at most.
     pub draft_max: usize,
-    /// A Gemma 4 MTP assistant GGUF paired with the model. Accepted; this
-    /// build drafts from the prompt only (see docs/configuration.md).
+    /// A Gemma 4 MTP assistant GGUF paired with the model (unset: one named
+    /// *assistant*.gguf beside it, if any): answers are drafted with it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub drafter: Option<String>,
 }

@@ -139,7 +139,8 @@ fn load_gguf(
     let model: Box<dyn ChatModel> = Box::new(
         choose::load_chat(&path, settings.model.threads, settings.model.context)?
             .drafting(settings.model.draft, settings.model.draft_max)
-            .snapshots(kv_dir, settings.cache.kv_snapshot_bytes),
+            .snapshots(kv_dir, settings.cache.kv_snapshot_bytes)
+            .assistant(settings.model.drafter.as_deref().map(Path::new)),
     );
     let file = path
         .file_name()

@@ -31,7 +31,9 @@ impl Shape {
             Some(w) => (p + 1).saturating_sub(w).max(cache.start()),
             None => cache.start(),
         };
-        (lo - cache.start())..(p + 1 - cache.start())
+        // A query at the position after the cache (an MTP assistant's) sees
+        // what is there.
+        (lo - cache.start())..(p + 1 - cache.start()).min(cache.len())
     }
 }
 

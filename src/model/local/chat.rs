@@ -9,7 +9,7 @@ use crate::tokens::TokenCounter;
 use super::config::Arch;
 use super::gemma4_tools::{CallParser, Parsed};
 use super::tokenizer::GgufTokenizer;
-use super::{DraftConfig, GenerateRequest, LocalModel, SamplerConfig};
+use super::{DraftConfig, DraftKind, GenerateRequest, LocalModel, SamplerConfig};
 
 impl TokenCounter for GgufTokenizer {
     fn count(&self, text: &str) -> usize {
@@ -79,20 +79,43 @@ impl LocalChat {
             .unwrap_or(0)
     }
 
-    /// How a reply of this kind is drafted.
+    /// Draft with the Gemma 4 MTP assistant at `path` (`[model] drafter`),
+    /// else one beside the model (`*assistant*.gguf`), unless drafting is
+    /// off. One that does not pair with the model is logged and left out.
+    pub fn assistant(mut self, path: Option<&std::path::Path>) -> LocalChat {
+        if self.draft == DraftWhen::Off {
+            return self;
+        }
+        let found = path
+            .map(std::path::PathBuf::from)
+            .or_else(|| super::gemma::mtp::discover(&self.model.path));
+        if let Some(p) = found
+            && let Err(e) = self.model.load_assistant(&p)
+        {
+            tracing::warn!("not drafting with {}: {e}", p.display());
+        }
+        self
+    }
+
+    /// How a reply of this kind is drafted: an edit from the prompt, an
+    /// answer with the MTP assistant when there is one (`[model] draft =
+    /// "always"`: from the prompt without one).
     fn draft_for(&self, kind: ReplyKind) -> DraftConfig {
-        let on = match self.draft {
-            DraftWhen::Always => true,
-            DraftWhen::Edits => kind == ReplyKind::Edit,
-            DraftWhen::Off => false,
+        if self.draft_max == 0 || self.draft == DraftWhen::Off {
+            return DraftConfig::default();
+        }
+        let lookup = DraftConfig {
+            max: self.draft_max,
+            ..DraftConfig::lookup()
         };
-        if on && self.draft_max > 0 {
-            DraftConfig {
-                max: self.draft_max,
-                ..DraftConfig::lookup()
-            }
-        } else {
-            DraftConfig::default()
+        match kind {
+            ReplyKind::Edit => lookup,
+            ReplyKind::Answer if self.model.has_assistant() => DraftConfig {
+                kind: DraftKind::Mtp,
+                ..lookup
+            },
+            ReplyKind::Answer if self.draft == DraftWhen::Always => lookup,
+            ReplyKind::Answer => DraftConfig::default(),
         }
     }
 }

@@ -68,7 +68,28 @@ impl ModelConfig {
                 });
             }
         };
-        let k = |key: &str| prefixed(&arch_name, key);
+        Self::parse(g, &arch_name, arch)
+    }
+
+    /// A Gemma 4 MTP assistant's layers (its keys are Gemma 4's under
+    /// `gemma4-assistant.`), and the width of the model it drafts for
+    /// (`embedding_length_out`).
+    pub fn assistant(g: &Gguf) -> Result<(ModelConfig, usize), LocalError> {
+        const ARCH: &str = "gemma4-assistant";
+        let arch = g.arch()?;
+        if arch != ARCH {
+            return Err(LocalError::Format {
+                path: g.path.clone(),
+                message: format!("architecture `{arch}` is not a Gemma 4 MTP assistant ({ARCH})"),
+            });
+        }
+        let cfg = Self::parse(g, ARCH, Arch::Gemma4)?;
+        let backbone = g.u64(&prefixed(ARCH, "embedding_length_out"))? as usize;
+        Ok((cfg, backbone))
+    }
+
+    fn parse(g: &Gguf, arch_name: &str, arch: Arch) -> Result<ModelConfig, LocalError> {
+        let k = |key: &str| prefixed(arch_name, key);
         let n_layer = g.u64(&k("block_count"))? as usize;
         let hidden = g.u64(&k("embedding_length"))? as usize;
         let eps = f64::from(

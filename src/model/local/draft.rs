@@ -17,7 +17,8 @@ pub enum DraftKind {
     /// occurred before (in the prompt or the reply so far). An edit's
     /// SEARCH/REPLACE blocks mostly copy the prompt's text.
     Lookup,
-    /// A Gemma 4 MTP assistant model (not available in this build).
+    /// A Gemma 4 MTP assistant model paired with the target
+    /// (`gemma::mtp`); none when no assistant is loaded.
     Mtp,
 }
 
@@ -64,8 +65,8 @@ impl DraftConfig {
         }
     }
 
-    /// The drafter this asks for, if any (`None` also for MTP, which needs
-    /// an assistant model this build does not load).
+    /// The prompt-lookup drafter this asks for, if it asks for one (an MTP
+    /// drafter comes from the model that loaded its assistant).
     pub fn drafter(&self) -> Option<Box<dyn Drafter>> {
         match self.kind {
             DraftKind::Lookup if self.max > 0 => Some(Box::new(Lookup {
@@ -77,11 +78,34 @@ impl DraftConfig {
     }
 }
 
+/// What a drafter may look at.
+pub struct DraftInput<'a> {
+    /// The prompt and the reply so far; its last token is not in the cache
+    /// yet (it runs with the draft).
+    pub history: &'a [u32],
+    /// The target's cache (positions before the last token).
+    pub cache: &'a super::kv::KvCache,
+    /// The target's hidden state (after its final norm) at the position
+    /// whose logits chose the last token, when a step left one.
+    pub hidden: Option<&'a [f32]>,
+}
+
+impl<'a> DraftInput<'a> {
+    /// Just the tokens (no model state).
+    pub fn tokens(history: &'a [u32], cache: &'a super::kv::KvCache) -> DraftInput<'a> {
+        DraftInput {
+            history,
+            cache,
+            hidden: None,
+        }
+    }
+}
+
 /// Guesses what comes next.
 pub trait Drafter: Send {
-    /// Appends to `out` up to `max` tokens guessed to follow `history` (the
-    /// prompt and the reply so far). Allocates nothing when `out` has room.
-    fn draft(&mut self, history: &[u32], max: usize, out: &mut Vec<u32>);
+    /// Appends to `out` up to `max` tokens guessed to follow the history.
+    /// Allocates nothing when `out` has room.
+    fn draft(&mut self, input: &DraftInput<'_>, max: usize, out: &mut Vec<u32>);
 }
 
 /// Prompt lookup decoding: the most recent earlier occurrence of the last
@@ -93,7 +117,8 @@ pub struct Lookup {
 }
 
 impl Drafter for Lookup {
-    fn draft(&mut self, history: &[u32], max: usize, out: &mut Vec<u32>) {
+    fn draft(&mut self, input: &DraftInput<'_>, max: usize, out: &mut Vec<u32>) {
+        let history = input.history;
         let len = history.len();
         for n in (self.ngram_min..=self.ngram_max).rev() {
             if n >= len || max == 0 {
@@ -118,10 +143,12 @@ mod tests {
 
     fn draft(h: &[u32], max: usize) -> Vec<u32> {
         let mut out = Vec::new();
-        DraftConfig::lookup()
-            .drafter()
-            .unwrap()
-            .draft(h, max, &mut out);
+        let cache = crate::model::local::kv::KvCache::new([]);
+        DraftConfig::lookup().drafter().unwrap().draft(
+            &DraftInput::tokens(h, &cache),
+            max,
+            &mut out,
+        );
         out
     }
 

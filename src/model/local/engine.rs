@@ -12,7 +12,8 @@ use crate::model::{Cancel, Event, GenStats, Message, peak_rss_bytes};
 
 use super::LocalError;
 use super::config::Arch;
-use super::draft::DraftConfig;
+use super::draft::{DraftConfig, DraftInput, DraftKind, Drafter};
+use super::gemma::mtp::{Assistant, Mtp};
 use super::gemma::{Gemma, Scratch};
 use super::gguf::Gguf;
 use super::kv::{KvCache, Snapshot};
@@ -32,6 +33,8 @@ pub struct LocalModel {
     state: Mutex<State>,
     /// Where stable prefixes' caches are saved for later processes.
     snapshots: Option<Arc<SnapshotStore>>,
+    /// A Gemma 4 MTP assistant paired with this model, for `DraftKind::Mtp`.
+    assistant: Option<Assistant>,
 }
 
 /// What one generation at a time works in: the prefix cache and the decode
@@ -88,7 +91,19 @@ impl LocalModel {
             tokenizer,
             state,
             snapshots: None,
+            assistant: None,
         })
+    }
+
+    /// Load the Gemma 4 MTP assistant at `path` to draft for this model.
+    pub fn load_assistant(&mut self, path: &Path) -> Result<(), LocalError> {
+        self.assistant = Some(Assistant::load(path, &self.model)?);
+        Ok(())
+    }
+
+    /// Whether an MTP assistant is loaded.
+    pub fn has_assistant(&self) -> bool {
+        self.assistant.is_some()
     }
 
     /// Save stable prefixes' caches in `store`, and resume from them.
@@ -285,7 +300,18 @@ impl LocalModel {
             ..GenStats::default()
         };
         // Drafting runs where the one-token step does (the CPU).
-        let mut drafter = req.draft.drafter().filter(|_| self.model.decodes_on_cpu());
+        let mut drafter: Option<Box<dyn Drafter + '_>> = match req.draft.kind {
+            DraftKind::Mtp => self
+                .assistant
+                .as_ref()
+                .filter(|_| req.draft.max > 0)
+                .map(|a| Box::new(Mtp::new(a, &self.model)) as Box<dyn Drafter>),
+            _ => req.draft.drafter(),
+        }
+        .filter(|_| self.model.decodes_on_cpu());
+        // Whether the scratch holds the hidden state of the last step (a
+        // prefill keeps none).
+        let mut stepped = false;
         let kmax = if drafter.is_some() { req.draft.max } else { 0 };
         // The decode loop grows nothing: the cache has room for every token
         // it may add (up to the model's context) and for a drafted run.
@@ -342,11 +368,16 @@ impl LocalModel {
             }
             draft.clear();
             if let Some(d) = drafter.as_mut() {
-                d.draft(&history, kmax.min(left), &mut draft);
+                let input = DraftInput {
+                    history: &history,
+                    cache,
+                    hidden: stepped.then(|| scratch.hidden_row(row)),
+                };
+                d.draft(&input, kmax.min(left), &mut draft);
             }
             if draft.is_empty() {
                 self.step(next, cache, scratch)?;
-                row = 0;
+                (row, stepped) = (0, self.model.decodes_on_cpu());
                 continue;
             }
             // `next` and the draft in one pass; row i holds the logits after
@@ -384,7 +415,7 @@ impl LocalModel {
                 )
                 .into());
             }
-            row = kept;
+            (row, stepped) = (kept, true);
         }
         if finish == "length" && cancel.is_cancelled() {
             finish = "cancelled";

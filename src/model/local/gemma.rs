@@ -20,6 +20,7 @@ use super::kv::KvCache;
 use super::linear::Linear;
 
 mod decode;
+pub mod mtp;
 pub use decode::Scratch;
 
 /// A layer's norm weights and output scalar as plain values (the decode

@@ -70,6 +70,13 @@ impl Scratch {
         self.rows = rows;
     }
 
+    /// The hidden state after token `i` of the last step (after the final
+    /// norm: what a Gemma 4 MTP assistant drafts from).
+    pub fn hidden_row(&self, i: usize) -> &[f32] {
+        let hidden = self.widths[0];
+        &self.x[i * hidden..(i + 1) * hidden]
+    }
+
     /// The logits after token `i` of the last step.
     pub fn logits_row(&mut self, i: usize) -> &mut [f32] {
         let vocab = self.widths[5];
@@ -271,14 +278,14 @@ fn rms(x: &[f32], eps: f32) -> f32 {
 }
 
 /// `out = x / rms(x) * w` (candle's rms_norm, on one row).
-fn rms_norm(x: &[f32], w: &[f32], eps: f32, out: &mut [f32]) {
+pub(super) fn rms_norm(x: &[f32], w: &[f32], eps: f32, out: &mut [f32]) {
     let m = rms(x, eps);
     for ((o, x), w) in out.iter_mut().zip(x).zip(w) {
         *o = x / m * w;
     }
 }
 
-fn rms_norm_in_place(x: &mut [f32], w: &[f32], eps: f32) {
+pub(super) fn rms_norm_in_place(x: &mut [f32], w: &[f32], eps: f32) {
     let m = rms(x, eps);
     for (x, w) in x.iter_mut().zip(w) {
         *x = *x / m * w;
@@ -293,7 +300,7 @@ fn rms_norm_plain(x: &mut [f32], eps: f32) {
 
 /// NEOX RoPE on one head: dimension `i` pairs with `i + n_rot/2`; the
 /// dimensions past `n_rot` are left as they are.
-fn rope(x: &mut [f32], cos: &[f32], sin: &[f32]) {
+pub(super) fn rope(x: &mut [f32], cos: &[f32], sin: &[f32]) {
     let half = cos.len();
     let (a, b) = x[..2 * half].split_at_mut(half);
     for (((a, b), c), s) in a.iter_mut().zip(b).zip(cos).zip(sin) {
@@ -301,12 +308,12 @@ fn rope(x: &mut [f32], cos: &[f32], sin: &[f32]) {
     }
 }
 
-fn add(x: &mut [f32], y: &[f32]) {
+pub(super) fn add(x: &mut [f32], y: &[f32]) {
     x.iter_mut().zip(y).for_each(|(x, y)| *x += y);
 }
 
 /// Row `token` of the embedding table, dequantized into `out`.
-fn embed_row(t: &QTensor, token: u32, out: &mut [f32]) -> Result<(), LocalError> {
+pub(super) fn embed_row(t: &QTensor, token: u32, out: &mut [f32]) -> Result<(), LocalError> {
     let (rows, cols) = t.shape().dims2()?;
     let row = token as usize;
     if row >= rows {
