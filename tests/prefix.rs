@@ -143,6 +143,7 @@ fn a_snapshot_saved_by_one_model_resumes_the_next_and_bad_ones_are_replaced() {
     assert_eq!(saved.len(), 1, "{saved:?}");
     let (got, s) = request(&load(true), &messages);
     assert_eq!(s.reused_prefix_from, "disk", "{s:?}");
+    assert!(s.snapshot_load_ms > 0.0, "{s:?}");
     assert!(
         s.reused_prefix_tokens + 8 >= stable,
         "{s:?}, stable {stable}"

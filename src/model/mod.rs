@@ -75,6 +75,9 @@ pub struct GenStats {
     /// snapshot an earlier process saved), or "" (none reused).
     #[serde(default)]
     pub reused_prefix_from: String,
+    /// Reading and restoring the snapshot, when the reuse came from disk.
+    #[serde(default)]
+    pub snapshot_load_ms: f64,
     pub prefill_tokens_per_s: f64,
     pub decode_tokens_per_s: f64,
     /// From the request to the first generated token.

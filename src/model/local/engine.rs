@@ -218,6 +218,7 @@ impl LocalModel {
         // At least one prompt token must run to produce the next token's logits.
         let mut reused = cache.rollback(common.min(total - 1));
         let mut from = if reused > 0 { "memory" } else { "" };
+        let mut snapshot_ms = 0.0;
         // A sliding layer keeps only so much behind the newest entry: when
         // the previous reply ran on far past where this prompt leaves it,
         // the checkpoint at the stable prefix's end resumes it.
@@ -243,8 +244,10 @@ impl LocalModel {
                 .iter()
                 .map(|l| l.n_kv_head * l.head_dim)
                 .collect();
+            let reading = Instant::now();
             if let Some(s) = store.load(&req.tokens[..keep], &widths) {
                 cache.restore(&s);
+                snapshot_ms = reading.elapsed().as_secs_f64() * 1000.0;
                 reused = keep;
                 from = "disk";
                 checkpoints.insert(0, s);
@@ -291,6 +294,7 @@ impl LocalModel {
             prompt_tokens: req.tokens.len(),
             reused_prefix_tokens: reused,
             reused_prefix_from: from.into(),
+            snapshot_load_ms: snapshot_ms,
             // Nothing read (cancelled first): no rate, not tokens / 0 s.
             prefill_tokens_per_s: if prefilled {
                 (done - reused) as f64 / prefill_s.max(1e-9)
