@@ -114,6 +114,9 @@ fn the_first_hour_in_a_real_terminal() {
     crate::git::git(&root, &["add", "helpers.py"]);
     press(&s, "C-g");
     wait_for(&s, "commit message", 30);
+    // Committing waits for the drafted message (a Ctrl-S while it streams
+    // in is not a commit of half a message).
+    wait_for(&s, "Fix add: it subtracted", 30);
     press(&s, "C-s");
     wait_for(&s, "y commits", 10);
     keys(&s, "y");

@@ -205,6 +205,34 @@ fn ask_in_a_new_process_reads_the_snapshot_the_last_one_saved() {
     assert_eq!(first["stats"]["reused_prefix_tokens"], 0, "{first}");
     let second = ask("And helper_4?", &["--continue"]);
     assert_eq!(second["stats"]["reused_prefix_from"], "disk", "{second}");
+    assert_eq!(second["reused_prefix_from"], "disk", "{second}");
+    assert_eq!(
+        second["reused_prefix_tokens"],
+        second["stats"]["reused_prefix_tokens"]
+    );
+    // An edit's reply is drafted from the prompt (the base model echoes it,
+    // so most of it is), and it reads the snapshot too.
+    let o = sb.locus(
+        &root,
+        &[
+            "edit",
+            "Add a docstring to helper_5",
+            "--json",
+            "--no-tools",
+            "--model",
+            m.to_str().unwrap(),
+        ],
+    );
+    let edit: serde_json::Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", crate::util::stderr(&o)));
+    assert!(
+        edit["stats"]["drafted_tokens"].as_u64().unwrap() > 0,
+        "{edit}"
+    );
+    assert!(
+        edit["stats"]["accepted_tokens"].as_u64().is_some(),
+        "{edit}"
+    );
     assert!(
         second["stats"]["reused_prefix_tokens"].as_u64().unwrap() > 64,
         "{second}"

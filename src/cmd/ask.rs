@@ -133,6 +133,9 @@ pub fn ask(ws: &Workspace, args: &AskArgs) -> anyhow::Result<ExitCode> {
             "sources": answer.sources,
             "placement": answer.placement,
             "stats": answer.stats,
+            // Also at the top: how much of the prompt was not computed again.
+            "reused_prefix_tokens": answer.stats.reused_prefix_tokens,
+            "reused_prefix_from": answer.stats.reused_prefix_from,
             "session": s.id,
             "context": answer.context,
             "tool_calls": steps,

@@ -94,7 +94,16 @@ pub fn run(ws: &Workspace, args: &EditArgs) -> anyhow::Result<ExitCode> {
         if json_mode {
             outln!(
                 "{}",
-                json!({"applied": false, "files": [], "failures": [], "replies": out.replies, "advice": out.advice.as_ref().map(crate::route::advice)})
+                json!({
+                    "applied": false,
+                    "files": [],
+                    "failures": [],
+                    "replies": out.replies,
+                    "advice": out.advice.as_ref().map(crate::route::advice),
+                    "stats": out.stats,
+                    "reused_prefix_tokens": out.stats.reused_prefix_tokens,
+                    "reused_prefix_from": out.stats.reused_prefix_from,
+                })
             );
         } else {
             errln!(
@@ -125,6 +134,9 @@ pub fn run(ws: &Workspace, args: &EditArgs) -> anyhow::Result<ExitCode> {
         "session": wb.session.id,
         "tool_calls": out.steps,
         "stopped": out.stopped,
+        "stats": out.stats,
+        "reused_prefix_tokens": out.stats.reused_prefix_tokens,
+        "reused_prefix_from": out.stats.reused_prefix_from,
     });
     let mut done = finish(
         &mut wb,
