@@ -22,7 +22,7 @@ fn main() -> anyhow::Result<()> {
             .stats;
         // A row of the table scripts/bench-snapshot prints.
         println!(
-            "| one process, {name} | {} | {} | {} | {:.0} |",
+            "| one process, {name} | {} | {} | {} | {:.1} | {:.0} |",
             s.prompt_tokens,
             s.reused_prefix_tokens,
             if s.reused_prefix_from.is_empty() {
@@ -30,6 +30,7 @@ fn main() -> anyhow::Result<()> {
             } else {
                 &s.reused_prefix_from
             },
+            s.snapshot_load_ms,
             s.ttft_ms
         );
     }
