@@ -40,20 +40,22 @@ pub fn run(ws: &Workspace, args: &GenerateArgs) -> anyhow::Result<ExitCode> {
                 .ok()
                 .and_then(|l| l.settings.model.drafter)
                 .map(std::path::PathBuf::from);
-            let Some(assistant) = args
-                .drafter
-                .clone()
-                .or(configured)
-                .or_else(|| discover(&path))
-            else {
-                anyhow::bail!(
-                    "--draft mtp needs a Gemma 4 assistant (MTP) model: none named with --drafter or [model] drafter, and no *assistant*.gguf beside {}",
-                    path.display()
-                );
-            };
-            model.load_assistant(&assistant).with_context(|| {
-                format!("cannot use {} as the MTP assistant", assistant.display())
-            })?;
+            // Off when there is none (said, not an error); one named but
+            // unusable is an error.
+            match args.drafter.clone().or(configured) {
+                Some(named) => model.load_assistant(&named).with_context(|| {
+                    format!("cannot use {} as the MTP assistant", named.display())
+                })?,
+                None => match discover(&path) {
+                    Some(found) => model.load_assistant(&found).with_context(|| {
+                        format!("cannot use {} as the MTP assistant", found.display())
+                    })?,
+                    None => errln!(
+                        "no Gemma 4 assistant (MTP) model: none named with --drafter or [model] drafter, and no *assistant*.gguf beside {}; decoding without drafts",
+                        path.display()
+                    ),
+                },
+            }
             DraftConfig {
                 kind: DraftKind::Mtp,
                 max: args.draft_max,
