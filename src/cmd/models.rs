@@ -46,7 +46,8 @@ pub fn list(ws: &Workspace, args: &ModelsArgs) -> anyhow::Result<ExitCode> {
             Ok(i) => json!({"name": f.name, "path": f.path, "source": f.source, "arch": i.arch,
                 "quantization": i.quantization, "size_bytes": i.file_bytes, "context_length": i.context_length,
                 "weight_bytes": i.weight_bytes, "kv_bytes_8k": i.kv_bytes_8k, "kv_bytes_32k": i.kv_bytes_32k,
-                "estimated_memory_bytes": i.estimated_peak_bytes}),
+                "estimated_memory_bytes": i.estimated_peak_bytes,
+                "tensor_types": i.tensor_types, "fast_path": i.fast_path}),
             Err(e) => {
                 json!({"name": f.name, "path": f.path, "source": f.source, "error": e.to_string()})
             }
@@ -93,8 +94,36 @@ pub fn list(ws: &Workspace, args: &ModelsArgs) -> anyhow::Result<ExitCode> {
             gib(n("kv_bytes_8k")),
             gib(n("kv_bytes_32k"))
         );
+        outln!("  tensors  {}", types_line(&r["tensor_types"]));
+        if r["fast_path"] == json!(false) {
+            outln!("  note     not every weight runs on locus's own kernels (see above)");
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `Q4_K ×140 3.1 GiB, Q6_K ×31 …`, each with where it runs.
+fn types_line(types: &serde_json::Value) -> String {
+    let Some(types) = types.as_array() else {
+        return String::new();
+    };
+    types
+        .iter()
+        .map(|t| {
+            let how = match (t["runs"].as_bool(), t["fast_path"].as_bool()) {
+                (Some(false), _) => "not supported",
+                (_, Some(true)) => "fast path",
+                _ => "candle's portable path",
+            };
+            format!(
+                "{} ×{} {} ({how})",
+                t["type"].as_str().unwrap_or_default(),
+                t["tensors"].as_u64().unwrap_or(0),
+                gib(t["bytes"].as_u64().unwrap_or(0))
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn pull(ws: &Workspace, spec: Option<&str>, json: bool) -> anyhow::Result<ExitCode> {

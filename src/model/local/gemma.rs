@@ -96,11 +96,8 @@ impl Gemma {
         let cfg = ModelConfig::from_gguf(g)?;
         let t = |name: &str| first_tensor(g, &[name.to_string()], device);
         let embed = Arc::new(t("token_embd.weight")?);
-        let (output, output_rows) = match optional(g, &["output.weight".into()], device)? {
-            Some(o) => {
-                let rows = o.shape().dims2()?.0;
-                (Linear::new(o)?, rows)
-            }
+        let (output, output_rows) = match g.tensors.get("output.weight") {
+            Some(o) => (Linear::load(g, "output.weight", device)?, o.dims[0]),
             None => (Linear::from_arc(embed.clone())?, embed.shape().dims2()?.0),
         };
         let final_norm = dense(t("output_norm.weight")?, device)?;
@@ -115,17 +112,17 @@ impl Gemma {
         let mut layers = Vec::with_capacity(cfg.layers.len());
         for (i, lc) in cfg.layers.iter().enumerate() {
             let n = |s: &str| format!("blk.{i}.{s}.weight");
-            let q = |s: &str| -> Result<Linear, LocalError> { Linear::new(t(&n(s))?) };
+            let q = |s: &str| -> Result<Linear, LocalError> { Linear::load(g, &n(s), device) };
             let norm = |names: &[&str]| -> Result<Tensor, LocalError> {
                 dense(
                     first_tensor(g, &names.iter().map(|s| n(s)).collect::<Vec<_>>(), device)?,
                     device,
                 )
             };
-            let wv = match optional(g, &[n("attn_v")], device)? {
-                Some(v) => Some(Linear::new(v)?),
-                None if cfg.arch == Arch::Gemma4 => None,
-                None => {
+            let wv = match g.has_tensor(&n("attn_v")) {
+                true => Some(Linear::load(g, &n("attn_v"), device)?),
+                false if cfg.arch == Arch::Gemma4 => None,
+                false => {
                     return Err(LocalError::MissingTensor {
                         path: g.path.clone(),
                         name: n("attn_v"),

@@ -7,15 +7,18 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use candle_core::Device;
-use candle_core::quantized::gguf_file::{self, Value};
+use candle_core::quantized::gguf_file::Value;
 use candle_core::quantized::{GgmlDType, QTensor, ggml_file};
 
 use super::LocalError;
+use super::gguf_header::{self, TensorInfo};
+use super::kernels::{Format, dequant};
+use super::tensor_type::{self, TensorType};
 
 pub struct Gguf {
     pub path: PathBuf,
     pub metadata: HashMap<String, Value>,
-    pub tensors: HashMap<String, gguf_file::TensorInfo>,
+    pub tensors: HashMap<String, TensorInfo>,
     data_offset: u64,
     map: memmap2::Mmap,
 }
@@ -35,16 +38,15 @@ impl Gguf {
         if map.len() < 4 || &map[..4] != b"GGUF" {
             return Err(LocalError::NotGguf(path.into()));
         }
-        let mut cursor = std::io::Cursor::new(&map[..]);
-        let content = gguf_file::Content::read(&mut cursor).map_err(|e| LocalError::Format {
+        let header = gguf_header::read(&map).map_err(|message| LocalError::Format {
             path: path.into(),
-            message: e.to_string(),
+            message,
         })?;
         Ok(Gguf {
             path: path.into(),
-            metadata: content.metadata,
-            tensors: content.tensor_infos,
-            data_offset: content.tensor_data_offset,
+            metadata: header.metadata,
+            tensors: header.tensors,
+            data_offset: header.data_offset,
             map,
         })
     }
@@ -134,18 +136,18 @@ impl Gguf {
         self.tensors.contains_key(name)
     }
 
-    /// Bytes the tensor occupies in the file.
+    /// Bytes the tensor occupies in the file (`None` for a type locus
+    /// does not run).
     pub fn tensor_bytes(&self, name: &str) -> Option<usize> {
-        let info = self.tensors.get(name)?;
-        Some(info.shape.elem_count() / info.ggml_dtype.block_size() * info.ggml_dtype.type_size())
+        self.tensors.get(name)?.bytes()
     }
 
-    pub fn dtype(&self, name: &str) -> Option<GgmlDType> {
-        self.tensors.get(name).map(|i| i.ggml_dtype)
+    pub fn dtype(&self, name: &str) -> Option<TensorType> {
+        self.tensors.get(name).map(|i| i.ty)
     }
 
-    /// Load one tensor onto `device`, copying its bytes out of the map.
-    pub fn tensor(&self, name: &str, device: &Device) -> Result<QTensor, LocalError> {
+    /// The tensor's bytes in the map, its type checked to be one locus runs.
+    fn bytes(&self, name: &str) -> Result<(&TensorInfo, &[u8], usize), LocalError> {
         let info = self
             .tensors
             .get(name)
@@ -153,29 +155,68 @@ impl Gguf {
                 path: self.path.clone(),
                 name: name.into(),
             })?;
-        let size = self.tensor_bytes(name).unwrap_or(0);
-        let start = (self.data_offset + info.offset) as usize;
-        let bytes = self
-            .map
-            .get(start..start + size)
+        let size = info.bytes().ok_or_else(|| LocalError::UnsupportedType {
+            path: self.path.clone(),
+            tensor: name.into(),
+            ty: info.ty.name(),
+            runs: tensor_type::RUNS,
+        })?;
+        let start = usize::try_from(self.data_offset + info.offset).unwrap_or(usize::MAX);
+        let bytes = start
+            .checked_add(size)
+            .and_then(|end| self.map.get(start..end))
             .ok_or_else(|| LocalError::Format {
                 path: self.path.clone(),
                 message: format!(
                     "tensor {name} extends past the end of the file (truncated download?)"
                 ),
             })?;
-        let t = ggml_file::qtensor_from_ggml(
-            info.ggml_dtype,
-            bytes,
-            info.shape.dims().to_vec(),
-            device,
-        )
-        .map_err(|e| LocalError::Format {
+        Ok((info, bytes, start))
+    }
+
+    /// Load one tensor onto `device`, copying its bytes out of the map. A
+    /// type candle has no storage for (IQ4_NL, IQ4_XS) is dequantized to
+    /// F16 here; weight matrices of those types load with `raw` instead.
+    pub fn tensor(&self, name: &str, device: &Device) -> Result<QTensor, LocalError> {
+        let (info, bytes, start) = self.bytes(name)?;
+        let fail = |e: candle_core::Error| LocalError::Format {
             path: self.path.clone(),
             message: format!("tensor {name}: {e}"),
-        })?;
-        self.release(start, size);
+        };
+        let t = match info.ty.candle() {
+            Some(dtype) => ggml_file::qtensor_from_ggml(dtype, bytes, info.dims.clone(), device),
+            None => {
+                let format = Format::of(info.ty).expect("every type locus runs has a format");
+                let mut values = vec![0f32; info.elements()];
+                dequant::row(format, bytes, &mut values);
+                let half: Vec<u8> = values
+                    .iter()
+                    .flat_map(|v| half::f16::from_f32(*v).to_le_bytes())
+                    .collect();
+                ggml_file::qtensor_from_ggml(GgmlDType::F16, &half, info.dims.clone(), device)
+            }
+        }
+        .map_err(fail)?;
+        self.release(start, bytes.len());
         Ok(t)
+    }
+
+    /// A weight matrix's bytes as stored, with its format and [rows, cols],
+    /// for locus's kernels; `None` when its type is not one they run or it
+    /// is not a matrix.
+    pub fn raw(&self, name: &str) -> Result<Option<RawWeight>, LocalError> {
+        let (info, bytes, start) = self.bytes(name)?;
+        let (Some(format), &[rows, cols]) = (Format::of(info.ty), &info.dims[..]) else {
+            return Ok(None);
+        };
+        let w = RawWeight {
+            format,
+            rows,
+            cols,
+            bytes: bytes.to_vec(),
+        };
+        self.release(start, bytes.len());
+        Ok(Some(w))
     }
 
     /// Drop the mapped pages of a range already copied out, so loading a model
@@ -208,4 +249,12 @@ impl Gguf {
     pub fn file_size(&self) -> u64 {
         self.map.len() as u64
     }
+}
+
+/// A weight matrix's bytes as the file stores them.
+pub struct RawWeight {
+    pub format: Format,
+    pub rows: usize,
+    pub cols: usize,
+    pub bytes: Vec<u8>,
 }

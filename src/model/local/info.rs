@@ -7,6 +7,7 @@ use super::LocalError;
 use super::config::ModelConfig;
 use super::engine::PREFILL_CHUNK;
 use super::gguf::Gguf;
+use super::tensor_type::TensorType;
 use super::kv::{KV_ELEM_BYTES, SLIDING_SLACK};
 
 /// Code, tokenizer, thread stacks and allocator slack, measured on the small model.
@@ -26,6 +27,54 @@ pub struct ModelInfo {
     pub kv_bytes_32k: u64,
     /// Estimated peak resident memory at an 8k context.
     pub estimated_peak_bytes: u64,
+    /// The types of the tensors the text decoder loads, most bytes first.
+    pub tensor_types: Vec<TypeUse>,
+    /// Whether every weight matrix is multiplied by locus's own kernels.
+    pub fast_path: bool,
+}
+
+/// How much of a model is stored in one tensor type.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TypeUse {
+    #[serde(rename = "type")]
+    pub ty: String,
+    pub tensors: usize,
+    pub bytes: u64,
+    /// Its matrices run on locus's kernels (or it holds only vectors:
+    /// norms and scales, which need none).
+    pub fast_path: bool,
+    /// locus runs this type at all.
+    pub runs: bool,
+}
+
+/// The text decoder's tensors grouped by type.
+pub fn tensor_types(g: &Gguf) -> Vec<TypeUse> {
+    let mut by: Vec<(TensorType, TypeUse)> = Vec::new();
+    for (_, t) in g.tensors.iter().filter(|(n, _)| is_text_tensor(n)) {
+        let i = match by.iter().position(|(ty, _)| *ty == t.ty) {
+            Some(i) => i,
+            None => {
+                by.push((
+                    t.ty,
+                    TypeUse {
+                        ty: t.ty.name(),
+                        tensors: 0,
+                        bytes: 0,
+                        fast_path: true,
+                        runs: t.ty.runs(),
+                    },
+                ));
+                by.len() - 1
+            }
+        };
+        let u = &mut by[i].1;
+        u.tensors += 1;
+        u.bytes += t.bytes().unwrap_or(0) as u64;
+        u.fast_path &= t.ty.fast() || t.dims.len() < 2;
+    }
+    let mut v: Vec<TypeUse> = by.into_iter().map(|(_, u)| u).collect();
+    v.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.ty.cmp(&b.ty)));
+    v
 }
 
 fn ftype_name(t: u64) -> Option<&'static str> {
@@ -46,6 +95,19 @@ fn ftype_name(t: u64) -> Option<&'static str> {
         16 => "Q5_K_S",
         17 => "Q5_K_M",
         18 => "Q6_K",
+        19 => "IQ2_XXS",
+        20 => "IQ2_XS",
+        21 => "Q2_K_S",
+        22 => "IQ3_XS",
+        23 => "IQ3_XXS",
+        24 => "IQ1_S",
+        25 => "IQ4_NL",
+        26 => "IQ3_S",
+        27 => "IQ3_M",
+        28 => "IQ2_S",
+        29 => "IQ2_M",
+        30 => "IQ4_XS",
+        31 => "IQ1_M",
         32 => "BF16",
         _ => return None,
     })
@@ -91,9 +153,10 @@ pub fn inspect(g: &Gguf) -> Result<ModelInfo, LocalError> {
         .map(String::from)
         .unwrap_or_else(|| {
             g.dtype("blk.0.ffn_down.weight")
-                .map(|d| format!("{d:?}"))
+                .map(TensorType::name)
                 .unwrap_or_else(|| "?".into())
         });
+    let types = tensor_types(g);
     let max_ffn = cfg.layers.iter().map(|l| l.ffn).max().unwrap_or(0);
     let max_heads = cfg
         .layers
@@ -124,5 +187,7 @@ pub fn inspect(g: &Gguf) -> Result<ModelInfo, LocalError> {
         kv_bytes_8k: kv_8k,
         kv_bytes_32k: kv_bytes(&cfg, 32768),
         estimated_peak_bytes: weight_bytes + kv_8k + scratch + RUNTIME_OVERHEAD,
+        fast_path: types.iter().all(|t| t.fast_path && t.runs),
+        tensor_types: types,
     })
 }

@@ -5,10 +5,11 @@
 use std::sync::Arc;
 
 use candle_core::quantized::{QMatMul, QTensor};
-use candle_core::{DType, Module, Tensor};
+use candle_core::{DType, Device, Module, Tensor};
 
 use super::LocalError;
-use super::kernels::{ActBuf, QWeight, matmul_many, matmul_many_into, table};
+use super::gguf::Gguf;
+use super::kernels::{ActBuf, QWeight, enabled, matmul_many, matmul_many_into, table};
 
 pub enum Linear {
     Own(QWeight),
@@ -18,6 +19,25 @@ pub enum Linear {
 impl Linear {
     pub fn new(t: QTensor) -> Result<Linear, LocalError> {
         Linear::from_arc(Arc::new(t))
+    }
+
+    /// The weight matrix `name` of `g`: a type candle has no storage for
+    /// (IQ4_NL, IQ4_XS) goes to locus's kernels straight from the file's
+    /// bytes on the CPU, and is dequantized to F16 for candle elsewhere.
+    pub fn load(g: &Gguf, name: &str, device: &Device) -> Result<Linear, LocalError> {
+        let raw_type = g.dtype(name).is_some_and(|t| t.runs() && t.candle().is_none());
+        if raw_type && device.is_cpu() && enabled()
+            && let Some(w) = g.raw(name)?
+        {
+            let shape = format!("{}x{} {:?}", w.rows, w.cols, w.format);
+            return QWeight::from_bytes(w.format, w.rows, w.cols, w.bytes)
+                .map(Linear::Own)
+                .ok_or_else(|| LocalError::Format {
+                    path: g.path.clone(),
+                    message: format!("tensor {name} ({shape}) is not whole rows of blocks"),
+                });
+        }
+        Linear::new(g.tensor(name, device)?)
     }
 
     pub fn from_arc(t: Arc<QTensor>) -> Result<Linear, LocalError> {

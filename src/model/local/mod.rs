@@ -13,6 +13,7 @@ mod engine;
 pub mod gemma;
 pub mod gemma4_tools;
 pub mod gguf;
+mod gguf_header;
 pub mod info;
 pub mod kernels;
 pub mod kv;
@@ -21,6 +22,7 @@ pub mod pull;
 pub mod sampler;
 pub mod snapshot;
 pub mod template;
+pub mod tensor_type;
 pub mod threads;
 pub mod tokenizer;
 
@@ -63,6 +65,15 @@ pub enum LocalError {
     Format { path: PathBuf, message: String },
     #[error("model {path} lacks metadata `{key}`")]
     MissingKey { path: PathBuf, key: String },
+    #[error(
+        "model {path}: tensor {tensor} has type {ty}, which locus does not run (it runs {runs})"
+    )]
+    UnsupportedType {
+        path: PathBuf,
+        tensor: String,
+        ty: String,
+        runs: &'static str,
+    },
     #[error("model {path} lacks tensor `{name}`")]
     MissingTensor { path: PathBuf, name: String },
     #[error("model {path} has architecture `{arch}`; locus runs gemma3 and gemma4")]

@@ -3,19 +3,20 @@
 //! quants (for Q5_0/Q8_0 weights), and blocks of 256 with a scale and sums
 //! of each 16 quants (for the K-quants).
 
-/// 32 activations: `x ≈ d * qs`, `s = Σ qs`.
+/// 32 activations: `x ≈ d * qs`, `s ≈ Σ x` (`d * Σ qs` kept in f16, as
+/// ggml's block_q8_1 keeps it, for the formats with a per-block minimum).
 #[derive(Debug, Clone, Copy)]
 #[repr(C)]
 pub struct A32 {
     pub d: f32,
-    pub s: i32,
+    pub s: f32,
     pub qs: [i8; 32],
 }
 
 impl A32 {
     pub const ZERO: A32 = A32 {
         d: 0.0,
-        s: 0,
+        s: 0.0,
         qs: [0; 32],
     };
 }
@@ -65,8 +66,10 @@ pub fn quantize_a32(x: &[f32], out: &mut [A32]) {
     for (chunk, b) in x.chunks_exact(32).zip(out) {
         // The scale is kept in f16 as in ggml's block_q8_0, whose rounding
         // llama.cpp's results carry.
-        b.d = half::f16::from_f32(quantize_into(chunk, &mut b.qs)).to_f32();
-        b.s = b.qs.iter().map(|&q| i32::from(q)).sum();
+        let d = quantize_into(chunk, &mut b.qs);
+        b.d = half::f16::from_f32(d).to_f32();
+        let sum: i32 = b.qs.iter().map(|&q| i32::from(q)).sum();
+        b.s = half::f16::from_f32(d * sum as f32).to_f32();
     }
 }
 

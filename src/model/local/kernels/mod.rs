@@ -1,5 +1,6 @@
 //! CPU matrix multiplication for quantized weights, written for the formats
-//! real Gemma GGUFs use (Q4_K, Q5_K, Q6_K, Q5_0, Q8_0, F16, BF16): the
+//! Gemma GGUFs come in (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K..Q6_K, IQ4_NL,
+//! IQ4_XS, F16, BF16): the
 //! activations are quantized to 8 bits once per call and every output is an
 //! integer dot product (as llama.cpp computes them), SIMD when the CPU has it
 //! (chosen at run time, so one binary is fast on every x86-64 and safe on
@@ -7,6 +8,8 @@
 //! taken in tiles so a weight row is read once for many of them.
 
 pub mod act;
+pub mod blocks;
+pub mod dequant;
 #[cfg(target_arch = "aarch64")]
 mod neon;
 pub mod scalar;
@@ -16,10 +19,18 @@ mod x86;
 
 use std::sync::OnceLock;
 
-use candle_core::quantized::{GgmlDType, QTensor};
+use candle_core::quantized::QTensor;
 use rayon::prelude::*;
 
 use act::{A32, A256};
+
+use super::tensor_type::TensorType;
+
+/// The 32-value formats' kernels take their format as a constant.
+pub(crate) const F_Q4_0: u8 = 0;
+pub(crate) const F_Q4_1: u8 = 1;
+pub(crate) const F_Q5_1: u8 = 2;
+pub(crate) const F_IQ4NL: u8 = 3;
 
 /// Which implementation the dot products run on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,12 +73,22 @@ pub struct Table {
     q4k_4: Option<Kernel4<A256>>,
     q5k_4: Option<Kernel4<A256>>,
     q6k_4: Option<Kernel4<A256>>,
+    q2k: RowFn<A256>,
+    q3k: RowFn<A256>,
+    iq4xs: RowFn<A256>,
+    q2k_4: Option<Kernel4<A256>>,
+    q3k_4: Option<Kernel4<A256>>,
+    iq4xs_4: Option<Kernel4<A256>>,
+    q4_0: RowFn<A32>,
+    q4_1: RowFn<A32>,
     q5_0: RowFn<A32>,
+    q5_1: RowFn<A32>,
     q8_0: RowFn<A32>,
+    iq4nl: RowFn<A32>,
     f16_row: RowFn<f32>,
     bf16_row: RowFn<f32>,
     axpy_f16: unsafe fn(&mut [f32], f32, &[u8]),
-    /// Two unpacked Q5_0/Q8_0 rows with four tokens, and with one.
+    /// Two unpacked rows of a 32-value format with four tokens, and with one.
     unpacked: Option<(Unpacked<4>, Unpacked<1>)>,
 }
 
@@ -122,27 +143,42 @@ pub fn enabled() -> bool {
     *ON.get_or_init(|| !std::env::var("LOCUS_KERNELS").is_ok_and(|v| v == "candle"))
 }
 
+/// The weight formats locus's kernels multiply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
+    Q2K,
+    Q3K,
     Q4K,
     Q5K,
     Q6K,
+    IQ4XS,
+    Q4_0,
+    Q4_1,
     Q5_0,
+    Q5_1,
     Q8_0,
+    IQ4NL,
     F16,
     BF16,
 }
 
 impl Format {
-    pub fn of(d: GgmlDType) -> Option<Format> {
-        Some(match d {
-            GgmlDType::Q4K => Format::Q4K,
-            GgmlDType::Q5K => Format::Q5K,
-            GgmlDType::Q6K => Format::Q6K,
-            GgmlDType::Q5_0 => Format::Q5_0,
-            GgmlDType::Q8_0 => Format::Q8_0,
-            GgmlDType::F16 => Format::F16,
-            GgmlDType::BF16 => Format::BF16,
+    pub fn of(t: TensorType) -> Option<Format> {
+        Some(match t {
+            TensorType::Q2K => Format::Q2K,
+            TensorType::Q3K => Format::Q3K,
+            TensorType::Q4K => Format::Q4K,
+            TensorType::Q5K => Format::Q5K,
+            TensorType::Q6K => Format::Q6K,
+            TensorType::IQ4XS => Format::IQ4XS,
+            TensorType::Q4_0 => Format::Q4_0,
+            TensorType::Q4_1 => Format::Q4_1,
+            TensorType::Q5_0 => Format::Q5_0,
+            TensorType::Q5_1 => Format::Q5_1,
+            TensorType::Q8_0 => Format::Q8_0,
+            TensorType::IQ4NL => Format::IQ4NL,
+            TensorType::F16 => Format::F16,
+            TensorType::BF16 => Format::BF16,
             _ => return None,
         })
     }
@@ -150,13 +186,29 @@ impl Format {
     /// (values, bytes) of one block.
     pub fn block(self) -> (usize, usize) {
         match self {
+            Format::Q2K => (256, 84),
+            Format::Q3K => (256, 110),
             Format::Q4K => (256, 144),
             Format::Q5K => (256, 176),
             Format::Q6K => (256, 210),
+            Format::IQ4XS => (256, 136),
+            Format::Q4_0 | Format::IQ4NL => (32, 18),
+            Format::Q4_1 => (32, 20),
             Format::Q5_0 => (32, 22),
+            Format::Q5_1 => (32, 24),
             Format::Q8_0 => (32, 34),
             Format::F16 | Format::BF16 => (1, 2),
         }
+    }
+
+    /// Activations quantized in blocks of 256 (the K-quants and IQ4_XS).
+    fn k(self) -> bool {
+        self.block().0 == 256
+    }
+
+    /// Activations quantized in blocks of 32.
+    fn b32(self) -> bool {
+        self.block().0 == 32
     }
 }
 
@@ -164,8 +216,8 @@ impl Format {
 /// locus's kernels.
 pub struct QWeight {
     /// Keeps `data` alive.
-    _tensor: std::sync::Arc<QTensor>,
-    /// The tensor's bytes (CPU storage, which never moves while `tensor`
+    _keep: Keep,
+    /// The weight's bytes (CPU memory, which never moves while `_keep`
     /// lives).
     data: *const u8,
     pub format: Format,
@@ -174,7 +226,14 @@ pub struct QWeight {
     row_bytes: usize,
 }
 
-// SAFETY: `data` points into the immutable storage `tensor` keeps alive;
+/// What owns a weight's bytes: a candle tensor's CPU storage, or bytes read
+/// from the file for a type candle has no storage for.
+enum Keep {
+    Tensor(#[allow(dead_code)] std::sync::Arc<QTensor>),
+    Bytes(#[allow(dead_code)] Vec<u8>),
+}
+
+// SAFETY: `data` points into the immutable storage `_keep` keeps alive;
 // it is only ever read.
 unsafe impl Send for QWeight {}
 unsafe impl Sync for QWeight {}
@@ -196,7 +255,7 @@ impl QWeight {
         if !tensor.device().is_cpu() || !enabled() {
             return None;
         }
-        let format = Format::of(tensor.dtype())?;
+        let format = Format::of(TensorType::from_candle(tensor.dtype()))?;
         let (rows, cols) = tensor.shape().dims2().ok()?;
         let (bv, bb) = format.block();
         if cols % bv != 0 {
@@ -208,8 +267,26 @@ impl QWeight {
             _ => return None,
         };
         Some(QWeight {
-            _tensor: tensor,
+            _keep: Keep::Tensor(tensor),
             data,
+            format,
+            rows,
+            cols,
+            row_bytes,
+        })
+    }
+
+    /// A weight from its bytes as the file stores them (`rows` rows of
+    /// `cols` values in `format`); `None` when they do not fit that shape.
+    pub fn from_bytes(format: Format, rows: usize, cols: usize, bytes: Vec<u8>) -> Option<QWeight> {
+        let (bv, bb) = format.block();
+        let row_bytes = cols / bv * bb;
+        if cols % bv != 0 || bytes.len() != rows * row_bytes || rows == 0 {
+            return None;
+        }
+        Some(QWeight {
+            data: bytes.as_ptr(),
+            _keep: Keep::Bytes(bytes),
             format,
             rows,
             cols,
@@ -244,7 +321,7 @@ impl QWeight {
 
     /// Whether this product runs on unpacked rows.
     fn unpacked(&self, k: &Table, acts: &Acts) -> bool {
-        matches!(self.format, Format::Q5_0 | Format::Q8_0)
+        self.format.b32()
             && acts.t >= 4
             && k.unpacked.is_some()
             && !acts.per_token
@@ -256,39 +333,35 @@ impl QWeight {
         let w = self.bytes();
         let t = acts.t;
         let rows = (c * chunk)..((c + 1) * chunk).min(self.rows);
-        match self.format {
-            Format::Q5_0 | Format::Q8_0 if self.unpacked(k, acts) => {
-                let (f4, f1) = k.unpacked.expect("checked by unpacked()");
-                self.drive_unpacked(w, acts.a32, t, f4, f1, out, rows);
-            }
-            Format::Q4K | Format::Q5K | Format::Q6K => {
-                let (f, f4) = match self.format {
-                    Format::Q4K => (k.q4k, k.q4k_4),
-                    Format::Q5K => (k.q5k, k.q5k_4),
-                    _ => (k.q6k, k.q6k_4),
-                };
-                // The K-quant multi-token kernels give each token the one-token
-                // kernel's bits (the same sums in the same order; tested), so
-                // they serve a per-token product too.
-                self.drive(w, acts.a256, self.cols / 256, t, f, f4, out, rows);
-            }
-            Format::Q5_0 | Format::Q8_0 => {
-                let f = if self.format == Format::Q5_0 {
-                    k.q5_0
-                } else {
-                    k.q8_0
-                };
-                self.drive(w, acts.a32, self.cols / 32, t, f, None, out, rows);
-            }
-            Format::F16 | Format::BF16 => {
-                let f = if self.format == Format::F16 {
-                    k.f16_row
-                } else {
-                    k.bf16_row
-                };
-                self.drive(w, acts.x, self.cols, t, f, None, out, rows);
-            }
+        if self.unpacked(k, acts) {
+            let (f4, f1) = k.unpacked.expect("checked by unpacked()");
+            return self.drive_unpacked(w, acts.a32, t, f4, f1, out, rows);
         }
+        // The K-quant multi-token kernels give each token the one-token
+        // kernel's bits (the same sums in the same order; tested), so they
+        // serve a per-token product too.
+        let (f, f4) = match self.format {
+            Format::Q2K => (k.q2k, k.q2k_4),
+            Format::Q3K => (k.q3k, k.q3k_4),
+            Format::Q4K => (k.q4k, k.q4k_4),
+            Format::Q5K => (k.q5k, k.q5k_4),
+            Format::Q6K => (k.q6k, k.q6k_4),
+            Format::IQ4XS => (k.iq4xs, k.iq4xs_4),
+            _ => {
+                let f = match self.format {
+                    Format::Q4_0 => k.q4_0,
+                    Format::Q4_1 => k.q4_1,
+                    Format::Q5_0 => k.q5_0,
+                    Format::Q5_1 => k.q5_1,
+                    Format::Q8_0 => k.q8_0,
+                    Format::IQ4NL => k.iq4nl,
+                    Format::F16 => return self.drive(w, acts.x, self.cols, t, k.f16_row, None, out, rows),
+                    _ => return self.drive(w, acts.x, self.cols, t, k.bf16_row, None, out, rows),
+                };
+                return self.drive(w, acts.a32, self.cols / 32, t, f, None, out, rows);
+            }
+        };
+        self.drive(w, acts.a256, self.cols / 256, t, f, f4, out, rows);
     }
 
     /// The output rows `r0..r1` of every token: `f` computes one row with one
@@ -382,6 +455,17 @@ impl QWeight {
                         put(ti, dr, v);
                     }
                 }
+                // Formats with a per-block minimum (Q4_1, Q5_1): its product
+                // with each block's activation sum.
+                if !row.min.is_empty() {
+                    for ti in tb..te {
+                        for (dr, rw) in [&row, &row2].into_iter().enumerate().take(pair) {
+                            let m: f32 = rw.min.iter().zip(a(ti)).map(|(m, y)| m * y.s).sum();
+                            // SAFETY: as `put`.
+                            unsafe { *out.0.add(ti * rows + r + dr) += m };
+                        }
+                    }
+                }
             }
         }
     }
@@ -435,18 +519,10 @@ impl ActBuf {
             assert_eq!(w.cols, cols, "weights sharing an input have its width");
         }
         assert_eq!(x.len(), t * cols, "activation shape");
-        let has = |f: &[Format]| ws.iter().any(|w| f.contains(&w.format));
+        let any = |f: fn(Format) -> bool| ws.iter().any(|w| f(w.format));
         let (n32, n256) = (
-            if has(&[Format::Q5_0, Format::Q8_0]) {
-                t * cols / 32
-            } else {
-                0
-            },
-            if has(&[Format::Q4K, Format::Q5K, Format::Q6K]) {
-                t * cols / 256
-            } else {
-                0
-            },
+            if any(Format::b32) { t * cols / 32 } else { 0 },
+            if any(Format::k) { t * cols / 256 } else { 0 },
         );
         self.a32.resize(n32, A32::ZERO);
         self.a256.resize(n256, A256::ZERO);
@@ -540,6 +616,8 @@ pub fn matmul_many_into(
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_ggml;
 
 fn f16_bytes(v: &[half::f16]) -> &[u8] {
     // SAFETY: f16 is a plain 2-byte value; the byte view covers the same memory.

@@ -11,8 +11,9 @@ use std::arch::aarch64::*;
 use std::arch::asm;
 
 use super::act::{A32, A256};
+use super::blocks::{IQ4NL_VALUES, iq4xs_scale, q3k_scales};
 use super::scalar::{f16_at, mins_dot, scales_mins_k4};
-use super::{Isa, Table};
+use super::{F_IQ4NL, F_Q4_0, F_Q4_1, F_Q5_1, Isa, Table};
 
 /// `acc + Σ` of each four `a[i] * b[i]` (signed bytes).
 #[inline]
@@ -260,6 +261,171 @@ pub unsafe fn axpy_f16(acc: &mut [f32], a: f32, v: &[u8]) {
     super::scalar::axpy_f16(&mut acc[n..], a, &v[2 * n..]);
 }
 
+/// A 32-value block (Q4_0, Q4_1, Q5_1, IQ4_NL) as two halves of signed
+/// bytes: the integer `x` of `d * x + m`.
+#[inline]
+#[target_feature(enable = "neon")]
+fn block32<const F: u8>(b: &[u8]) -> [int8x16_t; 2] {
+    let m4 = vdupq_n_u8(0xF);
+    let at = match F {
+        F_Q4_1 => 4,
+        F_Q5_1 => 8,
+        _ => 2,
+    };
+    let q = load_u8(&b[at..]);
+    let (lo, hi) = (vandq_u8(q, m4), vshrq_n_u8::<4>(q));
+    match F {
+        F_Q4_0 => [lo, hi].map(|v| vsubq_s8(vreinterpretq_s8_u8(v), vdupq_n_s8(8))),
+        F_Q4_1 => [lo, hi].map(vreinterpretq_s8_u8),
+        F_Q5_1 => {
+            let qh = u32::from_le_bytes([b[4], b[5], b[6], b[7]]);
+            [
+                vorrq_u8(lo, fifth_bits(qh as u16)),
+                vorrq_u8(hi, fifth_bits((qh >> 16) as u16)),
+            ]
+            .map(vreinterpretq_s8_u8)
+        }
+        _ => {
+            let t = load_i8(&IQ4NL_VALUES);
+            // SAFETY: a register-only base NEON instruction.
+            [lo, hi].map(|i| unsafe { vqtbl1q_s8(t, i) })
+        }
+    }
+}
+
+/// Q4_0, Q4_1, Q5_1 or IQ4_NL blocks times their activations.
+#[inline]
+#[target_feature(enable = "neon,dotprod")]
+fn q_32x<const F: u8>(w: &[u8], a: &[A32]) -> f32 {
+    let (size, min) = match F {
+        F_Q4_1 => (20, true),
+        F_Q5_1 => (24, true),
+        _ => (18, false),
+    };
+    let mut acc = vdupq_n_f32(0.0);
+    let mut accm = 0f32;
+    for (b, y) in w.chunks_exact(size).zip(a) {
+        let [x0, x1] = block32::<F>(b);
+        let s = sdot(
+            sdot(vdupq_n_s32(0), x0, load_i8(&y.qs)),
+            x1,
+            load_i8(&y.qs[16..]),
+        );
+        acc = vfmaq_n_f32(acc, vcvtq_f32_s32(s), f16_at(b, 0) * y.d);
+        if min {
+            accm += f16_at(b, 2) * y.s;
+        }
+    }
+    vaddvq_f32(acc) + accm
+}
+
+/// # Safety
+/// The CPU must support NEON and dotprod.
+#[target_feature(enable = "neon,dotprod")]
+pub unsafe fn q4_0(w: &[u8], a: &[A32]) -> f32 {
+    q_32x::<F_Q4_0>(w, a)
+}
+
+/// # Safety
+/// The CPU must support NEON and dotprod.
+#[target_feature(enable = "neon,dotprod")]
+pub unsafe fn q4_1(w: &[u8], a: &[A32]) -> f32 {
+    q_32x::<F_Q4_1>(w, a)
+}
+
+/// # Safety
+/// The CPU must support NEON and dotprod.
+#[target_feature(enable = "neon,dotprod")]
+pub unsafe fn q5_1(w: &[u8], a: &[A32]) -> f32 {
+    q_32x::<F_Q5_1>(w, a)
+}
+
+/// # Safety
+/// The CPU must support NEON and dotprod.
+#[target_feature(enable = "neon,dotprod")]
+pub unsafe fn iq4nl(w: &[u8], a: &[A32]) -> f32 {
+    q_32x::<F_IQ4NL>(w, a)
+}
+
+/// Q2_K (`Q3 = false`) or Q3_K (`Q3 = true`) blocks: each 16 values'
+/// 2-bit fields (and Q3_K's high bit) as signed bytes, summed with `sdot`
+/// and weighed by their scale.
+///
+/// # Safety
+/// The CPU must support NEON and dotprod.
+#[target_feature(enable = "neon,dotprod")]
+pub unsafe fn q23k<const Q3: bool>(w: &[u8], a: &[A256]) -> f32 {
+    let size = if Q3 { 110 } else { 84 };
+    let m3 = vdupq_n_u8(3);
+    let one = vdupq_n_u8(1);
+    let mut acc = 0f32;
+    for (b, y) in w.chunks_exact(size).zip(a) {
+        let sc: [i16; 16] = if Q3 {
+            q3k_scales(&b[96..108])
+        } else {
+            std::array::from_fn(|j| i16::from(b[j] & 0xF))
+        };
+        let qs = if Q3 { &b[32..96] } else { &b[16..80] };
+        let mut sum = vdupq_n_s32(0);
+        for n in 0..2 {
+            for h in 0..2 {
+                let q = load_u8(&qs[32 * n + 16 * h..]);
+                let hm = load_u8(&b[16 * h..]);
+                for j in 0..4 {
+                    let v = vandq_u8(vshlq_u8(q, vdupq_n_s8(-2 * j as i8)), m3);
+                    let x = if Q3 {
+                        let s = -((4 * n + j) as i8);
+                        let hbit = vandq_u8(vshlq_u8(hm, vdupq_n_s8(s)), one);
+                        let v = vorrq_u8(v, vshlq_n_u8::<2>(hbit));
+                        vsubq_s8(vreinterpretq_s8_u8(v), vdupq_n_s8(4))
+                    } else {
+                        vreinterpretq_s8_u8(v)
+                    };
+                    let at = 128 * n + 32 * j + 16 * h;
+                    let dot = sdot(vdupq_n_s32(0), x, load_i8(&y.qs[at..]));
+                    sum = vmlaq_n_s32(sum, dot, i32::from(sc[at / 16]));
+                }
+            }
+        }
+        let d = f16_at(b, if Q3 { 108 } else { 80 }) * y.d;
+        acc += d * vaddvq_s32(sum) as f32;
+        if !Q3 {
+            let m: i32 = (0..16)
+                .map(|j| i32::from(b[j] >> 4) * i32::from(y.bsums[j]))
+                .sum();
+            acc -= f16_at(b, 82) * y.d * m as f32;
+        }
+    }
+    acc
+}
+
+/// IQ4_XS blocks.
+///
+/// # Safety
+/// The CPU must support NEON and dotprod.
+#[target_feature(enable = "neon,dotprod")]
+pub unsafe fn iq4xs(w: &[u8], a: &[A256]) -> f32 {
+    let t = load_i8(&IQ4NL_VALUES);
+    let m4 = vdupq_n_u8(0xF);
+    let mut acc = 0f32;
+    for (b, y) in w.chunks_exact(136).zip(a) {
+        let mut sum = vdupq_n_s32(0);
+        for ib in 0..8 {
+            let q = load_u8(&b[8 + 16 * ib..]);
+            // SAFETY: register-only base NEON instructions.
+            let (lo, hi) = unsafe { (vqtbl1q_s8(t, vandq_u8(q, m4)), vqtbl1q_s8(t, vshrq_n_u8::<4>(q))) };
+            let dot = sdot(
+                sdot(vdupq_n_s32(0), lo, load_i8(&y.qs[32 * ib..])),
+                hi,
+                load_i8(&y.qs[32 * ib + 16..]),
+            );
+            sum = vmlaq_n_s32(sum, dot, i32::from(iq4xs_scale(b, ib)));
+        }
+        acc += f16_at(b, 0) * y.d * vaddvq_s32(sum) as f32;
+    }
+    acc
+}
+
 /// NEON with dotprod.
 pub const TABLE: Table = Table {
     isa: Isa::NeonDot,
@@ -269,8 +435,18 @@ pub const TABLE: Table = Table {
     q4k_4: None,
     q5k_4: None,
     q6k_4: None,
+    q2k: q23k::<false>,
+    q3k: q23k::<true>,
+    iq4xs,
+    q2k_4: None,
+    q3k_4: None,
+    iq4xs_4: None,
+    q4_0,
+    q4_1,
     q5_0,
+    q5_1,
     q8_0,
+    iq4nl,
     f16_row,
     bf16_row,
     axpy_f16,

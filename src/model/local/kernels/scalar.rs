@@ -5,7 +5,7 @@
 use half::{bf16, f16};
 
 use super::act::{A32, A256};
-use super::{Isa, Table};
+use super::{Isa, Table, blocks};
 
 #[inline]
 pub fn f16_at(b: &[u8], i: usize) -> f32 {
@@ -155,8 +155,18 @@ pub const TABLE: Table = Table {
     q4k_4: None,
     q5k_4: None,
     q6k_4: None,
+    q2k: blocks::dot_q2k,
+    q3k: blocks::dot_q3k,
+    iq4xs: blocks::dot_iq4xs,
+    q2k_4: None,
+    q3k_4: None,
+    iq4xs_4: None,
+    q4_0: blocks::dot_q4_0,
+    q4_1: blocks::dot_q4_1,
     q5_0,
+    q5_1: blocks::dot_q5_1,
     q8_0,
+    iq4nl: blocks::dot_iq4nl,
     f16_row,
     bf16_row,
     axpy_f16,

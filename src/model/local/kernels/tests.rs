@@ -34,7 +34,12 @@ fn weight(dtype: GgmlDType, rows: usize, cols: usize) -> (Arc<QTensor>, Vec<f32>
     (Arc::new(q), deq)
 }
 
-const FORMATS: [GgmlDType; 7] = [
+const FORMATS: [GgmlDType; 12] = [
+    GgmlDType::Q2K,
+    GgmlDType::Q3K,
+    GgmlDType::Q4_0,
+    GgmlDType::Q4_1,
+    GgmlDType::Q5_1,
     GgmlDType::Q4K,
     GgmlDType::Q5K,
     GgmlDType::Q6K,
@@ -155,7 +160,7 @@ fn activations_round_trip_within_half_a_step() {
     let zeros = vec![0f32; 32];
     let mut z = vec![act::A32::ZERO; 1];
     act::quantize_a32(&zeros, &mut z);
-    assert_eq!((z[0].d, z[0].s), (0.0, 0));
+    assert_eq!((z[0].d, z[0].s), (0.0, 0.0));
 }
 
 #[test]
@@ -177,7 +182,12 @@ fn one_token_matches_candles_quantized_matmul() {
     let (rows, cols) = (33, 768);
     let x = values(cols, 21);
     let xt = Tensor::from_vec(x.clone(), (1, cols), &Device::Cpu).unwrap();
-    for dtype in FORMATS {
+    // candle's Q8_1 keeps its sum rounded unlike ggml's (the Q4_1/Q5_1
+    // kernels are held to ggml's own dot products in tests_ggml instead).
+    for dtype in FORMATS
+        .into_iter()
+        .filter(|d| !matches!(d, GgmlDType::Q4_1 | GgmlDType::Q5_1))
+    {
         let (q, _) = weight(dtype, rows, cols);
         let want: Vec<f32> = candle_core::quantized::QMatMul::from_arc(q.clone())
             .unwrap()
@@ -248,7 +258,10 @@ fn per_token_products_are_bit_identical_to_one_token_products() {
                     );
                 }
             }
-            if matches!(dtype, GgmlDType::Q4K | GgmlDType::Q5K | GgmlDType::Q6K) {
+            if matches!(
+                dtype,
+                GgmlDType::Q2K | GgmlDType::Q3K | GgmlDType::Q4K | GgmlDType::Q5K | GgmlDType::Q6K
+            ) {
                 let tiled = w.matmul_with(k, &x, t);
                 assert!(
                     tiled

@@ -1,6 +1,7 @@
-//! Q5_0 and Q8_0 weight rows unpacked for prompt processing: blocks of 32
-//! signed 8-bit values with their scale, so one multi-token kernel serves
-//! both and a row's unpacking is paid once for many tokens. A block's value
+//! Weight rows of the 32-value formats (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0,
+//! IQ4_NL) unpacked for prompt processing: blocks of 32 signed 8-bit values
+//! with their scale (and minimum, for Q4_1/Q5_1), so one multi-token kernel
+//! serves them all and a row's unpacking is paid once for many tokens. A block's value
 //! i is `scale[i / 16] * x[i]` (two halves, so a format with 16-value scales
 //! fits too). The K-quants have their own multi-token kernels that keep the
 //! scales in the integer sums.
@@ -14,6 +15,9 @@ pub struct Row {
     /// Per block, the scale of each of its eight 4-value lanes after the
     /// pairwise sums (lanes 0-3 cover values 0-15, lanes 4-7 values 16-31).
     pub scale: Vec<[f32; 8]>,
+    /// Per block, the minimum added to each value (empty for the formats
+    /// without one).
+    pub min: Vec<f32>,
 }
 
 impl Row {
@@ -25,6 +29,18 @@ impl Row {
     pub fn fill(&mut self, format: Format, w: &[u8]) {
         self.x.clear();
         self.scale.clear();
+        self.min.clear();
+        if let Some((size, dec)) = super::blocks::dec32(format) {
+            let mins = matches!(format, Format::Q4_1 | Format::Q5_1);
+            for b in w.chunks_exact(size) {
+                let k = dec(b);
+                self.push(k.x, k.d, k.d);
+                if mins {
+                    self.min.push(k.m);
+                }
+            }
+            return;
+        }
         match format {
             Format::Q8_0 => {
                 for b in w.chunks_exact(34) {
@@ -48,7 +64,7 @@ impl Row {
                     self.push(x, d, d);
                 }
             }
-            _ => unreachable!("only Q5_0 and Q8_0 rows are unpacked"),
+            _ => unreachable!("only the 32-value formats are unpacked"),
         }
     }
 }

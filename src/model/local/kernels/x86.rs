@@ -13,7 +13,9 @@ macro_rules! x86_kernels {
         use std::arch::x86_64::*;
 
         use crate::model::local::kernels::act::{A32, A256};
+        use crate::model::local::kernels::blocks::{IQ4NL_VALUES, iq4xs_scale, q3k_scales};
         use crate::model::local::kernels::scalar::scales_mins_k4;
+        use crate::model::local::kernels::{F_IQ4NL, F_Q4_0, F_Q4_1, F_Q5_1};
         use crate::model::local::kernels::unpack::Row;
         use crate::model::local::kernels::{Isa, Table};
 
@@ -425,6 +427,243 @@ macro_rules! x86_kernels {
             _mm_cvtsi128_si32(s)
         }
 
+        /// The 32 nibbles of 16 bytes in value order (low nibbles first).
+        #[inline]
+        #[target_feature(enable = $feat)]
+        fn nibbles32(p: &[u8]) -> __m256i {
+            assert!(p.len() >= 16);
+            // SAFETY: 16 readable bytes checked above.
+            let x = unsafe { _mm_loadu_si128(p.as_ptr().cast()) };
+            let m4 = _mm_set1_epi8(0xF);
+            _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(x, 4), m4), _mm_and_si128(x, m4))
+        }
+
+        /// IQ4_NL's values at the given indices (0-15 in each byte).
+        #[inline]
+        #[target_feature(enable = $feat)]
+        fn iq4_values(idx: __m256i) -> __m256i {
+            // SAFETY: the table is 16 bytes.
+            let t = unsafe { _mm_loadu_si128(IQ4NL_VALUES.as_ptr().cast()) };
+            _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(t), idx)
+        }
+
+        /// Each byte of `v` shifted right by `n` bits (the bits that cross
+        /// into a byte from its neighbour are masked off by the caller).
+        #[inline]
+        #[target_feature(enable = $feat)]
+        fn shr(v: __m256i, n: usize) -> __m256i {
+            _mm256_srl_epi16(v, _mm_cvtsi32_si128(n as i32))
+        }
+
+        /// The values of one 32-value block (Q4_0, Q4_1, Q5_1, IQ4_NL) as
+        /// bytes: the integer `x` of `d * x + m`.
+        #[inline]
+        #[target_feature(enable = $feat)]
+        fn block32<const F: u8>(b: &[u8]) -> __m256i {
+            match F {
+                F_Q4_0 => _mm256_sub_epi8(nibbles32(&b[2..]), _mm256_set1_epi8(8)),
+                F_Q4_1 => nibbles32(&b[4..]),
+                F_Q5_1 => {
+                    let qh = u32::from_le_bytes([b[4], b[5], b[6], b[7]]);
+                    let high = _mm256_and_si256(bits_to_bytes(qh), _mm256_set1_epi8(0x10));
+                    _mm256_or_si256(nibbles32(&b[8..]), high)
+                }
+                _ => iq4_values(nibbles32(&b[2..])),
+            }
+        }
+
+        /// Q4_0, Q4_1, Q5_1 or IQ4_NL blocks with one token's activations,
+        /// two chains of sums (as `two_chains`); the minimum of Q4_1/Q5_1
+        /// times each block's activation sum.
+        #[target_feature(enable = $feat)]
+        fn chains32<const F: u8>(w: &[u8], a: &[A32]) -> f32 {
+            let (size, min) = match F {
+                F_Q4_1 => (20, true),
+                F_Q5_1 => (24, true),
+                _ => (18, false),
+            };
+            let nb = w.len() / size;
+            assert!(a.len() >= nb);
+            let mut acc = [_mm256_setzero_ps(); 2];
+            let mut accm = 0f32;
+            for (i, (b, y)) in w.chunks_exact(size).zip(a).enumerate() {
+                let x = block32::<F>(b);
+                let v = load_i8(&y.qs);
+                let p = dot_u8i8(_mm256_sign_epi8(x, x), _mm256_sign_epi8(v, x));
+                let d = _mm256_set1_ps(f16_at(b, 0) * y.d);
+                acc[i % 2] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc[i % 2]);
+                if min {
+                    accm += f16_at(b, 2) * y.s;
+                }
+            }
+            hsum_ps(_mm256_add_ps(acc[0], acc[1])) + accm
+        }
+
+        /// # Safety
+        /// The CPU must support AVX2, FMA and F16C.
+        #[target_feature(enable = $feat)]
+        pub unsafe fn q4_0(w: &[u8], a: &[A32]) -> f32 {
+            chains32::<F_Q4_0>(w, a)
+        }
+
+        /// # Safety
+        /// The CPU must support AVX2, FMA and F16C.
+        #[target_feature(enable = $feat)]
+        pub unsafe fn q4_1(w: &[u8], a: &[A32]) -> f32 {
+            chains32::<F_Q4_1>(w, a)
+        }
+
+        /// # Safety
+        /// The CPU must support AVX2, FMA and F16C.
+        #[target_feature(enable = $feat)]
+        pub unsafe fn q5_1(w: &[u8], a: &[A32]) -> f32 {
+            chains32::<F_Q5_1>(w, a)
+        }
+
+        /// # Safety
+        /// The CPU must support AVX2, FMA and F16C.
+        #[target_feature(enable = $feat)]
+        pub unsafe fn iq4nl(w: &[u8], a: &[A32]) -> f32 {
+            chains32::<F_IQ4NL>(w, a)
+        }
+
+        /// Two 16-value scales: `lo` for the low 128 bits, `hi` the high.
+        #[inline]
+        #[target_feature(enable = $feat)]
+        fn scale2(lo: i16, hi: i16) -> __m256i {
+            _mm256_set_m128i(_mm_set1_epi16(hi), _mm_set1_epi16(lo))
+        }
+
+        /// Q2_K (`Q3 = false`) or Q3_K (`Q3 = true`) blocks for `N` tokens:
+        /// the 2-bit fields (and Q3_K's high bit) unpacked once per block,
+        /// the 16 scales kept in the integer sums; Q2_K's minimums and Q3_K's
+        /// offset of 4 taken off with the activations' 16-sums.
+        ///
+        /// # Safety
+        /// The CPU must support AVX2, FMA and F16C.
+        #[target_feature(enable = $feat)]
+        #[allow(clippy::needless_range_loop)] // one block index into N activations
+        pub unsafe fn q23k_n<const Q3: bool, const N: usize>(w: &[u8], a: [&[A256]; N]) -> [f32; N] {
+            let size = if Q3 { 110 } else { 84 };
+            let nb = w.len() / size;
+            for y in &a {
+                assert!(y.len() >= nb);
+            }
+            let m3 = _mm256_set1_epi8(3);
+            let one = _mm256_set1_epi8(1);
+            let mut acc = [_mm256_setzero_ps(); N];
+            let mut accm = [0f32; N];
+            for (i, b) in w.chunks_exact(size).enumerate() {
+                let (sc, mins): ([i16; 16], [i16; 16]) = if Q3 {
+                    (q3k_scales(&b[96..108]), [0; 16])
+                } else {
+                    (
+                        std::array::from_fn(|j| i16::from(b[j] & 0xF)),
+                        std::array::from_fn(|j| i16::from(b[j] >> 4)),
+                    )
+                };
+                let qs = if Q3 { &b[32..96] } else { &b[16..80] };
+                let hm = if Q3 { load(&b[0..32]) } else { _mm256_setzero_si256() };
+                let mut sumi = [_mm256_setzero_si256(); N];
+                for n in 0..2 {
+                    let q = load(&qs[32 * n..]);
+                    for j in 0..4 {
+                        let mut x = _mm256_and_si256(shr(q, 2 * j), m3);
+                        if Q3 {
+                            let h = _mm256_and_si256(shr(hm, 4 * n + j), one);
+                            x = _mm256_or_si256(x, _mm256_slli_epi16(h, 2));
+                        }
+                        let s = scale2(sc[8 * n + 2 * j], sc[8 * n + 2 * j + 1]);
+                        for k in 0..N {
+                            let y = load_i8(&a[k][i].qs[128 * n + 32 * j..]);
+                            let p = _mm256_madd_epi16(_mm256_maddubs_epi16(x, y), s);
+                            sumi[k] = _mm256_add_epi32(sumi[k], p);
+                        }
+                    }
+                }
+                // SAFETY: 16 i16 = 32 bytes each.
+                let (sc16, mn16) = unsafe {
+                    (
+                        _mm256_loadu_si256(sc.as_ptr().cast()),
+                        _mm256_loadu_si256(mins.as_ptr().cast()),
+                    )
+                };
+                let d = f16_at(b, if Q3 { 108 } else { 80 });
+                for k in 0..N {
+                    let y = &a[k][i];
+                    // SAFETY: 16 i16 = 32 bytes.
+                    let bs = unsafe { _mm256_loadu_si256(y.bsums.as_ptr().cast()) };
+                    let total = if Q3 {
+                        let corr = _mm256_slli_epi32(_mm256_madd_epi16(sc16, bs), 2);
+                        _mm256_sub_epi32(sumi[k], corr)
+                    } else {
+                        accm[k] += f16_at(b, 82) * y.d * hsum_epi32(_mm256_madd_epi16(mn16, bs)) as f32;
+                        sumi[k]
+                    };
+                    acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(d * y.d), _mm256_cvtepi32_ps(total), acc[k]);
+                }
+            }
+            std::array::from_fn(|k| hsum_ps(acc[k]) - accm[k])
+        }
+
+        /// IQ4_XS blocks for `N` tokens: each 32-value sub-block looked up
+        /// once, its scale kept in the integer sums.
+        ///
+        /// # Safety
+        /// The CPU must support AVX2, FMA and F16C.
+        #[target_feature(enable = $feat)]
+        #[allow(clippy::needless_range_loop)] // one block index into N activations
+        pub unsafe fn iq4xs_n<const N: usize>(w: &[u8], a: [&[A256]; N]) -> [f32; N] {
+            let nb = w.len() / 136;
+            for y in &a {
+                assert!(y.len() >= nb);
+            }
+            let mut acc = [_mm256_setzero_ps(); N];
+            for (i, b) in w.chunks_exact(136).enumerate() {
+                let mut sumi = [_mm256_setzero_si256(); N];
+                for ib in 0..8 {
+                    let x = iq4_values(nibbles32(&b[8 + 16 * ib..]));
+                    let ax = _mm256_sign_epi8(x, x);
+                    let s = _mm256_set1_epi16(iq4xs_scale(b, ib));
+                    for k in 0..N {
+                        let y = load_i8(&a[k][i].qs[32 * ib..]);
+                        let p = _mm256_maddubs_epi16(ax, _mm256_sign_epi8(y, x));
+                        sumi[k] = _mm256_add_epi32(sumi[k], _mm256_madd_epi16(p, s));
+                    }
+                }
+                let d = f16_at(b, 0);
+                for k in 0..N {
+                    let dy = _mm256_set1_ps(d * a[k][i].d);
+                    acc[k] = _mm256_fmadd_ps(dy, _mm256_cvtepi32_ps(sumi[k]), acc[k]);
+                }
+            }
+            std::array::from_fn(|k| hsum_ps(acc[k]))
+        }
+
+        /// # Safety
+        /// The CPU must support AVX2, FMA and F16C.
+        #[target_feature(enable = $feat)]
+        pub unsafe fn q2k(w: &[u8], a: &[A256]) -> f32 {
+            // SAFETY: the same contract.
+            unsafe { q23k_n::<false, 1>(w, [a])[0] }
+        }
+
+        /// # Safety
+        /// The CPU must support AVX2, FMA and F16C.
+        #[target_feature(enable = $feat)]
+        pub unsafe fn q3k(w: &[u8], a: &[A256]) -> f32 {
+            // SAFETY: the same contract.
+            unsafe { q23k_n::<true, 1>(w, [a])[0] }
+        }
+
+        /// # Safety
+        /// The CPU must support AVX2, FMA and F16C.
+        #[target_feature(enable = $feat)]
+        pub unsafe fn iq4xs(w: &[u8], a: &[A256]) -> f32 {
+            // SAFETY: the same contract.
+            unsafe { iq4xs_n::<1>(w, [a])[0] }
+        }
+
         /// This instruction set's kernels.
         pub const TABLE: Table = Table {
             isa: $isa,
@@ -434,8 +673,18 @@ macro_rules! x86_kernels {
             q4k_4: Some(q45k_n::<false, 4>),
             q5k_4: Some(q45k_n::<true, 4>),
             q6k_4: Some(q6k_n::<4>),
+            q2k,
+            q3k,
+            iq4xs,
+            q2k_4: Some(q23k_n::<false, 4>),
+            q3k_4: Some(q23k_n::<true, 4>),
+            iq4xs_4: Some(iq4xs_n::<4>),
+            q4_0,
+            q4_1,
             q5_0,
+            q5_1,
             q8_0,
+            iq4nl,
             f16_row,
             bf16_row,
             axpy_f16,

@@ -1,0 +1,233 @@
+//! The block layouts of Q4_0, Q4_1, Q5_1, IQ4_NL (32 values a block) and
+//! Q2_K, Q3_K, IQ4_XS (256), as ggml writes them, decoded to small
+//! integers with their scales: the portable dot products, dequantization
+//! and the unpacked prompt rows are built on these.
+
+use super::act::{A32, A256};
+use super::scalar::f16_at;
+
+/// IQ4_NL's and IQ4_XS's 16 values (ggml's kvalues_iq4nl).
+pub const IQ4NL_VALUES: [i8; 16] = [
+    -127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113,
+];
+
+/// One 32-value block: value `i` is `d * x[i] + m`.
+pub struct Dec32 {
+    pub x: [i8; 32],
+    pub d: f32,
+    pub m: f32,
+}
+
+/// Low nibbles give values 0-15, high nibbles 16-31 (ggml's layout).
+#[inline]
+fn nibbles(qs: &[u8]) -> [u8; 32] {
+    std::array::from_fn(|i| if i < 16 { qs[i] & 0xF } else { qs[i - 16] >> 4 })
+}
+
+#[inline]
+fn fifth_bits(b: &[u8]) -> u32 {
+    u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+}
+
+pub fn q4_0(b: &[u8]) -> Dec32 {
+    let n = nibbles(&b[2..18]);
+    Dec32 {
+        x: n.map(|v| v as i8 - 8),
+        d: f16_at(b, 0),
+        m: 0.0,
+    }
+}
+
+pub fn q4_1(b: &[u8]) -> Dec32 {
+    let n = nibbles(&b[4..20]);
+    Dec32 {
+        x: n.map(|v| v as i8),
+        d: f16_at(b, 0),
+        m: f16_at(b, 2),
+    }
+}
+
+pub fn q5_1(b: &[u8]) -> Dec32 {
+    let n = nibbles(&b[8..24]);
+    let qh = fifth_bits(&b[4..8]);
+    Dec32 {
+        x: std::array::from_fn(|i| (n[i] | ((((qh >> i) & 1) as u8) << 4)) as i8),
+        d: f16_at(b, 0),
+        m: f16_at(b, 2),
+    }
+}
+
+pub fn iq4nl(b: &[u8]) -> Dec32 {
+    let n = nibbles(&b[2..18]);
+    Dec32 {
+        x: n.map(|v| IQ4NL_VALUES[v as usize]),
+        d: f16_at(b, 0),
+        m: 0.0,
+    }
+}
+
+/// One 256-value block: value `i` is `d * sc[i / 16] * x[i] - dmin * mn[i / 16]`.
+pub struct Dec256 {
+    pub x: [i8; 256],
+    pub sc: [i16; 16],
+    pub mn: [u8; 16],
+    pub d: f32,
+    pub dmin: f32,
+}
+
+/// The 2-bit fields of Q2_K/Q3_K: value `128n + 32j + l` is bits `2j..2j+2`
+/// of `qs[32n + l]`.
+#[inline]
+fn crumbs(qs: &[u8]) -> [u8; 256] {
+    std::array::from_fn(|v| {
+        let (n, j, l) = (v / 128, (v % 128) / 32, v % 32);
+        (qs[32 * n + l] >> (2 * j)) & 3
+    })
+}
+
+pub fn q2k(b: &[u8]) -> Dec256 {
+    let q = crumbs(&b[16..80]);
+    Dec256 {
+        x: q.map(|v| v as i8),
+        sc: std::array::from_fn(|j| i16::from(b[j] & 0xF)),
+        mn: std::array::from_fn(|j| b[j] >> 4),
+        d: f16_at(b, 80),
+        dmin: f16_at(b, 82),
+    }
+}
+
+/// Q3_K's 16 six-bit scales, 32 subtracted.
+pub fn q3k_scales(s: &[u8]) -> [i16; 16] {
+    std::array::from_fn(|i| {
+        let v = match i {
+            0..4 => (s[i] & 0xF) | ((s[i + 8] & 3) << 4),
+            4..8 => (s[i] & 0xF) | (((s[i + 4] >> 2) & 3) << 4),
+            8..12 => (s[i - 8] >> 4) | (((s[i] >> 4) & 3) << 4),
+            _ => (s[i - 8] >> 4) | (((s[i - 4] >> 6) & 3) << 4),
+        };
+        i16::from(v) - 32
+    })
+}
+
+pub fn q3k(b: &[u8]) -> Dec256 {
+    let q = crumbs(&b[32..96]);
+    let hm = &b[0..32];
+    Dec256 {
+        // The high bit set means the value as stored; clear, 4 less.
+        x: std::array::from_fn(|v| {
+            let (n, j, l) = (v / 128, (v % 128) / 32, v % 32);
+            let high = (hm[l] >> (4 * n + j)) & 1;
+            q[v] as i8 - if high == 1 { 0 } else { 4 }
+        }),
+        sc: q3k_scales(&b[96..108]),
+        mn: [0; 16],
+        d: f16_at(b, 108),
+        dmin: 0.0,
+    }
+}
+
+/// IQ4_XS's scale of 32-value sub-block `ib`, 32 subtracted.
+#[inline]
+pub fn iq4xs_scale(b: &[u8], ib: usize) -> i16 {
+    let h = u16::from_le_bytes([b[2], b[3]]);
+    let ls = ((b[4 + ib / 2] >> (4 * (ib % 2))) & 0xF) | ((((h >> (2 * ib)) & 3) as u8) << 4);
+    i16::from(ls) - 32
+}
+
+pub fn iq4xs(b: &[u8]) -> Dec256 {
+    Dec256 {
+        x: std::array::from_fn(|v| {
+            let (ib, i) = (v / 32, v % 32);
+            let q = b[8 + 16 * ib + i % 16];
+            IQ4NL_VALUES[usize::from(if i < 16 { q & 0xF } else { q >> 4 })]
+        }),
+        sc: std::array::from_fn(|j| iq4xs_scale(b, j / 2)),
+        mn: [0; 16],
+        d: f16_at(b, 0),
+        dmin: 0.0,
+    }
+}
+
+/// ggml's block_q8_1 sum: `d * Σ qs` kept in f16.
+#[inline]
+pub fn a32_sum(y: &A32) -> f32 {
+    y.s
+}
+
+fn dot32(w: &[u8], size: usize, a: &[A32], dec: fn(&[u8]) -> Dec32) -> f32 {
+    let mut acc = 0f32;
+    for (b, y) in w.chunks_exact(size).zip(a) {
+        let k = dec(b);
+        let sumi: i32 = k
+            .x
+            .iter()
+            .zip(&y.qs)
+            .map(|(&x, &q)| i32::from(x) * i32::from(q))
+            .sum();
+        acc += k.d * y.d * sumi as f32 + k.m * a32_sum(y);
+    }
+    acc
+}
+
+fn dot256(w: &[u8], size: usize, a: &[A256], dec: fn(&[u8]) -> Dec256) -> f32 {
+    let mut acc = 0f32;
+    for (b, y) in w.chunks_exact(size).zip(a) {
+        let k = dec(b);
+        let mut sumi = 0i32;
+        let mut summ = 0i32;
+        for j in 0..16 {
+            let s: i32 = (16 * j..16 * j + 16)
+                .map(|i| i32::from(k.x[i]) * i32::from(y.qs[i]))
+                .sum();
+            sumi += i32::from(k.sc[j]) * s;
+            summ += i32::from(k.mn[j]) * i32::from(y.bsums[j]);
+        }
+        acc += k.d * y.d * sumi as f32 - k.dmin * y.d * summ as f32;
+    }
+    acc
+}
+
+pub fn dot_q4_0(w: &[u8], a: &[A32]) -> f32 {
+    dot32(w, 18, a, q4_0)
+}
+pub fn dot_q4_1(w: &[u8], a: &[A32]) -> f32 {
+    dot32(w, 20, a, q4_1)
+}
+pub fn dot_q5_1(w: &[u8], a: &[A32]) -> f32 {
+    dot32(w, 24, a, q5_1)
+}
+pub fn dot_iq4nl(w: &[u8], a: &[A32]) -> f32 {
+    dot32(w, 18, a, iq4nl)
+}
+pub fn dot_q2k(w: &[u8], a: &[A256]) -> f32 {
+    dot256(w, 84, a, q2k)
+}
+pub fn dot_q3k(w: &[u8], a: &[A256]) -> f32 {
+    dot256(w, 110, a, q3k)
+}
+pub fn dot_iq4xs(w: &[u8], a: &[A256]) -> f32 {
+    dot256(w, 136, a, iq4xs)
+}
+
+/// The decoder of a 32-value format among these.
+pub fn dec32(format: super::Format) -> Option<(usize, fn(&[u8]) -> Dec32)> {
+    use super::Format::*;
+    Some(match format {
+        Q4_0 => (18, q4_0 as fn(&[u8]) -> Dec32),
+        Q4_1 => (20, q4_1),
+        Q5_1 => (24, q5_1),
+        IQ4NL => (18, iq4nl),
+        _ => return None,
+    })
+}
+
+/// The decoder of a 256-value format among these.
+pub fn dec256(format: super::Format) -> Option<(usize, fn(&[u8]) -> Dec256)> {
+    use super::Format::*;
+    Some(match format {
+        Q2K => (84, q2k as fn(&[u8]) -> Dec256),
+        Q3K => (110, q3k),
+        IQ4XS => (136, iq4xs),
+        _ => return None,
+    })
+}
