@@ -11,6 +11,12 @@ scalar; final logit soft-capping at 30; tied embeddings; a BPE ("gemma4")
 tokenizer with merges. Weights: seeded normal noise, matmul weights in Q8_0.
 
 usage: scripts/make-tiny-gemma4.py OUT.gguf
+
+The fidelity suite (scripts/fidelity.py) varies the shape through the
+environment: TINY_LAYERS, TINY_HIDDEN, TINY_FFN, TINY_HEADS, TINY_KV_SWA,
+TINY_KV_FULL, TINY_HD_SWA, TINY_HD_FULL, TINY_WINDOW, TINY_QK_NORM (the q/k
+norm weights' mean: 0.25 soft attention, 1.0 and above sharp as in trained
+models), TINY_SEED; unset, each is the value below (the committed fixture).
 """
 import os
 import sys
@@ -19,13 +25,21 @@ import numpy as np
 import gguf
 
 ARCH = "gemma4"
-N_LAYER = 12
-HIDDEN = 64
-FFN = 128
-N_HEAD = 4
-KV_SWA, KV_FULL = 2, 1
-HD_SWA, HD_FULL = 32, 64
-WINDOW = 16
+
+
+def env(name, default, kind=int):
+    return kind(os.environ.get(name, default))
+
+
+N_LAYER = env("TINY_LAYERS", 12)
+HIDDEN = env("TINY_HIDDEN", 64)
+FFN = env("TINY_FFN", 128)
+N_HEAD = env("TINY_HEADS", 4)
+KV_SWA, KV_FULL = env("TINY_KV_SWA", 2), env("TINY_KV_FULL", 1)
+HD_SWA, HD_FULL = env("TINY_HD_SWA", 32), env("TINY_HD_FULL", 64)
+WINDOW = env("TINY_WINDOW", 16)
+QK_NORM = env("TINY_QK_NORM", 0.25, float)
+SEED = env("TINY_SEED", 1234)
 PARTIAL = 0.25
 
 
@@ -59,7 +73,7 @@ def vocab():
 
 def main():
     out = sys.argv[1]
-    rng = np.random.default_rng(1234)
+    rng = np.random.default_rng(SEED)
     tokens, types, merges = vocab()
     n_vocab = len(tokens)
     swa = [(i % 6) != 5 for i in range(N_LAYER)]
@@ -129,8 +143,8 @@ def main():
         # Small q/k norm weights keep attention logits moderate (with scale 1.0, as
         # in the real model); unit weights make softmax so peaked that rounding
         # differences between implementations flip which key wins.
-        f32(f"{p}.attn_q_norm.weight", (hd,), 0.05, 0.25)
-        f32(f"{p}.attn_k_norm.weight", (hd,), 0.05, 0.25)
+        f32(f"{p}.attn_q_norm.weight", (hd,), 0.05 * QK_NORM / 0.25, QK_NORM)
+        f32(f"{p}.attn_k_norm.weight", (hd,), 0.05 * QK_NORM / 0.25, QK_NORM)
         f32(f"{p}.post_attention_norm.weight", (HIDDEN,), 0.1, 1.0)
         f32(f"{p}.ffn_norm.weight", (HIDDEN,), 0.1, 1.0)
         q8(f"{p}.ffn_gate.weight", FFN, HIDDEN, 0.2)

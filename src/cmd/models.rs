@@ -112,6 +112,7 @@ fn types_line(types: &serde_json::Value) -> String {
         .map(|t| {
             let how = match (t["runs"].as_bool(), t["fast_path"].as_bool()) {
                 (Some(false), _) => "not supported",
+                _ if t["matrices"] == json!(0) => "norms and scales",
                 (_, Some(true)) => "fast path",
                 _ => "candle's portable path",
             };

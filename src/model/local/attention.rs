@@ -40,47 +40,68 @@ impl Shape {
 /// Keys scored at a time in `direct` (on the stack: nothing allocated).
 const SCORE_BLOCK: usize = 64;
 
+/// Widest head `direct` takes (its query is copied to the stack).
+pub const MAX_HEAD_DIM: usize = 512;
+
 /// `q`: `[L][n_head][head_dim]` (already scaled); writes the same shape to
-/// `out`. One task per query head; the softmax runs online over blocks of
-/// keys (a running maximum rescales what was accumulated), so no score
-/// vector is ever allocated.
+/// `out`. One task per query head, as ggml computes attention without
+/// flash attention: the query rounded to f16 for its products with the f16
+/// keys; the softmax's maximum and sum (in f64) in a first pass over the
+/// keys, then each weight, normalized and rounded to f16, times its f16
+/// value. Nothing is allocated.
 pub fn direct(q: &[f32], cache: &LayerCache, s: &Shape, out: &mut [f32]) {
     let (nh, hd) = (s.n_head, s.head_dim);
     let group = nh / s.n_kv;
     assert_eq!(q.len(), out.len());
     assert_eq!(q.len() % (nh * hd), 0, "query shape");
+    assert!(hd <= MAX_HEAD_DIM, "head size {hd}");
     out.par_chunks_mut(hd).enumerate().for_each(|(idx, o)| {
         let (i, h) = (idx / nh, idx % nh);
         let g = h / group;
-        let qv = &q[idx * hd..(idx + 1) * hd];
+        let mut qbuf = [0f32; MAX_HEAD_DIM];
+        let qv = &mut qbuf[..hd];
+        for (d, x) in qv.iter_mut().zip(&q[idx * hd..(idx + 1) * hd]) {
+            *d = half::f16::from_f32(*x).to_f32();
+        }
+        let qv = &*qv;
         let range = s.visible(cache, s.qpos + i);
-        o.fill(0.0);
-        let (mut max, mut sum) = (f32::NEG_INFINITY, 0f32);
+        let score = |j: usize| dot_f16(&cache.key(j)[g * hd..][..hd], qv);
+        let (mut max, mut sum) = (f32::NEG_INFINITY, 0f64);
         let mut scores = [0f32; SCORE_BLOCK];
         let end = range.end;
-        for b in range
-            .step_by(SCORE_BLOCK)
-            .map(|j| j..(j + SCORE_BLOCK).min(end))
-        {
+        let blocks = || {
+            range
+                .clone()
+                .step_by(SCORE_BLOCK)
+                .map(move |j| j..(j + SCORE_BLOCK).min(end))
+        };
+        for b in blocks() {
             let scores = &mut scores[..b.len()];
-            for (x, j) in scores.iter_mut().zip(b.clone()) {
-                *x = dot_f16(&cache.key(j)[g * hd..][..hd], qv);
+            for (x, j) in scores.iter_mut().zip(b) {
+                *x = score(j);
             }
             let m = scores.iter().copied().fold(max, f32::max);
             if m > max && sum > 0.0 {
-                let r = (max - m).exp();
-                o.iter_mut().for_each(|x| *x *= r);
-                sum *= r;
+                sum *= f64::from((max - m).exp());
             }
             max = m;
+            sum += scores
+                .iter()
+                .map(|x| f64::from((x - max).exp()))
+                .sum::<f64>();
+        }
+        let inv = (1.0 / sum) as f32;
+        o.fill(0.0);
+        for b in blocks() {
+            let scores = &mut scores[..b.len()];
+            for (x, j) in scores.iter_mut().zip(b.clone()) {
+                *x = score(j);
+            }
             for (x, j) in scores.iter().zip(b) {
-                let p = (x - max).exp();
-                sum += p;
+                let p = half::f16::from_f32((x - max).exp() * inv).to_f32();
                 axpy_f16(o, p, &cache.value(j)[g * hd..][..hd]);
             }
         }
-        let inv = 1.0 / sum;
-        o.iter_mut().for_each(|x| *x *= inv);
     });
 }
 
@@ -114,7 +135,13 @@ pub fn chunk(
     };
     let (k, v) = (f32s(cache.key_rows())?, f32s(cache.value_rows())?);
     let g = nh / nkv;
-    let qg = q.reshape((nkv, g * l, hd))?;
+    // ggml multiplies the f16 cache by the queries rounded to f16, and the
+    // values by the attention weights rounded to f16: so does this.
+    let f16 = |t: &Tensor| -> Result<Tensor, LocalError> {
+        Ok(t.to_dtype(candle_core::DType::F16)?
+            .to_dtype(candle_core::DType::F32)?)
+    };
+    let qg = f16(&q.reshape((nkv, g * l, hd))?)?;
     let scores = qg.matmul(&k.t()?)?; // [nkv, g*L, T]
     let kstart = cache.start() + first;
     let mut mask = vec![0f32; l * t];
@@ -130,9 +157,30 @@ pub fn chunk(
     });
     let mask = Tensor::from_vec(mask, (l, t), dev)?;
     let scores = scores.reshape((nkv, g, l, t))?.broadcast_add(&mask)?;
-    let probs = candle_nn::ops::softmax_last_dim(&scores)?.reshape((nkv, g * l, t))?;
+    let probs = softmax_f16(scores.reshape((nkv, g * l, t))?)?;
     let out = probs.matmul(&v)?; // [nkv, g*L, hd]
     Ok(out.reshape((nh, l, hd))?)
+}
+
+/// Softmax over the last dimension as ggml computes it (the sum of the
+/// exponentials in f64, then one reciprocal), each weight rounded to f16.
+fn softmax_f16(scores: Tensor) -> Result<Tensor, LocalError> {
+    let (dims, dev) = (scores.dims().to_vec(), scores.device().clone());
+    let t = *dims.last().expect("scores have a last dimension");
+    let mut v = scores.flatten_all()?.to_vec1::<f32>()?;
+    v.par_chunks_mut(t).for_each(|row| {
+        let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let mut sum = 0f64;
+        for x in row.iter_mut() {
+            *x = (*x - max).exp();
+            sum += f64::from(*x);
+        }
+        let inv = (1.0 / sum) as f32;
+        for x in row.iter_mut() {
+            *x = half::f16::from_f32(*x * inv).to_f32();
+        }
+    });
+    Ok(Tensor::from_vec(v, dims, &dev)?)
 }
 
 #[cfg(test)]

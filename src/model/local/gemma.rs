@@ -332,23 +332,27 @@ impl Gemma {
 
 /// RoPE's inverse frequencies of a layer (`n_rot / 2`): Gemma 4's full
 /// layers divide them by the model's `rope_freqs`.
+/// The divisor of each rotated pair's angle: 1, or the model's
+/// `rope_freqs` factor where the layer takes them (Gemma 4's proportional
+/// RoPE on full layers).
 fn inv_freq(lc: &LayerConfig, rope_freqs: Option<&[f32]>) -> Vec<f32> {
     (0..lc.n_rot / 2)
-        .map(|i| {
-            let base = 1.0 / lc.rope_base.powf(2.0 * i as f32 / lc.n_rot as f32);
-            match (rope_freqs, lc.rope_freq_factors) {
-                (Some(f), true) => base / f.get(i).copied().unwrap_or(1.0),
-                _ => base,
-            }
+        .map(|i| match (rope_freqs, lc.rope_freq_factors) {
+            (Some(f), true) => f.get(i).copied().unwrap_or(1.0),
+            _ => 1.0,
         })
         .collect()
 }
 
-/// cos and sin of RoPE's angles at position `p`.
-fn rope_angles(lc: &LayerConfig, inv_freq: &[f32], p: usize, cos: &mut [f32], sin: &mut [f32]) {
-    let p = p as f32 * lc.rope_scale;
-    for ((f, c), s) in inv_freq.iter().zip(cos).zip(sin) {
-        (*s, *c) = (p * f).sin_cos();
+/// cos and sin of RoPE's angles at position `p`, to ggml's bits: pair `i`'s
+/// angle is the position times `base^(-2/n_rot)` multiplied in `i` times in
+/// f32 (ggml_rope_cache_init), divided by its factor, then scaled.
+fn rope_angles(lc: &LayerConfig, factors: &[f32], p: usize, cos: &mut [f32], sin: &mut [f32]) {
+    let step = lc.rope_base.powf(-2.0 / lc.n_rot as f32);
+    let mut theta = p as f32;
+    for ((f, c), s) in factors.iter().zip(cos).zip(sin) {
+        (*s, *c) = (lc.rope_scale * (theta / f)).sin_cos();
+        theta *= step;
     }
 }
 

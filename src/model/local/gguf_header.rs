@@ -151,7 +151,9 @@ pub fn read(b: &[u8]) -> Result<Header, String> {
     for _ in 0..n_kv {
         let key = r.string()?;
         let ty = r.u32()?;
-        let v = r.value(ty, 0).map_err(|e| format!("metadata `{key}`: {e}"))?;
+        let v = r
+            .value(ty, 0)
+            .map_err(|e| format!("metadata `{key}`: {e}"))?;
         metadata.insert(key, v);
     }
     let mut tensors = HashMap::with_capacity(n_tensors.min(1 << 16));
@@ -189,7 +191,9 @@ pub fn read(b: &[u8]) -> Result<Header, String> {
         _ => 32,
     };
     if alignment == 0 || !alignment.is_power_of_two() {
-        return Err(format!("general.alignment {alignment} is not a power of two"));
+        return Err(format!(
+            "general.alignment {alignment} is not a power of two"
+        ));
     }
     let data_offset = (r.pos as u64).next_multiple_of(alignment);
     Ok(Header {
@@ -229,7 +233,10 @@ mod tests {
     fn reads_types_candle_does_not_know() {
         let h = read(&header(23, 256)).unwrap();
         let t = &h.tensors["blk.0.ffn_down.weight"];
-        assert_eq!((t.ty, t.dims.clone(), t.bytes()), (TensorType::IQ4XS, vec![4, 256], Some(544)));
+        assert_eq!(
+            (t.ty, t.dims.clone(), t.bytes()),
+            (TensorType::IQ4XS, vec![4, 256], Some(544))
+        );
         assert!(matches!(&h.metadata["general.architecture"], Value::String(s) if s == "gemma4"));
         assert_eq!(h.data_offset % 32, 0);
         let other = read(&header(16, 256)).unwrap();

@@ -7,8 +7,8 @@ use super::LocalError;
 use super::config::ModelConfig;
 use super::engine::PREFILL_CHUNK;
 use super::gguf::Gguf;
-use super::tensor_type::TensorType;
 use super::kv::{KV_ELEM_BYTES, SLIDING_SLACK};
+use super::tensor_type::TensorType;
 
 /// Code, tokenizer, thread stacks and allocator slack, measured on the small model.
 const RUNTIME_OVERHEAD: u64 = 160 * 1024 * 1024;
@@ -39,6 +39,8 @@ pub struct TypeUse {
     #[serde(rename = "type")]
     pub ty: String,
     pub tensors: usize,
+    /// How many of them are matrices (the rest are norms and scales).
+    pub matrices: usize,
     pub bytes: u64,
     /// Its matrices run on locus's kernels (or it holds only vectors:
     /// norms and scales, which need none).
@@ -59,6 +61,7 @@ pub fn tensor_types(g: &Gguf) -> Vec<TypeUse> {
                     TypeUse {
                         ty: t.ty.name(),
                         tensors: 0,
+                        matrices: 0,
                         bytes: 0,
                         fast_path: true,
                         runs: t.ty.runs(),
@@ -69,6 +72,7 @@ pub fn tensor_types(g: &Gguf) -> Vec<TypeUse> {
         };
         let u = &mut by[i].1;
         u.tensors += 1;
+        u.matrices += usize::from(t.dims.len() >= 2);
         u.bytes += t.bytes().unwrap_or(0) as u64;
         u.fast_path &= t.ty.fast() || t.dims.len() < 2;
     }

@@ -25,8 +25,12 @@ impl Linear {
     /// (IQ4_NL, IQ4_XS) goes to locus's kernels straight from the file's
     /// bytes on the CPU, and is dequantized to F16 for candle elsewhere.
     pub fn load(g: &Gguf, name: &str, device: &Device) -> Result<Linear, LocalError> {
-        let raw_type = g.dtype(name).is_some_and(|t| t.runs() && t.candle().is_none());
-        if raw_type && device.is_cpu() && enabled()
+        let raw_type = g
+            .dtype(name)
+            .is_some_and(|t| t.runs() && t.candle().is_none());
+        if raw_type
+            && device.is_cpu()
+            && enabled()
             && let Some(w) = g.raw(name)?
         {
             let shape = format!("{}x{} {:?}", w.rows, w.cols, w.format);

@@ -28,7 +28,8 @@ pub enum TensorType {
 }
 
 /// The types locus runs, as ggml names them (for error messages and docs).
-pub const RUNS: &str = "F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS";
+pub const RUNS: &str =
+    "F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS";
 
 impl TensorType {
     pub fn from_id(id: u32) -> TensorType {

@@ -158,12 +158,11 @@ fn dot32(w: &[u8], size: usize, a: &[A32], dec: fn(&[u8]) -> Dec32) -> f32 {
     let mut acc = 0f32;
     for (b, y) in w.chunks_exact(size).zip(a) {
         let k = dec(b);
-        let sumi: i32 = k
-            .x
-            .iter()
-            .zip(&y.qs)
-            .map(|(&x, &q)| i32::from(x) * i32::from(q))
-            .sum();
+        let sumi: i32 =
+            k.x.iter()
+                .zip(&y.qs)
+                .map(|(&x, &q)| i32::from(x) * i32::from(q))
+                .sum();
         acc += k.d * y.d * sumi as f32 + k.m * a32_sum(y);
     }
     acc

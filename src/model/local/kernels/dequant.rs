@@ -52,7 +52,11 @@ pub fn row(format: Format, bytes: &[u8], out: &mut [f32]) {
                 let d = f16_at(b, 0);
                 let qh = u32::from_le_bytes([b[2], b[3], b[4], b[5]]);
                 for (i, o) in o.iter_mut().enumerate() {
-                    let nib = if i < 16 { b[6 + i] & 0xF } else { b[6 + i - 16] >> 4 };
+                    let nib = if i < 16 {
+                        b[6 + i] & 0xF
+                    } else {
+                        b[6 + i - 16] >> 4
+                    };
                     let v = i32::from(nib) | ((((qh >> i) & 1) as i32) << 4);
                     *o = d * (v - 16) as f32;
                 }

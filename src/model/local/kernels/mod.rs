@@ -321,10 +321,7 @@ impl QWeight {
 
     /// Whether this product runs on unpacked rows.
     fn unpacked(&self, k: &Table, acts: &Acts) -> bool {
-        self.format.b32()
-            && acts.t >= 4
-            && k.unpacked.is_some()
-            && !acts.per_token
+        self.format.b32() && acts.t >= 4 && k.unpacked.is_some() && !acts.per_token
     }
 
     /// Task `c` of the product into `out` (`t` rows of `rows`): the rows
@@ -355,8 +352,12 @@ impl QWeight {
                     Format::Q5_1 => k.q5_1,
                     Format::Q8_0 => k.q8_0,
                     Format::IQ4NL => k.iq4nl,
-                    Format::F16 => return self.drive(w, acts.x, self.cols, t, k.f16_row, None, out, rows),
-                    _ => return self.drive(w, acts.x, self.cols, t, k.bf16_row, None, out, rows),
+                    Format::F16 => {
+                        return self.drive(w, acts.x16, self.cols, t, k.f16_row, None, out, rows);
+                    }
+                    _ => {
+                        return self.drive(w, acts.xb16, self.cols, t, k.bf16_row, None, out, rows);
+                    }
                 };
                 return self.drive(w, acts.a32, self.cols / 32, t, f, None, out, rows);
             }
@@ -488,6 +489,10 @@ fn row_chunk(rows: usize, step: usize) -> usize {
 pub struct ActBuf {
     a32: Vec<A32>,
     a256: Vec<A256>,
+    /// The activations rounded to f16 and to bf16: ggml multiplies F16 and
+    /// BF16 weights by activations in their own type.
+    x16: Vec<f32>,
+    xb16: Vec<f32>,
     /// Every token gets the bits the one-token kernels give it alone
     /// (verifying a drafted run): the unpacked Q5_0/Q8_0 prompt path, whose
     /// sums round differently, is not taken.
@@ -496,7 +501,8 @@ pub struct ActBuf {
 
 /// The activations quantized once for every weight that takes them.
 struct Acts<'a> {
-    x: &'a [f32],
+    x16: &'a [f32],
+    xb16: &'a [f32],
     t: usize,
     a32: &'a [A32],
     a256: &'a [A256],
@@ -511,6 +517,8 @@ impl ActBuf {
             .reserve((values / 32).saturating_sub(self.a32.len()));
         self.a256
             .reserve((values / 256).saturating_sub(self.a256.len()));
+        self.x16.reserve(values.saturating_sub(self.x16.len()));
+        self.xb16.reserve(values.saturating_sub(self.xb16.len()));
     }
 
     fn quantize<'a>(&'a mut self, ws: &[&QWeight], x: &'a [f32], t: usize) -> Acts<'a> {
@@ -528,8 +536,22 @@ impl ActBuf {
         self.a256.resize(n256, A256::ZERO);
         quantize_rows(x, cols, t, &mut self.a32, act::quantize_a32);
         quantize_rows(x, cols, t, &mut self.a256, act::quantize_a256);
+        let round = |out: &mut Vec<f32>, on: bool, f: fn(f32) -> f32| {
+            out.clear();
+            if on {
+                out.extend(x.iter().map(|&v| f(v)));
+            }
+        };
+        let has = |f: Format| ws.iter().any(|w| w.format == f);
+        round(&mut self.x16, has(Format::F16), |v| {
+            half::f16::from_f32(v).to_f32()
+        });
+        round(&mut self.xb16, has(Format::BF16), |v| {
+            half::bf16::from_f32(v).to_f32()
+        });
         Acts {
-            x,
+            x16: &self.x16,
+            xb16: &self.xb16,
             t,
             a32: &self.a32,
             a256: &self.a256,

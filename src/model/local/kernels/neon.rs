@@ -413,7 +413,12 @@ pub unsafe fn iq4xs(w: &[u8], a: &[A256]) -> f32 {
         for ib in 0..8 {
             let q = load_u8(&b[8 + 16 * ib..]);
             // SAFETY: register-only base NEON instructions.
-            let (lo, hi) = unsafe { (vqtbl1q_s8(t, vandq_u8(q, m4)), vqtbl1q_s8(t, vshrq_n_u8::<4>(q))) };
+            let (lo, hi) = unsafe {
+                (
+                    vqtbl1q_s8(t, vandq_u8(q, m4)),
+                    vqtbl1q_s8(t, vshrq_n_u8::<4>(q)),
+                )
+            };
             let dot = sdot(
                 sdot(vdupq_n_s32(0), lo, load_i8(&y.qs[32 * ib..])),
                 hi,

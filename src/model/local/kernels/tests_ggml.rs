@@ -22,7 +22,9 @@ fn cases() -> Vec<Case> {
     let mut pos = 4;
     for _ in 0..count {
         let h: Vec<usize> = (0..5)
-            .map(|i| u32::from_le_bytes(b[pos + 4 * i..pos + 4 * i + 4].try_into().unwrap()) as usize)
+            .map(|i| {
+                u32::from_le_bytes(b[pos + 4 * i..pos + 4 * i + 4].try_into().unwrap()) as usize
+            })
             .collect();
         pos += 20;
         let (id, rows, cols, tokens, n) = (h[0], h[1], h[2], h[3], h[4]);
@@ -58,13 +60,21 @@ fn cases() -> Vec<Case> {
 fn dequantization_is_ggmls_bit_for_bit() {
     let cases = cases();
     let names: Vec<String> = cases.iter().map(|c| c.ty.name()).collect();
-    assert_eq!(names, ["Q4_0", "Q4_1", "Q5_1", "Q2_K", "Q3_K", "IQ4_NL", "IQ4_XS"]);
+    assert_eq!(
+        names,
+        ["Q4_0", "Q4_1", "Q5_1", "Q2_K", "Q3_K", "IQ4_NL", "IQ4_XS"]
+    );
     for c in &cases {
         let f = Format::of(c.ty).unwrap();
         let mut got = vec![0f32; c.rows * c.cols];
         dequant::row(f, &c.bytes, &mut got);
         for (i, (g, w)) in got.iter().zip(&c.deq).enumerate() {
-            assert_eq!(g.to_bits(), w.to_bits(), "{} value {i}: {g} vs ggml {w}", c.ty);
+            assert_eq!(
+                g.to_bits(),
+                w.to_bits(),
+                "{} value {i}: {g} vs ggml {w}",
+                c.ty
+            );
         }
     }
 }
@@ -119,7 +129,13 @@ fn iq_products_per_token_are_bit_identical() {
         let f = Format::of(c.ty).unwrap();
         let w = QWeight::from_bytes(f, c.rows, c.cols, c.bytes.clone()).unwrap();
         let t = 7;
-        let x: Vec<f32> = (0..t).flat_map(|i| c.x[(i % c.tokens) * c.cols..][..c.cols].iter().map(move |v| v * (1.0 + i as f32 / 8.0))).collect();
+        let x: Vec<f32> = (0..t)
+            .flat_map(|i| {
+                c.x[(i % c.tokens) * c.cols..][..c.cols]
+                    .iter()
+                    .map(move |v| v * (1.0 + i as f32 / 8.0))
+            })
+            .collect();
         for k in tables() {
             let mut all = vec![0f32; t * c.rows];
             let mut buf = ActBuf {
@@ -131,9 +147,21 @@ fn iq_products_per_token_are_bit_identical() {
             for ti in 0..t {
                 let one = w.matmul_with(k, &x[ti * c.cols..(ti + 1) * c.cols], 1);
                 for r in 0..c.rows {
-                    assert_eq!(all[ti * c.rows + r].to_bits(), one[r].to_bits(), "{} {}", c.ty, k.isa.name());
+                    assert_eq!(
+                        all[ti * c.rows + r].to_bits(),
+                        one[r].to_bits(),
+                        "{} {}",
+                        c.ty,
+                        k.isa.name()
+                    );
                     if f.k() {
-                        assert_eq!(tiled[ti * c.rows + r].to_bits(), one[r].to_bits(), "{} {} tiled", c.ty, k.isa.name());
+                        assert_eq!(
+                            tiled[ti * c.rows + r].to_bits(),
+                            one[r].to_bits(),
+                            "{} {} tiled",
+                            c.ty,
+                            k.isa.name()
+                        );
                     }
                 }
             }
