@@ -13,7 +13,7 @@ use candle_core::quantized::{GgmlDType, QTensor, ggml_file};
 use super::LocalError;
 use super::gguf_header::{self, TensorInfo};
 use super::kernels::{Format, dequant};
-use super::tensor_type::{self, TensorType};
+use super::tensor_type::TensorType;
 
 pub struct Gguf {
     pub path: PathBuf,
@@ -157,9 +157,7 @@ impl Gguf {
             })?;
         let size = info.bytes().ok_or_else(|| LocalError::UnsupportedType {
             path: self.path.clone(),
-            tensor: name.into(),
-            ty: info.ty.name(),
-            runs: tensor_type::RUNS,
+            detail: format!("tensor {name} has type {}", info.ty),
         })?;
         let start = usize::try_from(self.data_offset + info.offset).unwrap_or(usize::MAX);
         let bytes = start

@@ -65,15 +65,9 @@ pub enum LocalError {
     Format { path: PathBuf, message: String },
     #[error("model {path} lacks metadata `{key}`")]
     MissingKey { path: PathBuf, key: String },
-    #[error(
-        "model {path}: tensor {tensor} has type {ty}, which locus does not run (it runs {runs})"
-    )]
-    UnsupportedType {
-        path: PathBuf,
-        tensor: String,
-        ty: String,
-        runs: &'static str,
-    },
+    /// `detail`: which tensor has which type.
+    #[error("model {path}: {detail}, which locus does not run (it runs {runs})", runs = tensor_type::RUNS)]
+    UnsupportedType { path: PathBuf, detail: String },
     #[error("model {path} lacks tensor `{name}`")]
     MissingTensor { path: PathBuf, name: String },
     #[error("model {path} has architecture `{arch}`; locus runs gemma3 and gemma4")]

@@ -208,8 +208,11 @@ pub fn dot_iq4xs(w: &[u8], a: &[A256]) -> f32 {
     dot256(w, 136, a, iq4xs)
 }
 
+/// A format's block size in bytes and its decoder.
+pub type Decoder<D> = (usize, fn(&[u8]) -> D);
+
 /// The decoder of a 32-value format among these.
-pub fn dec32(format: super::Format) -> Option<(usize, fn(&[u8]) -> Dec32)> {
+pub fn dec32(format: super::Format) -> Option<Decoder<Dec32>> {
     use super::Format::*;
     Some(match format {
         Q4_0 => (18, q4_0 as fn(&[u8]) -> Dec32),
@@ -221,7 +224,7 @@ pub fn dec32(format: super::Format) -> Option<(usize, fn(&[u8]) -> Dec32)> {
 }
 
 /// The decoder of a 256-value format among these.
-pub fn dec256(format: super::Format) -> Option<(usize, fn(&[u8]) -> Dec256)> {
+pub fn dec256(format: super::Format) -> Option<Decoder<Dec256>> {
     use super::Format::*;
     Some(match format {
         Q2K => (84, q2k as fn(&[u8]) -> Dec256),

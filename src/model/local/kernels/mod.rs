@@ -281,7 +281,7 @@ impl QWeight {
     pub fn from_bytes(format: Format, rows: usize, cols: usize, bytes: Vec<u8>) -> Option<QWeight> {
         let (bv, bb) = format.block();
         let row_bytes = cols / bv * bb;
-        if cols % bv != 0 || bytes.len() != rows * row_bytes || rows == 0 {
+        if !cols.is_multiple_of(bv) || bytes.len() != rows * row_bytes || rows == 0 {
             return None;
         }
         Some(QWeight {
