@@ -195,17 +195,23 @@ mod tests {
     }
 
     /// Attention of one query at `p` over positions `lo..=p`, in f64 from
-    /// the f16-rounded keys and values.
+    /// the f16-rounded keys, values and query, with the normalized weights
+    /// rounded to f16 (as ggml computes it).
     fn reference(q: &[f32], p: usize, lo: usize, hd: usize) -> Vec<f64> {
         let r = |x: f32| f64::from(half::f16::from_f32(x).to_f32());
         let scores: Vec<f64> = (lo..=p)
-            .map(|j| (0..hd).map(|e| f64::from(q[e]) * r(kv(j, e).0)).sum())
+            .map(|j| (0..hd).map(|e| r(q[e]) * r(kv(j, e).0)).sum())
             .collect();
         let max = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let w: Vec<f64> = scores.iter().map(|s| (s - max).exp()).collect();
         let sum: f64 = w.iter().sum();
         (0..hd)
-            .map(|e| (lo..=p).zip(&w).map(|(j, w)| w / sum * r(kv(j, e).1)).sum())
+            .map(|e| {
+                (lo..=p)
+                    .zip(&w)
+                    .map(|(j, w)| r((w / sum) as f32) * r(kv(j, e).1))
+                    .sum()
+            })
             .collect()
     }
 
