@@ -276,14 +276,14 @@ fn block32<const F: u8>(b: &[u8]) -> [int8x16_t; 2] {
     let (lo, hi) = (vandq_u8(q, m4), vshrq_n_u8::<4>(q));
     match F {
         F_Q4_0 => [lo, hi].map(|v| vsubq_s8(vreinterpretq_s8_u8(v), vdupq_n_s8(8))),
-        F_Q4_1 => [lo, hi].map(vreinterpretq_s8_u8),
+        F_Q4_1 => [lo, hi].map(|v| vreinterpretq_s8_u8(v)),
         F_Q5_1 => {
             let qh = u32::from_le_bytes([b[4], b[5], b[6], b[7]]);
             [
                 vorrq_u8(lo, fifth_bits(qh as u16)),
                 vorrq_u8(hi, fifth_bits((qh >> 16) as u16)),
             ]
-            .map(vreinterpretq_s8_u8)
+            .map(|v| vreinterpretq_s8_u8(v))
         }
         _ => {
             let t = load_i8(&IQ4NL_VALUES);
