@@ -287,8 +287,7 @@ fn block32<const F: u8>(b: &[u8]) -> [int8x16_t; 2] {
         }
         _ => {
             let t = load_i8(&IQ4NL_VALUES);
-            // SAFETY: a register-only base NEON instruction.
-            [lo, hi].map(|i| unsafe { vqtbl1q_s8(t, i) })
+            [lo, hi].map(|i| vqtbl1q_s8(t, i))
         }
     }
 }
@@ -412,13 +411,10 @@ pub unsafe fn iq4xs(w: &[u8], a: &[A256]) -> f32 {
         let mut sum = vdupq_n_s32(0);
         for ib in 0..8 {
             let q = load_u8(&b[8 + 16 * ib..]);
-            // SAFETY: register-only base NEON instructions.
-            let (lo, hi) = unsafe {
-                (
-                    vqtbl1q_s8(t, vandq_u8(q, m4)),
-                    vqtbl1q_s8(t, vshrq_n_u8::<4>(q)),
-                )
-            };
+            let (lo, hi) = (
+                vqtbl1q_s8(t, vandq_u8(q, m4)),
+                vqtbl1q_s8(t, vshrq_n_u8::<4>(q)),
+            );
             let dot = sdot(
                 sdot(vdupq_n_s32(0), lo, load_i8(&y.qs[32 * ib..])),
                 hi,
