@@ -323,6 +323,12 @@ fn edit_with_the_real_small_model_never_writes_on_dry_run() {
         let n = r.as_str().unwrap().chars().count();
         assert!(n < 96 * 16, "a {n}-character reply under --max-tokens 96");
     }
+    // The generation's figures are at the top whether or not edits came.
+    assert!(
+        json["stats"]["generated_tokens"].as_u64().unwrap() > 0,
+        "{json}"
+    );
+    assert!(json["stats"]["drafted_tokens"].as_u64().is_some(), "{json}");
     // The 270M model's edit may or may not apply; the outcome is reported either way.
     match out.status.code() {
         Some(0) => assert!(!json["files"].as_array().unwrap().is_empty(), "{json}"),

@@ -219,6 +219,10 @@ fn ask_in_a_new_process_reads_the_snapshot_the_last_one_saved() {
             "Add a docstring to helper_5",
             "--json",
             "--no-tools",
+            // Enough to draft from the echoed prompt; unbounded, the base
+            // model echoes 1,024 tokens (three minutes of a debug build).
+            "--max-tokens",
+            "64",
             "--model",
             m.to_str().unwrap(),
         ],

@@ -127,6 +127,13 @@ pub fn finish(
                 report[key] = v;
             }
         }
+        // The generation's figures sit at the top, as in `locus ask` and in
+        // an edit that proposed nothing (and stay under `model` too).
+        for key in ["stats", "reused_prefix_tokens", "reused_prefix_from"] {
+            if let Some(v) = extra.get(key) {
+                report[key] = v.clone();
+            }
+        }
         report["model"] = extra;
     }
     let done = |report: Value, code: ExitCode| Finished {
