@@ -5,8 +5,13 @@ ratios as a Markdown table. Called by scripts/bench-runtime (CPU) and
 scripts/bench-runtime-gpu (CUDA, on a GPU machine).
 
 usage: bench_runtime.py MODEL THREADS [--locus BIN] [--gpu] [--no-followup]
+LOCUS_BENCH_FUNCTIONS (default 14: about 1,000 tokens) sets the prompt's
+length, LOCUS_BENCH_TOKENS (default 64) how many tokens are generated.
+llama.cpp runs in this process, so its peak RSS is this process's (the
+Python interpreter's ~0.05 GiB included); each locus run is a process of
+its own and reports its own.
 """
-import json, os, subprocess, sys, time
+import json, os, resource, subprocess, sys, time
 import llama_cpp
 
 args = sys.argv[1:]
@@ -18,10 +23,10 @@ body = "".join(
     f"def handler_{i}(request, db):\n    record = db.fetch('items', request.params['id'])\n"
     f"    if record is None:\n        raise KeyError('no item %s' % request.params['id'])\n"
     f"    record.count += {i}\n    db.save(record)\n    return record\n\n"
-    for i in range(14))
+    for i in range(int(os.environ.get("LOCUS_BENCH_FUNCTIONS", "14"))))
 prompt = body + "def handler_summary(request, db):\n"
 follow = body + "def handler_cleanup(request, db):\n"
-N = 64
+N = int(os.environ.get("LOCUS_BENCH_TOKENS", "64"))
 
 def locus(p, extra=()):
     out = subprocess.run([locus_bin, "generate", "--model", model, "--raw", "--prompt", p,
@@ -85,7 +90,8 @@ print(f"machine: {where}{cpu}; threads {threads}; model {os.path.basename(model)
 print()
 print("| | prefill tok/s | decode tok/s | TTFT ms | TTFT follow-up ms (prefix cache) | peak RSS MiB |")
 print("| --- | --- | --- | --- | --- | --- |")
-print(f"| llama.cpp | {l['prefill_tokens_per_s']:.0f} | {l['decode_tokens_per_s']:.1f} | {l['ttft_ms']:.0f} | {lf['ttft_ms']:.0f} | |")
+llama_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(f"| llama.cpp | {l['prefill_tokens_per_s']:.0f} | {l['decode_tokens_per_s']:.1f} | {l['ttft_ms']:.0f} | {lf['ttft_ms']:.0f} | {llama_rss/2**20:.0f} |")
 cached = f"{of['ttft_ms_cached']:.0f}" if of else ""
 print(f"| locus | {o['prefill_tokens_per_s']:.0f} | {o['decode_tokens_per_s']:.1f} | {o['ttft_ms']:.0f} | {cached} | {o['peak_rss_bytes']/2**20:.0f} |")
 print(f"| ratio locus/llama.cpp (speed, medians) | {o['prefill_tokens_per_s']/l['prefill_tokens_per_s']:.2f}x | {o['decode_tokens_per_s']/l['decode_tokens_per_s']:.2f}x | | | |")

@@ -24,7 +24,8 @@ import sys
 import numpy as np
 import gguf
 
-ARCH = "gemma4"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from gemma4_gguf import ARCH, add_metadata  # noqa: E402
 
 
 def env(name, default, kind=int):
@@ -43,77 +44,14 @@ SEED = env("TINY_SEED", 1234)
 PARTIAL = 0.25
 
 
-def vocab():
-    tokens, types = [], []
-    def add(t, ty):
-        tokens.append(t)
-        types.append(ty)
-    N, UNK, CTRL, USER, BYTE = 1, 2, 3, 4, 6
-    for t in ["<pad>", "<eos>", "<bos>"]:
-        add(t, CTRL)
-    add("<unk>", UNK)
-    for t in ["<|turn>", "<turn|>", "<|think|>"]:
-        add(t, CTRL)
-    # Tool calling's tokens, as in the real vocabulary.
-    for t in ["<|tool>", "<tool|>", "<|tool_call>", "<tool_call|>", "<|tool_response>", "<tool_response|>", '<|"|>']:
-        add(t, CTRL)
-    for t in ["<|channel>", "<channel|>"]:
-        add(t, USER)
-    for b in range(256):
-        add(f"<0x{b:02X}>", BYTE)
-    chars = list("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.,:;()[]{}=+-*/_'\"!?<>#") + ["▁", "\n", "\n\n"]
-    for c in chars:
-        add(c, N)
-    merges = [("t", "h"), ("th", "e"), ("▁", "the"), ("i", "n"), ("▁", "in"), ("e", "r"), ("▁", "t"),
-              ("o", "n"), ("▁", "a"), ("r", "e"), ("▁", "s"), ("e", "s"), ("f", "n"), ("▁", "fn")]
-    for l, r in merges:
-        add(l + r, N)
-    return tokens, types, [f"{l} {r}" for l, r in merges]
-
-
 def main():
     out = sys.argv[1]
     rng = np.random.default_rng(SEED)
-    tokens, types, merges = vocab()
-    n_vocab = len(tokens)
-    swa = [(i % 6) != 5 for i in range(N_LAYER)]
-    assert not swa[-1], "the last layer is full attention"
-
     w = gguf.GGUFWriter(out, ARCH)
-    w.add_name("tiny-gemma4-unified")
-    w.add_uint32(f"{ARCH}.block_count", N_LAYER)
-    w.add_uint32(f"{ARCH}.context_length", 4096)
-    w.add_uint32(f"{ARCH}.embedding_length", HIDDEN)
-    w.add_uint32(f"{ARCH}.feed_forward_length", FFN)
-    w.add_uint32(f"{ARCH}.attention.head_count", N_HEAD)
-    w.add_array(f"{ARCH}.attention.head_count_kv", [KV_SWA if s else KV_FULL for s in swa])
-    w.add_uint32(f"{ARCH}.attention.key_length", HD_FULL)
-    w.add_uint32(f"{ARCH}.attention.value_length", HD_FULL)
-    w.add_uint32(f"{ARCH}.attention.key_length_swa", HD_SWA)
-    w.add_uint32(f"{ARCH}.attention.value_length_swa", HD_SWA)
-    w.add_uint32(f"{ARCH}.attention.sliding_window", WINDOW)
-    w.add_array(f"{ARCH}.attention.sliding_window_pattern", swa)
-    w.add_float32(f"{ARCH}.attention.layer_norm_rms_epsilon", 1e-6)
-    w.add_float32(f"{ARCH}.rope.freq_base", 1_000_000.0)
-    w.add_float32(f"{ARCH}.rope.freq_base_swa", 10_000.0)
-    w.add_uint32(f"{ARCH}.rope.dimension_count", HD_FULL)
-    w.add_uint32(f"{ARCH}.rope.dimension_count_swa", HD_SWA)
-    w.add_float32(f"{ARCH}.final_logit_softcapping", 30.0)
-    w.add_uint32(f"{ARCH}.attention.shared_kv_layers", 0)
-    w.add_uint32(f"{ARCH}.embedding_length_per_layer_input", 0)
-    w.add_uint32("general.file_type", 7)
-
-    w.add_string("tokenizer.ggml.model", "gemma4")
-    w.add_array("tokenizer.ggml.tokens", tokens)
-    w.add_array("tokenizer.ggml.scores", [0.0] * n_vocab)
-    w.add_array("tokenizer.ggml.token_type", types)
-    w.add_array("tokenizer.ggml.merges", merges)
-    w.add_uint32("tokenizer.ggml.bos_token_id", 2)
-    w.add_uint32("tokenizer.ggml.eos_token_id", 1)
-    w.add_uint32("tokenizer.ggml.unknown_token_id", 3)
-    w.add_uint32("tokenizer.ggml.padding_token_id", 0)
-    w.add_bool("tokenizer.ggml.add_bos_token", True)
-    w.add_bool("tokenizer.ggml.add_space_prefix", False)
+    swa, n_vocab = add_metadata(
+        w, name="tiny-gemma4-unified", n_layer=N_LAYER, hidden=HIDDEN, ffn=FFN, n_head=N_HEAD, kv_swa=KV_SWA,
+        kv_full=KV_FULL, hd_swa=HD_SWA, hd_full=HD_FULL, window=WINDOW, context=4096, file_type=7)
+    assert not swa[-1], "the last layer is full attention"
 
     def f32(name, shape, scale=1.0, offset=0.0):
         data = (rng.standard_normal(shape) * scale + offset).astype(np.float32)

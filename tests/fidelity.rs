@@ -27,7 +27,11 @@ fn suite() -> &'static Value {
             None => {
                 use std::hash::{Hash, Hasher};
                 let mut h = std::collections::hash_map::DefaultHasher::new();
-                for s in ["scripts/fidelity.py", "scripts/make-tiny-gemma4.py"] {
+                for s in [
+                    "scripts/fidelity.py",
+                    "scripts/make-tiny-gemma4.py",
+                    "scripts/gemma4_gguf.py",
+                ] {
                     std::fs::read(root.join(s)).unwrap().hash(&mut h);
                 }
                 let dir = root.join(format!("target/fidelity-{:016x}", h.finish()));
