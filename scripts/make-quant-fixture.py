@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Write tests/fixtures/ggml-quants.bin: for each weight format locus runs
-besides the ones candle can quantize, weights quantized by ggml's own
+"""Write tests/fixtures/ggml-quants.bin: for each weight format locus runs,
+weights quantized by ggml's own
 quantizer (ggml_quantize_chunk), ggml's dequantization of them (the type's
 to_float) and ggml's dot products with two activation rows (the CPU
 backend's vec_dot after its own activation quantization), through ctypes on
@@ -56,8 +56,10 @@ base.ggml_row_size.argtypes = [ctypes.c_int, ctypes.c_int64]
 if hasattr(cpu, "ggml_cpu_init"):
     cpu.ggml_cpu_init()
 
-# Q4_0, Q4_1, Q5_1, Q2_K, Q3_K, IQ4_NL, IQ4_XS
-TYPES = [2, 3, 7, 10, 11, 20, 23]
+# Q4_0, Q4_1, Q5_1, Q2_K, Q3_K, IQ4_NL, IQ4_XS, then the formats candle can
+# quantize too (Q5_0, Q8_0, Q4_K, Q5_K, Q6_K, F16, BF16), so the kernels'
+# own crate checks every kernel set without candle (scripts/test-aarch64).
+TYPES = [2, 3, 7, 10, 11, 20, 23, 6, 8, 12, 13, 14, 1, 30]
 ROWS, COLS, TOKENS = 4, 512, 2
 
 

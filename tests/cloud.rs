@@ -573,22 +573,7 @@ impl Drop for LlamaServer {
 /// llama.cpp's OpenAI-compatible server (llama-cpp-python) serving the small
 /// model on loopback; built by scripts/build-llama-cpp when missing.
 fn llama_server(model: &std::path::Path) -> (LlamaServer, u16) {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let python = root.join(".venv-llama/bin/python");
-    let ok = python.exists()
-        && Command::new(&python)
-            .args(["-c", "import llama_cpp.server.app"])
-            .status()
-            .is_ok_and(|s| s.success());
-    if !ok {
-        let st = Command::new(root.join("scripts/build-llama-cpp"))
-            .status()
-            .unwrap();
-        assert!(
-            st.success(),
-            "scripts/build-llama-cpp failed: this test needs llama.cpp's server"
-        );
-    }
+    let python = crate::util::llama_python();
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

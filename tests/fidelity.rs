@@ -11,6 +11,7 @@
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
+use crate::util::ids;
 use candle_core::Device;
 use locus::model::local::LocalModel;
 use serde_json::Value;
@@ -36,12 +37,7 @@ fn suite() -> &'static Value {
                 }
                 let dir = root.join(format!("target/fidelity-{:016x}", h.finish()));
                 if !dir.join("fidelity.json").exists() {
-                    let ok = std::process::Command::new(root.join("scripts/build-llama-cpp"))
-                        .status()
-                        .unwrap()
-                        .success();
-                    assert!(ok, "scripts/build-llama-cpp failed");
-                    let ok = std::process::Command::new(root.join(".venv-llama/bin/python"))
+                    let ok = std::process::Command::new(crate::util::llama_python())
                         .env("GEMMA3", crate::util::test_model())
                         .arg(root.join("scripts/fidelity.py"))
                         .arg(&dir)
@@ -55,14 +51,6 @@ fn suite() -> &'static Value {
         };
         serde_json::from_str(&std::fs::read_to_string(dir.join("fidelity.json")).unwrap()).unwrap()
     })
-}
-
-fn ids(v: &Value) -> Vec<u32> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_u64().unwrap() as u32)
-        .collect()
 }
 
 fn top(v: &Value) -> Vec<(usize, f32)> {

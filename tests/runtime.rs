@@ -12,7 +12,7 @@ use locus::model::local::{GenerateRequest, LocalModel, SamplerConfig};
 use locus::model::{Cancel, Event, GenStats};
 use serde_json::Value;
 
-use crate::util::{Sandbox, stderr, stdout, test_model};
+use crate::util::{Sandbox, ids, stderr, stdout, test_model};
 
 /// A top-1 disagreement is only an error where llama.cpp's own top-2 margin
 /// exceeds this (below it, quantization noise may legitimately flip the order).
@@ -58,14 +58,6 @@ fn gemma3() -> &'static LocalModel {
 fn tiny_gemma4_path(variant: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join(format!("tests/fixtures/tiny-gemma4{variant}.gguf"))
-}
-
-fn ids(v: &Value) -> Vec<u32> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_u64().unwrap() as u32)
-        .collect()
 }
 
 fn generate(model: &LocalModel, tokens: Vec<u32>, max: usize) -> (Vec<u32>, String, GenStats) {

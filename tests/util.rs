@@ -65,6 +65,15 @@ impl Sandbox {
     }
 }
 
+/// A JSON array of token ids (the reference scripts' output).
+pub fn ids(v: &serde_json::Value) -> Vec<u32> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_u64().unwrap() as u32)
+        .collect()
+}
+
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
@@ -104,6 +113,29 @@ pub fn test_model() -> PathBuf {
             "scripts/fetch-test-model failed: the runtime tests need the small model"
         );
         path
+    })
+    .clone()
+}
+
+/// The Python of llama.cpp's build (llama-cpp-python with its server, mtmd
+/// and gguf), built by scripts/build-llama-cpp on first use.
+pub fn llama_python() -> PathBuf {
+    static PATH: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    PATH.get_or_init(|| {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let python = root.join(".venv-llama/bin/python");
+        let ok = python.exists()
+            && Command::new(&python)
+                .args(["-c", "import llama_cpp.server.app, gguf"])
+                .status()
+                .is_ok_and(|s| s.success());
+        if !ok {
+            let st = Command::new(root.join("scripts/build-llama-cpp"))
+                .status()
+                .unwrap();
+            assert!(st.success(), "scripts/build-llama-cpp failed");
+        }
+        python
     })
     .clone()
 }

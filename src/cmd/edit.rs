@@ -90,36 +90,6 @@ pub fn run(ws: &Workspace, args: &EditArgs) -> anyhow::Result<ExitCode> {
             errln!("{}", crate::route::advice(reason));
         }
     }
-    if out.proposal.changes.is_empty() && out.proposal.failures.is_empty() {
-        if json_mode {
-            outln!(
-                "{}",
-                json!({
-                    "applied": false,
-                    "files": [],
-                    "failures": [],
-                    "replies": out.replies,
-                    "advice": out.advice.as_ref().map(crate::route::advice),
-                    "stats": out.stats,
-                    "reused_prefix_tokens": out.stats.reused_prefix_tokens,
-                    "reused_prefix_from": out.stats.reused_prefix_from,
-                })
-            );
-        } else {
-            errln!(
-                "the model proposed no edits; try naming the file with --file, or a more precise instruction"
-            );
-        }
-        return Ok(ExitCode::from(1));
-    }
-    let mode = Mode {
-        removal_asked: crate::edit::asks_to_remove(&args.instruction),
-        dry_run: args.dry_run,
-        yes: args.yes,
-        json: json_mode,
-        stage: args.stage,
-        checks: !args.no_check,
-    };
     let shown: Vec<&str> = out
         .context
         .parts
@@ -138,6 +108,29 @@ pub fn run(ws: &Workspace, args: &EditArgs) -> anyhow::Result<ExitCode> {
         "reused_prefix_tokens": out.stats.reused_prefix_tokens,
         "reused_prefix_from": out.stats.reused_prefix_from,
     });
+    if out.proposal.changes.is_empty() && out.proposal.failures.is_empty() {
+        if json_mode {
+            // The same report as an applied edit's, with nothing applied.
+            let mut report = extra;
+            report["applied"] = json!(false);
+            report["files"] = json!([]);
+            report["failures"] = json!([]);
+            outln!("{report}");
+        } else {
+            errln!(
+                "the model proposed no edits; try naming the file with --file, or a more precise instruction"
+            );
+        }
+        return Ok(ExitCode::from(1));
+    }
+    let mode = Mode {
+        removal_asked: crate::edit::asks_to_remove(&args.instruction),
+        dry_run: args.dry_run,
+        yes: args.yes,
+        json: json_mode,
+        stage: args.stage,
+        checks: !args.no_check,
+    };
     let mut done = finish(
         &mut wb,
         out.proposal,

@@ -12,7 +12,7 @@ use candle_core::quantized::{GgmlDType, QTensor, ggml_file};
 
 use super::LocalError;
 use super::gguf_header::{self, TensorInfo};
-use super::kernels::{Format, dequant};
+use super::kernels::{Format, dequant, format_of};
 use super::tensor_type::TensorType;
 
 pub struct Gguf {
@@ -184,7 +184,7 @@ impl Gguf {
         let t = match info.ty.candle() {
             Some(dtype) => ggml_file::qtensor_from_ggml(dtype, bytes, info.dims.clone(), device),
             None => {
-                let format = Format::of(info.ty).expect("every type locus runs has a format");
+                let format = format_of(info.ty).expect("every type locus runs has a format");
                 let mut values = vec![0f32; info.elements()];
                 dequant::row(format, bytes, &mut values);
                 let half: Vec<u8> = values
@@ -204,7 +204,7 @@ impl Gguf {
     /// is not a matrix.
     pub fn raw(&self, name: &str) -> Result<Option<RawWeight>, LocalError> {
         let (info, bytes, start) = self.bytes(name)?;
-        let (Some(format), &[rows, cols]) = (Format::of(info.ty), &info.dims[..]) else {
+        let (Some(format), &[rows, cols]) = (format_of(info.ty), &info.dims[..]) else {
             return Ok(None);
         };
         let w = RawWeight {

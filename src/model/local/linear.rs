@@ -9,7 +9,7 @@ use candle_core::{DType, Device, Module, Tensor};
 
 use super::LocalError;
 use super::gguf::Gguf;
-use super::kernels::{ActBuf, QWeight, enabled, matmul_many, matmul_many_into, table};
+use super::kernels::{ActBuf, QWeight, enabled, matmul_many, matmul_many_into, qweight, table};
 
 pub enum Linear {
     Own(QWeight),
@@ -45,7 +45,7 @@ impl Linear {
     }
 
     pub fn from_arc(t: Arc<QTensor>) -> Result<Linear, LocalError> {
-        Ok(match QWeight::new(t.clone()) {
+        Ok(match qweight(t.clone()) {
             Some(w) => Linear::Own(w),
             None => Linear::Candle(QMatMul::from_arc(t)?),
         })

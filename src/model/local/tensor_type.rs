@@ -31,6 +31,25 @@ pub enum TensorType {
 pub const RUNS: &str =
     "F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS";
 
+/// The types candle stores, one row each way.
+const CANDLE: [(TensorType, GgmlDType); 15] = [
+    (TensorType::F32, GgmlDType::F32),
+    (TensorType::F16, GgmlDType::F16),
+    (TensorType::BF16, GgmlDType::BF16),
+    (TensorType::Q4_0, GgmlDType::Q4_0),
+    (TensorType::Q4_1, GgmlDType::Q4_1),
+    (TensorType::Q5_0, GgmlDType::Q5_0),
+    (TensorType::Q5_1, GgmlDType::Q5_1),
+    (TensorType::Q8_0, GgmlDType::Q8_0),
+    (TensorType::Q8_1, GgmlDType::Q8_1),
+    (TensorType::Q2K, GgmlDType::Q2K),
+    (TensorType::Q3K, GgmlDType::Q3K),
+    (TensorType::Q4K, GgmlDType::Q4K),
+    (TensorType::Q5K, GgmlDType::Q5K),
+    (TensorType::Q6K, GgmlDType::Q6K),
+    (TensorType::Q8K, GgmlDType::Q8K),
+];
+
 impl TensorType {
     pub fn from_id(id: u32) -> TensorType {
         use TensorType::*;
@@ -56,25 +75,13 @@ impl TensorType {
         }
     }
 
+    /// The type of a tensor candle holds (every candle type is one of ggml's).
     pub fn from_candle(d: GgmlDType) -> TensorType {
-        use TensorType::*;
-        match d {
-            GgmlDType::F32 => F32,
-            GgmlDType::F16 => F16,
-            GgmlDType::BF16 => BF16,
-            GgmlDType::Q4_0 => Q4_0,
-            GgmlDType::Q4_1 => Q4_1,
-            GgmlDType::Q5_0 => Q5_0,
-            GgmlDType::Q5_1 => Q5_1,
-            GgmlDType::Q8_0 => Q8_0,
-            GgmlDType::Q8_1 => Q8_1,
-            GgmlDType::Q2K => Q2K,
-            GgmlDType::Q3K => Q3K,
-            GgmlDType::Q4K => Q4K,
-            GgmlDType::Q5K => Q5K,
-            GgmlDType::Q6K => Q6K,
-            GgmlDType::Q8K => Q8K,
-        }
+        CANDLE
+            .iter()
+            .find(|(_, c)| *c == d)
+            .map(|(t, _)| *t)
+            .expect("every candle type is in CANDLE")
     }
 
     /// ggml's name for the type (`Q4_K`, `IQ4_XS`, `IQ2_XXS`, …).
@@ -149,31 +156,13 @@ impl TensorType {
 
     /// candle's type for it, where candle has one.
     pub fn candle(self) -> Option<GgmlDType> {
-        use TensorType::*;
-        Some(match self {
-            F32 => GgmlDType::F32,
-            F16 => GgmlDType::F16,
-            BF16 => GgmlDType::BF16,
-            Q4_0 => GgmlDType::Q4_0,
-            Q4_1 => GgmlDType::Q4_1,
-            Q5_0 => GgmlDType::Q5_0,
-            Q5_1 => GgmlDType::Q5_1,
-            Q8_0 => GgmlDType::Q8_0,
-            Q8_1 => GgmlDType::Q8_1,
-            Q2K => GgmlDType::Q2K,
-            Q3K => GgmlDType::Q3K,
-            Q4K => GgmlDType::Q4K,
-            Q5K => GgmlDType::Q5K,
-            Q6K => GgmlDType::Q6K,
-            Q8K => GgmlDType::Q8K,
-            IQ4NL | IQ4XS | Other(_) => return None,
-        })
+        CANDLE.iter().find(|(t, _)| *t == self).map(|(_, c)| *c)
     }
 
     /// Whether a weight matrix of this type is multiplied by locus's own
     /// kernels (SIMD where the CPU has it).
     pub fn fast(self) -> bool {
-        crate::model::local::kernels::Format::of(self).is_some()
+        crate::model::local::kernels::format_of(self).is_some()
     }
 
     /// Whether locus runs a tensor of this type at all.
@@ -204,5 +193,38 @@ mod tests {
         assert_eq!(TensorType::from_id(16).name(), "IQ2_XXS");
         assert!(!TensorType::from_id(16).runs());
         assert!(TensorType::IQ4XS.runs() && TensorType::IQ4XS.candle().is_none());
+    }
+
+    #[test]
+    fn every_candle_type_maps_both_ways() {
+        // An exhaustive match: a type candle adds fails to compile here
+        // until CANDLE has a row for it.
+        let all = |d: GgmlDType| match d {
+            GgmlDType::F32
+            | GgmlDType::F16
+            | GgmlDType::BF16
+            | GgmlDType::Q4_0
+            | GgmlDType::Q4_1
+            | GgmlDType::Q5_0
+            | GgmlDType::Q5_1
+            | GgmlDType::Q8_0
+            | GgmlDType::Q8_1
+            | GgmlDType::Q2K
+            | GgmlDType::Q3K
+            | GgmlDType::Q4K
+            | GgmlDType::Q5K
+            | GgmlDType::Q6K
+            | GgmlDType::Q8K => d,
+        };
+        for (t, c) in CANDLE {
+            assert_eq!(TensorType::from_candle(all(c)), t);
+            assert_eq!(t.candle(), Some(c));
+        }
+        let ids: std::collections::HashSet<_> = CANDLE.iter().map(|(t, _)| *t).collect();
+        assert_eq!(ids.len(), CANDLE.len(), "one row per type");
+        // 15 distinct candle types: all of the match's variants.
+        for (_, c) in CANDLE {
+            assert_eq!(CANDLE.iter().filter(|(_, d)| *d == c).count(), 1);
+        }
     }
 }

@@ -3,7 +3,7 @@
 //! reference the tests compare ggml's own dequantization with.
 
 use candle_core::quantized::GgmlType;
-use candle_core::quantized::k_quants::{BlockQ4K, BlockQ5K, BlockQ6K};
+use candle_core::quantized::k_quants::{BlockQ4K, BlockQ5_0, BlockQ5K, BlockQ6K, BlockQ8_0};
 
 use super::Format;
 use super::blocks;
@@ -39,29 +39,8 @@ pub fn row(format: Format, bytes: &[u8], out: &mut [f32]) {
         return;
     }
     match format {
-        Format::Q8_0 => {
-            for (b, o) in bytes.chunks_exact(34).zip(out.chunks_exact_mut(32)) {
-                let d = f16_at(b, 0);
-                for (o, &x) in o.iter_mut().zip(&b[2..]) {
-                    *o = d * f32::from(x as i8);
-                }
-            }
-        }
-        Format::Q5_0 => {
-            for (b, o) in bytes.chunks_exact(22).zip(out.chunks_exact_mut(32)) {
-                let d = f16_at(b, 0);
-                let qh = u32::from_le_bytes([b[2], b[3], b[4], b[5]]);
-                for (i, o) in o.iter_mut().enumerate() {
-                    let nib = if i < 16 {
-                        b[6 + i] & 0xF
-                    } else {
-                        b[6 + i - 16] >> 4
-                    };
-                    let v = i32::from(nib) | ((((qh >> i) & 1) as i32) << 4);
-                    *o = d * (v - 16) as f32;
-                }
-            }
-        }
+        Format::Q8_0 => via_candle::<BlockQ8_0>(bytes, out),
+        Format::Q5_0 => via_candle::<BlockQ5_0>(bytes, out),
         Format::F16 => {
             for (b, o) in bytes.chunks_exact(2).zip(out) {
                 *o = f16_at(b, 0);

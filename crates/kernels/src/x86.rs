@@ -12,12 +12,12 @@ macro_rules! x86_kernels {
     ($feat:tt, $isa:expr, |$u:ident, $s:ident| $dot:block) => {
         use std::arch::x86_64::*;
 
-        use crate::model::local::kernels::act::{A32, A256};
-        use crate::model::local::kernels::blocks::{IQ4NL_VALUES, iq4xs_scale, q3k_scales};
-        use crate::model::local::kernels::scalar::scales_mins_k4;
-        use crate::model::local::kernels::{F_IQ4NL, F_Q4_0, F_Q4_1, F_Q5_1};
-        use crate::model::local::kernels::unpack::Row;
-        use crate::model::local::kernels::{Isa, Table};
+        use crate::act::{A32, A256};
+        use crate::blocks::{IQ4NL_VALUES, iq4xs_scale, q3k_scales};
+        use crate::scalar::scales_mins_k4;
+        use crate::{F_IQ4NL, F_Q4_0, F_Q4_1, F_Q5_1};
+        use crate::unpack::Row;
+        use crate::{Isa, Table};
 
         /// `Σ u[i] * s[i]` over each four bytes (u unsigned, s signed), as i32 lanes.
         #[inline]
@@ -184,7 +184,7 @@ macro_rules! x86_kernels {
                 };
                 acc = _mm256_fmadd_ps(wv, xv, acc);
             }
-            hsum_ps(acc) + crate::model::local::kernels::scalar::f16_row(&w[2 * n..], &x[n..])
+            hsum_ps(acc) + crate::scalar::f16_row(&w[2 * n..], &x[n..])
         }
 
         /// # Safety
@@ -207,7 +207,7 @@ macro_rules! x86_kernels {
                 };
                 acc = _mm256_fmadd_ps(wv, xv, acc);
             }
-            hsum_ps(acc) + crate::model::local::kernels::scalar::bf16_row(&w[2 * n..], &x[n..])
+            hsum_ps(acc) + crate::scalar::bf16_row(&w[2 * n..], &x[n..])
         }
 
         /// # Safety

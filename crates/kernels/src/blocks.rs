@@ -148,12 +148,6 @@ pub fn iq4xs(b: &[u8]) -> Dec256 {
     }
 }
 
-/// ggml's block_q8_1 sum: `d * Σ qs` kept in f16.
-#[inline]
-pub fn a32_sum(y: &A32) -> f32 {
-    y.s
-}
-
 fn dot32(w: &[u8], size: usize, a: &[A32], dec: fn(&[u8]) -> Dec32) -> f32 {
     let mut acc = 0f32;
     for (b, y) in w.chunks_exact(size).zip(a) {
@@ -163,7 +157,7 @@ fn dot32(w: &[u8], size: usize, a: &[A32], dec: fn(&[u8]) -> Dec32) -> f32 {
                 .zip(&y.qs)
                 .map(|(&x, &q)| i32::from(x) * i32::from(q))
                 .sum();
-        acc += k.d * y.d * sumi as f32 + k.m * a32_sum(y);
+        acc += k.d * y.d * sumi as f32 + k.m * y.s;
     }
     acc
 }

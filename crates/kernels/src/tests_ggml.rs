@@ -1,0 +1,97 @@
+//! Every kernel set against ggml itself: weights quantized by ggml's
+//! quantizer and its CPU dot products (tests/fixtures/ggml-quants.bin, by
+//! `scripts/make-quant-fixture.py`). On aarch64 (scripts/test-aarch64,
+//! under qemu) this checks the NEON kernels.
+
+use super::*;
+
+use crate::ggml_fixture::cases;
+
+/// Every kernel set, one token and several (the prompt kernels), against
+/// ggml's own dot products of the same weights. locus quantizes the
+/// activations as ggml does (Q8_0, Q8_1, Q8_K), so only the order of the
+/// float sums differs: measured, at most 5e-8 of the products' magnitude.
+#[test]
+fn every_kernel_set_matches_ggmls_dot_products() {
+    for c in cases() {
+        let f = c.format;
+        let tol = 1e-6;
+        let mut worst = 0f32;
+        let w = QWeight::from_bytes(f, c.rows, c.cols, c.bytes.clone()).unwrap();
+        // The tokens repeated to make a prompt (four at a time and a rest).
+        let reps = 3;
+        let x: Vec<f32> = (0..reps).flat_map(|_| c.x.iter().copied()).collect();
+        for k in tables() {
+            for t in [1, c.tokens * reps] {
+                let got = w.matmul_with(k, &x[..t * c.cols], t);
+                for ti in 0..t {
+                    let tok = ti % c.tokens;
+                    let xr = &c.x[tok * c.cols..(tok + 1) * c.cols];
+                    for r in 0..c.rows {
+                        let wr = &c.deq[r * c.cols..(r + 1) * c.cols];
+                        let scale: f32 = wr.iter().zip(xr).map(|(a, b)| (a * b).abs()).sum();
+                        let want = c.dots[tok * c.rows + r];
+                        let g = got[ti * c.rows + r];
+                        worst = worst.max((g - want).abs() / scale);
+                        assert!(
+                            (g - want).abs() <= tol * scale,
+                            "{:?} {} t={t} token {ti} row {r}: {g} vs ggml {want} (scale {scale})",
+                            f,
+                            k.isa.name()
+                        );
+                    }
+                }
+            }
+        }
+        eprintln!("{:?}: worst |locus - ggml| / Σ|w·x| = {worst:.2e}", f);
+    }
+}
+
+/// A per-token product gives each token its lone product's bits on every
+/// kernel set, and the 256-value formats' prompt kernels round as their
+/// one-token kernels.
+#[test]
+fn products_per_token_are_bit_identical() {
+    for c in cases() {
+        let f = c.format;
+        let w = QWeight::from_bytes(f, c.rows, c.cols, c.bytes.clone()).unwrap();
+        let t = 7;
+        let x: Vec<f32> = (0..t)
+            .flat_map(|i| {
+                c.x[(i % c.tokens) * c.cols..][..c.cols]
+                    .iter()
+                    .map(move |v| v * (1.0 + i as f32 / 8.0))
+            })
+            .collect();
+        for k in tables() {
+            let mut all = vec![0f32; t * c.rows];
+            let mut buf = ActBuf {
+                per_token: true,
+                ..ActBuf::default()
+            };
+            matmul_many_into(k, &[&w], &x, t, &mut buf, &mut [&mut all]);
+            let tiled = w.matmul_with(k, &x, t);
+            for ti in 0..t {
+                let one = w.matmul_with(k, &x[ti * c.cols..(ti + 1) * c.cols], 1);
+                for r in 0..c.rows {
+                    assert_eq!(
+                        all[ti * c.rows + r].to_bits(),
+                        one[r].to_bits(),
+                        "{:?} {}",
+                        f,
+                        k.isa.name()
+                    );
+                    if f.k() {
+                        assert_eq!(
+                            tiled[ti * c.rows + r].to_bits(),
+                            one[r].to_bits(),
+                            "{:?} {} tiled",
+                            f,
+                            k.isa.name()
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
