@@ -8,9 +8,16 @@ ARCH = "gemma4"
 NORMAL, UNKNOWN, CONTROL, USER_DEFINED, BYTE = 1, 2, 3, 4, 6
 
 
-def vocab(size=None):
+# The image and audio markers of the real vocabulary: begin, soft-token
+# placeholder, end.
+MEDIA = ["<|image>", "<|image|>", "<image|>", "<|audio>", "<|audio|>", "<audio|>"]
+
+
+def vocab(size=None, media=False):
     """The tiny vocabulary (controls, the chat and tool-calling tokens, bytes,
-    characters and a few merges), padded with plain tokens up to `size`."""
+    characters and a few merges; with `media`, the image and audio markers
+    after them, so the other tokens keep their ids), padded with plain
+    tokens up to `size`."""
     tokens, types = [], []
 
     def add(t, ty):
@@ -35,6 +42,9 @@ def vocab(size=None):
               ("o", "n"), ("▁", "a"), ("r", "e"), ("▁", "s"), ("e", "s"), ("f", "n"), ("▁", "fn")]
     for l, r in merges:
         add(l + r, NORMAL)
+    if media:
+        for t in MEDIA:
+            add(t, CONTROL)
     if size is not None:
         for i in range(size - len(tokens)):
             add(f"<unused{i}>", USER_DEFINED)
@@ -47,7 +57,7 @@ def sliding(n_layer):
 
 
 def add_metadata(w, *, name, n_layer, hidden, ffn, n_head, kv_swa, kv_full, hd_swa, hd_full, window,
-                 context, file_type, vocab_size=None):
+                 context, file_type, vocab_size=None, media=False):
     """The architecture's keys and the tokenizer, on a gguf.GGUFWriter."""
     swa = sliding(n_layer)
     w.add_name(name)
@@ -73,7 +83,7 @@ def add_metadata(w, *, name, n_layer, hidden, ffn, n_head, kv_swa, kv_full, hd_s
     w.add_uint32(f"{ARCH}.embedding_length_per_layer_input", 0)
     w.add_uint32("general.file_type", file_type)
 
-    tokens, types, merges = vocab(vocab_size)
+    tokens, types, merges = vocab(vocab_size, media)
     w.add_string("tokenizer.ggml.model", "gemma4")
     w.add_array("tokenizer.ggml.tokens", tokens)
     w.add_array("tokenizer.ggml.scores", [0.0] * len(tokens))

@@ -16,7 +16,9 @@ The fidelity suite (scripts/fidelity.py) varies the shape through the
 environment: TINY_LAYERS, TINY_HIDDEN, TINY_FFN, TINY_HEADS, TINY_KV_SWA,
 TINY_KV_FULL, TINY_HD_SWA, TINY_HD_FULL, TINY_WINDOW, TINY_QK_NORM (the q/k
 norm weights' mean: 0.25 soft attention, 1.0 and above sharp as in trained
-models), TINY_SEED; unset, each is the value below (the committed fixture).
+models), TINY_SEED, TINY_MEDIA (1: the vocabulary has the image and audio
+markers, for a model paired with scripts/make-tiny-gemma4-mmproj.py's
+projector); unset, each is the value below (the committed fixture).
 """
 import os
 import sys
@@ -41,6 +43,7 @@ HD_SWA, HD_FULL = env("TINY_HD_SWA", 32), env("TINY_HD_FULL", 64)
 WINDOW = env("TINY_WINDOW", 16)
 QK_NORM = env("TINY_QK_NORM", 0.25, float)
 SEED = env("TINY_SEED", 1234)
+MEDIA = env("TINY_MEDIA", 0) == 1
 PARTIAL = 0.25
 
 
@@ -50,7 +53,7 @@ def main():
     w = gguf.GGUFWriter(out, ARCH)
     swa, n_vocab = add_metadata(
         w, name="tiny-gemma4-unified", n_layer=N_LAYER, hidden=HIDDEN, ffn=FFN, n_head=N_HEAD, kv_swa=KV_SWA,
-        kv_full=KV_FULL, hd_swa=HD_SWA, hd_full=HD_FULL, window=WINDOW, context=4096, file_type=7)
+        kv_full=KV_FULL, hd_swa=HD_SWA, hd_full=HD_FULL, window=WINDOW, context=4096, file_type=7, media=MEDIA)
     assert not swa[-1], "the last layer is full attention"
 
     def f32(name, shape, scale=1.0, offset=0.0):

@@ -32,5 +32,6 @@ mod tui;
 mod tui_term;
 mod tui_terminal;
 mod util;
+mod vision;
 mod waiting;
 mod workbench;

@@ -25,6 +25,7 @@ pub mod template;
 pub mod tensor_type;
 pub mod threads;
 pub mod tokenizer;
+pub mod vision;
 
 use std::path::PathBuf;
 

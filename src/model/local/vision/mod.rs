@@ -1,0 +1,207 @@
+//! Images into Gemma 4: the "unified" vision projector (llama.cpp's
+//! `gemma4uv` mmproj), which has no encoder layers. Each 48 x 48 patch
+//! (the model's 16-pixel patches merged 3 x 3) goes through LayerNorm ->
+//! Linear with bias -> LayerNorm -> + its column's and row's position rows
+//! -> LayerNorm -> RMSNorm without scale -> Linear to the text model's
+//! width, and the rows replace the image's soft tokens in the prompt.
+//! Checked against llama.cpp's mtmd (`clip_graph_gemma4uv`) on generated
+//! projectors: tests/vision.rs.
+
+pub mod decode;
+pub mod prep;
+mod resize;
+
+use std::path::{Path, PathBuf};
+
+use candle_core::{D, DType, Device, Tensor};
+
+use super::LocalError;
+use super::gguf::Gguf;
+use super::linear::Linear;
+pub use decode::{MediaError, decode_image};
+pub use prep::{Budget, Patches, Rgb};
+
+/// The LayerNorms' epsilon: PyTorch's default, which llama.cpp fixes too
+/// (the GGUF's epsilon is the final RMSNorm's).
+const LN_EPS: f32 = 1e-5;
+
+/// Soft tokens an image may take: llama.cpp's floor for Gemma 4, and the
+/// model's default budget (Hugging Face's `max_soft_tokens`).
+pub const MIN_TOKENS: usize = 70;
+pub const DEFAULT_TOKENS: usize = 280;
+/// The budgets Gemma 4 was trained with.
+pub const BUDGETS: [usize; 5] = [70, 140, 280, 560, 1120];
+
+struct Norm {
+    weight: Tensor,
+    bias: Tensor,
+}
+
+impl Norm {
+    fn load(g: &Gguf, n: usize, device: &Device) -> Result<Norm, LocalError> {
+        let t = |s: &str| dense(g, &format!("v.patch_norm.{n}.{s}"), device);
+        Ok(Norm {
+            weight: t("weight")?,
+            bias: t("bias")?,
+        })
+    }
+
+    fn forward(&self, x: &Tensor) -> Result<Tensor, LocalError> {
+        Ok(candle_nn::ops::layer_norm(
+            x,
+            &self.weight,
+            &self.bias,
+            LN_EPS,
+        )?)
+    }
+}
+
+/// A loaded vision projector.
+pub struct Projector {
+    pub path: PathBuf,
+    /// Pixels on a side of one patch (one soft token).
+    pub side: usize,
+    /// The text model's width its rows have.
+    pub width: usize,
+    eps: f32,
+    mean: [f32; 3],
+    std: [f32; 3],
+    norm1: Norm,
+    embed: Linear,
+    bias: Tensor,
+    norm2: Norm,
+    /// [2 * positions, V]: the x rows, then the y rows.
+    pos: Tensor,
+    positions: usize,
+    norm3: Norm,
+    proj: Linear,
+    device: Device,
+}
+
+fn dense(g: &Gguf, name: &str, device: &Device) -> Result<Tensor, LocalError> {
+    Ok(g.tensor(name, device)?
+        .dequantize(device)?
+        .to_dtype(DType::F32)?)
+}
+
+impl Projector {
+    pub fn load(path: &Path, device: &Device) -> Result<Projector, LocalError> {
+        let g = Gguf::open(path)?;
+        let bad = |message: String| LocalError::Format {
+            path: path.into(),
+            message,
+        };
+        if g.arch()? != "clip" {
+            return Err(bad(format!(
+                "architecture `{}` is not a vision projector (mmproj)",
+                g.arch()?
+            )));
+        }
+        let kind = g
+            .str("clip.vision.projector_type")
+            .or_else(|_| g.str("clip.projector_type"))?;
+        if kind != "gemma4uv" {
+            return Err(bad(format!(
+                "projector type `{kind}`; locus runs Gemma 4's unified projector (gemma4uv)"
+            )));
+        }
+        if !g.bool("clip.has_vision_encoder").unwrap_or(false) {
+            return Err(bad("the projector has no vision part".into()));
+        }
+        let merge = g.u64("clip.vision.projector.scale_factor").unwrap_or(3) as usize;
+        let side = g.u64("clip.vision.patch_size")? as usize * merge;
+        let three = |key: &str, default: f32| -> Result<[f32; 3], LocalError> {
+            let Ok(a) = g.array(key) else {
+                return Ok([default; 3]);
+            };
+            let v: Vec<f32> = a.iter().filter_map(|v| v.to_f32().ok()).collect();
+            v.get(..3)
+                .and_then(|s| s.try_into().ok())
+                .ok_or_else(|| bad(format!("metadata `{key}` is not three floats")))
+        };
+        let pos = dense(&g, "v.position_embd.weight", device)?;
+        let v = pos.dim(D::Minus1)?;
+        let pos = pos.reshape(((), v))?;
+        let positions = pos.dim(0)? / 2;
+        let proj = Linear::load(&g, "mm.input_projection.weight", device)?;
+        let width = g
+            .tensors
+            .get("mm.input_projection.weight")
+            .map(|t| t.dims[0])
+            .ok_or_else(|| bad("no mm.input_projection.weight".into()))?;
+        let n_in = 3 * side * side;
+        let embed_dims = g.tensors.get("v.patch_embd.weight").map(|t| t.dims.clone());
+        if embed_dims.as_deref() != Some(&[v, n_in][..]) {
+            return Err(bad(format!(
+                "v.patch_embd.weight is {embed_dims:?}, not [{v}, {n_in}] for {side}-pixel patches"
+            )));
+        }
+        Ok(Projector {
+            path: path.into(),
+            side,
+            width,
+            eps: g.f32("clip.vision.attention.layer_norm_epsilon")?,
+            mean: three("clip.vision.image_mean", 0.0)?,
+            std: three("clip.vision.image_std", 1.0)?,
+            norm1: Norm::load(&g, 1, device)?,
+            embed: Linear::load(&g, "v.patch_embd.weight", device)?,
+            bias: dense(&g, "v.patch_embd.bias", device)?,
+            norm2: Norm::load(&g, 2, device)?,
+            pos,
+            positions,
+            norm3: Norm::load(&g, 3, device)?,
+            proj,
+            device: device.clone(),
+        })
+    }
+
+    /// The budget an image gets with at most `max_tokens` soft tokens.
+    pub fn budget(&self, max_tokens: usize) -> Budget {
+        Budget {
+            side: self.side,
+            min_tokens: MIN_TOKENS.min(max_tokens),
+            max_tokens,
+        }
+    }
+
+    /// The soft-token rows of `patches`: [cols * rows, width].
+    pub fn encode(&self, p: &Patches) -> Result<Tensor, LocalError> {
+        assert_eq!(p.side, self.side, "patches cut for this projector");
+        if p.cols > self.positions || p.rows > self.positions {
+            return Err(LocalError::Format {
+                path: self.path.clone(),
+                message: format!(
+                    "an image of {} x {} patches; the projector has positions for {}",
+                    p.cols, p.rows, self.positions
+                ),
+            });
+        }
+        let n = p.cols * p.rows;
+        let n_in = 3 * self.side * self.side;
+        let area = self.side * self.side;
+        let mut values = p.values.clone();
+        for patch in values.chunks_exact_mut(n_in) {
+            for (c, plane) in patch.chunks_exact_mut(area).enumerate() {
+                plane
+                    .iter_mut()
+                    .for_each(|v| *v = (*v - self.mean[c]) / self.std[c]);
+            }
+        }
+        let x = Tensor::from_vec(values, (n, n_in), &self.device)?;
+        let x = self.norm1.forward(&x)?;
+        let x = self.embed.forward(&x)?.broadcast_add(&self.bias)?;
+        let x = self.norm2.forward(&x)?;
+        let xs: Vec<u32> = (0..n).map(|i| (i % p.cols) as u32).collect();
+        let ys: Vec<u32> = (0..n)
+            .map(|i| (self.positions + i / p.cols) as u32)
+            .collect();
+        let at = |ids: Vec<u32>| -> Result<Tensor, LocalError> {
+            Ok(self.pos.index_select(&Tensor::new(ids, &self.device)?, 0)?)
+        };
+        let x = ((x + at(xs)?)? + at(ys)?)?;
+        let x = self.norm3.forward(&x)?;
+        let ms = x.sqr()?.mean_keepdim(D::Minus1)?;
+        let x = x.broadcast_div(&(ms + f64::from(self.eps))?.sqrt()?)?;
+        self.proj.forward(&x)
+    }
+}
