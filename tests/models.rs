@@ -11,6 +11,12 @@ fn tiny() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny-gemma4.gguf")
 }
 
+/// A tiny Gemma 4 vision projector (scripts/make-tiny-gemma4-mmproj.py with
+/// TINY_POS=16 TINY_VISION=8 TINY_PATCH=2).
+fn tiny_mmproj() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny-gemma4-mmproj.gguf")
+}
+
 /// Lay out a Hugging Face cache, an Ollama store and an LM Studio folder as
 /// those tools do, each holding a copy of the tiny model.
 fn stores(sb: &Sandbox) {
@@ -21,15 +27,25 @@ fn stores(sb: &Sandbox) {
     let snap = sb.path("hf/hub/models--acme--tiny-GGUF/snapshots/0123abcd");
     std::fs::create_dir_all(&snap).unwrap();
     std::os::unix::fs::symlink("../../blobs/abc123", snap.join("tiny-q8_0.gguf")).unwrap();
+    // Its vision projectors, as the Gemma repositories ship them: not models,
+    // paired with the model (the F16 one preferred).
+    std::fs::copy(tiny_mmproj(), blob.with_file_name("def456")).unwrap();
+    for p in ["mmproj-tiny-bf16.gguf", "mmproj-tiny-f16.gguf"] {
+        std::os::unix::fs::symlink("../../blobs/def456", snap.join(p)).unwrap();
+    }
 
     let digest = "sha256-5f1e";
     std::fs::create_dir_all(sb.path("ollama/blobs")).unwrap();
     std::fs::write(sb.path(&format!("ollama/blobs/{digest}")), &bytes).unwrap();
+    // Ollama's projector layer: here a text model, which `locus models`
+    // says is not a projector.
+    std::fs::write(sb.path("ollama/blobs/sha256-77aa"), &bytes).unwrap();
     let manifest = serde_json::json!({
         "schemaVersion": 2,
         "layers": [
             {"mediaType": "application/vnd.ollama.image.template", "digest": "sha256:0000"},
-            {"mediaType": "application/vnd.ollama.image.model", "digest": "sha256:5f1e", "size": bytes.len()}
+            {"mediaType": "application/vnd.ollama.image.model", "digest": "sha256:5f1e", "size": bytes.len()},
+            {"mediaType": "application/vnd.ollama.image.projector", "digest": "sha256:77aa", "size": bytes.len()}
         ]
     });
     sb.write(
@@ -76,6 +92,17 @@ fn discovers_huggingface_ollama_and_lmstudio() {
         Some(sb.path(".lmstudio/models/acme/tiny/tiny-lm.gguf"))
     );
     assert_eq!(resolve("nothing", &found), None);
+    let mmproj: Vec<Option<std::path::PathBuf>> = found.iter().map(|f| f.mmproj.clone()).collect();
+    assert_eq!(
+        mmproj,
+        vec![
+            // The fixtures' folder holds a projector too.
+            Some(tiny_mmproj()),
+            Some(sb.path("hf/hub/models--acme--tiny-GGUF/snapshots/0123abcd/mmproj-tiny-f16.gguf")),
+            Some(sb.path("ollama/blobs/sha256-77aa")),
+            None,
+        ]
+    );
 }
 
 #[test]
@@ -99,6 +126,8 @@ fn models_command_lists_arch_quantization_and_memory() {
         assert_eq!(m["quantization"], "Q8_0");
         assert!(m["size_bytes"].as_u64().unwrap() > 10_000);
         assert_eq!(m["context_length"], 4096);
+        assert_eq!(m["vision"], m["source"] == "huggingface", "{m}");
+        assert_eq!(m["mmproj"].is_null(), m["source"] == "lmstudio", "{m}");
         let est = m["estimated_memory_bytes"].as_u64().unwrap();
         assert!(est > m["weight_bytes"].as_u64().unwrap() + m["kv_bytes_8k"].as_u64().unwrap());
     }
@@ -113,6 +142,24 @@ fn models_command_lists_arch_quantization_and_memory() {
         "{text}"
     );
     assert!(text.contains("at 8k context"), "{text}");
+    assert!(
+        text.contains("  vision   text only: model ")
+            && text.contains(
+                "sha256-77aa is not usable: architecture `gemma4` is not a vision projector (mmproj)"
+            ),
+        "{text}"
+    );
+    let out = sb.locus_env(
+        &sb.work(),
+        &["models"],
+        &[("HF_HOME", sb.path("hf").to_str().unwrap())],
+    );
+    let text = stdout(&out);
+    assert!(
+        text.contains("  vision   sees images (projector ")
+            && text.contains("mmproj-tiny-f16.gguf)"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::cli::{ModelsAction, ModelsArgs};
 use crate::model::local::discovery::{self, SearchPaths};
 use crate::model::local::gguf::Gguf;
-use crate::model::local::{choose, info, pull};
+use crate::model::local::{choose, info, pull, vision};
 use crate::workspace::Workspace;
 
 fn configured(ws: &Workspace) -> Option<PathBuf> {
@@ -28,6 +28,18 @@ pub fn resolve_model(ws: &Workspace, spec: Option<&str>) -> anyhow::Result<PathB
     Ok(choose::resolve(configured(ws), spec)?)
 }
 
+/// Whether the model sees images: its projector is one locus runs; else
+/// why not, when there is a projector.
+fn vision(mmproj: Option<&std::path::Path>) -> (bool, Option<String>) {
+    let Some(p) = mmproj else {
+        return (false, None);
+    };
+    match Gguf::open(p).and_then(|g| vision::check(&g)) {
+        Ok(()) => (true, None),
+        Err(e) => (false, Some(e.to_string())),
+    }
+}
+
 fn gib(b: u64) -> String {
     format!("{:.2} GiB", b as f64 / (1u64 << 30) as f64)
 }
@@ -39,11 +51,13 @@ pub fn list(ws: &Workspace, args: &ModelsArgs) -> anyhow::Result<ExitCode> {
     let found = discovery::discover(&search_paths(ws));
     let mut rows = Vec::new();
     for f in &found {
+        let (sees, problem) = vision(f.mmproj.as_deref());
         let row = match Gguf::open(&f.path)
             .map_err(anyhow::Error::from)
             .and_then(|g| Ok(info::inspect(&g)?))
         {
             Ok(i) => json!({"name": f.name, "path": f.path, "source": f.source, "arch": i.arch,
+                "mmproj": f.mmproj, "vision": sees, "vision_problem": problem,
                 "quantization": i.quantization, "size_bytes": i.file_bytes, "context_length": i.context_length,
                 "weight_bytes": i.weight_bytes, "kv_bytes_8k": i.kv_bytes_8k, "kv_bytes_32k": i.kv_bytes_32k,
                 "estimated_memory_bytes": i.estimated_peak_bytes,
@@ -95,6 +109,11 @@ pub fn list(ws: &Workspace, args: &ModelsArgs) -> anyhow::Result<ExitCode> {
             gib(n("kv_bytes_32k"))
         );
         outln!("  tensors  {}", types_line(&r["tensor_types"]));
+        match (r["mmproj"].as_str(), r["vision_problem"].as_str()) {
+            (Some(p), None) => outln!("  vision   sees images (projector {p})"),
+            (Some(_), Some(why)) => outln!("  vision   text only: {why}"),
+            (None, _) => outln!("  vision   no projector (mmproj) beside it: text only"),
+        }
         if r["fast_path"] == json!(false) {
             outln!("  note     not every weight runs on locus's own kernels (see above)");
         }

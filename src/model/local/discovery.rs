@@ -12,6 +12,9 @@ pub struct Found {
     pub path: PathBuf,
     /// Where it was found: "config", "env", "huggingface", "ollama", "lmstudio".
     pub source: &'static str,
+    /// Its vision projector (an `mmproj` GGUF beside it, or Ollama's
+    /// projector layer), when one was found.
+    pub mmproj: Option<PathBuf>,
 }
 
 /// Where to look; each `None` falls back to the conventional location.
@@ -80,6 +83,7 @@ pub fn discover(paths: &SearchPaths) -> Vec<Found> {
                 name: stem(p),
                 path: p.clone(),
                 source,
+                mmproj: None,
             });
         }
     }
@@ -97,11 +101,52 @@ pub fn discover(paths: &SearchPaths) -> Vec<Found> {
             name: stem(&p),
             path: p,
             source: "lmstudio",
+            mmproj: None,
         }));
     }
     let mut seen = std::collections::HashSet::new();
     out.retain(|f| seen.insert(f.path.canonicalize().unwrap_or_else(|_| f.path.clone())));
+    // A projector is not a model: it pairs with the models in its folder.
+    out.retain(|f| !is_mmproj(&f.path));
+    for f in &mut out {
+        if f.mmproj.is_none() {
+            f.mmproj = mmproj_beside(&f.path);
+        }
+    }
     out
+}
+
+/// Whether a GGUF's file name says it is a vision projector (`mmproj`), as
+/// llama.cpp's converter and the Hugging Face repositories name them.
+pub fn is_mmproj(path: &Path) -> bool {
+    path.file_name()
+        .is_some_and(|n| n.to_string_lossy().to_lowercase().contains("mmproj"))
+}
+
+/// The projector in the same folder as `model`: an F16 one first (what
+/// llama.cpp's converter writes by default), else the first by name.
+pub fn mmproj_beside(model: &Path) -> Option<PathBuf> {
+    let dir = model.parent()?;
+    let mut all: Vec<PathBuf> = std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| is_mmproj(p) && is_gguf(p))
+        .collect();
+    all.sort();
+    let i = all
+        .iter()
+        .position(|p| {
+            let name = p
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .to_lowercase();
+            name.split(|c: char| !c.is_ascii_alphanumeric())
+                .any(|w| w == "f16")
+        })
+        .unwrap_or(0);
+    (i < all.len()).then(|| all.swap_remove(i))
 }
 
 /// Files under `dir` (at most `depth` levels down) that `keep` accepts;
@@ -150,6 +195,7 @@ fn huggingface(hub: &Path) -> Vec<Found> {
                 name: format!("{id}:{}", stem(&f)),
                 path: f,
                 source: "huggingface",
+                mmproj: None,
             });
         }
     }
@@ -199,10 +245,17 @@ fn ollama(root: &Path) -> Vec<Found> {
             [_, ns, name, tag] => format!("{ns}/{name}:{tag}"),
             _ => rel.join("/"),
         };
+        let mmproj = layers
+            .iter()
+            .find(|l| l["mediaType"] == "application/vnd.ollama.image.projector")
+            .and_then(|l| l["digest"].as_str())
+            .map(|d| root.join("blobs").join(d.replace(':', "-")))
+            .filter(|p| has_gguf_magic(p));
         out.push(Found {
             name,
             path: blob,
             source: "ollama",
+            mmproj,
         });
     }
     out

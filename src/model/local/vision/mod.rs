@@ -84,6 +84,33 @@ fn dense(g: &Gguf, name: &str, device: &Device) -> Result<Tensor, LocalError> {
         .to_dtype(DType::F32)?)
 }
 
+/// Whether `g` is a projector locus runs (header only: cheap enough for
+/// `locus models`).
+pub fn check(g: &Gguf) -> Result<(), LocalError> {
+    let bad = |message: String| LocalError::Format {
+        path: g.path.clone(),
+        message,
+    };
+    if g.arch()? != "clip" {
+        return Err(bad(format!(
+            "architecture `{}` is not a vision projector (mmproj)",
+            g.arch()?
+        )));
+    }
+    let kind = g
+        .str("clip.vision.projector_type")
+        .or_else(|_| g.str("clip.projector_type"))?;
+    if kind != "gemma4uv" {
+        return Err(bad(format!(
+            "projector type `{kind}`; locus runs Gemma 4's unified projector (gemma4uv)"
+        )));
+    }
+    if !g.bool("clip.has_vision_encoder").unwrap_or(false) {
+        return Err(bad("the projector has no vision part".into()));
+    }
+    Ok(())
+}
+
 impl Projector {
     pub fn load(path: &Path, device: &Device) -> Result<Projector, LocalError> {
         let g = Gguf::open(path)?;
@@ -91,23 +118,7 @@ impl Projector {
             path: path.into(),
             message,
         };
-        if g.arch()? != "clip" {
-            return Err(bad(format!(
-                "architecture `{}` is not a vision projector (mmproj)",
-                g.arch()?
-            )));
-        }
-        let kind = g
-            .str("clip.vision.projector_type")
-            .or_else(|_| g.str("clip.projector_type"))?;
-        if kind != "gemma4uv" {
-            return Err(bad(format!(
-                "projector type `{kind}`; locus runs Gemma 4's unified projector (gemma4uv)"
-            )));
-        }
-        if !g.bool("clip.has_vision_encoder").unwrap_or(false) {
-            return Err(bad("the projector has no vision part".into()));
-        }
+        check(&g)?;
         let merge = g.u64("clip.vision.projector.scale_factor").unwrap_or(3) as usize;
         let side = g.u64("clip.vision.patch_size")? as usize * merge;
         let three = |key: &str, default: f32| -> Result<[f32; 3], LocalError> {
