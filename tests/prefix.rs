@@ -59,7 +59,11 @@ fn files(tag: &str) -> String {
 /// A turn's own parts when only the snapshot matters (a third of `files`:
 /// each of this test's seven prefills is then about half as long).
 fn few_files(tag: &str) -> String {
-    files(tag).split("\n\n").take(20).map(|f| f.to_string() + "\n\n").collect()
+    files(tag)
+        .split("\n\n")
+        .take(20)
+        .map(|f| f.to_string() + "\n\n")
+        .collect()
 }
 
 fn tokens(m: &LocalChat, messages: &[Message]) -> usize {
