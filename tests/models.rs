@@ -163,6 +163,30 @@ fn models_command_lists_arch_quantization_and_memory() {
 }
 
 #[test]
+fn the_configured_projector_pairs_with_the_configured_model() {
+    let sb = Sandbox::new();
+    let dir = sb.path("elsewhere");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(tiny(), dir.join("m.gguf")).unwrap();
+    std::fs::copy(tiny_mmproj(), sb.path("vision.gguf")).unwrap();
+    sb.write(
+        "work/.locus/config.toml",
+        &format!(
+            "[model]\npath = {:?}\nmmproj = {:?}\n",
+            dir.join("m.gguf"),
+            sb.path("vision.gguf")
+        ),
+    );
+    let out = sb.locus(&sb.work(), &["models", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let m = &v["models"][0];
+    assert_eq!(m["source"], "config", "{v}");
+    assert_eq!(m["mmproj"], sb.path("vision.gguf").to_str().unwrap(), "{v}");
+    assert_eq!(m["vision"], true, "{v}");
+}
+
+#[test]
 fn no_models_is_a_clear_message() {
     let sb = Sandbox::new();
     let out = sb.locus(&sb.work(), &["models"]);

@@ -223,6 +223,14 @@ fn pulls_into_the_hub_cache_picking_q4_k_m_and_models_lists_it() {
         path.display()
     );
     assert_eq!(std::fs::read(&path).unwrap(), model_bytes());
+    // The repository's vision projector comes with it.
+    let mmproj = path.with_file_name("mmproj-tiny.gguf");
+    assert!(mmproj.exists(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("vision projector: {}", mmproj.display())),
+        "{}",
+        stderr(&out)
+    );
     let out = sb.locus_env(
         &sb.work(),
         &["models"],

@@ -48,7 +48,14 @@ pub fn list(ws: &Workspace, args: &ModelsArgs) -> anyhow::Result<ExitCode> {
     if let Some(ModelsAction::Pull { spec }) = &args.action {
         return pull(ws, spec.as_deref(), args.json);
     }
-    let found = discovery::discover(&search_paths(ws));
+    let mut found = discovery::discover(&search_paths(ws));
+    // `[model] mmproj` pairs with the configured model.
+    let mmproj = ws.settings().ok().and_then(|l| l.settings.model.mmproj);
+    for f in found.iter_mut().filter(|f| f.source == "config") {
+        if let Some(p) = &mmproj {
+            f.mmproj = Some(PathBuf::from(p));
+        }
+    }
     let mut rows = Vec::new();
     for f in &found {
         let (sees, problem) = vision(f.mmproj.as_deref());
@@ -173,8 +180,27 @@ fn pull(ws: &Workspace, spec: Option<&str>, json: bool) -> anyhow::Result<ExitCo
     if tty {
         errln!();
     }
+    // The vision projector with it, when the repository has one; a model
+    // without one still runs (text only).
+    let mmproj = if discovery::is_mmproj(&path) {
+        None
+    } else {
+        match pull::pull_projector(&cfg, spec, &mut show) {
+            Ok(p) => p,
+            Err(e) => {
+                errln!("note: the vision projector was not downloaded: {e}");
+                None
+            }
+        }
+    };
+    if tty && mmproj.is_some() {
+        errln!();
+    }
+    if let Some(p) = &mmproj {
+        errln!("vision projector: {}", p.display());
+    }
     if json {
-        outln!("{}", json!({ "path": path }));
+        outln!("{}", json!({ "path": path, "mmproj": mmproj }));
     } else {
         outln!("{}", path.display());
     }

@@ -138,6 +138,10 @@ pub struct ModelSettings {
     /// *assistant*.gguf beside it, if any): answers are drafted with it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub drafter: Option<String>,
+    /// A Gemma 4 vision projector (mmproj) GGUF for the model (unset: one
+    /// named mmproj*.gguf beside it, if any).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mmproj: Option<String>,
 }
 
 /// When the local runtime drafts (`[model] draft`).
@@ -161,6 +165,7 @@ impl Default for ModelSettings {
             draft: DraftWhen::Edits,
             draft_max: 8,
             drafter: None,
+            mmproj: None,
         }
     }
 }

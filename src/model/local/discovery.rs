@@ -104,10 +104,10 @@ pub fn discover(paths: &SearchPaths) -> Vec<Found> {
             mmproj: None,
         }));
     }
-    let mut seen = std::collections::HashSet::new();
-    out.retain(|f| seen.insert(f.path.canonicalize().unwrap_or_else(|_| f.path.clone())));
     // A projector is not a model: it pairs with the models in its folder.
     out.retain(|f| !is_mmproj(&f.path));
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|f| seen.insert(f.path.canonicalize().unwrap_or_else(|_| f.path.clone())));
     for f in &mut out {
         if f.mmproj.is_none() {
             f.mmproj = mmproj_beside(&f.path);

@@ -175,8 +175,8 @@ pub fn parse_spec(spec: &str) -> Result<(String, Option<String>), PullError> {
     Ok((repo.to_string(), file))
 }
 
-/// The .gguf to take from a repository's file list: the only one, else the Q4_K_M one.
-fn choose_file(cfg: &PullConfig, repo: &str) -> Result<String, PullError> {
+/// The .gguf files of a repository (the Hub's file list).
+fn gguf_files(cfg: &PullConfig, repo: &str) -> Result<Vec<String>, PullError> {
     let url = format!("{}/api/models/{repo}", cfg.endpoint);
     let resp = get(&agent(5), &url, cfg, 0)?;
     let status = resp.status().as_u16();
@@ -198,13 +198,21 @@ fn choose_file(cfg: &PullConfig, repo: &str) -> Result<String, PullError> {
         url: url.clone(),
         message: e.to_string(),
     })?;
-    let files: Vec<String> = json["siblings"]
+    Ok(json["siblings"]
         .as_array()
         .into_iter()
         .flatten()
         .filter_map(|s| s["rfilename"].as_str())
-        .filter(|f| f.to_ascii_lowercase().ends_with(".gguf") && !f.contains("mmproj"))
+        .filter(|f| f.to_ascii_lowercase().ends_with(".gguf"))
         .map(String::from)
+        .collect())
+}
+
+/// The .gguf to take from a repository's file list: the only one, else the Q4_K_M one.
+fn choose_file(cfg: &PullConfig, repo: &str) -> Result<String, PullError> {
+    let files: Vec<String> = gguf_files(cfg, repo)?
+        .into_iter()
+        .filter(|f| !super::discovery::is_mmproj(Path::new(f)))
         .collect();
     match files.as_slice() {
         [] => Err(PullError::NoGguf {
@@ -221,6 +229,34 @@ fn choose_file(cfg: &PullConfig, repo: &str) -> Result<String, PullError> {
                 detail: format!(" named Q4_K_M; pick one: {}", many.join(", ")),
             }),
     }
+}
+
+/// The vision projector of `spec`'s repository, downloaded beside the
+/// model (an F16 one preferred, as discovery pairs them); `Ok(None)` when
+/// the repository has none.
+pub fn pull_projector(
+    cfg: &PullConfig,
+    spec: &str,
+    progress: OnProgress,
+) -> Result<Option<PathBuf>, PullError> {
+    let (repo, _) = parse_spec(spec)?;
+    let mut projectors: Vec<String> = gguf_files(cfg, &repo)?
+        .into_iter()
+        .filter(|f| super::discovery::is_mmproj(Path::new(f)))
+        .collect();
+    projectors.sort();
+    let f16 = projectors.iter().position(|f| {
+        f.to_ascii_lowercase()
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .any(|w| w == "f16")
+    });
+    let Some(file) = f16
+        .or((!projectors.is_empty()).then_some(0))
+        .map(|i| projectors.swap_remove(i))
+    else {
+        return Ok(None);
+    };
+    pull(cfg, &format!("{repo}:{file}"), progress).map(Some)
 }
 
 /// Download `spec` (`ORG/REPO[:FILE]`) and return the snapshot path of the file.
