@@ -65,10 +65,7 @@ fn products_per_token_are_bit_identical() {
             .collect();
         for k in tables() {
             let mut all = vec![0f32; t * c.rows];
-            let mut buf = ActBuf {
-                per_token: true,
-                ..ActBuf::default()
-            };
+            let mut buf = ActBuf::per_token();
             matmul_many_into(k, &[&w], &x, t, &mut buf, &mut [&mut all]);
             let tiled = w.matmul_with(k, &x, t);
             for ti in 0..t {

@@ -133,20 +133,26 @@ pub fn mmproj_beside(model: &Path) -> Option<PathBuf> {
         .map(|e| e.path())
         .filter(|p| is_mmproj(p) && is_gguf(p))
         .collect();
+    let i = pick_projector(&mut all, |p| {
+        p.file_name().unwrap_or_default().to_string_lossy()
+    })?;
+    Some(all.swap_remove(i))
+}
+
+/// Which of several projectors to take: sorted by name, an F16 one first
+/// (what llama.cpp's converter writes by default), else the first.
+pub fn pick_projector<T: Ord>(
+    all: &mut [T],
+    name: impl Fn(&T) -> std::borrow::Cow<'_, str>,
+) -> Option<usize> {
     all.sort();
-    let i = all
-        .iter()
-        .position(|p| {
-            let name = p
-                .file_name()
-                .unwrap_or_default()
-                .to_string_lossy()
-                .to_lowercase();
-            name.split(|c: char| !c.is_ascii_alphanumeric())
-                .any(|w| w == "f16")
-        })
-        .unwrap_or(0);
-    (i < all.len()).then(|| all.swap_remove(i))
+    let f16 = all.iter().position(|p| {
+        name(p)
+            .to_lowercase()
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .any(|w| w == "f16")
+    });
+    f16.or((!all.is_empty()).then_some(0))
 }
 
 /// Files under `dir` (at most `depth` levels down) that `keep` accepts;

@@ -87,7 +87,7 @@ fn optional(g: &Gguf, names: &[String], device: &Device) -> Result<Option<QTenso
     }
 }
 
-fn dense(t: QTensor, device: &Device) -> Result<Tensor, LocalError> {
+pub(super) fn dense(t: QTensor, device: &Device) -> Result<Tensor, LocalError> {
     Ok(t.dequantize(device)?.to_dtype(DType::F32)?)
 }
 
@@ -357,7 +357,7 @@ fn rope_angles(lc: &LayerConfig, factors: &[f32], p: usize, cos: &mut [f32], sin
 }
 
 /// RMS norm without a weight (Gemma 4's value norm).
-fn rms_norm_plain(x: &Tensor, eps: f32) -> Result<Tensor, LocalError> {
+pub(super) fn rms_norm_plain(x: &Tensor, eps: f32) -> Result<Tensor, LocalError> {
     let ms = x.sqr()?.mean_keepdim(D::Minus1)?;
     Ok(x.broadcast_div(&(ms + f64::from(eps))?.sqrt()?)?)
 }

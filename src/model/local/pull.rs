@@ -244,18 +244,10 @@ pub fn pull_projector(
         .into_iter()
         .filter(|f| super::discovery::is_mmproj(Path::new(f)))
         .collect();
-    projectors.sort();
-    let f16 = projectors.iter().position(|f| {
-        f.to_ascii_lowercase()
-            .split(|c: char| !c.is_ascii_alphanumeric())
-            .any(|w| w == "f16")
-    });
-    let Some(file) = f16
-        .or((!projectors.is_empty()).then_some(0))
-        .map(|i| projectors.swap_remove(i))
-    else {
+    let Some(i) = super::discovery::pick_projector(&mut projectors, |f| f.as_str().into()) else {
         return Ok(None);
     };
+    let file = projectors.swap_remove(i);
     pull(cfg, &format!("{repo}:{file}"), progress).map(Some)
 }
 

@@ -75,6 +75,16 @@ impl TensorType {
         }
     }
 
+    /// ggml's id for the type (the inverse of `from_id`).
+    pub fn id(self) -> u32 {
+        match self {
+            TensorType::Other(id) => id,
+            t => (0..64)
+                .find(|&i| TensorType::from_id(i) == t)
+                .expect("every named type has an id below 64"),
+        }
+    }
+
     /// The type of a tensor candle holds (every candle type is one of ggml's).
     pub fn from_candle(d: GgmlDType) -> TensorType {
         CANDLE
@@ -190,6 +200,9 @@ mod tests {
             }
         }
         assert_eq!(TensorType::from_id(23).name(), "IQ4_XS");
+        for id in 0..64 {
+            assert_eq!(TensorType::from_id(id).id(), id);
+        }
         assert_eq!(TensorType::from_id(16).name(), "IQ2_XXS");
         assert!(!TensorType::from_id(16).runs());
         assert!(TensorType::IQ4XS.runs() && TensorType::IQ4XS.candle().is_none());

@@ -15,23 +15,7 @@ use super::tensor_type::TensorType;
 
 /// The kernels' format for a GGUF tensor type, where they have one.
 pub fn format_of(t: TensorType) -> Option<Format> {
-    Some(match t {
-        TensorType::Q2K => Format::Q2K,
-        TensorType::Q3K => Format::Q3K,
-        TensorType::Q4K => Format::Q4K,
-        TensorType::Q5K => Format::Q5K,
-        TensorType::Q6K => Format::Q6K,
-        TensorType::IQ4XS => Format::IQ4XS,
-        TensorType::Q4_0 => Format::Q4_0,
-        TensorType::Q4_1 => Format::Q4_1,
-        TensorType::Q5_0 => Format::Q5_0,
-        TensorType::Q5_1 => Format::Q5_1,
-        TensorType::Q8_0 => Format::Q8_0,
-        TensorType::IQ4NL => Format::IQ4NL,
-        TensorType::F16 => Format::F16,
-        TensorType::BF16 => Format::BF16,
-        _ => return None,
-    })
+    Format::from_ggml(t.id())
 }
 
 /// A candle tensor's weights for the kernels, borrowed from its CPU storage;

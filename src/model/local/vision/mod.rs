@@ -13,7 +13,7 @@ mod resize;
 
 use std::path::{Path, PathBuf};
 
-use candle_core::{D, DType, Device, Tensor};
+use candle_core::{D, Device, Tensor};
 
 use super::LocalError;
 use super::gguf::Gguf;
@@ -79,9 +79,7 @@ pub struct Projector {
 }
 
 fn dense(g: &Gguf, name: &str, device: &Device) -> Result<Tensor, LocalError> {
-    Ok(g.tensor(name, device)?
-        .dequantize(device)?
-        .to_dtype(DType::F32)?)
+    super::gemma::dense(g.tensor(name, device)?, device)
 }
 
 /// Whether `g` is a projector locus runs (header only: cheap enough for
@@ -211,8 +209,7 @@ impl Projector {
         };
         let x = ((x + at(xs)?)? + at(ys)?)?;
         let x = self.norm3.forward(&x)?;
-        let ms = x.sqr()?.mean_keepdim(D::Minus1)?;
-        let x = x.broadcast_div(&(ms + f64::from(self.eps))?.sqrt()?)?;
+        let x = super::gemma::rms_norm_plain(&x, self.eps)?;
         self.proj.forward(&x)
     }
 }
