@@ -29,8 +29,6 @@ const LN_EPS: f32 = 1e-5;
 /// model's default budget (Hugging Face's `max_soft_tokens`).
 pub const MIN_TOKENS: usize = 70;
 pub const DEFAULT_TOKENS: usize = 280;
-/// The budgets Gemma 4 was trained with.
-pub const BUDGETS: [usize; 5] = [70, 140, 280, 560, 1120];
 
 struct Norm {
     weight: Tensor,
