@@ -18,6 +18,7 @@ fn run(m: &LocalModel, text: &str) -> GenStats {
         split_thinking: false,
         draft: Default::default(),
         stable_prefix: 0,
+        media: Default::default(),
     };
     let mut stats = None;
     m.generate(&req, &Cancel::new(), &mut |e| {

@@ -365,8 +365,21 @@ pub struct GenerateArgs {
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
     /// Skip the chat template: tokenize the text as is, with BOS, as llama.cpp does.
+    /// With --image, `<__media__>` in the prompt says where each image goes.
     #[arg(long)]
     pub raw: bool,
+    /// An image to show the model (PNG, JPEG, WebP, GIF; repeatable): it
+    /// needs the model's vision projector.
+    #[arg(long, value_name = "PATH")]
+    pub image: Vec<std::path::PathBuf>,
+    /// The vision projector (mmproj GGUF) for --image (default: [model]
+    /// mmproj, else one beside the model).
+    #[arg(long, value_name = "PATH")]
+    pub mmproj: Option<std::path::PathBuf>,
+    /// Soft tokens an image may take at most (70 to 1120; Gemma 4's default 280).
+    #[arg(long, default_value_t = 280, value_name = "N",
+          value_parser = clap::value_parser!(u16).range(70..=1120))]
+    pub image_tokens: u16,
     /// Print one JSON object with the text and the stats instead.
     #[arg(long)]
     pub json: bool,

@@ -33,6 +33,7 @@ fn run(m: &LocalModel, tokens: &[u32], max: usize, draft: DraftConfig) -> (Strin
         split_thinking: false,
         draft,
         stable_prefix: 0,
+        media: Default::default(),
     };
     let mut text = String::new();
     let mut stats = None;
@@ -116,6 +117,7 @@ fn sampled_drafting_runs_and_a_repetitive_reply_is_mostly_drafted() {
         split_thinking: false,
         draft: DraftConfig::lookup(),
         stable_prefix: 0,
+        media: Default::default(),
     };
     let mut stats = None;
     let mut text = String::new();

@@ -33,5 +33,6 @@ mod tui_term;
 mod tui_terminal;
 mod util;
 mod vision;
+mod vision_prompt;
 mod waiting;
 mod workbench;

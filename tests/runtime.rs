@@ -68,6 +68,7 @@ fn generate(model: &LocalModel, tokens: Vec<u32>, max: usize) -> (Vec<u32>, Stri
         split_thinking: false,
         draft: Default::default(),
         stable_prefix: 0,
+        media: Default::default(),
     };
     let mut text = String::new();
     let mut stats = None;
@@ -635,6 +636,7 @@ fn streaming_delivers_text_then_stats_and_cancel_stops_it() {
         split_thinking: true,
         draft: Default::default(),
         stable_prefix: 0,
+        media: Default::default(),
     };
     let mut rx = m.stream(req.clone(), Cancel::new());
     let mut events = Vec::new();

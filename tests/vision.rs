@@ -20,13 +20,19 @@ fn root() -> PathBuf {
 }
 
 /// The tiny text model and projector, written into `dir`.
-fn models(dir: &Path) -> (PathBuf, PathBuf) {
+pub fn models(dir: &Path) -> (PathBuf, PathBuf) {
+    models_with(dir, &[])
+}
+
+/// `models` with the text model's generator run with `env`.
+pub fn models_with(dir: &Path, env: &[(&str, &str)]) -> (PathBuf, PathBuf) {
     let py = llama_python();
     let (text, mmproj) = (dir.join("text.gguf"), dir.join("mmproj.gguf"));
     let st = Command::new(&py)
         .arg(root().join("scripts/make-tiny-gemma4.py"))
         .arg(&text)
         .env("TINY_MEDIA", "1")
+        .envs(env.iter().copied())
         .status()
         .unwrap();
     assert!(st.success());
@@ -40,7 +46,7 @@ fn models(dir: &Path) -> (PathBuf, PathBuf) {
 }
 
 /// Seeded noise with some structure (a gradient), so resampling matters.
-fn noise(w: u32, h: u32, seed: u32) -> RgbImage {
+pub fn noise(w: u32, h: u32, seed: u32) -> RgbImage {
     let mut s = seed.wrapping_mul(2_654_435_761).max(1);
     RgbImage::from_fn(w, h, |x, y| {
         let mut next = || {

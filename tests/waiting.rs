@@ -24,6 +24,7 @@ fn run(m: &LocalModel, n: usize, cancel: &Cancel) -> (Vec<(usize, usize)>, GenSt
         split_thinking: false,
         draft: Default::default(),
         stable_prefix: 0,
+        media: Default::default(),
     };
     let (mut prefill, mut stats) = (Vec::new(), None);
     m.generate(&req, cancel, &mut |e| match e {

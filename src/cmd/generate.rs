@@ -9,7 +9,10 @@ use anyhow::Context as _;
 use serde_json::json;
 
 use crate::cli::{DraftArg, GenerateArgs};
+use crate::model::attach::Attachment;
 use crate::model::local::gemma::mtp::discover;
+use crate::model::local::media::Media;
+use crate::model::local::vision::Projector;
 use crate::model::local::{DraftConfig, DraftKind, GenerateRequest, LocalModel, SamplerConfig};
 use crate::model::{Event, GenStats, Message, Role};
 use crate::workspace::Workspace;
@@ -64,12 +67,18 @@ pub fn run(ws: &Workspace, args: &GenerateArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let load_ms = loading.elapsed().as_secs_f64() * 1000.0;
-    let tokens = if args.raw {
-        model.encode_raw(&args.prompt)?
+    let (media, images) = encode_images(ws, &path, args, &model)?;
+    let (tokens, media) = if args.raw {
+        model.encode_raw_media(&args.prompt, &media)?
     } else {
-        model.encode_chat(&[Message::new(Role::User, args.prompt.clone())], false, &[])?
+        let mut m = Message::new(Role::User, args.prompt.clone());
+        for p in &args.image {
+            m.attachments.push(Attachment::image(p)?);
+        }
+        model.encode_chat_media(&[m], false, &[], &media)?
     };
     let req = GenerateRequest {
+        media,
         tokens,
         max_tokens: args.max_tokens,
         sampler: SamplerConfig {
@@ -114,6 +123,9 @@ pub fn run(ws: &Workspace, args: &GenerateArgs) -> anyhow::Result<ExitCode> {
         }
         v["model"] = json!(path);
         v["load_ms"] = json!(load_ms);
+        if !images.is_empty() {
+            v["images"] = json!(images);
+        }
         writeln!(stdout, "{v}")?;
     } else {
         writeln!(stdout)?;
@@ -137,4 +149,55 @@ pub fn run(ws: &Workspace, args: &GenerateArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The `--image` files encoded by the model's projector, in order, and
+/// for the JSON report each one's soft tokens and encoding time.
+fn encode_images(
+    ws: &Workspace,
+    model_path: &std::path::Path,
+    args: &GenerateArgs,
+    model: &LocalModel,
+) -> anyhow::Result<(Vec<std::sync::Arc<Media>>, Vec<serde_json::Value>)> {
+    if args.image.is_empty() {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let settings = ws.settings().ok().map(|l| l.settings.model);
+    let configured_model = settings
+        .as_ref()
+        .and_then(|m| m.path.clone())
+        .map(std::path::PathBuf::from);
+    let configured = settings
+        .as_ref()
+        .and_then(|m| m.mmproj.clone())
+        .map(std::path::PathBuf::from);
+    let Some(mmproj) = crate::model::local::choose::projector(
+        model_path,
+        args.mmproj.as_deref(),
+        configured_model.as_deref(),
+        configured.as_deref(),
+    ) else {
+        anyhow::bail!(
+            "{} has no vision projector (mmproj): pass --mmproj PATH, set [model] mmproj, or put one beside the model",
+            model_path.display()
+        );
+    };
+    if model.arch() != crate::model::local::config::Arch::Gemma4 {
+        anyhow::bail!(
+            "{} is not a Gemma 4 model: locus shows images to Gemma 4 only",
+            model_path.display()
+        );
+    }
+    let projector = Projector::load(&mmproj, model.model.device())
+        .with_context(|| format!("cannot use {} as the vision projector", mmproj.display()))?;
+    let mut media = Vec::new();
+    let mut report = Vec::new();
+    for p in &args.image {
+        let t = std::time::Instant::now();
+        let m = projector.encode_image(p, usize::from(args.image_tokens))?;
+        report.push(json!({"path": p, "tokens": m.len(),
+            "encode_ms": t.elapsed().as_secs_f64() * 1000.0}));
+        media.push(std::sync::Arc::new(m));
+    }
+    Ok((media, report))
 }

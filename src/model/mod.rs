@@ -1,6 +1,7 @@
 //! Models: the messages and events every model speaks, and the local runtime.
 //! Placement (local or cloud) is about where a model runs, not its protocol.
 
+pub mod attach;
 pub mod chat;
 pub mod cloud;
 pub mod local;
@@ -33,6 +34,9 @@ pub struct Message {
     pub tool_call_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Images (and recordings) sent with a user message.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<attach::Attachment>,
 }
 
 impl Message {
@@ -43,6 +47,7 @@ impl Message {
             tool_calls: Vec::new(),
             tool_call_id: None,
             name: None,
+            attachments: Vec::new(),
         }
     }
 

@@ -22,6 +22,11 @@ pub struct Shape {
     /// Absolute position of the first query.
     pub qpos: usize,
     pub window: Option<usize>,
+    /// Absolute positions of images in the chunk: on sliding layers an
+    /// image's rows see each other both ways (the window still bounds the
+    /// past), as llama.cpp decodes Gemma 4's images; full layers stay
+    /// causal.
+    pub spans: Vec<std::ops::Range<usize>>,
 }
 
 impl Shape {
@@ -33,7 +38,19 @@ impl Shape {
         };
         // A query at the position after the cache (an MTP assistant's) sees
         // what is there.
-        (lo - cache.start())..(p + 1 - cache.start()).min(cache.len())
+        (lo - cache.start())..(self.last_seen(p) + 1 - cache.start()).min(cache.len())
+    }
+
+    /// The last position the query at `p` sees: itself, or its image's end.
+    fn last_seen(&self, p: usize) -> usize {
+        match self.window {
+            Some(_) => self
+                .spans
+                .iter()
+                .find(|s| s.contains(&p))
+                .map_or(p, |s| s.end - 1),
+            None => p,
+        }
     }
 }
 
@@ -147,9 +164,10 @@ pub fn chunk(
     let mut mask = vec![0f32; l * t];
     mask.par_chunks_mut(t).enumerate().for_each(|(i, row)| {
         let p = s.qpos + i;
+        let last = s.last_seen(p);
         for (j, m) in row.iter_mut().enumerate() {
             let kp = kstart + j;
-            let visible = kp <= p && s.window.is_none_or(|w| p - kp < w);
+            let visible = kp <= last && s.window.is_none_or(|w| kp > p || p - kp < w);
             if !visible {
                 *m = f32::NEG_INFINITY;
             }
@@ -226,6 +244,7 @@ mod tests {
             head_dim: hd,
             qpos: last,
             window: Some(window),
+            spans: Vec::new(),
         };
         let want = reference(&q, last, (last + 1).saturating_sub(window), hd);
         let mut got = vec![0f32; hd];

@@ -179,6 +179,7 @@ impl ChatModel for LocalChat {
             tokens: tokens.clone(),
             draft: self.draft_for(req.kind),
             stable_prefix: self.stable_prefix(req.messages, tools, &tokens),
+            media: Default::default(),
         };
         if !native {
             self.model.generate(&request, cancel, emit)?;

@@ -79,3 +79,35 @@ pub fn load_chat(path: &Path, threads: usize, context: usize) -> Result<LocalCha
     })?;
     Ok(LocalChat::new(model, context))
 }
+
+/// The vision projector for the model at `model`: `explicit` (`--mmproj`),
+/// else `configured` (`[model] mmproj`, which pairs with the configured
+/// model `configured_model`), else one beside the model file, else the one
+/// Ollama keeps with it. None: the model sees no images.
+pub fn projector(
+    model: &Path,
+    explicit: Option<&Path>,
+    configured_model: Option<&Path>,
+    configured: Option<&Path>,
+) -> Option<PathBuf> {
+    if let Some(p) = explicit {
+        return Some(p.into());
+    }
+    if let Some(p) = configured
+        && configured_model.is_none_or(|c| same_file(c, model))
+    {
+        return Some(p.into());
+    }
+    if let Some(p) = discovery::mmproj_beside(model) {
+        return Some(p);
+    }
+    let paths = SearchPaths::from_env(configured_model.map(PathBuf::from));
+    discovery::discover(&paths)
+        .into_iter()
+        .find(|f| same_file(&f.path, model))
+        .and_then(|f| f.mmproj)
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
+}

@@ -17,10 +17,14 @@ use super::gemma::mtp::{Assistant, Mtp};
 use super::gemma::{Gemma, Scratch};
 use super::gguf::Gguf;
 use super::kv::{KvCache, Snapshot};
+use super::media::{Media, MediaKind, MediaSet, is_media, span_start};
 use super::sampler::{Sampler, SamplerConfig};
 use super::snapshot::{self, SnapshotStore};
 use super::template::{self, ThinkingSplitter};
 use super::tokenizer::{GgufTokenizer, StreamDecoder};
+
+/// Where `--raw` prompts put each media file (llama.cpp's mtmd marker).
+pub const MEDIA_MARKER: &str = "<__media__>";
 
 /// Prompt tokens are processed this many at a time.
 pub const PREFILL_CHUNK: usize = 256;
@@ -67,6 +71,8 @@ pub struct GenerateRequest {
     /// at their end is kept, so a later prompt that starts with them
     /// resumes there however far the previous reply ran on. 0: none.
     pub stable_prefix: usize,
+    /// The rows of the media placeholders in `tokens`.
+    pub media: MediaSet,
 }
 
 impl LocalModel {
@@ -142,20 +148,97 @@ impl LocalModel {
         thinking: bool,
         tools: &[ToolDecl],
     ) -> Result<Vec<u32>, LocalError> {
+        Ok(self.encode_chat_media(messages, thinking, tools, &[])?.0)
+    }
+
+    /// `encode_chat` of messages with attachments: `media` holds their
+    /// encodings in the order the messages attach them.
+    pub fn encode_chat_media(
+        &self,
+        messages: &[Message],
+        thinking: bool,
+        tools: &[ToolDecl],
+        media: &[Arc<Media>],
+    ) -> Result<(Vec<u32>, MediaSet), LocalError> {
         let mut ids: Vec<u32> = self.tokenizer.bos.into_iter().collect();
+        let mut set = MediaSet::default();
+        let mut next = media.iter();
         for seg in template::render(self.arch(), messages, thinking, tools) {
-            ids.extend(self.tokenizer.encode(&seg.text, seg.special)?);
+            if seg.special && [template::IMAGE_SLOT, template::AUDIO_SLOT].contains(&&*seg.text) {
+                let m = next.next().ok_or_else(|| {
+                    LocalError::Tokenizer("an attachment was not encoded for the prompt".into())
+                })?;
+                self.push_media(&mut ids, &mut set, m)?;
+            } else {
+                ids.extend(self.tokenizer.encode(&seg.text, seg.special)?);
+            }
         }
-        Ok(ids)
+        Ok((ids, set))
+    }
+
+    /// Raw text with media: `MEDIA_MARKER` says where each of `media` goes,
+    /// in order (llama.cpp's mtmd marker); the text between markers is
+    /// tokenized piece by piece, as mtmd does.
+    pub fn encode_raw_media(
+        &self,
+        text: &str,
+        media: &[Arc<Media>],
+    ) -> Result<(Vec<u32>, MediaSet), LocalError> {
+        let parts: Vec<&str> = text.split(MEDIA_MARKER).collect();
+        if parts.len() - 1 != media.len() {
+            return Err(LocalError::Tokenizer(format!(
+                "the prompt has {} {MEDIA_MARKER} markers for {} media files",
+                parts.len() - 1,
+                media.len()
+            )));
+        }
+        let mut ids = self.encode_raw(parts[0])?;
+        let mut set = MediaSet::default();
+        for (m, part) in media.iter().zip(&parts[1..]) {
+            self.push_media(&mut ids, &mut set, m)?;
+            ids.extend(self.tokenizer.encode(part, true)?);
+        }
+        Ok((ids, set))
+    }
+
+    /// The opening token, the rows' placeholders and the closing token of `m`.
+    fn push_media(
+        &self,
+        ids: &mut Vec<u32>,
+        set: &mut MediaSet,
+        m: &Arc<Media>,
+    ) -> Result<(), LocalError> {
+        if m.width != self.model.cfg.hidden {
+            return Err(LocalError::Tokenizer(format!(
+                "the projector's rows are {} wide; the model's are {}",
+                m.width, self.model.cfg.hidden
+            )));
+        }
+        let (open, close) = match m.kind {
+            MediaKind::Image => ("<|image>", "<image|>"),
+            MediaKind::Audio => ("<|audio>", "<audio|>"),
+        };
+        ids.extend(self.tokenizer.encode(open, true)?);
+        ids.extend(set.add(m.clone()));
+        ids.extend(self.tokenizer.encode(close, true)?);
+        Ok(())
     }
 
     /// Logits for every position of `tokens`, computed from scratch (for
     /// correctness checks against a reference); [len, vocab].
     pub fn logits_all(&self, tokens: &[u32]) -> Result<Tensor, LocalError> {
+        self.logits_all_media(tokens, &MediaSet::default())
+    }
+
+    /// `logits_all` of a prompt with media.
+    pub fn logits_all_media(&self, tokens: &[u32], media: &MediaSet) -> Result<Tensor, LocalError> {
         let mut cache = self.model.new_cache();
         let mut parts = Vec::new();
-        for chunk in tokens.chunks(PREFILL_CHUNK) {
-            parts.push(self.model.forward(chunk, &mut cache, true)?);
+        for chunk in chunks(tokens, 0..tokens.len()) {
+            parts.push(
+                self.model
+                    .forward_media(&tokens[chunk], media, &mut cache, true)?,
+            );
         }
         Ok(Tensor::cat(&parts, 0)?)
     }
@@ -215,8 +298,9 @@ impl LocalModel {
             .zip(&req.tokens)
             .take_while(|(a, b)| a == b)
             .count();
-        // At least one prompt token must run to produce the next token's logits.
-        let mut reused = cache.rollback(common.min(total - 1));
+        // At least one prompt token must run to produce the next token's
+        // logits; an image is computed whole or not at all.
+        let mut reused = cache.rollback(span_start(&req.tokens, common.min(total - 1)));
         let mut from = if reused > 0 { "memory" } else { "" };
         let mut snapshot_ms = 0.0;
         // A sliding layer keeps only so much behind the newest entry: when
@@ -231,7 +315,7 @@ impl LocalModel {
             reused = c.tokens.len();
             from = "memory";
         }
-        let keep = req.stable_prefix.min(total - 1);
+        let keep = span_start(&req.tokens, req.stable_prefix.min(total - 1));
         // Or a snapshot an earlier process saved.
         if reused < keep
             && keep >= snapshot::MIN_TOKENS
@@ -260,11 +344,12 @@ impl LocalModel {
         // Up to the stable prefix's end, a checkpoint there, then the rest.
         let parts = [reused.min(keep)..keep, reused.max(keep)..total];
         for (i, part) in parts.into_iter().enumerate() {
-            for chunk in req.tokens[part].chunks(PREFILL_CHUNK) {
+            for chunk in chunks(&req.tokens, part) {
                 if cancel.is_cancelled() {
                     break;
                 }
-                let l = self.model.forward(chunk, cache, false)?;
+                let chunk = &req.tokens[chunk];
+                let l = self.model.forward_media(chunk, &req.media, cache, false)?;
                 scratch
                     .logits_row(0)
                     .copy_from_slice(&l.flatten_all()?.to_vec1::<f32>()?);
@@ -378,6 +463,10 @@ impl LocalModel {
                     hidden: stepped.then(|| scratch.hidden_row(row)),
                 };
                 d.draft(&input, kmax.min(left), &mut draft);
+                // A lookup may copy what followed a match: never a media row.
+                if let Some(m) = draft.iter().position(|&t| is_media(t)) {
+                    draft.truncate(m);
+                }
             }
             if draft.is_empty() {
                 self.step(next, cache, scratch)?;
@@ -485,6 +574,22 @@ impl LocalModel {
     pub fn cache_bytes(&self) -> usize {
         self.state.lock().map(|s| s.cache.bytes()).unwrap_or(0)
     }
+}
+
+/// `range` of `tokens` in prefill chunks of `PREFILL_CHUNK`, except that a
+/// media span is never cut: a chunk ending inside one runs on to its end.
+fn chunks(tokens: &[u32], range: std::ops::Range<usize>) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let mut at = range.start;
+    while at < range.end {
+        let mut end = (at + PREFILL_CHUNK).min(range.end);
+        while end < range.end && is_media(tokens[end]) && is_media(tokens[end - 1]) {
+            end += 1;
+        }
+        out.push(at..end);
+        at = end;
+    }
+    out
 }
 
 impl Drop for LocalModel {

@@ -18,6 +18,7 @@ use super::config::{Arch, LayerConfig, ModelConfig};
 use super::gguf::Gguf;
 use super::kv::KvCache;
 use super::linear::Linear;
+use super::media::{MediaSet, image_spans, is_media};
 
 mod decode;
 pub mod mtp;
@@ -229,6 +230,7 @@ impl Gemma {
             head_dim: lc.head_dim,
             qpos: pos,
             window: (lc.sliding && self.cfg.window > 0).then_some(self.cfg.window),
+            spans: Vec::new(),
         }
     }
 
@@ -244,20 +246,67 @@ impl Gemma {
         // On the compute pool's own threads: the serial parts between matrix
         // products then never compete with the pool for the cores, and no
         // product pays for waking a pool from outside.
-        rayon::scope(|_| self.forward_here(tokens, cache, all_logits))
+        self.forward_media(tokens, &MediaSet::default(), cache, all_logits)
+    }
+
+    /// `forward` of a prompt chunk with media: placeholder ids take their
+    /// rows from `media` (as they are: only token embeddings are scaled by
+    /// sqrt(hidden)). An image must lie wholly inside the chunk.
+    pub fn forward_media(
+        &self,
+        tokens: &[u32],
+        media: &MediaSet,
+        cache: &mut KvCache,
+        all_logits: bool,
+    ) -> Result<Tensor, LocalError> {
+        rayon::scope(|_| self.forward_here(tokens, media, cache, all_logits))
+    }
+
+    /// The input rows of `tokens`: [L, hidden].
+    fn inputs(&self, tokens: &[u32], media: &MediaSet) -> Result<Tensor, LocalError> {
+        let scale = (self.cfg.hidden as f64).sqrt();
+        if !tokens.iter().any(|&t| is_media(t)) {
+            let ids = Tensor::new(tokens, &self.device)?;
+            let x = self.embed.embedding(&ids)?.to_dtype(DType::F32)?;
+            return Ok((x * scale)?);
+        }
+        let text: Vec<u32> = tokens
+            .iter()
+            .map(|&t| if is_media(t) { 0 } else { t })
+            .collect();
+        let ids = Tensor::new(text, &self.device)?;
+        let x = (self.embed.embedding(&ids)?.to_dtype(DType::F32)? * scale)?;
+        let mut rows = to_vec(&x)?;
+        let h = self.cfg.hidden;
+        for (i, &t) in tokens.iter().enumerate().filter(|(_, t)| is_media(**t)) {
+            let row = media.row(t).ok_or_else(|| {
+                LocalError::Tokenizer(format!("prompt position {i}: media row {t:#x} not given"))
+            })?;
+            if row.len() != h {
+                return Err(LocalError::Tokenizer(format!(
+                    "media rows are {} wide; the model is {h}",
+                    row.len()
+                )));
+            }
+            rows[i * h..(i + 1) * h].copy_from_slice(row);
+        }
+        Ok(Tensor::from_vec(rows, (tokens.len(), h), &self.device)?)
     }
 
     fn forward_here(
         &self,
         tokens: &[u32],
+        media: &MediaSet,
         cache: &mut KvCache,
         all_logits: bool,
     ) -> Result<Tensor, LocalError> {
         let l = tokens.len();
         let pos = cache.tokens.len();
-        let ids = Tensor::new(tokens, &self.device)?;
-        let mut x = self.embed.embedding(&ids)?.to_dtype(DType::F32)?; // [L, hidden]
-        x = (x * (self.cfg.hidden as f64).sqrt())?;
+        let mut x = self.inputs(tokens, media)?; // [L, hidden]
+        let spans: Vec<std::ops::Range<usize>> = image_spans(tokens, media)
+            .into_iter()
+            .map(|s| pos + s.start..pos + s.end)
+            .collect();
         let eps = self.cfg.eps as f32;
         for (layer, lcache) in self.layers.iter().zip(cache.layers.iter_mut()) {
             let lc = &layer.cfg;
@@ -289,7 +338,8 @@ impl Gemma {
             let k = candle_nn::rotary_emb::rope_thd(&k.unsqueeze(0)?, &cos, &sin)?.squeeze(0)?;
             let q = (q * self.cfg.attn_scale)?; // [L, nh, hd]
             lcache.append(&to_vec(&k)?, &to_vec(&v)?, nkv * hd);
-            let shape = self.attention_shape(lc, pos);
+            let mut shape = self.attention_shape(lc, pos);
+            shape.spans.clone_from(&spans);
             let attn = if l <= attention::DIRECT_MAX && self.device.is_cpu() {
                 let mut out = vec![0f32; l * nh * hd];
                 attention::direct(&to_vec(&q)?, lcache, &shape, &mut out);

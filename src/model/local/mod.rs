@@ -18,6 +18,7 @@ pub mod info;
 pub mod kernels;
 pub mod kv;
 mod linear;
+pub mod media;
 pub mod pull;
 pub mod sampler;
 pub mod snapshot;

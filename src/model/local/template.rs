@@ -2,6 +2,7 @@
 //! the template's own markers are parsed as special tokens, never the text of
 //! a message (a file containing `<end_of_turn>` must not end the turn).
 
+use crate::model::attach::{AttachKind, Attachment};
 use crate::model::tools::{ToolDecl, ToolUse};
 use crate::model::{Message, Role};
 
@@ -85,6 +86,8 @@ struct Turn<'a> {
     calls: &'a [ToolUse],
     /// (tool name, content)
     responses: Vec<(String, &'a str)>,
+    /// Images and recordings sent with a user message.
+    attachments: &'a [Attachment],
 }
 
 fn fold(messages: &[Message]) -> Vec<Turn<'_>> {
@@ -99,6 +102,7 @@ fn fold(messages: &[Message]) -> Vec<Turn<'_>> {
                 content: Some(&m.content),
                 calls: &[],
                 responses: Vec::new(),
+                attachments: &m.attachments,
             });
             continue;
         }
@@ -107,6 +111,7 @@ fn fold(messages: &[Message]) -> Vec<Turn<'_>> {
             content: None,
             calls: &m.tool_calls,
             responses: Vec::new(),
+            attachments: &[],
         };
         while let Some(r) = messages.get(i).filter(|r| r.role == Role::Tool) {
             let name = m
@@ -188,6 +193,11 @@ fn gemma4(messages: &[Message], thinking: bool, tools: &[ToolDecl]) -> Vec<Segme
             gemma4_tools::response(&mut out, name, content);
             last = Last::Response;
         }
+        // Media first, then the words (as a content list [image, text]
+        // renders): each a slot the prompt's encoding fills.
+        for a in t.attachments {
+            out.tok(media_slot(a.kind));
+        }
         if let Some(c) = t.content {
             if t.role == Role::Assistant {
                 out.txt(&strip_thinking(c));
@@ -218,6 +228,19 @@ fn gemma4(messages: &[Message], thinking: bool, tools: &[ToolDecl]) -> Vec<Segme
     }
     out.0
 }
+
+/// The special token the Gemma 4 template writes where an attachment goes;
+/// the encoding replaces it with the media's opening token, rows and
+/// closing token.
+pub fn media_slot(kind: AttachKind) -> &'static str {
+    match kind {
+        AttachKind::Image => IMAGE_SLOT,
+        AttachKind::Audio => AUDIO_SLOT,
+    }
+}
+
+pub const IMAGE_SLOT: &str = "<|image|>";
+pub const AUDIO_SLOT: &str = "<|audio|>";
 
 /// Whether the segments end with `<turn|>` and a newline.
 fn ends_turn(out: &Out) -> bool {

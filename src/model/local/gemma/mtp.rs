@@ -189,6 +189,7 @@ impl Assistant {
                 head_dim: hd,
                 qpos: pos,
                 window: (tc.sliding && target.cfg.window > 0).then_some(target.cfg.window),
+                spans: Vec::new(),
             };
             attention::direct(q, &input.cache.layers[l.target], &shape, attn);
             Linear::forward_into(&[&l.wo], attn, 1, &mut [&mut s.o], &mut s.acts)?;

@@ -36,10 +36,27 @@ pub enum MediaError {
     Animated { path: PathBuf },
     #[error("cannot decode {path}: {message}")]
     Corrupt { path: PathBuf, message: String },
+    #[error("{path} changed since it was attached; attach it again")]
+    Changed { path: PathBuf },
+}
+
+/// The format of `data` (the contents of `path`), if locus reads it.
+pub fn format(path: &Path, data: &[u8]) -> Result<ImageFormat, MediaError> {
+    match image::guess_format(data) {
+        Ok(f @ (ImageFormat::Png | ImageFormat::Jpeg | ImageFormat::WebP | ImageFormat::Gif)) => {
+            Ok(f)
+        }
+        _ => Err(MediaError::NotImage { path: path.into() }),
+    }
 }
 
 /// The pixels of the image file at `path`.
 pub fn decode_image(path: &Path) -> Result<Rgb, MediaError> {
+    decode_bytes(path, &read_limited(path)?)
+}
+
+/// The bytes of the file at `path`, if it is within `MAX_BYTES`.
+pub fn read_limited(path: &Path) -> Result<Vec<u8>, MediaError> {
     let io = |source| MediaError::Io {
         path: path.into(),
         source,
@@ -51,7 +68,7 @@ pub fn decode_image(path: &Path) -> Result<Rgb, MediaError> {
             bytes,
         });
     }
-    decode_bytes(path, &std::fs::read(path).map_err(io)?)
+    std::fs::read(path).map_err(io)
 }
 
 /// `data`, the contents of `path`, decoded.
@@ -60,14 +77,7 @@ pub fn decode_bytes(path: &Path, data: &[u8]) -> Result<Rgb, MediaError> {
         path: path.into(),
         message: e.to_string(),
     };
-    let format =
-        image::guess_format(data).map_err(|_| MediaError::NotImage { path: path.into() })?;
-    if !matches!(
-        format,
-        ImageFormat::Png | ImageFormat::Jpeg | ImageFormat::WebP | ImageFormat::Gif
-    ) {
-        return Err(MediaError::NotImage { path: path.into() });
-    }
+    let format = format(path, data)?;
     if animated(format, Cursor::new(data)) {
         return Err(MediaError::Animated { path: path.into() });
     }

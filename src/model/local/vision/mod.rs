@@ -18,6 +18,7 @@ use candle_core::{D, Device, Tensor};
 use super::LocalError;
 use super::gguf::Gguf;
 use super::linear::Linear;
+use super::media::{self, Media, MediaKind};
 pub use decode::{MediaError, decode_image};
 pub use prep::{Budget, Patches, Rgb};
 
@@ -74,10 +75,32 @@ pub struct Projector {
     norm3: Norm,
     proj: Linear,
     device: Device,
+    /// What identifies this projector in a media key.
+    identity: String,
+}
+
+/// Why an image could not go into the prompt.
+#[derive(Debug, thiserror::Error)]
+pub enum ImageError {
+    #[error(transparent)]
+    Media(#[from] MediaError),
+    #[error(transparent)]
+    Model(#[from] LocalError),
 }
 
 fn dense(g: &Gguf, name: &str, device: &Device) -> Result<Tensor, LocalError> {
     super::gemma::dense(g.tensor(name, device)?, device)
+}
+
+/// A projector file's path, size and modification time.
+fn identity(path: &Path) -> String {
+    let meta = std::fs::metadata(path).ok();
+    let len = meta.as_ref().map_or(0, |m| m.len());
+    let mtime = meta
+        .and_then(|m| m.modified().ok())
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos());
+    format!("{} {len} {mtime}", path.display())
 }
 
 /// Whether `g` is a projector locus runs (header only: cheap enough for
@@ -159,7 +182,23 @@ impl Projector {
             norm3: Norm::load(&g, 3, device)?,
             proj,
             device: device.clone(),
+            identity: identity(path),
         })
+    }
+
+    /// The image file at `path` encoded with at most `max_tokens` soft
+    /// tokens, keyed by its bytes, the budget and this projector.
+    pub fn encode_image(&self, path: &Path, max_tokens: usize) -> Result<Media, ImageError> {
+        let data = decode::read_limited(path)?;
+        let rgb = decode::decode_bytes(path, &data)?;
+        let rows = self.encode(&prep::patches(&rgb, self.budget(max_tokens)))?;
+        let key = media::key(&data, &format!("image {max_tokens} {}", self.identity));
+        let rows = rows
+            .flatten_all()
+            .map_err(LocalError::from)?
+            .to_vec1::<f32>()
+            .map_err(LocalError::from)?;
+        Ok(Media::new(MediaKind::Image, key, rows, self.width))
     }
 
     /// The budget an image gets with at most `max_tokens` soft tokens.

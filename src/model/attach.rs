@@ -1,0 +1,85 @@
+//! Files attached to a question: images (and recordings) that go to the
+//! local model through its projector, or to a cloud model in the
+//! provider's own format after the preview. An attachment names its file
+//! and what it is; the bytes are read when the message is sent.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::local::vision::decode::{self, MediaError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AttachKind {
+    Image,
+    Audio,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    pub path: PathBuf,
+    pub kind: AttachKind,
+    /// The file's size.
+    pub bytes: u64,
+    /// Pixels (images).
+    #[serde(default)]
+    pub width: u32,
+    #[serde(default)]
+    pub height: u32,
+    /// `image/png`, `image/jpeg`, `image/webp`, `image/gif`, `audio/wav`.
+    pub mime: String,
+}
+
+impl Attachment {
+    /// The image at `path`, checked now (readable, within the limits, one
+    /// frame, decodable) so a bad file is one clear line before anything
+    /// runs.
+    pub fn image(path: &Path) -> Result<Attachment, MediaError> {
+        let data = decode::read_limited(path)?;
+        let format = decode::format(path, &data)?;
+        let rgb = decode::decode_bytes(path, &data)?;
+        Ok(Attachment {
+            path: path.into(),
+            kind: AttachKind::Image,
+            bytes: data.len() as u64,
+            width: rgb.width as u32,
+            height: rgb.height as u32,
+            mime: format.to_mime_type().into(),
+        })
+    }
+
+    /// The file's bytes now, if it is still what was attached (same size).
+    pub fn read(&self) -> Result<Vec<u8>, MediaError> {
+        let data = decode::read_limited(&self.path)?;
+        if data.len() as u64 != self.bytes {
+            return Err(MediaError::Changed {
+                path: self.path.clone(),
+            });
+        }
+        Ok(data)
+    }
+
+    /// One line for the preview and the attachment list: file, what it is,
+    /// its size.
+    pub fn describe(&self) -> String {
+        let size = human_bytes(self.bytes);
+        match self.kind {
+            AttachKind::Image => format!(
+                "{} · image {} x {} · {size}",
+                self.path.display(),
+                self.width,
+                self.height
+            ),
+            AttachKind::Audio => format!("{} · audio · {size}", self.path.display()),
+        }
+    }
+}
+
+fn human_bytes(b: u64) -> String {
+    match b {
+        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / f64::from(1 << 20)),
+        b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / f64::from(1 << 10)),
+        b => format!("{b} bytes"),
+    }
+}
