@@ -196,6 +196,10 @@ pub struct AskArgs {
     pub max_tokens: Option<usize>,
     #[command(flatten)]
     pub agent: AgentArgs,
+    /// An image to show the model with the question (PNG, JPEG, WebP, GIF;
+    /// repeatable): the local model needs its vision projector (mmproj).
+    #[arg(long, value_name = "PATH")]
+    pub image: Vec<std::path::PathBuf>,
     /// Print one JSON object: answer, sources, stats, the context's parts.
     #[arg(long)]
     pub json: bool,

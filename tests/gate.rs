@@ -26,7 +26,7 @@ const SETTINGS: &str = "AWS_ACCESS_KEY_ID = \"AKIAIOSFODNN7EXAMPLE\"\n\n\ndef lo
 
 /// A repository with a secret in settings.py, a never-send file with a
 /// live key, a .env, and notes.py; the user's provider points at `server`.
-fn gate_repo(sb: &Sandbox, server: &Server, provider_extra: &str) -> PathBuf {
+pub fn gate_repo(sb: &Sandbox, server: &Server, provider_extra: &str) -> PathBuf {
     let root = sb.path("work/repo");
     git_init(&root);
     std::fs::write(root.join("settings.py"), SETTINGS).unwrap();
@@ -56,7 +56,7 @@ fn gate_repo(sb: &Sandbox, server: &Server, provider_extra: &str) -> PathBuf {
     root
 }
 
-fn assert_clean(sent: &[Received]) {
+pub fn assert_clean(sent: &[Received]) {
     for r in sent {
         for never in NEVER {
             assert!(!r.body.contains(never), "{never} was sent: {}", r.body);

@@ -33,6 +33,7 @@ mod tui_term;
 mod tui_terminal;
 mod util;
 mod vision;
+mod vision_ask;
 mod vision_prompt;
 mod waiting;
 mod workbench;

@@ -144,6 +144,7 @@ fn the_budget_is_never_exceeded() {
             time: 0,
             stats: None,
             sources: vec![],
+            attachments: vec![],
         })
         .collect();
     for budget in [200, 400, 700, 1000, 1500, 2500, 4000, 8000] {

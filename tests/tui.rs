@@ -308,6 +308,7 @@ fn escalation_commit_and_context_views() {
             price_out_per_mtok: 15.0,
             files: vec!["app.py".into(), "calc.py".into()],
             requests: 1,
+            attachments: vec![],
         }),
     });
     app.key(key(crossterm::event::KeyCode::Char('j')));

@@ -49,6 +49,10 @@ pub fn ask(ws: &Workspace, args: &AskArgs) -> anyhow::Result<ExitCode> {
             wb.session.id
         );
     }
+    for p in &args.image {
+        let a = crate::model::attach::Attachment::image(p, &ws.root)?;
+        wb.session.attachments.push(a);
+    }
     let cloud = super::cloud::gated(&wb, &args.route, args.yes, args.json || args.jsonl)?;
     if cloud.is_none() {
         wb.load_model(args.model.as_deref(), false)?;

@@ -73,7 +73,7 @@ pub fn run(ws: &Workspace, args: &GenerateArgs) -> anyhow::Result<ExitCode> {
     } else {
         let mut m = Message::new(Role::User, args.prompt.clone());
         for p in &args.image {
-            m.attachments.push(Attachment::image(p)?);
+            m.attachments.push(Attachment::image(p, &ws.root)?);
         }
         model.encode_chat_media(&[m], false, &[], &media)?
     };

@@ -218,6 +218,15 @@ pub fn load_chat(
         choose::load_chat(&path, settings.model.threads, settings.model.context)?
             .drafting(settings.model.draft, settings.model.draft_max)
             .snapshots(&ws.kv_dir(), settings.cache.kv_snapshot_bytes)
-            .assistant(settings.model.drafter.as_deref().map(std::path::Path::new)),
+            .assistant(settings.model.drafter.as_deref().map(std::path::Path::new))
+            .vision(
+                choose::projector(
+                    &path,
+                    None,
+                    settings.model.path.as_deref().map(std::path::Path::new),
+                    settings.model.mmproj.as_deref().map(std::path::Path::new),
+                ),
+                settings.model.image_tokens,
+            ),
     )
 }

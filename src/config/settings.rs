@@ -142,6 +142,9 @@ pub struct ModelSettings {
     /// named mmproj*.gguf beside it, if any).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mmproj: Option<String>,
+    /// Soft tokens an attached image may take at most (70 to 1120; more
+    /// reads small text better and costs prompt time).
+    pub image_tokens: usize,
 }
 
 /// When the local runtime drafts (`[model] draft`).
@@ -166,6 +169,7 @@ impl Default for ModelSettings {
             draft_max: 8,
             drafter: None,
             mmproj: None,
+            image_tokens: 280,
         }
     }
 }

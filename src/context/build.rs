@@ -539,6 +539,7 @@ pub fn build(
             .map(|(path, reason)| super::LeftOutFile { path, reason })
             .collect(),
         history_turns,
+        attachments: Vec::new(),
     };
     // Counted on the rendered messages, as the model will see them; trim the
     // least needed parts if token merges across parts pushed it over.

@@ -13,6 +13,7 @@ mod retrieve;
 
 use serde::Serialize;
 
+use crate::model::attach::Attachment;
 use crate::model::{Message, Role};
 
 pub use build::{CountMemo, FILE_HEADER, LeftOut, MapMemo, Request, Selection, build};
@@ -108,6 +109,9 @@ pub struct Context {
     /// Earlier turns included whole (the most recent ones), besides any summary.
     #[serde(skip)]
     pub history_turns: usize,
+    /// Images (and recordings) sent with the question.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
 }
 
 impl Context {
@@ -135,7 +139,9 @@ impl Context {
         current.push_str(&self.question);
         let mut msgs = vec![Message::new(Role::System, system)];
         msgs.extend(out);
-        msgs.push(Message::new(Role::User, current));
+        let mut question = Message::new(Role::User, current);
+        question.attachments.clone_from(&self.attachments);
+        msgs.push(question);
         msgs
     }
 
@@ -147,6 +153,7 @@ impl Context {
             .iter()
             .filter_map(|p| p.path.clone())
             .chain(self.map_files.iter().cloned())
+            .chain(self.attachments.iter().map(|a| a.name.clone()))
             .collect();
         f.sort();
         f.dedup();

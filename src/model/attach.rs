@@ -18,7 +18,11 @@ pub enum AttachKind {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attachment {
+    /// Where the file is read from (absolute).
     pub path: PathBuf,
+    /// How it is named to the user and the privacy rules: relative to the
+    /// repository when it lies inside it, else the absolute path.
+    pub name: String,
     pub kind: AttachKind,
     /// The file's size.
     pub bytes: u64,
@@ -35,12 +39,25 @@ impl Attachment {
     /// The image at `path`, checked now (readable, within the limits, one
     /// frame, decodable) so a bad file is one clear line before anything
     /// runs.
-    pub fn image(path: &Path) -> Result<Attachment, MediaError> {
+    /// `path` is absolute or relative to the current directory; `root` is
+    /// the repository's.
+    pub fn image(path: &Path, root: &Path) -> Result<Attachment, MediaError> {
         let data = decode::read_limited(path)?;
         let format = decode::format(path, &data)?;
         let rgb = decode::decode_bytes(path, &data)?;
-        Ok(Attachment {
+        let abs = std::path::absolute(path).map_err(|source| MediaError::Io {
             path: path.into(),
+            source,
+        })?;
+        let abs = abs.canonicalize().unwrap_or(abs);
+        let root = root.canonicalize().unwrap_or_else(|_| root.into());
+        let name = match abs.strip_prefix(&root) {
+            Ok(rel) => rel.to_string_lossy().replace('\\', "/"),
+            Err(_) => abs.display().to_string(),
+        };
+        Ok(Attachment {
+            name,
+            path: abs,
             kind: AttachKind::Image,
             bytes: data.len() as u64,
             width: rgb.width as u32,
@@ -67,11 +84,9 @@ impl Attachment {
         match self.kind {
             AttachKind::Image => format!(
                 "{} · image {} x {} · {size}",
-                self.path.display(),
-                self.width,
-                self.height
+                self.name, self.width, self.height
             ),
-            AttachKind::Audio => format!("{} · audio · {size}", self.path.display()),
+            AttachKind::Audio => format!("{} · audio · {size}", self.name),
         }
     }
 }

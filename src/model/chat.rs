@@ -7,6 +7,7 @@ use std::sync::Mutex;
 
 use crate::tokens::{EstimateCounter, TokenCounter};
 
+use super::attach::{AttachKind, Attachment};
 use super::tools::ToolDecl;
 use super::{Cancel, Event, GenStats, Message};
 
@@ -111,6 +112,19 @@ pub trait ChatModel: Send + Sync {
     fn gate(&self) -> Option<&dyn Gate> {
         None
     }
+    /// The prompt tokens an attachment takes at most, or why this model
+    /// cannot take it. By default (a cloud model) an image is estimated
+    /// from its pixels, as the providers bill them (about 750 a token,
+    /// within their floor and ceiling), and audio is not sent.
+    fn attachment_tokens(&self, a: &Attachment) -> Result<usize, String> {
+        match a.kind {
+            AttachKind::Image => {
+                let px = u64::from(a.width) * u64::from(a.height);
+                Ok((px / 750).clamp(85, 1600) as usize)
+            }
+            AttachKind::Audio => Err(format!("{}: recordings go to the local model only", a.name)),
+        }
+    }
     /// Stream a reply: text deltas, then `Done` with the stats (or `Error`).
     fn chat(
         &self,
@@ -139,6 +153,9 @@ impl<M: ChatModel + ?Sized> ChatModel for std::sync::Arc<M> {
     }
     fn gate(&self) -> Option<&dyn Gate> {
         (**self).gate()
+    }
+    fn attachment_tokens(&self, a: &Attachment) -> Result<usize, String> {
+        (**self).attachment_tokens(a)
     }
     fn native_tools(&self) -> bool {
         (**self).native_tools()

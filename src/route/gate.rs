@@ -248,6 +248,17 @@ impl ChatModel for Gated {
             }
             a.requests -= 1;
         }
+        if let Some(a) = req
+            .messages
+            .iter()
+            .flat_map(|m| &m.attachments)
+            .find(|a| !self.approved(&a.name))
+        {
+            return Err(Self::refuse(format!(
+                "{} was not among the files you approved; review it again",
+                a.name
+            )));
+        }
         let messages: Vec<Message> = req
             .messages
             .iter()

@@ -7,6 +7,7 @@ use serde::Serialize;
 use super::privacy::PrivacyReport;
 use crate::config::ProviderSettings;
 use crate::context::{Context, Part};
+use crate::model::attach::Attachment;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Preview {
@@ -30,6 +31,9 @@ pub struct Preview {
     pub files: Vec<String>,
     /// Requests the task may make at most (a summary, the answer, a retry).
     pub requests: usize,
+    /// Images sent with the question: each file whole, as it is now.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
 }
 
 impl Preview {
@@ -56,6 +60,7 @@ impl Preview {
             price_out_per_mtok: p.price_out_per_mtok,
             files: ctx.files(),
             requests: 1,
+            attachments: ctx.attachments.clone(),
         }
     }
 
@@ -72,10 +77,17 @@ impl Preview {
             };
             s.push_str(&format!("  {what:<60} {:>7} tokens\n", p.tokens));
         }
-        for (path, glob) in &self.left_out {
-            s.push_str(&format!(
-                "  left out: {path} (matches never_send `{glob}`)\n"
-            ));
+        for a in &self.attachments {
+            s.push_str(&format!("  attached {}\n", a.describe()));
+        }
+        for (path, why) in &self.left_out {
+            // The guard names the glob; others say why in words.
+            let why = if why.contains(' ') {
+                why.clone()
+            } else {
+                format!("matches never_send `{why}`")
+            };
+            s.push_str(&format!("  left out: {path} ({why})\n"));
         }
         s.push_str(&format!("  secrets redacted: {}\n", self.redactions));
         s.push_str(&format!(

@@ -72,6 +72,7 @@ pub fn draft(
             map_files: Vec::new(),
             left_out: Vec::new(),
             history_turns: 0,
+            attachments: Vec::new(),
         };
         g.review(&mut ctx, &paths, 1)?;
     }

@@ -20,6 +20,7 @@ use crate::config::ContextSettings;
 use crate::context::{self, Context, Request};
 use crate::edit::{self, Proposal};
 use crate::index::Index;
+use crate::model::attach::Attachment;
 use crate::model::chat::{ChatModel, Gate, ModelError, Placement, ReplyKind};
 use crate::model::{Cancel, GenStats, Message, Role};
 use crate::tokens::TokenCounter;
@@ -53,6 +54,8 @@ pub enum SessionError {
     NotSent(String),
     #[error(transparent)]
     Git(#[from] crate::git::GitError),
+    #[error("{0}")]
+    Attachment(String),
 }
 
 /// What a request asks for.
@@ -82,6 +85,9 @@ pub struct Turn {
     /// Every file whose content or signatures the turn's request held.
     #[serde(default)]
     pub files: Vec<String>,
+    /// What was attached to the question.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
 }
 
 /// What an ask produced.
@@ -127,6 +133,9 @@ pub struct Session {
     pub excluded: Vec<String>,
     /// Lines of the saved file that were damaged (a write cut short) and skipped.
     pub damaged: usize,
+    /// Images (and recordings) to send with the next question; they go
+    /// into its turn, and with it into later prompts (to a local model).
+    pub attachments: Vec<Attachment>,
 }
 
 impl Session {
@@ -165,6 +174,7 @@ impl Session {
             selection: None,
             excluded: Vec::new(),
             damaged: 0,
+            attachments: Vec::new(),
         }
     }
 
@@ -350,7 +360,68 @@ impl Session {
             excluded: &self.excluded,
             left_out: gate.is_some().then_some(&left_out as &context::LeftOut<'_>),
         };
-        context::build(index, &req, budget, counter, &self.settings)
+        let mut ctx = context::build(index, &req, budget, counter, &self.settings);
+        for a in &self.attachments {
+            let path = a.name.clone();
+            match left_out(&path) {
+                Some(reason) => ctx.left_out.push(context::LeftOutFile { path, reason }),
+                None => ctx.attachments.push(a.clone()),
+            }
+        }
+        ctx
+    }
+
+    /// The tokens the pending attachments take with `model`, or why it
+    /// cannot take one.
+    pub fn attachment_tokens(&self, model: &dyn ChatModel) -> Result<usize, SessionError> {
+        self.attachments.iter().try_fold(0, |sum, a| {
+            Ok(sum
+                + model
+                    .attachment_tokens(a)
+                    .map_err(SessionError::Attachment)?)
+        })
+    }
+
+    /// `messages` (from a context with `ctx.history_turns` earlier turns)
+    /// with those turns' attachments back on their questions, for a model
+    /// on this machine (its prefix cache then keeps them where they were;
+    /// to a cloud model only the question's own attachments go).
+    fn reattach(&self, model: &dyn ChatModel, ctx: &Context, messages: &mut [Message]) {
+        if model.gate().is_some() {
+            return;
+        }
+        let shown = &self.turns[self.turns.len() - ctx.history_turns..];
+        let Some((_question, earlier)) = messages.split_last_mut() else {
+            return;
+        };
+        let users: Vec<&mut Message> = earlier
+            .iter_mut()
+            .filter(|m| m.role == Role::User)
+            .collect();
+        let skip = users.len().saturating_sub(ctx.history_turns);
+        for (m, t) in users.into_iter().skip(skip).zip(shown) {
+            if t.attachments
+                .iter()
+                .all(|a| model.attachment_tokens(a).is_ok())
+            {
+                m.attachments.clone_from(&t.attachments);
+            }
+        }
+    }
+
+    /// Tokens the attachments a request may carry take with `model`: the
+    /// question's, and (to a local model) those of earlier turns.
+    fn attachments_cost(&self, model: &dyn ChatModel) -> Result<usize, SessionError> {
+        let mut cost = self.attachment_tokens(model)?;
+        if model.gate().is_none() {
+            for a in self.turns[self.summarized..]
+                .iter()
+                .flat_map(|t| &t.attachments)
+            {
+                cost += model.attachment_tokens(a).unwrap_or(0);
+            }
+        }
+        Ok(cost)
     }
 
     /// Every file the context's request draws on: its parts, the map, and
@@ -379,7 +450,7 @@ impl Session {
         on_text: &mut dyn FnMut(Piece),
     ) -> Result<Answer, SessionError> {
         let (system, question_sent, answer_room) = self.shape(model, Task::Ask, question);
-        let budget = model.window() - answer_room;
+        let budget = (model.window() - answer_room).saturating_sub(self.attachments_cost(model)?);
         let ctx = self.prepare(
             model,
             index,
@@ -391,7 +462,8 @@ impl Session {
             1,
             cancel,
         )?;
-        let messages = ctx.messages();
+        let mut messages = ctx.messages();
+        self.reattach(model, &ctx, &mut messages);
         let files = self.files_of(&ctx, model.gate());
         let (text, stats) = run(
             model,
@@ -436,9 +508,11 @@ impl Session {
             agent::instructions(model, toolbox.specs())
         );
         let answer_room = self.answer_room(model);
-        let budget = model
-            .window()
-            .saturating_sub(answer_room + agent::declared_tokens(model, toolbox.specs()));
+        let budget = model.window().saturating_sub(
+            answer_room
+                + agent::declared_tokens(model, toolbox.specs())
+                + self.attachments_cost(model)?,
+        );
         let ctx = self.prepare(
             model,
             index,
@@ -450,7 +524,8 @@ impl Session {
             max_steps + 1,
             cancel,
         )?;
-        let messages = ctx.messages();
+        let mut messages = ctx.messages();
+        self.reattach(model, &ctx, &mut messages);
         let files = self.files_of(&ctx, model.gate());
         let end = agent::run_loop(
             model,
@@ -653,9 +728,14 @@ impl Session {
             stats: Some(stats.clone()),
             sources: srcs.to_vec(),
             files,
+            attachments: messages
+                .last()
+                .map(|m| m.attachments.clone())
+                .unwrap_or_default(),
         };
         self.save(&Record::Turn(Box::new(turn.clone())))?;
         self.turns.push(turn);
+        self.attachments.clear();
         Ok(())
     }
 }

@@ -140,7 +140,16 @@ fn load_gguf(
         choose::load_chat(&path, settings.model.threads, settings.model.context)?
             .drafting(settings.model.draft, settings.model.draft_max)
             .snapshots(kv_dir, settings.cache.kv_snapshot_bytes)
-            .assistant(settings.model.drafter.as_deref().map(Path::new)),
+            .assistant(settings.model.drafter.as_deref().map(Path::new))
+            .vision(
+                choose::projector(
+                    &path,
+                    None,
+                    settings.model.path.as_deref().map(Path::new),
+                    settings.model.mmproj.as_deref().map(Path::new),
+                ),
+                settings.model.image_tokens,
+            ),
     );
     let file = path
         .file_name()

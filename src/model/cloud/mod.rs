@@ -10,7 +10,7 @@ use std::io::Read as _;
 use std::time::Duration;
 
 pub use sse::{SseEvent, SseParser};
-pub use wire::{Delta, WireRequest, interpret, request};
+pub use wire::{Delta, Inline, WireRequest, inline_media, interpret, request};
 
 use super::chat::{ChatModel, ChatRequest, ModelError, Placement};
 use super::tools::ToolUse;
@@ -57,6 +57,8 @@ pub enum CloudError {
     Timeout { provider: String, secs: u64 },
     #[error("{provider} reported an error: {message}")]
     Stream { provider: String, message: String },
+    #[error(transparent)]
+    Attachment(#[from] crate::model::local::vision::MediaError),
 }
 
 /// Tool calls gathered from a stream: pieces by index, whole calls in order.
@@ -228,9 +230,11 @@ impl CloudModel {
         cancel: &Cancel,
         emit: &mut dyn FnMut(Event),
     ) -> Result<(), CloudError> {
+        let media = wire::inline_media(req.messages)?;
         let wr = request(
             &self.settings,
             req.messages,
+            &media,
             req.tools,
             req.max_tokens,
             req.temperature,

@@ -4,6 +4,7 @@ use serde_json::{Value, json};
 
 use super::sse::SseEvent;
 use crate::config::{ProviderKind, ProviderSettings};
+use crate::model::local::vision::MediaError;
 use crate::model::tools::ToolDecl;
 use crate::model::{Message, Role};
 
@@ -56,8 +57,17 @@ fn role(r: Role) -> &'static str {
     }
 }
 
-/// The system text and the rest of the conversation, for APIs that take them apart.
-fn split_system(messages: &[Message]) -> (String, Vec<&Message>) {
+/// Message `i`'s attachments as they travel.
+fn media_of(media: &[Vec<Inline>], i: usize) -> &[Inline] {
+    media.get(i).map_or(&[], Vec::as_slice)
+}
+
+/// The system text and the rest of the conversation (each message with its
+/// attachments), for APIs that take them apart.
+fn split_system<'a>(
+    messages: &'a [Message],
+    media: &'a [Vec<Inline>],
+) -> (String, Vec<(&'a Message, &'a [Inline])>) {
     let system: Vec<&str> = messages
         .iter()
         .filter(|m| m.role == Role::System)
@@ -65,13 +75,72 @@ fn split_system(messages: &[Message]) -> (String, Vec<&Message>) {
         .collect();
     (
         system.join("\n\n"),
-        messages.iter().filter(|m| m.role != Role::System).collect(),
+        messages
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| m.role != Role::System)
+            .map(|(i, m)| (m, media_of(media, i)))
+            .collect(),
     )
+}
+
+/// An attachment as it travels: its type and its bytes in base64.
+pub struct Inline {
+    pub mime: String,
+    pub data: String,
+}
+
+/// The attachments of each message, read now and encoded (one list per
+/// message, in order). A file changed or gone since it was attached and
+/// previewed is an error: what leaves is what was shown.
+pub fn inline_media(messages: &[Message]) -> Result<Vec<Vec<Inline>>, MediaError> {
+    use base64::Engine as _;
+    messages
+        .iter()
+        .map(|m| {
+            m.attachments
+                .iter()
+                .map(|a| {
+                    Ok(Inline {
+                        mime: a.mime.clone(),
+                        data: base64::engine::general_purpose::STANDARD.encode(a.read()?),
+                    })
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// A user message's content: plain text, or its attachments first and
+/// then the text in the provider's blocks.
+fn user_content(kind: ProviderKind, m: &Message, media: &[Inline]) -> Value {
+    if media.is_empty() {
+        return match kind {
+            ProviderKind::Gemini => json!([{"text": m.content}]),
+            _ => json!(m.content),
+        };
+    }
+    let mut blocks: Vec<Value> = media
+        .iter()
+        .map(|i| match kind {
+            ProviderKind::Openai => json!({"type": "image_url",
+                "image_url": {"url": format!("data:{};base64,{}", i.mime, i.data)}}),
+            ProviderKind::Anthropic => json!({"type": "image",
+                "source": {"type": "base64", "media_type": i.mime, "data": i.data}}),
+            ProviderKind::Gemini => json!({"inlineData": {"mimeType": i.mime, "data": i.data}}),
+        })
+        .collect();
+    blocks.push(match kind {
+        ProviderKind::Gemini => json!({"text": m.content}),
+        _ => json!({"type": "text", "text": m.content}),
+    });
+    json!(blocks)
 }
 
 pub fn request(
     p: &ProviderSettings,
     messages: &[Message],
+    media: &[Vec<Inline>],
     tools: &[ToolDecl],
     max_tokens: usize,
     temperature: f32,
@@ -84,7 +153,11 @@ pub fn request(
             if let Some(k) = key {
                 headers.push(("authorization".into(), format!("Bearer {k}")));
             }
-            let msgs: Vec<Value> = messages.iter().map(openai_message).collect();
+            let msgs: Vec<Value> = messages
+                .iter()
+                .enumerate()
+                .map(|(i, m)| openai_message(m, media_of(media, i)))
+                .collect();
             let mut body = json!({
                 "model": p.model,
                 "messages": msgs,
@@ -110,7 +183,7 @@ pub fn request(
                 headers.push(("x-api-key".into(), k.to_string()));
             }
             headers.push(("anthropic-version".into(), "2023-06-01".into()));
-            let (system, rest) = split_system(messages);
+            let (system, rest) = split_system(messages, media);
             let msgs = anthropic_messages(&rest);
             let mut body = json!({"model": p.model, "messages": msgs, "max_tokens": max_tokens, "stream": true, "temperature": temperature});
             if !system.is_empty() {
@@ -133,7 +206,7 @@ pub fn request(
             if let Some(k) = key {
                 headers.push(("x-goog-api-key".into(), k.to_string()));
             }
-            let (system, rest) = split_system(messages);
+            let (system, rest) = split_system(messages, media);
             let contents = gemini_contents(&rest);
             let mut body = json!({
                 "contents": contents,
@@ -160,7 +233,7 @@ pub fn request(
 
 /// An OpenAI chat message: calls as `tool_calls` (arguments a JSON string),
 /// results as `tool` messages naming the call.
-fn openai_message(m: &Message) -> Value {
+fn openai_message(m: &Message, media: &[Inline]) -> Value {
     match m.role {
         Role::Assistant if !m.tool_calls.is_empty() => {
             let calls: Vec<Value> = m
@@ -178,15 +251,18 @@ fn openai_message(m: &Message) -> Value {
         Role::Tool => {
             json!({"role": "tool", "tool_call_id": m.tool_call_id, "content": m.content})
         }
+        Role::User => {
+            json!({"role": "user", "content": user_content(ProviderKind::Openai, m, media)})
+        }
         _ => json!({"role": role(m.role), "content": m.content}),
     }
 }
 
 /// Anthropic messages: calls as `tool_use` blocks, results as `tool_result`
 /// blocks of one user message (consecutive results together).
-fn anthropic_messages(msgs: &[&Message]) -> Vec<Value> {
+fn anthropic_messages(msgs: &[(&Message, &[Inline])]) -> Vec<Value> {
     let mut out: Vec<Value> = Vec::new();
-    for m in msgs {
+    for &(m, media) in msgs {
         match m.role {
             Role::Assistant if !m.tool_calls.is_empty() => {
                 let mut blocks = Vec::new();
@@ -207,6 +283,8 @@ fn anthropic_messages(msgs: &[&Message]) -> Vec<Value> {
                     _ => out.push(json!({"role": "user", "content": [block]})),
                 }
             }
+            Role::User => out.push(json!({"role": "user",
+                "content": user_content(ProviderKind::Anthropic, m, media)})),
             r => out.push(json!({"role": role(r), "content": m.content})),
         }
     }
@@ -215,9 +293,9 @@ fn anthropic_messages(msgs: &[&Message]) -> Vec<Value> {
 
 /// Gemini contents: calls as `functionCall` parts of the model's turn,
 /// results as `functionResponse` parts of one user turn.
-fn gemini_contents(msgs: &[&Message]) -> Vec<Value> {
+fn gemini_contents(msgs: &[(&Message, &[Inline])]) -> Vec<Value> {
     let mut out: Vec<Value> = Vec::new();
-    for m in msgs {
+    for &(m, media) in msgs {
         match m.role {
             Role::Assistant => {
                 let mut parts = Vec::new();
@@ -243,7 +321,9 @@ fn gemini_contents(msgs: &[&Message]) -> Vec<Value> {
                     _ => out.push(json!({"role": "user", "parts": [part]})),
                 }
             }
-            _ => out.push(json!({"role": "user", "parts": [{"text": m.content}]})),
+            _ => out.push(
+                json!({"role": "user", "parts": user_content(ProviderKind::Gemini, m, media)}),
+            ),
         }
     }
     out

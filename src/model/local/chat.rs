@@ -1,6 +1,10 @@
 //! The in-process runtime behind the `ChatModel` interface.
 
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+
 use crate::config::DraftWhen;
+use crate::model::attach::{AttachKind, Attachment};
 use crate::model::chat::{ChatModel, ChatRequest, ModelError, Placement, ReplyKind};
 use crate::model::tools::ToolDecl;
 use crate::model::{Cancel, Event, Message, Role};
@@ -8,7 +12,9 @@ use crate::tokens::TokenCounter;
 
 use super::config::Arch;
 use super::gemma4_tools::{CallParser, Parsed};
+use super::media::Media;
 use super::tokenizer::GgufTokenizer;
+use super::vision::Projector;
 use super::{DraftConfig, DraftKind, GenerateRequest, LocalModel, SamplerConfig};
 
 impl TokenCounter for GgufTokenizer {
@@ -26,7 +32,22 @@ pub struct LocalChat {
     /// Which replies are drafted from the prompt, and how far.
     pub draft: DraftWhen,
     pub draft_max: usize,
+    vision: Option<Vision>,
 }
+
+/// The model's eyes: its projector (loaded when first needed), the soft
+/// tokens an image may take, and the images encoded lately.
+struct Vision {
+    path: PathBuf,
+    max_tokens: usize,
+    projector: OnceLock<Result<Projector, String>>,
+    /// By key, the most recent last: a follow-up about the same image does
+    /// not encode it again.
+    recent: Mutex<Vec<Arc<Media>>>,
+}
+
+/// Images kept encoded.
+const RECENT_IMAGES: usize = 8;
 
 impl LocalChat {
     /// `window` is capped at what the model was trained for. Edit replies
@@ -38,7 +59,78 @@ impl LocalChat {
             window,
             draft: DraftWhen::Edits,
             draft_max: super::draft::DRAFT_MAX,
+            vision: None,
         }
+    }
+
+    /// Show images to the model through the projector at `mmproj` (none:
+    /// it sees none), `max_tokens` soft tokens each at most.
+    pub fn vision(mut self, mmproj: Option<PathBuf>, max_tokens: usize) -> LocalChat {
+        self.vision = mmproj.map(|path| Vision {
+            path,
+            max_tokens: max_tokens.clamp(super::vision::MIN_TOKENS, 1120),
+            projector: OnceLock::new(),
+            recent: Mutex::new(Vec::new()),
+        });
+        self
+    }
+
+    /// Why this model cannot see an image, if it cannot.
+    fn cannot_see(&self, a: &Attachment) -> Option<String> {
+        let file = &a.name;
+        if a.kind == AttachKind::Audio {
+            return Some(format!(
+                "{file}: the local model does not take recordings yet"
+            ));
+        }
+        if self.model.arch() != Arch::Gemma4 {
+            return Some(format!(
+                "{file}: the local model ({}) is not a Gemma 4; it sees no images",
+                self.model.name
+            ));
+        }
+        if self.vision.is_none() {
+            return Some(format!(
+                "{file}: the local model has no vision projector (mmproj); set [model] mmproj or put one beside {}",
+                self.model.path.display()
+            ));
+        }
+        None
+    }
+
+    /// The encodings of `messages`' attachments, in order.
+    fn encode_attachments(&self, messages: &[Message]) -> Result<Vec<Arc<Media>>, ModelError> {
+        let mut out = Vec::new();
+        for a in messages.iter().flat_map(|m| &m.attachments) {
+            if let Some(why) = self.cannot_see(a) {
+                return Err(ModelError::Other(why));
+            }
+            let v = self.vision.as_ref().expect("checked");
+            let projector = v
+                .projector
+                .get_or_init(|| {
+                    Projector::load(&v.path, self.model.model.device()).map_err(|e| e.to_string())
+                })
+                .as_ref()
+                .map_err(|e| ModelError::Other(e.clone()))?;
+            let data = a.read().map_err(|e| ModelError::Other(e.to_string()))?;
+            let key = projector.key(&data, v.max_tokens);
+            let mut recent = v.recent.lock().unwrap_or_else(|e| e.into_inner());
+            let m = match recent.iter().position(|m| m.key == key) {
+                Some(i) => recent.remove(i),
+                None => Arc::new(
+                    projector
+                        .encode_bytes(&a.path, &data, v.max_tokens)
+                        .map_err(|e| ModelError::Other(e.to_string()))?,
+                ),
+            };
+            recent.push(m.clone());
+            if recent.len() > RECENT_IMAGES {
+                recent.remove(0);
+            }
+            out.push(m);
+        }
+        Ok(out)
     }
 
     /// Save stable prefixes' caches in `dir` (at most `cap` bytes; 0: none)
@@ -140,16 +232,38 @@ impl ChatModel for LocalChat {
         self.model.arch() == Arch::Gemma4
     }
 
+    fn attachment_tokens(&self, a: &Attachment) -> Result<usize, String> {
+        match self.cannot_see(a) {
+            Some(why) => Err(why),
+            // The budget, and the opening and closing tokens.
+            None => Ok(self.vision.as_ref().map_or(0, |v| v.max_tokens) + 2),
+        }
+    }
+
     fn prompt_tokens(&self, messages: &[Message]) -> usize {
-        self.model
-            .encode_chat(messages, false, &[])
-            .map(|t| t.len())
-            .unwrap_or_else(|_| {
-                messages
-                    .iter()
-                    .map(|m| self.model.tokenizer.count(&m.content) + 6)
-                    .sum()
+        let media: usize = messages
+            .iter()
+            .flat_map(|m| &m.attachments)
+            .map(|a| self.attachment_tokens(a).unwrap_or(0))
+            .sum();
+        let text: Vec<Message> = messages
+            .iter()
+            .map(|m| Message {
+                attachments: Vec::new(),
+                ..m.clone()
             })
+            .collect();
+        media
+            + self
+                .model
+                .encode_chat(&text, false, &[])
+                .map(|t| t.len())
+                .unwrap_or_else(|_| {
+                    messages
+                        .iter()
+                        .map(|m| self.model.tokenizer.count(&m.content) + 6)
+                        .sum()
+                })
     }
 
     fn chat(
@@ -160,7 +274,10 @@ impl ChatModel for LocalChat {
     ) -> Result<(), ModelError> {
         let native = self.native_tools() && !req.tools.is_empty();
         let tools = if native { req.tools } else { &[] };
-        let tokens = self.model.encode_chat(req.messages, false, tools)?;
+        let media = self.encode_attachments(req.messages)?;
+        let (tokens, media) = self
+            .model
+            .encode_chat_media(req.messages, false, tools, &media)?;
         let room = self.window.saturating_sub(tokens.len());
         if room == 0 {
             return Err(ModelError::Other(format!(
@@ -179,7 +296,7 @@ impl ChatModel for LocalChat {
             tokens: tokens.clone(),
             draft: self.draft_for(req.kind),
             stable_prefix: self.stable_prefix(req.messages, tools, &tokens),
-            media: Default::default(),
+            media,
         };
         if !native {
             self.model.generate(&request, cancel, emit)?;

@@ -132,6 +132,7 @@ fn preview() -> Preview {
         price_out_per_mtok: 2.0,
         files: vec!["calc.py".into(), "notes.py".into()],
         requests: 1,
+        attachments: vec![],
     }
 }
 

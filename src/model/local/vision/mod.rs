@@ -190,14 +190,28 @@ impl Projector {
     /// tokens, keyed by its bytes, the budget and this projector.
     pub fn encode_image(&self, path: &Path, max_tokens: usize) -> Result<Media, ImageError> {
         let data = decode::read_limited(path)?;
-        let rgb = decode::decode_bytes(path, &data)?;
+        self.encode_bytes(path, &data, max_tokens)
+    }
+
+    /// The key an image with contents `data` gets at `max_tokens`.
+    pub fn key(&self, data: &[u8], max_tokens: usize) -> [u8; 32] {
+        media::key(data, &format!("image {max_tokens} {}", self.identity))
+    }
+
+    /// `encode_image` of contents already read.
+    pub fn encode_bytes(
+        &self,
+        path: &Path,
+        data: &[u8],
+        max_tokens: usize,
+    ) -> Result<Media, ImageError> {
+        let rgb = decode::decode_bytes(path, data)?;
         let rows = self.encode(&prep::patches(&rgb, self.budget(max_tokens)))?;
-        let key = media::key(&data, &format!("image {max_tokens} {}", self.identity));
         let rows = rows
             .flatten_all()
-            .map_err(LocalError::from)?
-            .to_vec1::<f32>()
+            .and_then(|t| t.to_vec1::<f32>())
             .map_err(LocalError::from)?;
+        let key = self.key(data, max_tokens);
         Ok(Media::new(MediaKind::Image, key, rows, self.width))
     }
 
