@@ -148,6 +148,9 @@ pub fn draw(f: &mut Frame<'_>, area: Rect, e: &Escalation, st: &Styles) {
             style,
         )));
     }
+    for a in &p.attachments {
+        lines.push(Line::from(format!("  attached {}", a.describe())));
+    }
     for (path, why) in &p.left_out {
         let why = if why.starts_with("--") || why.contains(' ') {
             why.clone()

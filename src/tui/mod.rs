@@ -5,6 +5,7 @@
 //! terminal on exit or panic.
 
 pub mod app;
+mod attach;
 mod choices;
 pub mod commit;
 pub mod complete;
@@ -198,10 +199,7 @@ fn event_loop(
                         let _ = terminal.clear();
                         Vec::new()
                     }
-                    Incoming::Term(Event::Paste(p)) => {
-                        app.paste(&p);
-                        Vec::new()
-                    }
+                    Incoming::Term(Event::Paste(p)) => app.paste(&p),
                     Incoming::Term(Event::Mouse(m)) => {
                         match m.kind {
                             MouseEventKind::ScrollUp => app.scroll = app.scroll.saturating_add(3),

@@ -45,12 +45,21 @@ fn chat(f: &mut Frame<'_>, area: Rect, app: &App, st: &Styles) {
     let (rows, (cur_row, cur_col)) =
         super::composer::layout(&app.input, app.input_back, area.width.saturating_sub(2));
     let input_lines = rows.len().clamp(1, 6) as u16;
-    let [body, composer, status] = Layout::vertical([
+    let attached = (app.attachments.len() as u16).min(4);
+    let [body, attachments, composer, status] = Layout::vertical([
         Constraint::Min(3),
+        Constraint::Length(attached),
         Constraint::Length(input_lines + 2),
         Constraint::Length(1),
     ])
     .areas(area);
+    // What goes with the next question: file, size, tokens; /detach N.
+    let shown: Vec<Line<'_>> = app
+        .attachments
+        .iter()
+        .map(|l| Line::from(Span::styled(format!(" attached {l}"), st.get("info"))))
+        .collect();
+    f.render_widget(Paragraph::new(shown), attachments);
     let body = match &app.panel {
         Some(p) if body.width >= 60 => {
             let [conv, side] =
@@ -313,6 +322,11 @@ pub fn bindings(view: View, keys: &Keymap) -> Vec<(String, &'static str)> {
             ),
             (fixed("/edit TEXT"), "ask for a change, then review it"),
             (fixed("/model [NAME]"), "pick the model, or switch to NAME"),
+            (
+                fixed("@shot.png, /image PATH"),
+                "attach an image (/paste: the clipboard's)",
+            ),
+            (fixed("/detach [N]"), "remove attachment N, or all"),
             (
                 fixed("/undo, /redo"),
                 "undo or redo the last applied change",

@@ -206,6 +206,12 @@ fn work(
                     Ok(report) => send(report),
                     Err(e) => send(Report::Error(e.to_string())),
                 }
+                send(Report::Attached(super::attach::lines(&wb)));
+            }
+            Request::Attach(_) | Request::AttachClipboard | Request::Detach(_) => {
+                for r in super::attach::handle(&mut wb, &job.request) {
+                    send(r);
+                }
             }
             Request::UseModel(ref path) => {
                 use_model(&mut wb, &ModelSpec::Gguf(path.display().to_string()), send)
@@ -309,6 +315,7 @@ fn work(
                     Ok(report) => send(with_cost(report, gated.cost())),
                     Err(e) => send(Report::Error(e.to_string())),
                 }
+                send(Report::Attached(super::attach::lines(&wb)));
             }
             Request::Apply(ref changes) | Request::ApplyAndStage(ref changes) => {
                 let stage = matches!(job.request, Request::ApplyAndStage(_));

@@ -63,12 +63,20 @@ pub enum Request {
         text: String,
         exclude: Vec<String>,
     },
+    /// Attach the image at this path to the next question.
+    Attach(String),
+    /// Attach the image on the clipboard.
+    AttachClipboard,
+    /// Remove attachment N (1-based), or all.
+    Detach(Option<usize>),
 }
 
 /// What the worker reports.
 #[derive(Debug, Clone)]
 pub enum Report {
     Progress(String),
+    /// What goes with the next question (one line each).
+    Attached(Vec<String>),
     IndexReady {
         files: usize,
     },

@@ -73,6 +73,8 @@ pub struct App {
     edit_request: Option<String>,
     pub keys: Keymap,
     pub quit: bool,
+    /// The images that go with the next question, as the worker lists them.
+    pub attachments: Vec<String>,
 }
 
 impl Default for App {
@@ -115,6 +117,7 @@ impl App {
             edit_request: None,
             keys: Keymap::default(),
             quit: false,
+            attachments: Vec::new(),
         }
     }
 
@@ -343,8 +346,15 @@ impl App {
         self.input_back = 0;
     }
 
-    /// Paste arrives whole (bracketed paste): it never sends.
-    pub fn paste(&mut self, text: &str) {
+    /// Paste arrives whole (bracketed paste): it never sends. A pasted
+    /// path to an image (as a file manager or screenshot tool pastes it)
+    /// attaches the image instead.
+    pub fn paste(&mut self, text: &str) -> Vec<Request> {
+        if self.view == View::Chat
+            && let Some(path) = image_path(text)
+        {
+            return vec![Request::Attach(path)];
+        }
         if self.view == View::Chat {
             composer::insert(
                 &mut self.input,
@@ -352,6 +362,7 @@ impl App {
                 &text.replace("\r\n", "\n"),
             );
         }
+        Vec::new()
     }
 
     fn submit(&mut self) -> Vec<Request> {
@@ -412,6 +423,20 @@ impl App {
                 self.panel = Some(ContextPanel::default());
                 vec![self.context_request()]
             }
+            "image" | "attach" if !rest.is_empty() => vec![Request::Attach(rest.to_string())],
+            "paste" => vec![Request::AttachClipboard],
+            "detach" => match rest {
+                "" | "all" => vec![Request::Detach(None)],
+                n => match n.parse::<usize>() {
+                    Ok(n) if n > 0 => vec![Request::Detach(Some(n))],
+                    _ => {
+                        self.entries.push(Entry::Error(
+                            "/detach N removes attachment N; /detach removes them all".into(),
+                        ));
+                        Vec::new()
+                    }
+                },
+            },
             "redo" => vec![Request::Redo],
             "edit" | "" if self.busy => {
                 self.entries
@@ -420,11 +445,15 @@ impl App {
             }
             "edit" if !rest.is_empty() => {
                 self.start(&text);
-                vec![Request::Edit(rest.to_string())]
+                let mut r = mentioned_images(rest);
+                r.push(Request::Edit(rest.to_string()));
+                r
             }
             "" => {
                 self.start(&text);
-                vec![Request::Ask(text.clone())]
+                let mut r = mentioned_images(&text);
+                r.push(Request::Ask(text.clone()));
+                r
             }
             other => {
                 self.entries.push(Entry::Error(format!(
@@ -478,4 +507,35 @@ pub fn key_of(k: &KeyEvent) -> Option<Key> {
         alt: k.modifiers.contains(KeyModifiers::ALT),
         name,
     })
+}
+
+/// Whether a file name says it is an image locus reads.
+fn is_image_name(p: &str) -> bool {
+    let lower = p.to_lowercase();
+    [".png", ".jpg", ".jpeg", ".webp", ".gif"]
+        .iter()
+        .any(|e| lower.ends_with(e))
+}
+
+/// `@shot.png`-style mentions of image files in a question: each attached.
+pub(super) fn mentioned_images(text: &str) -> Vec<Request> {
+    text.split_whitespace()
+        .filter_map(|w| w.strip_prefix('@'))
+        .map(|w| w.trim_end_matches([',', '.', ';', ':', '?', '!', ')']))
+        .filter(|w| is_image_name(w))
+        .map(|w| Request::Attach(w.to_string()))
+        .collect()
+}
+
+/// A pasted text that is one path to an image file (quoted, or as a
+/// `file://` URL, as file managers paste them) that exists.
+fn image_path(text: &str) -> Option<String> {
+    let t = text.trim();
+    if t.contains('\n') {
+        return None;
+    }
+    let t = t.trim_matches(|c| c == '\'' || c == '"');
+    let t = t.strip_prefix("file://").unwrap_or(t);
+    let t = t.replace("%20", " ");
+    (is_image_name(&t) && std::path::Path::new(&t).is_file()).then_some(t)
 }

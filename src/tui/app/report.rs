@@ -192,6 +192,7 @@ impl App {
                 self.entries.push(Entry::Info(summary));
             }
             Report::Info(s) => self.entries.push(Entry::Info(s)),
+            Report::Attached(lines) => self.attachments = lines,
             Report::Untrusted(s) => {
                 self.status.untrusted = true;
                 self.entries.push(Entry::Info(s));

@@ -480,3 +480,40 @@ fn esc_closes_the_completion_popup_and_keeps_the_text() {
         "without a popup, Esc clears the composer"
     );
 }
+
+#[test]
+fn images_are_attached_by_mention_command_and_pasted_path() {
+    let mut app = App::new();
+    typed(&mut app, "What is in @shot.png, and @calc.py?");
+    assert_eq!(
+        app.key(key(KeyCode::Enter)),
+        vec![
+            Request::Attach("shot.png".into()),
+            Request::Ask("What is in @shot.png, and @calc.py?".into())
+        ]
+    );
+    let mut app = App::new();
+    typed(&mut app, "/detach 2");
+    assert_eq!(app.key(key(KeyCode::Enter)), vec![Request::Detach(Some(2))]);
+    typed(&mut app, "/detach");
+    assert_eq!(app.key(key(KeyCode::Enter)), vec![Request::Detach(None)]);
+    typed(&mut app, "/image shots/a b.png");
+    assert_eq!(
+        app.key(key(KeyCode::Enter)),
+        vec![Request::Attach("shots/a b.png".into())]
+    );
+    typed(&mut app, "/detach x");
+    assert!(app.key(key(KeyCode::Enter)).is_empty());
+    // A pasted path to an image that exists attaches it; other text is text.
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("shot.png");
+    std::fs::write(&p, b"png bytes").unwrap();
+    let pasted = format!("'file://{}'", p.display());
+    assert_eq!(
+        app.paste(&pasted),
+        vec![Request::Attach(p.display().to_string())]
+    );
+    assert!(app.input.is_empty());
+    assert!(app.paste("see shot.png").is_empty());
+    assert_eq!(app.input, "see shot.png");
+}

@@ -82,7 +82,9 @@ impl App {
         self.entries.push(Entry::Info(
             "preparing what the cloud model would get; nothing is sent until you confirm".into(),
         ));
-        vec![Request::Escalate { task, text: body }]
+        let mut r = super::mentioned_images(&body);
+        r.push(Request::Escalate { task, text: body });
+        r
     }
 
     pub(super) fn escalation_key(&mut self, k: KeyEvent) -> Vec<Request> {
