@@ -107,7 +107,7 @@ impl Hub {
                     continue;
                 }
                 match path.as_str() {
-                    "/api/models/acme/tiny-GGUF" => {
+                    "/api/models/acme/tiny-GGUF" | "/api/models/ggml-org/gemma-4-12b-it-GGUF" => {
                         let body = serde_json::json!({"id": "acme/tiny-GGUF", "siblings": [
                             {"rfilename": "README.md"}, {"rfilename": "tiny-Q8_0.gguf"},
                             {"rfilename": "tiny-Q4_K_M.gguf"}, {"rfilename": "mmproj-tiny.gguf"}]})

@@ -473,9 +473,17 @@ fn first_run_downloads_the_default_model_and_loads_it() {
         "download is offered first: {screen}"
     );
     tmux(&["send-keys", "-t", &session, "Enter"]);
-    wait_for(&session, "local: ", 60);
+    let screen = wait_for(&session, "local: ", 60);
     let blob_dir = hf.join("hub/models--ggml-org--gemma-4-12b-it-GGUF/snapshots");
     assert!(blob_dir.exists(), "stored in the Hub's cache layout");
+    // The repository's vision projector came with it.
+    assert!(
+        walk(&blob_dir)
+            .iter()
+            .any(|p| p.ends_with("mmproj-tiny.gguf")),
+        "the projector is downloaded too"
+    );
+    assert!(screen.contains("vision projector:"), "{screen}");
 }
 
 /// `e` on a hunk opens it in $EDITOR (here a script that rewrites it), the

@@ -230,6 +230,18 @@ fn work(
                 };
                 match pull::pull(&cfg, pull::DEFAULT_MODEL, &mut progress) {
                     Ok(path) => {
+                        // Its eyes too: the repository's projector (not
+                        // fatal: the model answers in text without it).
+                        match pull::pull_projector(&cfg, pull::DEFAULT_MODEL, &mut progress) {
+                            Ok(Some(p)) => send(Report::Info(format!(
+                                "vision projector: {} (attach images with @shot.png)",
+                                p.display()
+                            ))),
+                            Ok(None) => {}
+                            Err(e) => send(Report::Info(format!(
+                                "no vision projector: {e}; the model reads text only"
+                            ))),
+                        }
                         use_model(&mut wb, &ModelSpec::Gguf(path.display().to_string()), send)
                     }
                     Err(e) => send(Report::Error(e.to_string())),
