@@ -4,7 +4,9 @@ image) computes for a prompt with images: the tokens of each text chunk
 with the logit rows at each of their positions (teacher-forced), each
 image chunk's soft-token count, and a greedy continuation.
 
-usage: scripts/ref-vision-prompt.py MODEL.gguf MMPROJ.gguf MAX_TOKENS PROMPT N_GEN OUT.json IMAGE...
+usage: scripts/ref-vision-prompt.py MODEL.gguf MMPROJ.gguf MAX_TOKENS PROMPT N_GEN OUT.json MEDIA...
+
+MEDIA are images or WAV recordings (mtmd tells them apart by content).
 
 PROMPT is raw text (BOS added) where `<__media__>` marks each image, in
 order. The image chunks are decoded with mtmd_helper_eval_chunk_single, so
@@ -74,7 +76,8 @@ def main():
                                                    llama_cpp.llama_seq_id(0), llm.n_batch, False,
                                                    ctypes.byref(new_n_past)) == 0
             llm.n_tokens = new_n_past.value
-            record.append({"type": "image", "n_tokens": int(n)})
+            kind = "audio" if kind == m.MTMD_INPUT_CHUNK_TYPE_AUDIO else "image"
+            record.append({"type": kind, "n_tokens": int(n)})
     greedy = []
     last = np.array(llm.scores[llm.n_tokens - 1][:n_vocab])
     for _ in range(n_gen):

@@ -200,6 +200,10 @@ pub struct AskArgs {
     /// repeatable): the local model needs its vision projector (mmproj).
     #[arg(long, value_name = "PATH")]
     pub image: Vec<std::path::PathBuf>,
+    /// A WAV recording to send with the question (repeatable): the local
+    /// model needs a projector with an audio part.
+    #[arg(long, value_name = "PATH")]
+    pub audio: Vec<std::path::PathBuf>,
     /// Print one JSON object: answer, sources, stats, the context's parts.
     #[arg(long)]
     pub json: bool,
@@ -376,8 +380,13 @@ pub struct GenerateArgs {
     /// needs the model's vision projector.
     #[arg(long, value_name = "PATH")]
     pub image: Vec<std::path::PathBuf>,
-    /// The vision projector (mmproj GGUF) for --image (default: [model]
-    /// mmproj, else one beside the model).
+    /// A WAV recording for the model to hear (repeatable; after the
+    /// images in the order of `<__media__>` markers): it needs a projector
+    /// with an audio part (gemma4ua).
+    #[arg(long, value_name = "PATH")]
+    pub audio: Vec<std::path::PathBuf>,
+    /// The vision projector (mmproj GGUF) for --image and --audio (default:
+    /// [model] mmproj, else one beside the model).
     #[arg(long, value_name = "PATH")]
     pub mmproj: Option<std::path::PathBuf>,
     /// Soft tokens an image may take at most (70 to 1120; Gemma 4's default 280).

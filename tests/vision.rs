@@ -24,8 +24,21 @@ pub fn models(dir: &Path) -> (PathBuf, PathBuf) {
     models_with(dir, &[])
 }
 
+/// `models_with`, the projector with an audio part too.
+pub fn models_with_audio(dir: &Path, env: &[(&str, &str)]) -> (PathBuf, PathBuf) {
+    models_full(dir, env, &[("TINY_AUDIO", "1")])
+}
+
 /// `models` with the text model's generator run with `env`.
 pub fn models_with(dir: &Path, env: &[(&str, &str)]) -> (PathBuf, PathBuf) {
+    models_full(dir, env, &[])
+}
+
+fn models_full(
+    dir: &Path,
+    env: &[(&str, &str)],
+    projector_env: &[(&str, &str)],
+) -> (PathBuf, PathBuf) {
     let py = llama_python();
     let (text, mmproj) = (dir.join("text.gguf"), dir.join("mmproj.gguf"));
     let st = Command::new(&py)
@@ -39,6 +52,7 @@ pub fn models_with(dir: &Path, env: &[(&str, &str)]) -> (PathBuf, PathBuf) {
     let st = Command::new(&py)
         .arg(root().join("scripts/make-tiny-gemma4-mmproj.py"))
         .arg(&mmproj)
+        .envs(projector_env.iter().copied())
         .status()
         .unwrap();
     assert!(st.success());

@@ -259,3 +259,57 @@ fn each_provider_gets_the_image_in_its_own_format() {
     let e = inline_media(&messages).err().unwrap().to_string();
     assert!(e.contains("changed since it was attached"), "{e}");
 }
+
+#[test]
+fn a_recording_needs_a_projector_that_hears_and_a_wav_with_sound() {
+    let sb = Sandbox::new();
+    let (root, model) = repo(&sb, true);
+    let env = [("LOCUS_MODEL", model.to_str().unwrap())];
+    let wav = root.join("say.wav");
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 16_000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(&wav, spec).unwrap();
+    for i in 0..8000 {
+        w.write_sample(((i % 50) * 300) as i16).unwrap();
+    }
+    w.finalize().unwrap();
+    let out = sb.locus_env(
+        &root,
+        &["ask", "What did I say?", "--audio", "say.wav", "--no-tools"],
+        &env,
+    );
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("say.wav: the local model's projector")
+            && err.contains("has no audio part (gemma4ua)"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    let mut w = hound::WavWriter::create(root.join("quiet.wav"), spec).unwrap();
+    for _ in 0..8000 {
+        w.write_sample(0i16).unwrap();
+    }
+    w.finalize().unwrap();
+    let out = sb.locus_env(
+        &root,
+        &[
+            "ask",
+            "What did I say?",
+            "--audio",
+            "quiet.wav",
+            "--no-tools",
+        ],
+        &env,
+    );
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("quiet.wav is silent"),
+        "{}",
+        stderr(&out)
+    );
+}

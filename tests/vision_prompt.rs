@@ -219,3 +219,109 @@ fn a_follow_up_about_the_same_image_reuses_its_cache_and_another_image_does_not(
         "another image is computed anew: only the text before it is reused"
     );
 }
+
+/// A 16 kHz mono WAV of `seconds` (a chirp with noise: not silent).
+fn chirp(path: &Path, seconds: f32, seed: u32) {
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 16_000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(path, spec).unwrap();
+    let mut s = seed.max(1);
+    for i in 0..(seconds * 16_000.0) as usize {
+        s ^= s << 13;
+        s ^= s >> 17;
+        s ^= s << 5;
+        let t = i as f32 / 16_000.0;
+        let v = (t * (300.0 + 900.0 * t) * std::f32::consts::TAU).sin() * 0.4
+            + (s % 1000) as f32 / 1000.0 * 0.1;
+        w.write_sample((v * 32_767.0) as i16).unwrap();
+    }
+    w.finalize().unwrap();
+}
+
+#[test]
+fn a_prompt_with_a_recording_and_an_image_matches_llama_cpp_mtmd() {
+    let dir = tempfile::tempdir().unwrap();
+    let (text, mmproj) = crate::vision::models_with_audio(dir.path(), &[("TINY_F32", "1")]);
+    let image = images(dir.path()).remove(1);
+    let wav = dir.path().join("say.wav");
+    // 1.23 s: 31 frames, the last one padded.
+    chirp(&wav, 1.23, 9);
+    let o = Command::new(llama_python())
+        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/ref-vision-prompt.py"))
+        .args([&text, &mmproj])
+        .args(["70", PROMPT, "12"])
+        .arg(dir.path().join("ref-audio.json"))
+        .args([&image, &wav])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let want: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("ref-audio.json")).unwrap())
+            .unwrap();
+    assert_eq!(want["chunks"][3]["type"], "audio");
+    assert_eq!(want["chunks"][3]["n_tokens"], 31);
+    let model = LocalModel::load(&text, &Device::Cpu).unwrap();
+    let proj = Projector::load(&mmproj, &Device::Cpu).unwrap();
+    let hearing = locus::model::local::vision::audio::Hearing::load(&mmproj, &Device::Cpu)
+        .unwrap()
+        .expect("an audio part");
+    let media = vec![
+        Arc::new(proj.encode_image(&image, 70).unwrap()),
+        Arc::new(hearing.encode_file(&wav).unwrap()),
+    ];
+    assert_eq!(media[1].len(), 31);
+    let (tokens, set) = model.encode_raw_media(PROMPT, &media).unwrap();
+    let logits: Vec<Vec<f32>> = model
+        .logits_all_media(&tokens, &set)
+        .unwrap()
+        .to_vec2()
+        .unwrap();
+    let (mut at, mut worst) = (0, 0f32);
+    for c in want["chunks"].as_array().unwrap() {
+        if c["type"] != "text" {
+            at += c["n_tokens"].as_u64().unwrap() as usize;
+            continue;
+        }
+        let want_ids = ids(&c["tokens"]);
+        assert_eq!(tokens[at..at + want_ids.len()], want_ids[..]);
+        for (i, row) in c["logits"].as_array().unwrap().iter().enumerate() {
+            for (a, b) in logits[at + i].iter().zip(row.as_array().unwrap()) {
+                worst = worst.max((a - b.as_f64().unwrap() as f32).abs());
+            }
+        }
+        at += want_ids.len();
+    }
+    assert_eq!(at, tokens.len());
+    assert!(worst < TOL, "logits differ by {worst}");
+    // The command, with the recording given by --audio.
+    let sandbox = Sandbox::new();
+    let o = sandbox.locus(
+        dir.path(),
+        &[
+            "generate",
+            "--model",
+            text.to_str().unwrap(),
+            "--mmproj",
+            mmproj.to_str().unwrap(),
+            "--raw",
+            "--prompt",
+            PROMPT,
+            "--max-tokens",
+            "12",
+            "--image-tokens",
+            "70",
+            "--image",
+            image.to_str().unwrap(),
+            "--audio",
+            wav.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["text"], want["greedy_text"]);
+}

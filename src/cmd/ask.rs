@@ -53,6 +53,10 @@ pub fn ask(ws: &Workspace, args: &AskArgs) -> anyhow::Result<ExitCode> {
         let a = crate::model::attach::Attachment::image(p, &ws.root)?;
         wb.session.attachments.push(a);
     }
+    for p in &args.audio {
+        let a = crate::model::attach::Attachment::audio(p, &ws.root)?;
+        wb.session.attachments.push(a);
+    }
     let cloud = super::cloud::gated(&wb, &args.route, args.yes, args.json || args.jsonl)?;
     if cloud.is_none() {
         wb.load_model(args.model.as_deref(), false)?;

@@ -13,6 +13,7 @@ use crate::model::attach::Attachment;
 use crate::model::local::gemma::mtp::discover;
 use crate::model::local::media::Media;
 use crate::model::local::vision::Projector;
+use crate::model::local::vision::audio::Hearing;
 use crate::model::local::{DraftConfig, DraftKind, GenerateRequest, LocalModel, SamplerConfig};
 use crate::model::{Event, GenStats, Message, Role};
 use crate::workspace::Workspace;
@@ -74,6 +75,9 @@ pub fn run(ws: &Workspace, args: &GenerateArgs) -> anyhow::Result<ExitCode> {
         let mut m = Message::new(Role::User, args.prompt.clone());
         for p in &args.image {
             m.attachments.push(Attachment::image(p, &ws.root)?);
+        }
+        for p in &args.audio {
+            m.attachments.push(Attachment::audio(p, &ws.root)?);
         }
         model.encode_chat_media(&[m], false, &[], &media)?
     };
@@ -159,7 +163,7 @@ fn encode_images(
     args: &GenerateArgs,
     model: &LocalModel,
 ) -> anyhow::Result<(Vec<std::sync::Arc<Media>>, Vec<serde_json::Value>)> {
-    if args.image.is_empty() {
+    if args.image.is_empty() && args.audio.is_empty() {
         return Ok((Vec::new(), Vec::new()));
     }
     let settings = ws.settings().ok().map(|l| l.settings.model);
@@ -188,16 +192,36 @@ fn encode_images(
             model_path.display()
         );
     }
-    let projector = Projector::load(&mmproj, model.model.device())
-        .with_context(|| format!("cannot use {} as the vision projector", mmproj.display()))?;
     let mut media = Vec::new();
     let mut report = Vec::new();
-    for p in &args.image {
-        let t = std::time::Instant::now();
-        let m = projector.encode_image(p, usize::from(args.image_tokens))?;
+    let mut push = |p: &std::path::Path, m: Media, t: std::time::Instant| {
         report.push(json!({"path": p, "tokens": m.len(),
             "encode_ms": t.elapsed().as_secs_f64() * 1000.0}));
         media.push(std::sync::Arc::new(m));
+    };
+    if !args.image.is_empty() {
+        let projector = Projector::load(&mmproj, model.model.device())
+            .with_context(|| format!("cannot use {} as the vision projector", mmproj.display()))?;
+        for p in &args.image {
+            let t = std::time::Instant::now();
+            push(
+                p,
+                projector.encode_image(p, usize::from(args.image_tokens))?,
+                t,
+            );
+        }
+    }
+    if !args.audio.is_empty() {
+        let Some(hearing) = Hearing::load(&mmproj, model.model.device())? else {
+            anyhow::bail!(
+                "{} has no audio part (gemma4ua): the model hears nothing",
+                mmproj.display()
+            );
+        };
+        for p in &args.audio {
+            let t = std::time::Instant::now();
+            push(p, hearing.encode_file(p)?, t);
+        }
     }
     Ok((media, report))
 }

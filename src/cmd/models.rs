@@ -28,15 +28,21 @@ pub fn resolve_model(ws: &Workspace, spec: Option<&str>) -> anyhow::Result<PathB
     Ok(choose::resolve(configured(ws), spec)?)
 }
 
-/// Whether the model sees images: its projector is one locus runs; else
-/// why not, when there is a projector.
-fn vision(mmproj: Option<&std::path::Path>) -> (bool, Option<String>) {
+/// Whether the model sees images (its projector is one locus runs; else
+/// why not, when there is a projector) and hears (it has an audio part).
+fn vision(mmproj: Option<&std::path::Path>) -> (bool, Option<String>, bool) {
     let Some(p) = mmproj else {
-        return (false, None);
+        return (false, None, false);
     };
-    match Gguf::open(p).and_then(|g| vision::check(&g)) {
-        Ok(()) => (true, None),
-        Err(e) => (false, Some(e.to_string())),
+    match Gguf::open(p) {
+        Ok(g) => {
+            let hears = vision::audio::has_audio(&g);
+            match vision::check(&g) {
+                Ok(()) => (true, None, hears),
+                Err(e) => (false, Some(e.to_string()), hears),
+            }
+        }
+        Err(e) => (false, Some(e.to_string()), false),
     }
 }
 
@@ -58,13 +64,13 @@ pub fn list(ws: &Workspace, args: &ModelsArgs) -> anyhow::Result<ExitCode> {
     }
     let mut rows = Vec::new();
     for f in &found {
-        let (sees, problem) = vision(f.mmproj.as_deref());
+        let (sees, problem, hears) = vision(f.mmproj.as_deref());
         let row = match Gguf::open(&f.path)
             .map_err(anyhow::Error::from)
             .and_then(|g| Ok(info::inspect(&g)?))
         {
             Ok(i) => json!({"name": f.name, "path": f.path, "source": f.source, "arch": i.arch,
-                "mmproj": f.mmproj, "vision": sees, "vision_problem": problem,
+                "mmproj": f.mmproj, "vision": sees, "vision_problem": problem, "audio": hears,
                 "quantization": i.quantization, "size_bytes": i.file_bytes, "context_length": i.context_length,
                 "weight_bytes": i.weight_bytes, "kv_bytes_8k": i.kv_bytes_8k, "kv_bytes_32k": i.kv_bytes_32k,
                 "estimated_memory_bytes": i.estimated_peak_bytes,
@@ -117,6 +123,9 @@ pub fn list(ws: &Workspace, args: &ModelsArgs) -> anyhow::Result<ExitCode> {
         );
         outln!("  tensors  {}", types_line(&r["tensor_types"]));
         match (r["mmproj"].as_str(), r["vision_problem"].as_str()) {
+            (Some(p), None) if r["audio"] == json!(true) => {
+                outln!("  vision   sees images and hears speech (projector {p})")
+            }
             (Some(p), None) => outln!("  vision   sees images (projector {p})"),
             (Some(_), Some(why)) => outln!("  vision   text only: {why}"),
             (None, _) => outln!("  vision   no projector (mmproj) beside it: text only"),

@@ -45,16 +45,7 @@ impl Attachment {
         let data = decode::read_limited(path)?;
         let format = decode::format(path, &data)?;
         let rgb = decode::decode_bytes(path, &data)?;
-        let abs = std::path::absolute(path).map_err(|source| MediaError::Io {
-            path: path.into(),
-            source,
-        })?;
-        let abs = abs.canonicalize().unwrap_or(abs);
-        let root = root.canonicalize().unwrap_or_else(|_| root.into());
-        let name = match abs.strip_prefix(&root) {
-            Ok(rel) => rel.to_string_lossy().replace('\\', "/"),
-            Err(_) => abs.display().to_string(),
-        };
+        let (abs, name) = names(path, root)?;
         Ok(Attachment {
             name,
             path: abs,
@@ -63,6 +54,23 @@ impl Attachment {
             width: rgb.width as u32,
             height: rgb.height as u32,
             mime: format.to_mime_type().into(),
+        })
+    }
+
+    /// The WAV recording at `path`, checked now (readable, within the
+    /// limits, not silent).
+    pub fn audio(path: &Path, root: &Path) -> Result<Attachment, MediaError> {
+        let data = decode::read_limited(path)?;
+        super::local::vision::audio::read_wav(path, &data)?;
+        let (abs, name) = names(path, root)?;
+        Ok(Attachment {
+            name,
+            path: abs,
+            kind: AttachKind::Audio,
+            bytes: data.len() as u64,
+            width: 0,
+            height: 0,
+            mime: "audio/wav".into(),
         })
     }
 
@@ -89,6 +97,22 @@ impl Attachment {
             AttachKind::Audio => format!("{} · audio · {size}", self.name),
         }
     }
+}
+
+/// The absolute path of `path`, and its name: relative to `root` when
+/// inside it.
+fn names(path: &Path, root: &Path) -> Result<(PathBuf, String), MediaError> {
+    let abs = std::path::absolute(path).map_err(|source| MediaError::Io {
+        path: path.into(),
+        source,
+    })?;
+    let abs = abs.canonicalize().unwrap_or(abs);
+    let root = root.canonicalize().unwrap_or_else(|_| root.into());
+    let name = match abs.strip_prefix(&root) {
+        Ok(rel) => rel.to_string_lossy().replace('\\', "/"),
+        Err(_) => abs.display().to_string(),
+    };
+    Ok((abs, name))
 }
 
 fn human_bytes(b: u64) -> String {

@@ -15,6 +15,14 @@ use super::gemma4_tools::{CallParser, Parsed};
 use super::media::Media;
 use super::tokenizer::GgufTokenizer;
 use super::vision::Projector;
+use super::vision::audio::{FRAME, Hearing, MAX_SECONDS, RATE};
+
+/// The soft tokens of a WAV attachment, from its size (16-bit mono at
+/// 16 kHz or less: at most one token per 1,280 bytes of samples).
+fn audio_tokens(a: &Attachment) -> usize {
+    let most = (MAX_SECONDS * RATE) as usize / FRAME;
+    ((a.bytes as usize).div_ceil(2 * FRAME)).min(most)
+}
 use super::{DraftConfig, DraftKind, GenerateRequest, LocalModel, SamplerConfig};
 
 impl TokenCounter for GgufTokenizer {
@@ -40,7 +48,10 @@ pub struct LocalChat {
 struct Vision {
     path: PathBuf,
     max_tokens: usize,
+    /// Whether the projector file has an audio part (its header says).
+    hears: bool,
     projector: OnceLock<Result<Projector, String>>,
+    hearing: OnceLock<Result<Option<Hearing>, String>>,
     /// By key, the most recent last: a follow-up about the same image does
     /// not encode it again.
     recent: Mutex<Vec<Arc<Media>>>,
@@ -67,9 +78,12 @@ impl LocalChat {
     /// it sees none), `max_tokens` soft tokens each at most.
     pub fn vision(mut self, mmproj: Option<PathBuf>, max_tokens: usize) -> LocalChat {
         self.vision = mmproj.map(|path| Vision {
+            hears: super::gguf::Gguf::open(&path)
+                .is_ok_and(|g| super::vision::audio::has_audio(&g)),
             path,
             max_tokens: max_tokens.clamp(super::vision::MIN_TOKENS, 1120),
             projector: OnceLock::new(),
+            hearing: OnceLock::new(),
             recent: Mutex::new(Vec::new()),
         });
         self
@@ -78,24 +92,23 @@ impl LocalChat {
     /// Why this model cannot see an image, if it cannot.
     fn cannot_see(&self, a: &Attachment) -> Option<String> {
         let file = &a.name;
-        if a.kind == AttachKind::Audio {
-            return Some(format!(
-                "{file}: the local model does not take recordings yet"
-            ));
-        }
         if self.model.arch() != Arch::Gemma4 {
             return Some(format!(
-                "{file}: the local model ({}) is not a Gemma 4; it sees no images",
+                "{file}: the local model ({}) is not a Gemma 4; it takes no images or recordings",
                 self.model.name
             ));
         }
-        if self.vision.is_none() {
-            return Some(format!(
+        match &self.vision {
+            None => Some(format!(
                 "{file}: the local model has no vision projector (mmproj); set [model] mmproj or put one beside {}",
                 self.model.path.display()
-            ));
+            )),
+            Some(v) if a.kind == AttachKind::Audio && !v.hears => Some(format!(
+                "{file}: the local model's projector ({}) has no audio part (gemma4ua); it hears nothing",
+                v.path.display()
+            )),
+            Some(_) => None,
         }
-        None
     }
 
     /// The encodings of `messages`' attachments, in order.
@@ -106,23 +119,47 @@ impl LocalChat {
                 return Err(ModelError::Other(why));
             }
             let v = self.vision.as_ref().expect("checked");
-            let projector = v
-                .projector
-                .get_or_init(|| {
-                    Projector::load(&v.path, self.model.model.device()).map_err(|e| e.to_string())
-                })
-                .as_ref()
-                .map_err(|e| ModelError::Other(e.clone()))?;
             let data = a.read().map_err(|e| ModelError::Other(e.to_string()))?;
-            let key = projector.key(&data, v.max_tokens);
+            let failed = |e: &String| ModelError::Other(e.clone());
+            let device = self.model.model.device();
+            let (key, encode): (_, Box<dyn Fn() -> Result<Media, String>>) = match a.kind {
+                AttachKind::Image => {
+                    let p = v
+                        .projector
+                        .get_or_init(|| Projector::load(&v.path, device).map_err(|e| e.to_string()))
+                        .as_ref()
+                        .map_err(failed)?;
+                    (
+                        p.key(&data, v.max_tokens),
+                        Box::new(|| {
+                            p.encode_bytes(&a.path, &data, v.max_tokens)
+                                .map_err(|e| e.to_string())
+                        }),
+                    )
+                }
+                AttachKind::Audio => {
+                    let h = v
+                        .hearing
+                        .get_or_init(|| Hearing::load(&v.path, device).map_err(|e| e.to_string()))
+                        .as_ref()
+                        .map_err(failed)?
+                        .as_ref()
+                        .ok_or_else(|| {
+                            ModelError::Other(format!(
+                                "{}: the projector has no audio part",
+                                a.name
+                            ))
+                        })?;
+                    (
+                        h.key(&data),
+                        Box::new(|| h.encode_bytes(&a.path, &data).map_err(|e| e.to_string())),
+                    )
+                }
+            };
             let mut recent = v.recent.lock().unwrap_or_else(|e| e.into_inner());
             let m = match recent.iter().position(|m| m.key == key) {
                 Some(i) => recent.remove(i),
-                None => Arc::new(
-                    projector
-                        .encode_bytes(&a.path, &data, v.max_tokens)
-                        .map_err(|e| ModelError::Other(e.to_string()))?,
-                ),
+                None => Arc::new(encode().map_err(ModelError::Other)?),
             };
             recent.push(m.clone());
             if recent.len() > RECENT_IMAGES {
@@ -235,7 +272,9 @@ impl ChatModel for LocalChat {
     fn attachment_tokens(&self, a: &Attachment) -> Result<usize, String> {
         match self.cannot_see(a) {
             Some(why) => Err(why),
-            // The budget, and the opening and closing tokens.
+            // The budget (a recording: its 40 ms frames, bounded by the
+            // longest read), and the opening and closing tokens.
+            None if a.kind == AttachKind::Audio => Ok(audio_tokens(a) + 2),
             None => Ok(self.vision.as_ref().map_or(0, |v| v.max_tokens) + 2),
         }
     }

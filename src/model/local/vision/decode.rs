@@ -38,6 +38,12 @@ pub enum MediaError {
     Corrupt { path: PathBuf, message: String },
     #[error("{path} changed since it was attached; attach it again")]
     Changed { path: PathBuf },
+    #[error("{path} is not a recording locus reads (WAV)")]
+    NotAudio { path: PathBuf },
+    #[error("{path} is {seconds} s long; recordings up to {max} s are read", max = super::audio::MAX_SECONDS)]
+    TooLong { path: PathBuf, seconds: u32 },
+    #[error("{path} is silent")]
+    Silent { path: PathBuf },
 }
 
 /// The format of `data` (the contents of `path`), if locus reads it.

@@ -7,6 +7,7 @@
 //! Checked against llama.cpp's mtmd (`clip_graph_gemma4uv`) on generated
 //! projectors: tests/vision.rs.
 
+pub mod audio;
 pub mod decode;
 pub mod prep;
 mod resize;
@@ -17,7 +18,6 @@ use candle_core::{D, Device, Tensor};
 
 use super::LocalError;
 use super::gguf::Gguf;
-use super::linear::Linear;
 use super::media::{self, Media, MediaKind};
 pub use decode::{MediaError, decode_image};
 pub use prep::{Budget, Patches, Rgb};
@@ -66,14 +66,17 @@ pub struct Projector {
     mean: [f32; 3],
     std: [f32; 3],
     norm1: Norm,
-    embed: Linear,
+    /// The two matrices in f32 (dequantized once: an image's rows go
+    /// through them as one matrix product each, which f32 GEMM does
+    /// fastest).
+    embed: Tensor,
     bias: Tensor,
     norm2: Norm,
     /// [2 * positions, V]: the x rows, then the y rows.
     pos: Tensor,
     positions: usize,
     norm3: Norm,
-    proj: Linear,
+    proj: Tensor,
     device: Device,
     /// What identifies this projector in a media key.
     identity: String,
@@ -88,12 +91,12 @@ pub enum ImageError {
     Model(#[from] LocalError),
 }
 
-fn dense(g: &Gguf, name: &str, device: &Device) -> Result<Tensor, LocalError> {
+pub(super) fn dense(g: &Gguf, name: &str, device: &Device) -> Result<Tensor, LocalError> {
     super::gemma::dense(g.tensor(name, device)?, device)
 }
 
 /// A projector file's path, size and modification time.
-fn identity(path: &Path) -> String {
+pub(super) fn identity(path: &Path) -> String {
     let meta = std::fs::metadata(path).ok();
     let len = meta.as_ref().map_or(0, |m| m.len());
     let mtime = meta
@@ -153,7 +156,7 @@ impl Projector {
         let v = pos.dim(D::Minus1)?;
         let pos = pos.reshape(((), v))?;
         let positions = pos.dim(0)? / 2;
-        let proj = Linear::load(&g, "mm.input_projection.weight", device)?;
+        let proj = dense(&g, "mm.input_projection.weight", device)?;
         let width = g
             .tensors
             .get("mm.input_projection.weight")
@@ -174,7 +177,7 @@ impl Projector {
             mean: three("clip.vision.image_mean", 0.0)?,
             std: three("clip.vision.image_std", 1.0)?,
             norm1: Norm::load(&g, 1, device)?,
-            embed: Linear::load(&g, "v.patch_embd.weight", device)?,
+            embed: dense(&g, "v.patch_embd.weight", device)?,
             bias: dense(&g, "v.patch_embd.bias", device)?,
             norm2: Norm::load(&g, 2, device)?,
             pos,
@@ -249,7 +252,7 @@ impl Projector {
         }
         let x = Tensor::from_vec(values, (n, n_in), &self.device)?;
         let x = self.norm1.forward(&x)?;
-        let x = self.embed.forward(&x)?.broadcast_add(&self.bias)?;
+        let x = x.matmul(&self.embed.t()?)?.broadcast_add(&self.bias)?;
         let x = self.norm2.forward(&x)?;
         let xs: Vec<u32> = (0..n).map(|i| (i % p.cols) as u32).collect();
         let ys: Vec<u32> = (0..n)
@@ -261,6 +264,6 @@ impl Projector {
         let x = ((x + at(xs)?)? + at(ys)?)?;
         let x = self.norm3.forward(&x)?;
         let x = super::gemma::rms_norm_plain(&x, self.eps)?;
-        self.proj.forward(&x)
+        Ok(x.matmul(&self.proj.t()?)?)
     }
 }
