@@ -14,6 +14,7 @@ use std::sync::Arc;
 use candle_core::Device;
 use image::ImageFormat;
 use locus::model::local::LocalModel;
+use locus::model::local::media::Media;
 use locus::model::local::vision::Projector;
 use serde_json::Value;
 
@@ -79,71 +80,16 @@ fn a_prompt_with_images_matches_llama_cpp_mtmd() {
             "each image is longer than the sliding window"
         );
         sizes.push(media[0].len());
-        let (tokens, set) = model.encode_raw_media(PROMPT, &media).unwrap();
-        let logits: Vec<Vec<f32>> = model
-            .logits_all_media(&tokens, &set)
-            .unwrap()
-            .to_vec2()
-            .unwrap();
-        // Walk the reference's chunks along the prompt.
-        let (mut at, mut worst, mut images_seen) = (0, 0f32, 0);
-        for c in want["chunks"].as_array().unwrap() {
-            if c["type"] == "image" {
-                let n = c["n_tokens"].as_u64().unwrap() as usize;
-                assert_eq!(n, media[images_seen].len(), "soft tokens at {max}");
-                images_seen += 1;
-                at += n;
-                continue;
-            }
-            let want_ids = ids(&c["tokens"]);
-            assert_eq!(tokens[at..at + want_ids.len()], want_ids[..], "text tokens");
-            for (i, row) in c["logits"].as_array().unwrap().iter().enumerate() {
-                let row: Vec<f32> = row
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|x| x.as_f64().unwrap() as f32)
-                    .collect();
-                let got = &logits[at + i];
-                let mut w = 0f32;
-                for (a, b) in got.iter().zip(&row) {
-                    w = w.max((a - b).abs());
-                }
-                worst = worst.max(w);
-                let (top, margin) = top2(&row);
-                if margin > MARGIN {
-                    assert_eq!(argmax(got), top, "top-1 at position {} ({max})", at + i);
-                }
-            }
-            at += want_ids.len();
-        }
-        assert_eq!((images_seen, at), (2, tokens.len()));
+        let worst = compare(&model, &media, &want);
         assert!(worst < TOL, "logits differ by {worst} at {max} tokens");
         eprintln!("{max} soft tokens: worst logit difference {worst}");
 
         // The command: the same greedy continuation.
-        let max_s = max.to_string();
-        let mut args = vec![
-            "generate",
-            "--model",
-            text.to_str().unwrap(),
-            "--mmproj",
-            mmproj.to_str().unwrap(),
-            "--raw",
-            "--prompt",
-            PROMPT,
-            "--max-tokens",
-            "16",
-            "--image-tokens",
-            &max_s,
-            "--json",
-        ];
+        let mut args: Vec<&str> = Vec::new();
         for p in &images {
             args.extend(["--image", p.to_str().unwrap()]);
         }
-        let o = sandbox.locus(dir.path(), &args);
-        assert!(o.status.success(), "{}", stderr(&o));
-        let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+        let v = generate(&sandbox, dir.path(), &text, &mmproj, max, &args);
         assert_eq!(
             v["text"], want["greedy_text"],
             "greedy continuation at {max}"
@@ -154,6 +100,83 @@ fn a_prompt_with_images_matches_llama_cpp_mtmd() {
         sizes[0] < sizes[1],
         "the budget changes the soft tokens: {sizes:?}"
     );
+}
+
+/// `PROMPT` with `media` through `model`, teacher-forced, walked along
+/// mtmd's chunks: the media chunks are as long, the text chunks' tokens
+/// are the same, and at each of their positions the top-1 agrees (but for
+/// a near tie); the largest logit difference.
+fn compare(model: &LocalModel, media: &[Arc<Media>], want: &Value) -> f32 {
+    let (tokens, set) = model.encode_raw_media(PROMPT, media).unwrap();
+    let logits: Vec<Vec<f32>> = model
+        .logits_all_media(&tokens, &set)
+        .unwrap()
+        .to_vec2()
+        .unwrap();
+    let lens: Vec<usize> = media.iter().map(|m| m.len()).collect();
+    let (mut at, mut worst, mut seen) = (0, 0f32, 0);
+    for c in want["chunks"].as_array().unwrap() {
+        if c["type"] != "text" {
+            let n = c["n_tokens"].as_u64().unwrap() as usize;
+            assert_eq!(n, lens[seen], "soft tokens of media {seen}");
+            seen += 1;
+            at += n;
+            continue;
+        }
+        let want_ids = ids(&c["tokens"]);
+        assert_eq!(tokens[at..at + want_ids.len()], want_ids[..], "text tokens");
+        for (i, row) in c["logits"].as_array().unwrap().iter().enumerate() {
+            let row: Vec<f32> = row
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap() as f32)
+                .collect();
+            let got = &logits[at + i];
+            for (a, b) in got.iter().zip(&row) {
+                worst = worst.max((a - b).abs());
+            }
+            let (top, margin) = top2(&row);
+            if margin > MARGIN {
+                assert_eq!(argmax(got), top, "top-1 at position {}", at + i);
+            }
+        }
+        at += want_ids.len();
+    }
+    assert_eq!((seen, at), (lens.len(), tokens.len()));
+    worst
+}
+
+/// `locus generate --raw` on `PROMPT` with `media` (its --image and
+/// --audio arguments), greedy, as JSON.
+fn generate(
+    sandbox: &Sandbox,
+    dir: &Path,
+    text: &Path,
+    mmproj: &Path,
+    max: usize,
+    media: &[&str],
+) -> Value {
+    let max_s = max.to_string();
+    let mut args = vec![
+        "generate",
+        "--model",
+        text.to_str().unwrap(),
+        "--mmproj",
+        mmproj.to_str().unwrap(),
+        "--raw",
+        "--prompt",
+        PROMPT,
+        "--max-tokens",
+        "16",
+        "--image-tokens",
+        &max_s,
+        "--json",
+    ];
+    args.extend(media);
+    let o = sandbox.locus(dir, &args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    serde_json::from_str(&stdout(&o)).unwrap()
 }
 
 fn argmax(row: &[f32]) -> usize {
@@ -250,18 +273,7 @@ fn a_prompt_with_a_recording_and_an_image_matches_llama_cpp_mtmd() {
     let wav = dir.path().join("say.wav");
     // 1.23 s: 31 frames, the last one padded.
     chirp(&wav, 1.23, 9);
-    let o = Command::new(llama_python())
-        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/ref-vision-prompt.py"))
-        .args([&text, &mmproj])
-        .args(["70", PROMPT, "12"])
-        .arg(dir.path().join("ref-audio.json"))
-        .args([&image, &wav])
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let want: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("ref-audio.json")).unwrap())
-            .unwrap();
+    let want = reference(&text, &mmproj, 70, &[image.clone(), wav.clone()], 16);
     assert_eq!(want["chunks"][3]["type"], "audio");
     assert_eq!(want["chunks"][3]["n_tokens"], 31);
     let model = LocalModel::load(&text, &Device::Cpu).unwrap();
@@ -274,54 +286,15 @@ fn a_prompt_with_a_recording_and_an_image_matches_llama_cpp_mtmd() {
         Arc::new(hearing.encode_file(&wav).unwrap()),
     ];
     assert_eq!(media[1].len(), 31);
-    let (tokens, set) = model.encode_raw_media(PROMPT, &media).unwrap();
-    let logits: Vec<Vec<f32>> = model
-        .logits_all_media(&tokens, &set)
-        .unwrap()
-        .to_vec2()
-        .unwrap();
-    let (mut at, mut worst) = (0, 0f32);
-    for c in want["chunks"].as_array().unwrap() {
-        if c["type"] != "text" {
-            at += c["n_tokens"].as_u64().unwrap() as usize;
-            continue;
-        }
-        let want_ids = ids(&c["tokens"]);
-        assert_eq!(tokens[at..at + want_ids.len()], want_ids[..]);
-        for (i, row) in c["logits"].as_array().unwrap().iter().enumerate() {
-            for (a, b) in logits[at + i].iter().zip(row.as_array().unwrap()) {
-                worst = worst.max((a - b.as_f64().unwrap() as f32).abs());
-            }
-        }
-        at += want_ids.len();
-    }
-    assert_eq!(at, tokens.len());
+    let worst = compare(&model, &media, &want);
     assert!(worst < TOL, "logits differ by {worst}");
     // The command, with the recording given by --audio.
-    let sandbox = Sandbox::new();
-    let o = sandbox.locus(
-        dir.path(),
-        &[
-            "generate",
-            "--model",
-            text.to_str().unwrap(),
-            "--mmproj",
-            mmproj.to_str().unwrap(),
-            "--raw",
-            "--prompt",
-            PROMPT,
-            "--max-tokens",
-            "12",
-            "--image-tokens",
-            "70",
-            "--image",
-            image.to_str().unwrap(),
-            "--audio",
-            wav.to_str().unwrap(),
-            "--json",
-        ],
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
-    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let args = [
+        "--image",
+        image.to_str().unwrap(),
+        "--audio",
+        wav.to_str().unwrap(),
+    ];
+    let v = generate(&Sandbox::new(), dir.path(), &text, &mmproj, 70, &args);
     assert_eq!(v["text"], want["greedy_text"]);
 }

@@ -1,5 +1,6 @@
 //! Images attached in the TUI (`@shot.png`, a pasted path, `/image PATH`,
-//! `/paste` for the clipboard's image): the worker keeps them on the
+//! `/paste` for the clipboard's image) and recordings (`/image PATH.wav`,
+//! Ctrl-R's dictation): the worker keeps them on the
 //! session until the next question takes them, and lists them for the
 //! composer, each with its file, size and the prompt tokens it takes.
 
@@ -71,7 +72,15 @@ fn resolve(cwd: &Path, path: &str) -> PathBuf {
 }
 
 fn attach(wb: &mut Workbench, path: &Path) -> Result<(), String> {
-    let a = Attachment::image(path, &wb.ws.root).map_err(|e| e.to_string())?;
+    let wav = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("wav"));
+    let a = if wav {
+        Attachment::audio(path, &wb.ws.root)
+    } else {
+        Attachment::image(path, &wb.ws.root)
+    }
+    .map_err(|e| e.to_string())?;
     if let Some(m) = wb.model()
         && let Err(why) = m.attachment_tokens(&a)
     {

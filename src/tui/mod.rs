@@ -19,6 +19,7 @@ pub mod setup;
 pub mod sides;
 pub mod style;
 pub mod view;
+mod voice;
 mod worker;
 
 use std::io::IsTerminal as _;
@@ -162,6 +163,8 @@ fn event_loop(
     let jobs = worker::spawn(ws.clone(), resume, model, tx);
     let mut app = App::new();
     app.keys = keys;
+    // A spoken request being recorded (Ctrl-R).
+    let mut recording: Option<voice::Recorder> = None;
     // The first frame, before the index or the model is ready.
     terminal.draw(|f| view::draw(f, &app, styles))?;
     let mut dirty = false;
@@ -189,6 +192,13 @@ fn event_loop(
                     {
                         suspend(&mut terminal, &input);
                         Vec::new()
+                    }
+                    Incoming::Term(Event::Key(k))
+                        if k.kind != event::KeyEventKind::Release
+                            && k.code == event::KeyCode::Char('r')
+                            && k.modifiers.contains(event::KeyModifiers::CONTROL) =>
+                    {
+                        dictate(&mut app, &mut recording, &ws.dirs.state.join("recordings"))
                     }
                     Incoming::Term(Event::Key(k)) if k.kind != event::KeyEventKind::Release => {
                         app.key(k)
@@ -362,5 +372,42 @@ fn next(rx: &Receiver<Incoming>, wait: Duration) -> Result<Option<Incoming>, ()>
         Ok(m) => Ok(Some(m)),
         Err(RecvTimeoutError::Timeout) => Ok(None),
         Err(RecvTimeoutError::Disconnected) => Err(()),
+    }
+}
+
+/// Ctrl-R: start recording, or stop and attach the recording (asked at
+/// once when the composer is empty).
+fn dictate(
+    app: &mut App,
+    recording: &mut Option<voice::Recorder>,
+    dir: &std::path::Path,
+) -> Vec<app::Request> {
+    use app::{Entry, Request};
+    match recording.take() {
+        None => {
+            match voice::start() {
+                Ok(r) => {
+                    *recording = Some(r);
+                    app.entries
+                        .push(Entry::Info("recording… Ctrl-R stops and sends it".into()));
+                }
+                Err(e) => app.entries.push(Entry::Error(e)),
+            }
+            Vec::new()
+        }
+        Some(r) => match r.stop(dir) {
+            Ok(path) => {
+                let mut out = vec![Request::Attach(path.display().to_string())];
+                if app.input.trim().is_empty() {
+                    app.input = "Do what my recording asks.".into();
+                    out.extend(app.send_input());
+                }
+                out
+            }
+            Err(e) => {
+                app.entries.push(Entry::Error(e));
+                Vec::new()
+            }
+        },
     }
 }

@@ -264,18 +264,17 @@ impl Gemma {
 
     /// The input rows of `tokens`: [L, hidden].
     fn inputs(&self, tokens: &[u32], media: &MediaSet) -> Result<Tensor, LocalError> {
-        let scale = (self.cfg.hidden as f64).sqrt();
-        if !tokens.iter().any(|&t| is_media(t)) {
-            let ids = Tensor::new(tokens, &self.device)?;
-            let x = self.embed.embedding(&ids)?.to_dtype(DType::F32)?;
-            return Ok((x * scale)?);
-        }
+        // Media placeholders embed as token 0, then take their rows.
         let text: Vec<u32> = tokens
             .iter()
             .map(|&t| if is_media(t) { 0 } else { t })
             .collect();
         let ids = Tensor::new(text, &self.device)?;
+        let scale = (self.cfg.hidden as f64).sqrt();
         let x = (self.embed.embedding(&ids)?.to_dtype(DType::F32)? * scale)?;
+        if !tokens.iter().any(|&t| is_media(t)) {
+            return Ok(x);
+        }
         let mut rows = to_vec(&x)?;
         let h = self.cfg.hidden;
         for (i, &t) in tokens.iter().enumerate().filter(|(_, t)| is_media(**t)) {

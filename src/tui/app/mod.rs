@@ -365,6 +365,11 @@ impl App {
         Vec::new()
     }
 
+    /// Send what the composer holds, as Enter does.
+    pub fn send_input(&mut self) -> Vec<Request> {
+        self.submit()
+    }
+
     fn submit(&mut self) -> Vec<Request> {
         let text = self.input.trim().to_string();
         if text.is_empty() {
