@@ -327,6 +327,7 @@ pub fn bindings(view: View, keys: &Keymap) -> Vec<(String, &'static str)> {
                 "attach an image (/paste: the clipboard's)",
             ),
             (fixed("/detach [N]"), "remove attachment N, or all"),
+            (fixed("Ctrl-R"), "record a spoken request; again: send it"),
             (
                 fixed("/undo, /redo"),
                 "undo or redo the last applied change",
