@@ -758,6 +758,14 @@ fn an_attached_image_is_previewed_and_escalated() {
         .unwrap();
     let (session, _kill) = launch(&sb, &root, "");
     continue_without_a_model(&session);
+    // No display here: /paste says in one line why it read nothing.
+    tmux(&["send-keys", "-t", &session, "-l", "/paste"]);
+    tmux(&["send-keys", "-t", &session, "Enter"]);
+    let screen = wait_for(&session, "clipboard", 10);
+    assert!(
+        screen.contains("no clipboard here") || screen.contains("the clipboard holds no image"),
+        "{screen}"
+    );
     // A pasted path attaches; /detach removes it.
     tmux(&["set-buffer", other.to_str().unwrap()]);
     tmux(&["paste-buffer", "-p", "-t", &session]);
