@@ -29,6 +29,7 @@ mod session;
 mod tags;
 mod tools;
 mod tui;
+mod tui_images;
 mod tui_term;
 mod tui_terminal;
 mod util;

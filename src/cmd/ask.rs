@@ -49,13 +49,13 @@ pub fn ask(ws: &Workspace, args: &AskArgs) -> anyhow::Result<ExitCode> {
             wb.session.id
         );
     }
+    // Attached before a model is chosen: the model says later whether it
+    // can take them.
     for p in &args.image {
-        let a = crate::model::attach::Attachment::image(p, &ws.root)?;
-        wb.session.attachments.push(a);
+        wb.attach(crate::model::attach::Attachment::image(p, &ws.root)?);
     }
     for p in &args.audio {
-        let a = crate::model::attach::Attachment::audio(p, &ws.root)?;
-        wb.session.attachments.push(a);
+        wb.attach(crate::model::attach::Attachment::audio(p, &ws.root)?);
     }
     let cloud = super::cloud::gated(&wb, &args.route, args.yes, args.json || args.jsonl)?;
     if cloud.is_none() {

@@ -18,6 +18,7 @@ use crate::edit::{self, ChangeSet, Entry, Journal, JournalError, PathGuard};
 use crate::git::{self, GitError, Repo};
 use crate::index::{Index, IndexError, Progress, Watcher};
 use crate::model::Cancel;
+use crate::model::attach::Attachment;
 use crate::model::chat::ChatModel;
 use crate::route::{Approve, Gated, Preview, Trim};
 use crate::workspace::Workspace;
@@ -212,6 +213,16 @@ impl Workbench {
                 Ok(rel.to_string_lossy().replace('\\', "/"))
             })
             .collect()
+    }
+
+    /// Attach `a` to the next question (once). It is kept even when the
+    /// loaded model cannot take it (a cloud model may); then, why not.
+    pub fn attach(&mut self, a: Attachment) -> Option<String> {
+        let why = self.model().and_then(|m| m.attachment_tokens(&a).err());
+        if !self.session.attachments.contains(&a) {
+            self.session.attachments.push(a);
+        }
+        why
     }
 
     /// Pin `path` (sent whole with every request) or unpin it; a pinned

@@ -81,17 +81,11 @@ fn attach(wb: &mut Workbench, path: &Path) -> Result<(), String> {
         Attachment::image(path, &wb.ws.root)
     }
     .map_err(|e| e.to_string())?;
-    if let Some(m) = wb.model()
-        && let Err(why) = m.attachment_tokens(&a)
-    {
-        // Kept: Ctrl-E may still send it to a cloud model.
-        wb.session.attachments.push(a);
-        return Err(why);
+    // Kept even when the model cannot take it: Ctrl-E may still send it.
+    match wb.attach(a) {
+        Some(why) => Err(why),
+        None => Ok(()),
     }
-    if !wb.session.attachments.contains(&a) {
-        wb.session.attachments.push(a);
-    }
-    Ok(())
 }
 
 /// The clipboard's image saved as a PNG in locus's state folder.
