@@ -215,27 +215,3 @@ fn pull(ws: &Workspace, spec: Option<&str>, json: bool) -> anyhow::Result<ExitCo
     }
     Ok(ExitCode::SUCCESS)
 }
-
-/// Load the local model for a chat command, with the configured threads and window.
-pub fn load_chat(
-    ws: &Workspace,
-    spec: Option<&str>,
-) -> anyhow::Result<crate::model::local::LocalChat> {
-    let settings = ws.settings()?.settings;
-    let path = choose::resolve(configured(ws), spec)?;
-    Ok(
-        choose::load_chat(&path, settings.model.threads, settings.model.context)?
-            .drafting(settings.model.draft, settings.model.draft_max)
-            .snapshots(&ws.kv_dir(), settings.cache.kv_snapshot_bytes)
-            .assistant(settings.model.drafter.as_deref().map(std::path::Path::new))
-            .vision(
-                choose::projector(
-                    &path,
-                    None,
-                    settings.model.path.as_deref().map(std::path::Path::new),
-                    settings.model.mmproj.as_deref().map(std::path::Path::new),
-                ),
-                settings.model.image_tokens,
-            ),
-    )
-}
