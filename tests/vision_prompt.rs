@@ -297,4 +297,63 @@ fn a_prompt_with_a_recording_and_an_image_matches_llama_cpp_mtmd() {
     ];
     let v = generate(&Sandbox::new(), dir.path(), &text, &mmproj, 70, &args);
     assert_eq!(v["text"], want["greedy_text"]);
+
+    // The model and its projector in one file, as Ollama's single-blob
+    // models keep them (no clip metadata: the patch size comes from the
+    // tensors, the epsilon from the model), in a folder with no mmproj:
+    // it sees and hears without --mmproj, and says so in `locus models`.
+    let blob_dir = dir.path().join("blob");
+    std::fs::create_dir_all(&blob_dir).unwrap();
+    let merged = blob_dir.join("gemma4-blob.gguf");
+    let st = Command::new(llama_python())
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/merge-gguf-projector.py"))
+        .args([&text, &mmproj, &merged])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let sb = Sandbox::new();
+    let mut cmd = vec![
+        "generate",
+        "--model",
+        merged.to_str().unwrap(),
+        "--raw",
+        "--prompt",
+        PROMPT,
+        "--max-tokens",
+        "16",
+        "--image-tokens",
+        "70",
+        "--json",
+    ];
+    cmd.extend(args);
+    let o = sb.locus(&sb.work(), &cmd);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["text"], want["greedy_text"], "the single-file model");
+    sb.write(
+        "work/.locus/config.toml",
+        &format!("[model]\npath = {merged:?}\n"),
+    );
+    let o = sb.locus(&sb.work(), &["models", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let m = &v["models"][0];
+    assert_eq!(m["mmproj"], merged.to_str().unwrap(), "{v}");
+    assert_eq!(m["vision"], true, "{v}");
+    assert_eq!(m["audio"], true, "{v}");
+
+    // A model whose own vision tensors are an encoder's: text only, said.
+    let st = Command::new(llama_python())
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/merge-gguf-projector.py"))
+        .args([&text, &mmproj, &merged])
+        .env("MERGE_ENCODER", "1")
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let o = sb.locus(&sb.work(), &["models", "--json"]);
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let m = &v["models"][0];
+    assert_eq!(m["vision"], false, "{v}");
+    let why = m["vision_problem"].as_str().unwrap_or_default();
+    assert!(why.contains("an encoder locus does not run"), "{v}");
 }

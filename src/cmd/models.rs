@@ -122,11 +122,19 @@ pub fn list(ws: &Workspace, args: &ModelsArgs) -> anyhow::Result<ExitCode> {
             gib(n("kv_bytes_32k"))
         );
         outln!("  tensors  {}", types_line(&r["tensor_types"]));
+        let own = r["mmproj"] == r["path"];
+        let projector = |p: &str| {
+            if own {
+                "projector in the model file".to_string()
+            } else {
+                format!("projector {p}")
+            }
+        };
         match (r["mmproj"].as_str(), r["vision_problem"].as_str()) {
             (Some(p), None) if r["audio"] == json!(true) => {
-                outln!("  vision   sees images and hears speech (projector {p})")
+                outln!("  vision   sees images and hears speech ({})", projector(p))
             }
-            (Some(p), None) => outln!("  vision   sees images (projector {p})"),
+            (Some(p), None) => outln!("  vision   sees images ({})", projector(p)),
             (Some(_), Some(why)) => outln!("  vision   text only: {why}"),
             (None, _) => outln!("  vision   no projector (mmproj) beside it: text only"),
         }

@@ -82,7 +82,8 @@ pub fn load_chat(path: &Path, threads: usize, context: usize) -> Result<LocalCha
 
 /// The vision projector for the model at `model`: `explicit` (`--mmproj`),
 /// else `configured` (`[model] mmproj`, which pairs with the configured
-/// model `configured_model`), else one beside the model file, else the one
+/// model `configured_model`), else the model file itself when it carries
+/// the projector's tensors, else one beside the model file, else the one
 /// Ollama keeps with it. None: the model sees no images.
 pub fn projector(
     model: &Path,
@@ -98,7 +99,7 @@ pub fn projector(
     {
         return Some(p.into());
     }
-    if let Some(p) = discovery::mmproj_beside(model) {
+    if let Some(p) = discovery::own_projector(model).or_else(|| discovery::mmproj_beside(model)) {
         return Some(p);
     }
     let paths = SearchPaths::from_env(configured_model.map(PathBuf::from));

@@ -110,10 +110,17 @@ pub fn discover(paths: &SearchPaths) -> Vec<Found> {
     out.retain(|f| seen.insert(f.path.canonicalize().unwrap_or_else(|_| f.path.clone())));
     for f in &mut out {
         if f.mmproj.is_none() {
-            f.mmproj = mmproj_beside(&f.path);
+            f.mmproj = own_projector(&f.path).or_else(|| mmproj_beside(&f.path));
         }
     }
     out
+}
+
+/// `model` itself, when the model file carries its vision projector's
+/// tensors (a single-blob model) rather than pairing with an mmproj file.
+pub fn own_projector(model: &Path) -> Option<PathBuf> {
+    let g = super::gguf::Gguf::open(model).ok()?;
+    super::vision::holds_projector(&g).then(|| model.to_path_buf())
 }
 
 /// Whether a GGUF's file name says it is a vision projector (`mmproj`), as

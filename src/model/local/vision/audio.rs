@@ -36,8 +36,14 @@ pub struct Hearing {
     identity: String,
 }
 
-/// Whether `g` has an audio part locus runs.
+/// Whether `g` has an audio part locus runs: an mmproj file's, or a model
+/// file's own (`mm.a.input_projection.weight` beside the text weights,
+/// with no audio encoder blocks).
 pub fn has_audio(g: &Gguf) -> bool {
+    if g.arch().is_ok_and(|a| a != "clip") {
+        return g.has_tensor("mm.a.input_projection.weight")
+            && !g.tensors.keys().any(|k| k.starts_with("a.blk."));
+    }
     g.bool("clip.has_audio_encoder").unwrap_or(false)
         && g.str("clip.audio.projector_type")
             .or_else(|_| g.str("clip.projector_type"))

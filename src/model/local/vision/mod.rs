@@ -106,13 +106,46 @@ pub(super) fn identity(path: &Path) -> String {
     format!("{} {len} {mtime}", path.display())
 }
 
+/// Whether `g` is a model file that carries Gemma 4's unified projector
+/// among its own tensors (as Ollama's single-blob models and some merged
+/// conversions do) rather than in a companion mmproj file.
+pub fn holds_projector(g: &Gguf) -> bool {
+    g.arch().is_ok_and(|a| a != "clip")
+        && g.has_tensor("v.patch_embd.weight")
+        && g.has_tensor("mm.input_projection.weight")
+}
+
+/// A model file holding its own projector: the vision keys under the
+/// model's architecture (`gemma4.vision.*`) or the clip ones, when present.
+fn vision_key(g: &Gguf, key: &str) -> Vec<String> {
+    let mut keys = vec![format!("clip.vision.{key}")];
+    if let Ok(arch) = g.arch() {
+        keys.push(format!("{arch}.vision.{key}"));
+    }
+    keys
+}
+
 /// Whether `g` is a projector locus runs (header only: cheap enough for
-/// `locus models`).
+/// `locus models`): an mmproj file, or a model file holding one.
 pub fn check(g: &Gguf) -> Result<(), LocalError> {
     let bad = |message: String| LocalError::Format {
         path: g.path.clone(),
         message,
     };
+    if holds_projector(g) {
+        // No clip metadata to name the kind: the unified projector is the
+        // one with three patch norms and no encoder blocks.
+        if !g.has_tensor("v.patch_norm.1.weight")
+            || g.tensors.keys().any(|k| k.starts_with("v.blk."))
+        {
+            return Err(bad(
+                "the model's own vision tensors are an encoder locus does not run; \
+                 locus runs Gemma 4's unified projector (gemma4uv)"
+                    .into(),
+            ));
+        }
+        return Ok(());
+    }
     if g.arch()? != "clip" {
         return Err(bad(format!(
             "architecture `{}` is not a vision projector (mmproj)",
@@ -141,8 +174,34 @@ impl Projector {
             message,
         };
         check(&g)?;
-        let merge = g.u64("clip.vision.projector.scale_factor").unwrap_or(3) as usize;
-        let side = g.u64("clip.vision.patch_size")? as usize * merge;
+        let int = |key: &str| vision_key(&g, key).iter().find_map(|k| g.u64(k).ok());
+        let float = |key: &str| vision_key(&g, key).iter().find_map(|k| g.f32(k).ok());
+        let merge = int("projector.scale_factor").unwrap_or(3) as usize;
+        let n_in = g
+            .tensors
+            .get("v.patch_embd.weight")
+            .and_then(|t| t.dims.last().copied())
+            .ok_or_else(|| bad("no v.patch_embd.weight".into()))?;
+        // A file without the patch size (a model holding its projector)
+        // gets it from the patch vector: 3 x side x side values.
+        let side = match int("patch_size") {
+            Some(p) => p as usize * merge,
+            None => (1..=n_in)
+                .find(|s| 3 * s * s >= n_in)
+                .filter(|s| 3 * s * s == n_in)
+                .ok_or_else(|| bad(format!("a patch vector of {n_in} values is not 3 x s x s")))?,
+        };
+        // The final RMSNorm's epsilon: the projector's, else the model's.
+        let eps = float("attention.layer_norm_epsilon")
+            .or_else(|| {
+                let arch = g.arch().ok()?;
+                g.f32(&format!("{arch}.attention.layer_norm_rms_epsilon"))
+                    .ok()
+            })
+            .ok_or_else(|| LocalError::MissingKey {
+                path: path.into(),
+                key: "clip.vision.attention.layer_norm_epsilon".into(),
+            })?;
         let three = |key: &str, default: f32| -> Result<[f32; 3], LocalError> {
             let Ok(a) = g.array(key) else {
                 return Ok([default; 3]);
@@ -173,7 +232,7 @@ impl Projector {
             path: path.into(),
             side,
             width,
-            eps: g.f32("clip.vision.attention.layer_norm_epsilon")?,
+            eps,
             mean: three("clip.vision.image_mean", 0.0)?,
             std: three("clip.vision.image_std", 1.0)?,
             norm1: Norm::load(&g, 1, device)?,
