@@ -537,3 +537,44 @@ fn invalid_utf8_is_tagged_lossily() {
     let (defs, _) = extract(queries.get(Lang::Python).unwrap(), &src).unwrap();
     assert!(defs.iter().any(|d| d.name == "ok"), "{defs:?}");
 }
+
+#[test]
+fn containers_and_doc_comments_are_read_for_every_definition() {
+    let queries = Queries::new(Assets::new(None));
+    // A flat file of many items (as bindings are), then an impl whose
+    // method has a doc comment separated from it by an attribute, and a
+    // function whose body the parser never reads.
+    let mut src = String::new();
+    for i in 0..2000 {
+        src.push_str(&format!(
+            "/// Item number {i}.\npub const C{i}: u32 = {i};\n"
+        ));
+    }
+    src.push_str(
+        "pub struct Store;\n\nimpl Store {\n    /// Opens the store.\n    #[inline]\n    pub fn open() -> Self {\n        fn inner() {}\n        Store\n    }\n}\n",
+    );
+    let (defs, _) = extract(queries.get(Lang::Rust).unwrap(), src.as_bytes()).unwrap();
+    let c1999 = defs
+        .iter()
+        .find(|d| d.name == "C1999")
+        .expect("the last const");
+    assert_eq!(
+        (c1999.doc.as_str(), c1999.container.as_deref()),
+        ("Item number 1999.", None)
+    );
+    assert_eq!(c1999.start_line, 4000);
+    let open = defs.iter().find(|d| d.name == "open").expect("open");
+    assert_eq!(open.container.as_deref(), Some("Store"));
+    assert_eq!(open.doc, "Opens the store.");
+    assert_eq!((open.start_line, open.end_line), (4006, 4009));
+    assert!(
+        !defs.iter().any(|d| d.name == "inner"),
+        "a function's body is not parsed: {defs:?}"
+    );
+
+    let py = "class Repo:\n    def load(self):\n        \"\"\"Loads it. Then more.\"\"\"\n        return 1\n";
+    let (defs, _) = extract(queries.get(Lang::Python).unwrap(), py.as_bytes()).unwrap();
+    let load = defs.iter().find(|d| d.name == "load").unwrap();
+    assert_eq!(load.container.as_deref(), Some("Repo"));
+    assert_eq!(load.doc, "Loads it.");
+}

@@ -3,6 +3,7 @@
 //! Persisted per repository; a warm start re-stats files and reparses only
 //! what changed.
 
+mod around;
 mod cache;
 mod file;
 mod lang;
@@ -12,6 +13,7 @@ mod queries;
 mod rank;
 mod scan;
 mod search;
+mod skeleton;
 mod symbols;
 mod tags;
 mod terms;
@@ -129,6 +131,8 @@ impl Index {
         let fingerprint = {
             let mut h = xxhash_rust::xxh3::Xxh3::new();
             h.update(env!("CARGO_PKG_VERSION").as_bytes());
+            // How tags are read: bodies by the lexer (skeleton.rs), version 1.
+            h.update(b"skeleton bodies 1");
             h.update(&queries.fingerprint().to_le_bytes());
             h.update(format!("{settings:?}").as_bytes());
             h.digest()

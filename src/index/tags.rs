@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 use streaming_iterator::StreamingIterator;
 use tree_sitter::{ParseOptions, Parser, Query, QueryCursor};
 
+use super::around;
 use super::lang::Lang;
+use super::skeleton::{self, Body};
 
 /// A file that takes longer than this to parse is given up on (and reported).
 const PARSE_DEADLINE: Duration = Duration::from_secs(3);
@@ -19,25 +21,6 @@ const PARSE_DEADLINE: Duration = Duration::from_secs(3);
 const MAX_SIGNATURE: usize = 160;
 /// Doc comments are kept up to this many characters (their first sentence).
 const MAX_DOC: usize = 100;
-/// Node kinds whose definitions contain others (their name names the members' container).
-const CONTAINERS: &[&str] = &[
-    "class_definition",
-    "class_declaration",
-    "class_specifier",
-    "struct_specifier",
-    "class",
-    "module",
-    "impl_item",
-    "trait_item",
-    "interface_declaration",
-    "enum_declaration",
-    "record_declaration",
-    "namespace_definition",
-    "namespace_declaration",
-    "abstract_class_declaration",
-    "object_declaration",
-];
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum DefKind {
     Function,
@@ -220,6 +203,7 @@ pub fn extract(
     q: &TagQuery,
     source: &[u8],
 ) -> Result<(Vec<Definition>, Vec<Reference>), TagsError> {
+    let skeleton = skeleton::bodies(q.lang, source);
     let tree = PARSERS.with(|parsers| {
         let mut parsers = parsers.borrow_mut();
         let parser = match parsers.entry(q.lang) {
@@ -240,6 +224,11 @@ pub fn extract(
             }
         };
         let options = ParseOptions::new().progress_callback(&mut give_up);
+        // The parser reads the file but for its function bodies' insides.
+        let ranges = skeleton.as_ref().map_or_else(Vec::new, |(b, _)| outside(b));
+        parser
+            .set_included_ranges(&ranges)
+            .map_err(|e| TagsError::Grammar(q.lang.name(), format!("included ranges: {e:?}")))?;
         let len = source.len();
         let tree = parser.parse_with_options(
             &mut |offset, _| {
@@ -257,11 +246,13 @@ pub fn extract(
     })?;
 
     let mut defs = Vec::new();
-    let mut refs = Vec::new();
+    let mut refs = skeleton.map_or_else(Vec::new, |(_, r)| r);
     let mut cursor = QueryCursor::new();
     cursor.set_match_limit(256);
     let broken = tree.root_node().has_error();
     let mut matches = cursor.matches(&q.query, tree.root_node(), source);
+    // Definitions' nodes, whose surroundings one walk reads after the matches.
+    let mut found: Vec<(DefKind, String, tree_sitter::Node)> = Vec::new();
     while let Some(m) = matches.next() {
         let mut name = None;
         let mut tag = None;
@@ -283,22 +274,7 @@ pub fn extract(
                 if name.is_empty() || name_node.is_missing() {
                     continue;
                 }
-                // Error recovery invents definitions out of unparsable text
-                // (`struct impl` in a broken file): those are not kept.
-                let Some(container) = container(source, &node, broken) else {
-                    continue;
-                };
-                let start_line = node.start_position().row as u32 + 1;
-                let end_line = node.end_position().row as u32 + 1;
-                defs.push(Definition {
-                    name,
-                    kind,
-                    start_line,
-                    end_line,
-                    signature: signature(source, &node),
-                    container,
-                    doc: doc(source, &node),
-                });
+                found.push((kind, name, node));
             }
             Role::Ref(kind) => {
                 let name = if kind == RefKind::Import {
@@ -318,11 +294,57 @@ pub fn extract(
             Role::Name | Role::Ignore => {}
         }
     }
+    let nodes: Vec<tree_sitter::Node> = found.iter().map(|(_, _, n)| *n).collect();
+    let around = around::read(source, tree.root_node(), broken, &nodes);
+    for (kind, name, node) in found {
+        // Error recovery invents definitions out of unparsable text
+        // (`struct impl` in a broken file): those are not kept.
+        let Some(Some((container, doc))) = around.get(&node.id()).cloned() else {
+            continue;
+        };
+        defs.push(Definition {
+            name,
+            kind,
+            start_line: node.start_position().row as u32 + 1,
+            end_line: node.end_position().row as u32 + 1,
+            signature: signature(source, &node),
+            container,
+            doc,
+        });
+    }
     defs.sort_by(|a, b| (a.start_line, &a.name).cmp(&(b.start_line, &b.name)));
     defs.dedup_by(|a, b| a.start_line == b.start_line && a.name == b.name);
     refs.sort_by(|a, b| (a.line, &a.name, a.kind).cmp(&(b.line, &b.name, b.kind)));
     refs.dedup_by(|a, b| a.line == b.line && a.name == b.name);
     Ok((defs, refs))
+}
+
+/// The parts of a file outside `bodies` (sorted, apart), as the parser's
+/// included ranges; none: the whole file.
+fn outside(bodies: &[Body]) -> Vec<tree_sitter::Range> {
+    if bodies.is_empty() {
+        return Vec::new();
+    }
+    let point = |(row, column): (usize, usize)| tree_sitter::Point { row, column };
+    let mut ranges = Vec::with_capacity(bodies.len() + 1);
+    let (mut byte, mut at) = (0, point((0, 0)));
+    for b in bodies {
+        ranges.push(tree_sitter::Range {
+            start_byte: byte,
+            end_byte: b.start,
+            start_point: at,
+            end_point: point(b.start_point),
+        });
+        (byte, at) = (b.end, point(b.end_point));
+    }
+    let end = u32::MAX as usize;
+    ranges.push(tree_sitter::Range {
+        start_byte: byte,
+        end_byte: end,
+        start_point: at,
+        end_point: point((end, end)),
+    });
+    ranges
 }
 
 /// The definition's first line (after decorators/attributes are skipped,
@@ -345,91 +367,9 @@ fn signature(source: &[u8], node: &tree_sitter::Node) -> String {
     }
 }
 
-/// The name of the class/impl/trait/module around `node`: `Some(None)` at
-/// the top level, `None` when `node` lies in a region the parser could not
-/// read (an ERROR node above it, or itself).
-/// `broken`: the tree has errors somewhere (else no ancestor is an ERROR
-/// and the walk stops at the first container).
-fn container(source: &[u8], node: &tree_sitter::Node, broken: bool) -> Option<Option<String>> {
-    if node.is_error() || node.is_missing() {
-        return None;
-    }
-    let mut found = None;
-    let mut up = node.parent();
-    while let Some(n) = up {
-        if n.is_error() {
-            return None;
-        }
-        if found.is_some() && !broken {
-            break;
-        }
-        if found.is_none() && CONTAINERS.contains(&n.kind()) {
-            let named = n
-                .child_by_field_name("name")
-                .or_else(|| n.child_by_field_name("type"));
-            if let Some(c) = named {
-                let text = String::from_utf8_lossy(&source[c.byte_range()]);
-                let text = text
-                    .split(|ch: char| ch == '<' || ch == '(' || ch.is_whitespace())
-                    .next()
-                    .unwrap_or("");
-                if !text.is_empty() {
-                    found = Some(text.to_string());
-                }
-            }
-        }
-        up = n.parent();
-    }
-    Some(found)
-}
-
-fn is_comment(n: &tree_sitter::Node) -> bool {
-    n.kind().contains("comment")
-}
-
-/// The first sentence of the doc comment above `node` (contiguous comment
-/// lines, attributes and decorators skipped) or of a Python docstring.
-fn doc(source: &[u8], node: &tree_sitter::Node) -> String {
-    let mut raw = String::new();
-    // Python: the first statement of the body, when it is a string.
-    let def = if node.kind() == "decorated_definition" {
-        node.child_by_field_name("definition")
-    } else {
-        Some(*node)
-    };
-    if let Some(body) = def.and_then(|d| d.child_by_field_name("body"))
-        && let Some(first) = body.named_child(0)
-        && first.kind() == "expression_statement"
-        && let Some(s) = first.named_child(0)
-        && s.kind() == "string"
-    {
-        raw = String::from_utf8_lossy(&source[s.byte_range()]).into_owned();
-    }
-    if raw.is_empty() {
-        let mut lines: Vec<String> = Vec::new();
-        let mut row = node.start_position().row;
-        let mut prev = node.prev_sibling();
-        while let Some(p) = prev {
-            if p.end_position().row + 1 < row {
-                break;
-            }
-            if is_comment(&p) {
-                lines.push(String::from_utf8_lossy(&source[p.byte_range()]).into_owned());
-            } else if !matches!(p.kind(), "attribute_item" | "decorator" | "annotation") {
-                break;
-            }
-            row = p.start_position().row;
-            prev = p.prev_sibling();
-        }
-        lines.reverse();
-        raw = lines.join("\n");
-    }
-    clean_doc(&raw)
-}
-
 /// Comment markers and quotes off, whitespace folded, cut after the first
 /// sentence or `MAX_DOC` characters.
-fn clean_doc(raw: &str) -> String {
+pub(super) fn clean_doc(raw: &str) -> String {
     let mut out = String::new();
     for line in raw.lines() {
         let l = line
