@@ -157,13 +157,18 @@ fn generate(
     max: usize,
     media: &[&str],
 ) -> Value {
+    let mut args = vec!["--mmproj", mmproj.to_str().unwrap()];
+    args.extend(media);
+    generate_with(sandbox, dir, text, max, &args)
+}
+
+/// `locus generate --raw` of `PROMPT` on `text` with `args` added.
+fn generate_with(sandbox: &Sandbox, dir: &Path, text: &Path, max: usize, media: &[&str]) -> Value {
     let max_s = max.to_string();
     let mut args = vec![
         "generate",
         "--model",
         text.to_str().unwrap(),
-        "--mmproj",
-        mmproj.to_str().unwrap(),
         "--raw",
         "--prompt",
         PROMPT,
@@ -312,23 +317,7 @@ fn a_prompt_with_a_recording_and_an_image_matches_llama_cpp_mtmd() {
         .unwrap();
     assert!(st.success());
     let sb = Sandbox::new();
-    let mut cmd = vec![
-        "generate",
-        "--model",
-        merged.to_str().unwrap(),
-        "--raw",
-        "--prompt",
-        PROMPT,
-        "--max-tokens",
-        "16",
-        "--image-tokens",
-        "70",
-        "--json",
-    ];
-    cmd.extend(args);
-    let o = sb.locus(&sb.work(), &cmd);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let v = generate_with(&sb, dir.path(), &merged, 70, &args);
     assert_eq!(v["text"], want["greedy_text"], "the single-file model");
     sb.write(
         "work/.locus/config.toml",
