@@ -131,8 +131,8 @@ impl Index {
         let fingerprint = {
             let mut h = xxhash_rust::xxh3::Xxh3::new();
             h.update(env!("CARGO_PKG_VERSION").as_bytes());
-            // How tags are read: bodies by the lexer (skeleton.rs), version 1.
-            h.update(b"skeleton bodies 1");
+            // How tags are read: bodies by the lexer (skeleton.rs), version 2.
+            h.update(b"skeleton bodies 2");
             h.update(&queries.fingerprint().to_le_bytes());
             h.update(format!("{settings:?}").as_bytes());
             h.digest()

@@ -4,6 +4,8 @@
 //! most of a C or Rust file's bytes and most of a cold index's time. A
 //! body's uses of other names (calls, macro calls, types) are read here
 //! lexically, as the tags queries would have read them from its tree.
+//! Rust's struct, union and enum bodies (fields and variants, which are
+//! not definitions) are left out the same way.
 //!
 //! What is lost: definitions written inside a function body (a nested
 //! `fn`, a local `struct`), which the repo map rarely shows anyway. A body
@@ -42,7 +44,11 @@ pub fn bodies(lang: Lang, src: &[u8]) -> Option<(Vec<Body>, Vec<Reference>)> {
     let mut prev: Option<Tok> = None;
     while let Some(t) = lex.next() {
         let body_opens = match (flavour, t.kind) {
-            (Flavour::Rust, Kind::Ident) if &src[t.start..t.end] == b"fn" => {
+            // A function, or a struct, union or enum whose fields and
+            // variants are no definitions (their types are read as uses).
+            (Flavour::Rust, Kind::Ident)
+                if matches!(&src[t.start..t.end], b"fn" | b"struct" | b"union" | b"enum") =>
+            {
                 let save = lex.clone();
                 if lex.next().is_some_and(|n| n.kind == Kind::Ident) {
                     pending = Some(depth);
@@ -623,6 +629,8 @@ impl Foo {
     pub fn raw<'a>(x: &'a str) -> Option<char> where T: Fn(u8) { let s = r#"{"#; '{' }
 }
 struct S { f: fn(u8) -> u8 }
+struct T(u8);
+enum E { A = 1 }
 fn main() { /* { nested /* } */ */ go!(1); let c = b'}'; }
 "##;
         assert_eq!(
@@ -630,6 +638,8 @@ fn main() { /* { nested /* } */ */ go!(1); let c = b'}'; }
             [
                 r#"Self { a: "}" }"#,
                 r##"let s = r#"{"#; '{'"##,
+                "f: fn(u8) -> u8",
+                "A = 1",
                 "/* { nested /* } */ */ go!(1); let c = b'}';"
             ]
         );
