@@ -7,6 +7,7 @@ mod around;
 mod cache;
 mod file;
 mod lang;
+mod lexer;
 mod map;
 mod names;
 mod queries;
