@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 
 use locus::assets::Assets;
-use locus::index::{Lang, Queries, extract};
+use locus::index::{Lang, Queries, file_tags, says_generated};
 use tree_sitter::Parser;
 
 #[derive(Default)]
@@ -40,9 +40,7 @@ fn main() {
             continue;
         };
         let head = &bytes[..bytes.len().min(2048)];
-        let generated = [&b"enerated"[..], b"DO NOT EDIT"]
-            .iter()
-            .any(|m| head.windows(m.len()).any(|w| w == *m));
+        let generated = says_generated(head);
         let parser = parsers.entry(lang).or_insert_with(|| {
             let mut p = Parser::new();
             p.set_language(&lang.grammar()).unwrap();
@@ -53,7 +51,7 @@ fn main() {
         let parse = t.elapsed().as_secs_f64();
         drop(tree);
         let t = Instant::now();
-        let _ = extract(queries.get(lang).unwrap(), &bytes);
+        let _ = file_tags(queries.get(lang).unwrap(), &bytes, generated);
         let tags = t.elapsed().as_secs_f64();
         let e = total.entry((lang.name(), generated)).or_default();
         e.parse += parse;

@@ -578,3 +578,80 @@ fn containers_and_doc_comments_are_read_for_every_definition() {
     assert_eq!(load.container.as_deref(), Some("Repo"));
     assert_eq!(load.doc, "Loads it.");
 }
+
+/// The registry's sources of a crate locus depends on (cargo downloaded
+/// them to build locus): `$CARGO_HOME/registry/src/*/NAME-*`.
+fn registry_crate(prefix: &str) -> std::path::PathBuf {
+    let home = std::env::var_os("CARGO_HOME").map_or_else(
+        || std::path::PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cargo"),
+        std::path::PathBuf::from,
+    );
+    let mut found: Vec<_> = std::fs::read_dir(home.join("registry/src"))
+        .expect("the cargo registry's sources")
+        .flatten()
+        .flat_map(|index| {
+            std::fs::read_dir(index.path())
+                .into_iter()
+                .flatten()
+                .flatten()
+        })
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(prefix))
+        })
+        .collect();
+    found.sort();
+    found
+        .pop()
+        .unwrap_or_else(|| panic!("no {prefix}* in the cargo registry"))
+}
+
+#[test]
+fn generated_rust_read_by_the_lexer_matches_the_parser_on_real_bindings() {
+    // linux-raw-sys (a dependency of locus): bindgen's output, the bulk of
+    // the generated Rust a cold index meets. Every definition the parser
+    // and query find, the lexer finds with the same kind, lines, first
+    // line, container and doc comment, and nothing more.
+    let queries = Queries::new(Assets::new(None));
+    let q = queries.get(Lang::Rust).unwrap();
+    let dir = registry_crate("linux-raw-sys-").join("src/x86_64");
+    let (mut files, mut defs, mut methods) = (0, 0, 0);
+    for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+        let path = entry.path();
+        let bytes = std::fs::read(&path).unwrap();
+        assert!(
+            locus::index::says_generated(&bytes[..bytes.len().min(2048)]),
+            "{path:?}"
+        );
+        let (want, want_refs) = extract(q, &bytes).unwrap();
+        let (got, got_refs) = locus::index::file_tags(q, &bytes, true).unwrap();
+        assert_eq!(got, want, "{path:?}");
+        // Uses: the lexer's are its own reading, but the imports and the
+        // capitalised types the parser saw (`Self` and the definitions'
+        // own names aside) are there.
+        for r in want_refs.iter().filter(|r| {
+            r.kind == RefKind::Import
+                || (r.name != "Self"
+                    && r.name.starts_with(|c: char| c.is_ascii_uppercase())
+                    && !want
+                        .iter()
+                        .any(|d| d.name == r.name && d.start_line == r.line))
+        }) {
+            assert!(
+                got_refs
+                    .iter()
+                    .any(|g| g.name == r.name && g.line == r.line),
+                "{path:?}: {r:?}"
+            );
+        }
+        files += 1;
+        defs += want.len();
+        methods += want.iter().filter(|d| d.kind == DefKind::Method).count();
+    }
+    assert!(
+        files >= 10 && defs >= 10_000 && methods >= 50,
+        "{files} {defs} {methods}"
+    );
+}

@@ -124,6 +124,9 @@ pub(super) enum Flavour {
 pub(super) enum Kind {
     Ident,
     Punct(u8),
+    /// `// …` up to its line's end, or `/* … */`: only from
+    /// [`Lexer::next_or_comment`].
+    Comment,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -143,7 +146,7 @@ pub(super) struct Lexer<'a> {
     pub(super) src: &'a [u8],
     pub(super) flavour: Flavour,
     i: usize,
-    line: usize,
+    pub(super) line: usize,
     line_start: usize,
     /// Only whitespace since the line began (a `#` there is a directive).
     line_fresh: bool,
@@ -286,7 +289,27 @@ impl<'a> Lexer<'a> {
         }
     }
 
+    /// The next identifier or punctuation mark.
     pub(super) fn next(&mut self) -> Option<Tok> {
+        loop {
+            let t = self.next_or_comment()?;
+            if t.kind != Kind::Comment {
+                return Some(t);
+            }
+        }
+    }
+
+    /// Moves the cursor to byte `at`, the start of row `row` being at
+    /// byte `line_start` (a point a token or body gave).
+    pub(super) fn seek(&mut self, at: usize, row: usize, line_start: usize) {
+        self.i = at;
+        self.line = row;
+        self.line_start = line_start;
+        self.line_fresh = false;
+    }
+
+    /// The next identifier, punctuation mark or comment.
+    pub(super) fn next_or_comment(&mut self) -> Option<Tok> {
         loop {
             let b = *self.src.get(self.i)?;
             let fresh = self.line_fresh;
@@ -295,8 +318,23 @@ impl<'a> Lexer<'a> {
             }
             match b {
                 _ if b.is_ascii_whitespace() => self.bump(),
-                b'/' if self.at(1) == b'/' => self.skip_past(b"\n"),
-                b'/' if self.at(1) == b'*' => self.block_comment(),
+                b'/' if matches!(self.at(1), b'/' | b'*') => {
+                    let (start, line, line_start) = (self.i, self.line, self.line_start);
+                    if self.at(1) == b'/' {
+                        while self.i < self.src.len() && self.src[self.i] != b'\n' {
+                            self.i += 1;
+                        }
+                    } else {
+                        self.block_comment();
+                    }
+                    return Some(Tok {
+                        kind: Kind::Comment,
+                        start,
+                        end: self.i,
+                        line,
+                        line_start,
+                    });
+                }
                 b'"' => self.quoted(b'"'),
                 b'\'' if self.flavour == Flavour::Rust => self.rust_quote(),
                 b'\'' => self.quoted(b'\''),

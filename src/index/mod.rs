@@ -6,6 +6,7 @@
 mod around;
 mod cache;
 mod file;
+mod items;
 mod lang;
 mod lexer;
 mod map;
@@ -36,9 +37,23 @@ pub use map::{MapDef, MapFile, RepoMap, render_text};
 pub use names::{NameId, Names};
 pub use queries::Queries;
 pub use rank::{Focus, Ranking};
+pub use scan::says_generated;
 pub use search::Search;
 pub use symbols::{DefLoc, RefLoc, SymbolTable};
 pub use tags::{DefKind, Definition, RefKind, Reference, TagQuery, TagsError, extract};
+
+/// A file's tags: a generated Rust file's read by the lexer alone
+/// (items.rs), any other's by its parse and tags query.
+pub fn file_tags(
+    q: &TagQuery,
+    source: &[u8],
+    generated: bool,
+) -> Result<(Vec<Definition>, Vec<Reference>), TagsError> {
+    if generated && q.lang() == Lang::Rust {
+        return Ok(items::rust(source));
+    }
+    extract(q, source)
+}
 pub use terms::{is_stop_word, pieces, terms};
 pub use walk::{LOCUS_IGNORE, WalkError};
 pub use watch::{WatchError, Watcher};
@@ -133,7 +148,7 @@ impl Index {
             let mut h = xxhash_rust::xxh3::Xxh3::new();
             h.update(env!("CARGO_PKG_VERSION").as_bytes());
             // How tags are read: bodies by the lexer (skeleton.rs), version 2.
-            h.update(b"skeleton bodies 2");
+            h.update(b"skeleton bodies 3, generated Rust lexed");
             h.update(&queries.fingerprint().to_le_bytes());
             h.update(format!("{settings:?}").as_bytes());
             h.digest()

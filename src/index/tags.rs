@@ -328,7 +328,7 @@ fn outside(bodies: &[Body]) -> Vec<tree_sitter::Range> {
     let point = |(row, column): (usize, usize)| tree_sitter::Point { row, column };
     let mut ranges = Vec::with_capacity(bodies.len() + 1);
     let (mut byte, mut at) = (0, point((0, 0)));
-    for b in bodies {
+    for b in bodies.iter().filter(|b| b.end > b.start) {
         ranges.push(tree_sitter::Range {
             start_byte: byte,
             end_byte: b.start,
@@ -350,7 +350,11 @@ fn outside(bodies: &[Body]) -> Vec<tree_sitter::Range> {
 /// The definition's first line (after decorators/attributes are skipped,
 /// the line where the node starts), trimmed and cut.
 fn signature(source: &[u8], node: &tree_sitter::Node) -> String {
-    let start = node.start_byte();
+    signature_at(source, node.start_byte())
+}
+
+/// The line holding byte `start`, trimmed and cut.
+pub(super) fn signature_at(source: &[u8], start: usize) -> String {
     let line_start = source[..start]
         .iter()
         .rposition(|b| *b == b'\n')
