@@ -25,6 +25,7 @@ fn main() {
     let (mut parsed_s, mut lexed_s, mut files, mut defs) = (0.0, 0.0, 0, 0);
     let mut diffs = BTreeMap::<&str, usize>::new();
     let mut shown = 0;
+    let (mut refs_want, mut refs_only_parser, mut refs_only_lexer) = (0, 0, 0);
     for p in list.lines() {
         let path = std::path::Path::new(p);
         let Ok(bytes) = std::fs::read(path) else {
@@ -40,12 +41,18 @@ fn main() {
         }
         files += 1;
         let t = Instant::now();
-        let Ok((want, _)) = extract(q, &bytes) else {
+        let Ok((want, want_refs)) = extract(q, &bytes) else {
             continue;
         };
         parsed_s += t.elapsed().as_secs_f64();
         let t = Instant::now();
-        let (got, _) = file_tags(q, &bytes, true).unwrap();
+        let (got, got_refs) = file_tags(q, &bytes, true).unwrap();
+        let key_ref = |r: &locus::index::Reference| (r.line, r.name.clone());
+        let wr: std::collections::HashSet<_> = want_refs.iter().map(key_ref).collect();
+        let gr: std::collections::HashSet<_> = got_refs.iter().map(key_ref).collect();
+        refs_want += wr.len();
+        refs_only_parser += wr.difference(&gr).count();
+        refs_only_lexer += gr.difference(&wr).count();
         lexed_s += t.elapsed().as_secs_f64();
         defs += want.len();
         let got: BTreeMap<_, _> = got.iter().map(|d| (key(d), d)).collect();
@@ -92,5 +99,8 @@ fn main() {
         }
     }
     println!("{files} files, {defs} definitions by the parser; differences: {diffs:?}");
+    println!(
+        "uses (name, line): {refs_want} by the parser, {refs_only_parser} of them not by the lexer, {refs_only_lexer} by the lexer alone"
+    );
     println!("parser and query {parsed_s:.2}s, lexer {lexed_s:.2}s");
 }

@@ -655,3 +655,39 @@ fn generated_rust_read_by_the_lexer_matches_the_parser_on_real_bindings() {
         "{files} {defs} {methods}"
     );
 }
+
+#[test]
+fn large_rust_files_read_by_the_lexer_match_the_parser_on_real_crates() {
+    // A Rust file of 64 KiB or more is read by the lexer (file_tags): on
+    // the large files of syn, regex-syntax and tokio (dependencies of
+    // locus, hand-written and generated), its definitions are the
+    // parser's, field for field.
+    let queries = Queries::new(Assets::new(None));
+    let q = queries.get(Lang::Rust).unwrap();
+    let (mut files, mut defs) = (0, 0);
+    for prefix in ["syn-2.", "regex-syntax-", "tokio-1."] {
+        let mut stack = vec![registry_crate(prefix)];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    stack.push(path);
+                    continue;
+                }
+                let bytes = std::fs::read(&path).unwrap();
+                if path.extension().is_none_or(|e| e != "rs") || bytes.len() < 64 * 1024 {
+                    continue;
+                }
+                let (want, _) = extract(q, &bytes).unwrap();
+                let (got, _) = locus::index::file_tags(q, &bytes, false).unwrap();
+                assert_eq!(got, want, "{path:?}");
+                files += 1;
+                defs += want.len();
+            }
+        }
+    }
+    assert!(
+        files >= 15 && defs >= 2_000,
+        "{files} files, {defs} definitions"
+    );
+}

@@ -128,8 +128,11 @@ impl Reader<'_> {
                 }
                 Kind::Punct(b'(' | b'[') => self.depth += 1,
                 Kind::Punct(b')' | b']') => self.depth = self.depth.saturating_sub(1),
-                // A `use` item's braces are a list, not a block.
+                // A `use` item's braces are a list, not a block; a
+                // constant's or a type's, an expression.
                 Kind::Punct(b'{' | b'}') if self.in_use => {}
+                Kind::Punct(b'{') if self.in_value() => self.depth += 1,
+                Kind::Punct(b'}') if self.depth > 0 => self.depth -= 1,
                 Kind::Punct(b'{') if self.depth == 0 => {
                     let frame = self.frame_next.take().unwrap_or(Frame {
                         container: None,
@@ -155,6 +158,13 @@ impl Reader<'_> {
                 _ => {}
             }
         }
+    }
+
+    /// Whether the current item is a constant or a type, whose braces
+    /// hold an expression.
+    fn in_value(&self) -> bool {
+        self.open
+            .is_some_and(|d| matches!(self.defs[d].kind, DefKind::Constant | DefKind::Type))
     }
 
     /// Whether `t` may stand before an item's keyword (`pub(in a::b)`,
@@ -188,7 +198,8 @@ impl Reader<'_> {
     fn attribute(&mut self, hash: Tok) -> bool {
         let save = self.lex.clone();
         let mut t = self.lex.next();
-        if t.is_some_and(|t| t.kind == Kind::Punct(b'!')) {
+        let inner = t.is_some_and(|t| t.kind == Kind::Punct(b'!'));
+        if inner {
             t = self.lex.next();
         }
         if !t.is_some_and(|t| t.kind == Kind::Punct(b'[')) {
@@ -204,11 +215,17 @@ impl Reader<'_> {
                 None => break,
             }
         }
-        self.before.push(Before {
-            start_row: hash.line,
-            end_row: self.lex_row(),
-            comment: None,
-        });
+        // An inner attribute (`#![…]`) parts a comment from what follows,
+        // as the parser's tree has it.
+        if inner {
+            self.before.clear();
+        } else {
+            self.before.push(Before {
+                start_row: hash.line,
+                end_row: self.lex_row(),
+                comment: None,
+            });
+        }
         true
     }
 

@@ -120,7 +120,6 @@ pub fn bodies(lang: Lang, src: &[u8]) -> Option<(Vec<Body>, Vec<Reference>)> {
         };
         match opened {
             Some((open, close)) => {
-                pending = None;
                 prev = None;
                 bodies.push(Body {
                     start: open.end,
@@ -160,7 +159,7 @@ fn peek(lex: &Lexer) -> Option<Tok> {
 }
 
 /// After a Rust constant's `=`: when its value is a bracketed group (`[…]`,
-/// `&[…]`, `Path {…}`, `f(…)`) ended by the item's `;`, that group read
+/// `&[…]`, `Path {…}`, `Path::<T> {…}`, `f(…)`) ended by the item's `;`, that group read
 /// (as [`read_group`]); otherwise `None`, the lexer and `refs` as they
 /// were.
 fn initializer(lex: &mut Lexer, refs: &mut Vec<Reference>) -> Option<(Tok, Tok)> {
@@ -169,7 +168,7 @@ fn initializer(lex: &mut Lexer, refs: &mut Vec<Reference>) -> Option<(Tok, Tok)>
     let found = (|| loop {
         let t = lex.next()?;
         match t.kind {
-            Kind::Ident | Kind::Punct(b'&' | b':') => {}
+            Kind::Ident | Kind::Punct(b'&' | b':' | b'<' | b'>' | b',') => {}
             Kind::Punct(b'(' | b'[' | b'{') => {
                 let read = read_group(lex, t, refs)?;
                 return (peek(lex)?.kind == Kind::Punct(b';')).then_some(read);
