@@ -69,29 +69,25 @@ fn main() {
                 note("missing", format!("{k:?} {:?}", w.kind));
                 continue;
             };
-            if g.kind != w.kind {
-                note("kind", format!("{k:?} {:?} vs {:?}", g.kind, w.kind));
-            }
-            if g.end_line != w.end_line {
-                note(
-                    "end_line",
-                    format!("{k:?} {} vs {}", g.end_line, w.end_line),
-                );
-            }
-            if g.container != w.container {
-                note(
+            let fields = [
+                ("kind", format!("{:?}", g.kind), format!("{:?}", w.kind)),
+                ("end_line", g.end_line.to_string(), w.end_line.to_string()),
+                (
                     "container",
-                    format!("{k:?} {:?} vs {:?}", g.container, w.container),
-                );
-            }
-            if g.doc != w.doc {
-                note("doc", format!("{k:?} {:?} vs {:?}", g.doc, w.doc));
-            }
-            if g.signature != w.signature {
-                note(
+                    format!("{:?}", g.container),
+                    format!("{:?}", w.container),
+                ),
+                ("doc", format!("{:?}", g.doc), format!("{:?}", w.doc)),
+                (
                     "signature",
-                    format!("{k:?} {:?} vs {:?}", g.signature, w.signature),
-                );
+                    format!("{:?}", g.signature),
+                    format!("{:?}", w.signature),
+                ),
+            ];
+            for (field, lexed, parsed) in fields {
+                if lexed != parsed {
+                    note(field, format!("{k:?} {lexed} vs {parsed}"));
+                }
             }
         }
         for k in got.keys().filter(|k| !want.contains_key(*k)) {
