@@ -94,6 +94,41 @@ fn doctor_reports_config_errors_and_exits_1() {
 }
 
 #[test]
+fn doctor_says_which_device_runs_the_model_and_why() {
+    let sb = Sandbox::new();
+    let out = sb.locus(&sb.work(), &["doctor"]);
+    let text = stdout(&out);
+    if !cfg!(any(feature = "cuda", feature = "metal")) {
+        // A fall back to the CPU is said, never silent.
+        assert!(
+            text.contains(
+                "  device    cpu (this build has no GPU support: --features cuda or metal)"
+            ),
+            "{text}"
+        );
+        sb.write("config/locus/config.toml", "[model]\ndevice = \"cuda:0\"\n");
+        let out = sb.locus(&sb.work(), &["doctor"]);
+        let text = stdout(&out);
+        assert_eq!(out.status.code(), Some(1), "{text}");
+        assert!(
+            text.contains("[model] device = \"cuda:0\": this build of locus has no CUDA support; rebuild with `--features cuda`"),
+            "{text}"
+        );
+    }
+    let out = sb.locus_env(&sb.work(), &["doctor"], &[("LOCUS_DEVICE", "cpu")]);
+    let text = stdout(&out);
+    assert!(text.contains("  device    cpu\n"), "{text}");
+    sb.write("config/locus/config.toml", "[model]\ndevice = \"gpu\"\n");
+    let out = sb.locus(&sb.work(), &["doctor"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("[model] device = \"gpu\": expected \"auto\", \"cpu\", \"cuda\""),
+        "{text}"
+    );
+}
+
+#[test]
 fn doctor_reports_a_missing_theme() {
     let sb = Sandbox::new();
     let out = sb.locus_env(&sb.work(), &["doctor"], &[("LOCUS_THEME", "nope")]);

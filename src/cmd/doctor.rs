@@ -166,6 +166,15 @@ pub fn report(ws: &Workspace) -> (String, usize) {
         for f in &found {
             let _ = writeln!(w, "  {:<9} {} ({})", f.source, f.name, f.path.display());
         }
+        match crate::model::local::device::select(&settings.model.device) {
+            Ok(chosen) => {
+                let _ = writeln!(w, "  device    {}", chosen.line());
+            }
+            Err(e) => {
+                problems += 1;
+                let _ = writeln!(w, "  problem   {e}");
+            }
+        }
         match super::models::resolve_model(ws, settings.model.path.as_deref()) {
             Ok(p) => {
                 let _ = writeln!(w, "  runs      {}", p.display());

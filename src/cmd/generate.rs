@@ -28,7 +28,11 @@ pub fn run(ws: &Workspace, args: &GenerateArgs) -> anyhow::Result<ExitCode> {
         configured
     });
     let path = resolve_model(ws, args.model.as_deref())?;
-    let device = crate::model::local::device();
+    let spec = ws
+        .settings()
+        .map(|l| l.settings.model.device)
+        .unwrap_or_else(|_| "auto".into());
+    let device = crate::model::local::device::select(&spec)?.device;
     let loading = std::time::Instant::now();
     let mut model = LocalModel::load(&path, &device)
         .with_context(|| format!("cannot load {}", path.display()))?;

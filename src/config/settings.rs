@@ -145,6 +145,10 @@ pub struct ModelSettings {
     /// Soft tokens an attached image may take at most (70 to 1120; more
     /// reads small text better and costs prompt time).
     pub image_tokens: usize,
+    /// Where the local model computes: "auto" (the GPU this build was made
+    /// for when there is one, else the CPU, said), "cpu", "cuda", "cuda:N",
+    /// "metal"; `LOCUS_DEVICE` stands in for it when set.
+    pub device: String,
 }
 
 /// When the local runtime drafts (`[model] draft`).
@@ -170,6 +174,7 @@ impl Default for ModelSettings {
             drafter: None,
             mmproj: None,
             image_tokens: 280,
+            device: "auto".into(),
         }
     }
 }

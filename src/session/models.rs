@@ -136,9 +136,17 @@ fn load_gguf(
 ) -> Result<Chosen, ModelChoiceError> {
     let configured = settings.model.path.as_ref().map(PathBuf::from);
     let path = choose::resolve(configured, spec)?;
+    let (chat, device) = choose::load_chat(
+        &path,
+        settings.model.threads,
+        settings.model.context,
+        &settings.model.device,
+    )?;
+    if device.why.is_some() {
+        tracing::info!("local model on {}", device.line());
+    }
     let model: Box<dyn ChatModel> = Box::new(
-        choose::load_chat(&path, settings.model.threads, settings.model.context)?
-            .drafting(settings.model.draft, settings.model.draft_max)
+        chat.drafting(settings.model.draft, settings.model.draft_max)
             .snapshots(kv_dir, settings.cache.kv_snapshot_bytes)
             .assistant(settings.model.drafter.as_deref().map(Path::new))
             .vision(
@@ -155,7 +163,7 @@ fn load_gguf(
         .file_name()
         .map(|f| f.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let label = format!("{} · {file}", name(&*model));
+    let label = format!("{} · {file} · {}", name(&*model), device.short);
     Ok(Chosen { model, label })
 }
 

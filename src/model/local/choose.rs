@@ -25,6 +25,8 @@ pub enum ChooseError {
         path.display()
     )]
     Missing { what: &'static str, path: PathBuf },
+    #[error(transparent)]
+    Device(#[from] super::device::DeviceError),
     #[error("cannot load {}: {source}", path.display())]
     Load {
         path: PathBuf,
@@ -69,15 +71,22 @@ pub fn resolve(configured: Option<PathBuf>, spec: Option<&str>) -> Result<PathBu
     }
 }
 
-/// Load `path` for chat with `threads` compute threads (0: physical cores)
-/// and a `context`-token window.
-pub fn load_chat(path: &Path, threads: usize, context: usize) -> Result<LocalChat, ChooseError> {
+/// Load `path` for chat with `threads` compute threads (0: physical cores),
+/// a `context`-token window, on `device` (`[model] device`); with the
+/// device chosen, said.
+pub fn load_chat(
+    path: &Path,
+    threads: usize,
+    context: usize,
+    device: &str,
+) -> Result<(LocalChat, super::device::Chosen), ChooseError> {
     super::threads::init(threads);
-    let model = LocalModel::load(path, &super::device()).map_err(|source| ChooseError::Load {
+    let chosen = super::device::select(device)?;
+    let model = LocalModel::load(path, &chosen.device).map_err(|source| ChooseError::Load {
         path: path.into(),
         source,
     })?;
-    Ok(LocalChat::new(model, context))
+    Ok((LocalChat::new(model, context), chosen))
 }
 
 /// The vision projector for the model at `model`: `explicit` (`--mmproj`),

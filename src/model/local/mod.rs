@@ -7,6 +7,7 @@ mod attention;
 mod chat;
 pub mod choose;
 pub mod config;
+pub mod device;
 pub mod discovery;
 pub mod draft;
 mod engine;
@@ -34,23 +35,6 @@ pub use chat::LocalChat;
 pub use draft::{DraftConfig, DraftKind};
 pub use engine::{GenerateRequest, LocalModel};
 
-/// The device the runtime computes on: the GPU the build was made for when
-/// one is there (features `cuda`, `metal`), otherwise the CPU;
-/// `LOCUS_DEVICE=cpu` keeps a GPU build on the CPU.
-pub fn device() -> candle_core::Device {
-    if std::env::var("LOCUS_DEVICE").is_ok_and(|v| v == "cpu") {
-        return candle_core::Device::Cpu;
-    }
-    #[cfg(feature = "cuda")]
-    if let Ok(d) = candle_core::Device::new_cuda(0) {
-        return d;
-    }
-    #[cfg(feature = "metal")]
-    if let Ok(d) = candle_core::Device::new_metal(0) {
-        return d;
-    }
-    candle_core::Device::Cpu
-}
 pub use sampler::SamplerConfig;
 
 #[derive(Debug, thiserror::Error)]
