@@ -21,18 +21,14 @@ use crate::workspace::Workspace;
 use super::models::resolve_model;
 
 pub fn run(ws: &Workspace, args: &GenerateArgs) -> anyhow::Result<ExitCode> {
-    let configured = ws.settings().map(|l| l.settings.model.threads).unwrap_or(0);
+    let configured = ws.settings().map(|l| l.settings.model).unwrap_or_default();
     crate::model::local::threads::init(if args.threads > 0 {
         args.threads
     } else {
-        configured
+        configured.threads
     });
     let path = resolve_model(ws, args.model.as_deref())?;
-    let spec = ws
-        .settings()
-        .map(|l| l.settings.model.device)
-        .unwrap_or_else(|_| "auto".into());
-    let device = crate::model::local::device::select(&spec)?.device;
+    let device = crate::model::local::device::select(&configured.device)?.device;
     let loading = std::time::Instant::now();
     let mut model = LocalModel::load(&path, &device)
         .with_context(|| format!("cannot load {}", path.display()))?;

@@ -112,14 +112,7 @@ fn container(
                 .child_by_field_name("name")
                 .or_else(|| n.child_by_field_name("type"));
             if let Some(c) = named {
-                let text = String::from_utf8_lossy(&source[c.byte_range()]);
-                let text = text
-                    .split(|ch: char| ch == '<' || ch == '(' || ch.is_whitespace())
-                    .next()
-                    .unwrap_or("");
-                if !text.is_empty() {
-                    found = Some(text.to_string());
-                }
+                found = container_name(&source[c.byte_range()]);
             }
         }
     }
@@ -130,7 +123,6 @@ fn container(
 /// lines, attributes and decorators skipped; `before` are the comments and
 /// attributes just before it) or of a Python docstring.
 fn doc(source: &[u8], node: &Node, before: &[Node]) -> String {
-    let mut raw = String::new();
     // Python: the first statement of the body, when it is a string.
     let def = if node.kind() == "decorated_definition" {
         node.child_by_field_name("definition")
@@ -143,22 +135,48 @@ fn doc(source: &[u8], node: &Node, before: &[Node]) -> String {
         && let Some(s) = first.named_child(0)
         && s.kind() == "string"
     {
-        raw = String::from_utf8_lossy(&source[s.byte_range()]).into_owned();
+        return super::tags::clean_doc(&String::from_utf8_lossy(&source[s.byte_range()]));
     }
-    if raw.is_empty() {
-        let mut lines: Vec<String> = Vec::new();
-        let mut row = node.start_position().row;
-        for p in before.iter().rev() {
-            if p.end_position().row + 1 < row {
-                break;
-            }
-            if p.kind().contains("comment") {
-                lines.push(String::from_utf8_lossy(&source[p.byte_range()]).into_owned());
-            }
-            row = p.start_position().row;
+    doc_above(
+        node.start_position().row,
+        before.iter().map(|p| {
+            let comment = p
+                .kind()
+                .contains("comment")
+                .then(|| &source[p.byte_range()]);
+            (p.start_position().row, p.end_position().row, comment)
+        }),
+    )
+}
+
+/// A container's name from its name's (or type's) text: up to the first
+/// `<`, `(` or space (`Foo<T>` -> `Foo`).
+pub(super) fn container_name(text: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(text);
+    let name = text
+        .split(|ch: char| ch == '<' || ch == '(' || ch.is_whitespace())
+        .next()
+        .unwrap_or("");
+    (!name.is_empty()).then(|| name.to_string())
+}
+
+/// The doc comment of an item starting on `row`, from the comments and
+/// attributes just before it, in file order: (first row, last row, the
+/// comment's text or `None` for an attribute). Contiguous lines count.
+pub(super) fn doc_above<'a>(
+    mut row: usize,
+    before: impl DoubleEndedIterator<Item = (usize, usize, Option<&'a [u8]>)>,
+) -> String {
+    let mut lines: Vec<String> = Vec::new();
+    for (start, end, comment) in before.rev() {
+        if end + 1 < row {
+            break;
         }
-        lines.reverse();
-        raw = lines.join("\n");
+        if let Some(text) = comment {
+            lines.push(String::from_utf8_lossy(text).into_owned());
+        }
+        row = start;
     }
-    super::tags::clean_doc(&raw)
+    lines.reverse();
+    super::tags::clean_doc(&lines.join("\n"))
 }

@@ -1,13 +1,13 @@
-//! A generated Rust file's definitions and uses read by the lexer alone,
-//! without the parser. Generated Rust (bindgen's bindings, Unicode and
-//! other tables) is thousands of short items, a large part of a cold
-//! index's parsing, and its items are plain: `pub const`, `pub struct`,
-//! `impl`, `extern` blocks. What the tags query finds in a hand-written
-//! file is read here from the tokens outside function bodies: each item's
-//! name, kind, lines, first line, container (the `impl` or `trait` it is
-//! in) and doc comment; calls, macro calls, capitalised type names and
-//! imports as uses. The parser still reads every hand-written file.
+//! A Rust file's definitions and uses read by the lexer alone, without the
+//! parser: for generated and large files (see `scan::file_tags`), which
+//! (bindgen's bindings, Unicode and other tables, generated API crates)
+//! were over half the bytes a cold index parsed. What the tags query finds
+//! is read here from the tokens outside function bodies: each item's name,
+//! kind, lines, first line, container (the `impl` or `trait` it is in) and
+//! doc comment; calls, macro calls, capitalised type names and imports as
+//! uses. The parser still reads every other file.
 
+use super::around;
 use super::lang::Lang;
 use super::lexer::{Flavour, Kind, Lexer, Tok, keyword};
 use super::skeleton::{self, Body};
@@ -49,12 +49,7 @@ pub fn rust(src: &[u8]) -> (Vec<Definition>, Vec<Reference>) {
         frame_next: None,
     };
     r.read(&mut refs);
-    let mut defs = r.defs;
-    defs.sort_by(|a, b| (a.start_line, &a.name).cmp(&(b.start_line, &b.name)));
-    defs.dedup_by(|a, b| a.start_line == b.start_line && a.name == b.name);
-    refs.sort_by(|a, b| (a.line, &a.name, a.kind).cmp(&(b.line, &b.name, b.kind)));
-    refs.dedup_by(|a, b| a.line == b.line && a.name == b.name);
-    (defs, refs)
+    tags::in_order(r.defs, refs)
 }
 
 struct Reader<'a> {
@@ -85,7 +80,7 @@ impl Reader<'_> {
         let mut prev: Option<Tok> = None;
         while let Some(t) = self.lex.next_or_comment() {
             if t.kind == Kind::Comment {
-                let end_row = self.lex_row();
+                let end_row = self.lex.line;
                 // The parser's doc comment (`///`, `//!`) holds its newline.
                 let text = &src[t.start..t.end];
                 let doc = (text.starts_with(b"///") && !text.starts_with(b"////"))
@@ -179,11 +174,6 @@ impl Reader<'_> {
                 ))
     }
 
-    /// The row the lexer's cursor is on (a block comment's last).
-    fn lex_row(&self) -> usize {
-        self.lex.line
-    }
-
     fn end_item(&mut self) {
         self.item = None;
         self.modifiers = true;
@@ -222,7 +212,7 @@ impl Reader<'_> {
         } else {
             self.before.push(Before {
                 start_row: hash.line,
-                end_row: self.lex_row(),
+                end_row: self.lex.line,
                 comment: None,
             });
         }
@@ -339,19 +329,14 @@ impl Reader<'_> {
     }
 
     /// The doc comment above an item starting on `row`.
-    fn doc(&self, mut row: usize) -> String {
-        let mut lines = Vec::new();
-        for b in self.before.iter().rev() {
-            if b.end_row + 1 < row {
-                break;
-            }
-            if let Some((s, e)) = b.comment {
-                lines.push(String::from_utf8_lossy(&self.src[s..e]).into_owned());
-            }
-            row = b.start_row;
-        }
-        lines.reverse();
-        tags::clean_doc(&lines.join("\n"))
+    fn doc(&self, row: usize) -> String {
+        let src = self.src;
+        around::doc_above(
+            row,
+            self.before
+                .iter()
+                .map(|b| (b.start_row, b.end_row, b.comment.map(|(s, e)| &src[s..e]))),
+        )
     }
 
     /// After `impl`: the type it is for names the block's frame (its
@@ -361,28 +346,35 @@ impl Reader<'_> {
         let mut look = self.lex.clone();
         let mut angle = 0usize;
         let mut first: Option<Tok> = None;
+        let mut end = src.len();
         while let Some(t) = look.next() {
             let word = &src[t.start..t.end];
+            if angle == 0 {
+                // The header ends at the block, or at a `where` clause.
+                if matches!(t.kind, Kind::Punct(b'{' | b';')) || word == b"where" {
+                    end = t.start;
+                    break;
+                }
+                if word == b"for" {
+                    first = None;
+                    continue;
+                }
+                // `impl<T>`'s parameters come before the type.
+                if t.kind != Kind::Punct(b'<') {
+                    first.get_or_insert(t);
+                }
+            }
+            // `<…>`, `(…)` and `[…]` (`[T; N]`) nest alike here.
             match t.kind {
-                Kind::Punct(b'<') => angle += 1,
+                Kind::Punct(b'<' | b'(' | b'[') => angle += 1,
+                Kind::Punct(b')' | b']') => angle = angle.saturating_sub(1),
                 Kind::Punct(b'>') if !src[..t.start].ends_with(b"-") => {
                     angle = angle.saturating_sub(1)
                 }
-                Kind::Punct(b'{' | b';') if angle == 0 => break,
-                Kind::Ident if angle == 0 && word == b"where" => break,
-                Kind::Ident if angle == 0 && word == b"for" => first = None,
-                _ if angle == 0 && first.is_none() => first = Some(t),
                 _ => {}
             }
         }
-        let container = first.and_then(|f| {
-            let rest = &src[f.start..];
-            let end = rest
-                .iter()
-                .position(|b| b.is_ascii_whitespace() || matches!(b, b'<' | b'(' | b'{'))
-                .unwrap_or(rest.len());
-            (end > 0).then(|| String::from_utf8_lossy(&rest[..end]).into_owned())
-        });
+        let container = first.and_then(|f| around::container_name(&src[f.start..end.max(f.start)]));
         self.frame_next = Some(Frame {
             container,
             def: None,

@@ -37,32 +37,11 @@ pub use map::{MapDef, MapFile, RepoMap, render_text};
 pub use names::{NameId, Names};
 pub use queries::Queries;
 pub use rank::{Focus, Ranking};
-pub use scan::says_generated;
+pub use scan::{file_tags, says_generated};
 pub use search::Search;
 pub use symbols::{DefLoc, RefLoc, SymbolTable};
 pub use tags::{DefKind, Definition, RefKind, Reference, TagQuery, TagsError, extract};
 
-/// A Rust file this large is read by the lexer: in the cargo registry's
-/// Rust files over 64 KiB (789 files, 572,512 definitions) the lexer's
-/// definitions are all the parser's, in a tenth of the time, and such
-/// files (bindings, tables, generated API crates) were over half the
-/// bytes a cold index parsed. Their uses are the lexer's reading: calls,
-/// macros, capitalised types, imports (about 9% of the parser's uses,
-/// mostly lower-case type names, are not found).
-const LEXED_RUST_BYTES: usize = 64 * 1024;
-
-/// A file's tags: a generated or large Rust file's read by the lexer
-/// alone (items.rs), any other's by its parse and tags query.
-pub fn file_tags(
-    q: &TagQuery,
-    source: &[u8],
-    generated: bool,
-) -> Result<(Vec<Definition>, Vec<Reference>), TagsError> {
-    if q.lang() == Lang::Rust && (generated || source.len() >= LEXED_RUST_BYTES) {
-        return Ok(items::rust(source));
-    }
-    extract(q, source)
-}
 pub use terms::{is_stop_word, pieces, terms};
 pub use walk::{LOCUS_IGNORE, WalkError};
 pub use watch::{WatchError, Watcher};
@@ -156,7 +135,7 @@ impl Index {
         let fingerprint = {
             let mut h = xxhash_rust::xxh3::Xxh3::new();
             h.update(env!("CARGO_PKG_VERSION").as_bytes());
-            // How tags are read: bodies by the lexer (skeleton.rs), version 2.
+            // How tags are read (skeleton.rs, items.rs): a change re-reads every file.
             h.update(b"skeleton bodies 3, generated and large Rust lexed");
             h.update(&queries.fingerprint().to_le_bytes());
             h.update(format!("{settings:?}").as_bytes());

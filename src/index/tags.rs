@@ -312,11 +312,20 @@ pub fn extract(
             doc,
         });
     }
+    Ok(in_order(defs, refs))
+}
+
+/// Definitions and uses in line order, one per line and name (the first
+/// found: two patterns can tag one node).
+pub(super) fn in_order(
+    mut defs: Vec<Definition>,
+    mut refs: Vec<Reference>,
+) -> (Vec<Definition>, Vec<Reference>) {
     defs.sort_by(|a, b| (a.start_line, &a.name).cmp(&(b.start_line, &b.name)));
     defs.dedup_by(|a, b| a.start_line == b.start_line && a.name == b.name);
     refs.sort_by(|a, b| (a.line, &a.name, a.kind).cmp(&(b.line, &b.name, b.kind)));
     refs.dedup_by(|a, b| a.line == b.line && a.name == b.name);
-    Ok((defs, refs))
+    (defs, refs)
 }
 
 /// The parts of a file outside `bodies` (sorted, apart), as the parser's
