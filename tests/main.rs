@@ -35,6 +35,7 @@ mod tui_terminal;
 mod util;
 mod vision;
 mod vision_ask;
+mod vision_audio;
 mod vision_prompt;
 mod waiting;
 mod workbench;

@@ -248,36 +248,16 @@ fn a_follow_up_about_the_same_image_reuses_its_cache_and_another_image_does_not(
     );
 }
 
-/// A 16 kHz mono WAV of `seconds` (a chirp with noise: not silent).
-fn chirp(path: &Path, seconds: f32, seed: u32) {
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: 16_000,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut w = hound::WavWriter::create(path, spec).unwrap();
-    let mut s = seed.max(1);
-    for i in 0..(seconds * 16_000.0) as usize {
-        s ^= s << 13;
-        s ^= s >> 17;
-        s ^= s << 5;
-        let t = i as f32 / 16_000.0;
-        let v = (t * (300.0 + 900.0 * t) * std::f32::consts::TAU).sin() * 0.4
-            + (s % 1000) as f32 / 1000.0 * 0.1;
-        w.write_sample((v * 32_767.0) as i16).unwrap();
-    }
-    w.finalize().unwrap();
-}
-
 #[test]
 fn a_prompt_with_a_recording_and_an_image_matches_llama_cpp_mtmd() {
     let dir = tempfile::tempdir().unwrap();
     let (text, mmproj) = crate::vision::models_with_audio(dir.path(), &[("TINY_F32", "1")]);
     let image = images(dir.path()).remove(1);
     let wav = dir.path().join("say.wav");
-    // 1.23 s: 31 frames, the last one padded.
-    chirp(&wav, 1.23, 9);
+    // 1.23 s recorded at 44.1 kHz in stereo (resampled to 16 kHz as mtmd
+    // does: tests/vision_audio.rs): 31 frames, the last one padded.
+    let spec = crate::vision_audio::spec(44_100, 2, 16, false);
+    crate::vision_audio::recording(&wav, spec, 1.23, 9);
     let want = reference(&text, &mmproj, 70, &[image.clone(), wav.clone()], 16);
     assert_eq!(want["chunks"][3]["type"], "audio");
     assert_eq!(want["chunks"][3]["n_tokens"], 31);

@@ -4,7 +4,7 @@
 //! goes through an RMSNorm without scale and one matrix to the text
 //! model's width, and the rows stand between `<|audio>` and `<audio|>`.
 //! WAV files are read by `hound` (any rate, channels averaged to mono and
-//! resampled linearly to 16 kHz).
+//! resampled to 16 kHz as llama.cpp's mtmd resamples them: resample.rs).
 
 use std::path::{Path, PathBuf};
 
@@ -133,10 +133,19 @@ pub fn read_wav(path: &Path, data: &[u8]) -> Result<Vec<f32>, MediaError> {
             .samples::<f32>()
             .collect::<Result<_, _>>()
             .map_err(|e| bad(e.to_string()))?,
+        // Integer samples to f32 as miniaudio's WAV reader (dr_wav) scales
+        // them: 8-bit is unsigned (hound gives it less 128), 32-bit divides
+        // in f64.
         hound::SampleFormat::Int => {
-            let scale = 1.0 / (1u64 << (spec.bits_per_sample.clamp(1, 32) - 1)) as f32;
+            let bits = spec.bits_per_sample;
             r.samples::<i32>()
-                .map(|s| s.map(|v| v as f32 * scale))
+                .map(|s| {
+                    s.map(|v| match bits {
+                        8 => (v + 128) as f32 * (1.0f64 / 127.5) as f32 - 1.0,
+                        16 => v as f32 * (1.0 / 32768.0),
+                        b => (f64::from(v) / f64::from(1u32 << (b.clamp(2, 32) - 1))) as f32,
+                    })
+                })
                 .collect::<Result<_, _>>()
                 .map_err(|e| bad(e.to_string()))?
         }
@@ -148,26 +157,7 @@ pub fn read_wav(path: &Path, data: &[u8]) -> Result<Vec<f32>, MediaError> {
     if mono.iter().all(|s| s.abs() < SILENCE) {
         return Err(MediaError::Silent { path: path.into() });
     }
-    Ok(resample(&mono, spec.sample_rate))
-}
-
-/// `x` at `rate` to `RATE`, by linear interpolation.
-fn resample(x: &[f32], rate: u32) -> Vec<f32> {
-    if rate == RATE || x.is_empty() {
-        return x.to_vec();
-    }
-    let n = (x.len() as u64 * u64::from(RATE) / u64::from(rate)).max(1) as usize;
-    let step = f64::from(rate) / f64::from(RATE);
-    (0..n)
-        .map(|i| {
-            let t = i as f64 * step;
-            let j = t.floor() as usize;
-            let f = (t - j as f64) as f32;
-            let a = x[j.min(x.len() - 1)];
-            let b = x[(j + 1).min(x.len() - 1)];
-            a + (b - a) * f
-        })
-        .collect()
+    Ok(super::resample::resample(&mono, spec.sample_rate, RATE))
 }
 
 #[cfg(test)]
@@ -195,13 +185,15 @@ mod tests {
         let p = Path::new("a.wav");
         let s = read_wav(p, &wav(16_000, 1, &[16_384, -16_384, 0])).unwrap();
         assert_eq!(s, vec![0.5, -0.5, 0.0]);
-        // Stereo averaged; 32 kHz halved.
+        // Stereo averaged; 32 kHz to the length miniaudio gives (the
+        // resampling itself is checked against mtmd in tests/vision_audio.rs).
+        let s = read_wav(p, &wav(16_000, 2, &[16_384, 0, 8_192, 8_192])).unwrap();
+        assert_eq!(s, vec![0.25, 0.25]);
         let s = read_wav(
             p,
             &wav(32_000, 2, &[16_384, 0, 16_384, 0, 8_192, 8_192, 0, 0]),
-        )
-        .unwrap();
-        assert_eq!(s, vec![0.25, 0.25]);
+        );
+        assert_eq!(s.unwrap().len(), 3);
         let e = read_wav(p, &wav(16_000, 1, &[0; 100])).unwrap_err();
         assert_eq!(e.to_string(), "a.wav is silent");
         let e = read_wav(p, b"ID3 not a wav file").unwrap_err();

@@ -10,6 +10,7 @@
 pub mod audio;
 pub mod decode;
 pub mod prep;
+mod resample;
 mod resize;
 
 use std::path::{Path, PathBuf};
