@@ -5,6 +5,7 @@ mod cli;
 mod cloud;
 mod config;
 mod crash;
+mod device_pass;
 mod draft;
 mod edit;
 mod edit_props;

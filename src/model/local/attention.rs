@@ -182,7 +182,7 @@ pub fn chunk(
 
 /// Softmax over the last dimension as ggml computes it (the sum of the
 /// exponentials in f64, then one reciprocal), each weight rounded to f16.
-fn softmax_f16(scores: Tensor) -> Result<Tensor, LocalError> {
+pub(super) fn softmax_f16(scores: Tensor) -> Result<Tensor, LocalError> {
     let (dims, dev) = (scores.dims().to_vec(), scores.device().clone());
     let t = *dims.last().expect("scores have a last dimension");
     let mut v = scores.flatten_all()?.to_vec1::<f32>()?;

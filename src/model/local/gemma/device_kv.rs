@@ -1,0 +1,290 @@
+//! The key/value cache of the device pass, resident where the model
+//! computes (CUDA, Metal, or candle's CPU backend), in f16: per layer one
+//! key and one value tensor `[kv heads, rows, head dim]`, written in place
+//! (`slice_set`) so a step appends without copying what is cached. Sliding
+//! layers keep a ring of the window, the host cache's slack for rollbacks
+//! and the chunk being added; full layers grow (doubling) with use. The bookkeeping is the host cache's (kv.rs):
+//! the oldest entry's absolute position and ring row, and how many are held.
+
+use std::ops::Range;
+
+use candle_core::{DType, Device, Tensor};
+
+use super::super::LocalError;
+
+use super::super::kv::SLIDING_SLACK;
+
+/// Rows a full layer starts with.
+const FIRST_ROWS: usize = 256;
+
+pub(super) struct DevLayer {
+    k: Option<Tensor>,
+    v: Option<Tensor>,
+    /// Rows the tensors hold.
+    cap: usize,
+    /// Row of the oldest entry.
+    head: usize,
+    /// Absolute position of the oldest entry.
+    start: usize,
+    len: usize,
+    pub(super) window: Option<usize>,
+}
+
+/// Where one layer's entries lie, for the attention mask: every layer of
+/// the same window kind has the same layout (they append in step).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) struct Layout {
+    pub cap: usize,
+    pub head: usize,
+    pub start: usize,
+    pub len: usize,
+    pub window: Option<usize>,
+}
+
+impl Layout {
+    /// The absolute position held in row `r`, if any.
+    pub fn position(&self, r: usize) -> Option<usize> {
+        let e = if r >= self.head {
+            r - self.head
+        } else {
+            r + self.cap - self.head
+        };
+        (e < self.len).then_some(self.start + e)
+    }
+}
+
+impl DevLayer {
+    fn new(window: Option<usize>) -> DevLayer {
+        DevLayer {
+            k: None,
+            v: None,
+            cap: 0,
+            head: 0,
+            start: 0,
+            len: 0,
+            window,
+        }
+    }
+
+    fn end(&self) -> usize {
+        self.start + self.len
+    }
+
+    pub(super) fn layout(&self) -> Layout {
+        Layout {
+            cap: self.cap,
+            head: self.head,
+            start: self.start,
+            len: self.len,
+            window: self.window,
+        }
+    }
+
+    /// Ring rows of entries `from..from + n`, as at most two runs.
+    fn runs(&self, from: usize, n: usize) -> [Range<usize>; 2] {
+        let a = (self.head + from) % self.cap.max(1);
+        if a + n <= self.cap {
+            [a..a + n, 0..0]
+        } else {
+            [a..self.cap, 0..a + n - self.cap]
+        }
+    }
+
+    /// Makes room for `l` more entries: a sliding layer first forgets what
+    /// no query of the chunk can see, then the rows grow if still short.
+    fn make_room(
+        &mut self,
+        l: usize,
+        kv: usize,
+        hd: usize,
+        dev: &Device,
+    ) -> Result<(), LocalError> {
+        if let Some(w) = self.window
+            && self.len + l > self.cap
+        {
+            // The oldest entries no query of the chunk sees, as few as
+            // make room: the rest stay for the prefix cache's rollbacks.
+            let needed_from = (self.end() + 1).saturating_sub(w);
+            let drop = (needed_from.saturating_sub(self.start))
+                .min(self.len + l - self.cap)
+                .min(self.len);
+            self.head = (self.head + drop) % self.cap.max(1);
+            self.start += drop;
+            self.len -= drop;
+        }
+        if self.len + l <= self.cap {
+            return Ok(());
+        }
+        let cap = match self.window {
+            Some(w) => (w + SLIDING_SLACK + l).max(self.len + l),
+            None => (self.len + l).max(FIRST_ROWS).next_power_of_two(),
+        };
+        let regrow = |t: &Option<Tensor>| -> Result<Tensor, LocalError> {
+            let new = Tensor::zeros((kv, cap, hd), DType::F16, dev)?;
+            if let Some(t) = t {
+                let mut at = 0;
+                for r in self.runs(0, self.len) {
+                    if !r.is_empty() {
+                        new.slice_set(&t.narrow(1, r.start, r.len())?.contiguous()?, 1, at)?;
+                        at += r.len();
+                    }
+                }
+            }
+            Ok(new)
+        };
+        let (k, v) = (regrow(&self.k)?, regrow(&self.v)?);
+        (self.k, self.v, self.cap, self.head) = (Some(k), Some(v), cap, 0);
+        Ok(())
+    }
+
+    /// Appends keys and values `[l, kv heads, head dim]` (any float type).
+    pub(super) fn append(&mut self, k: &Tensor, v: &Tensor) -> Result<(), LocalError> {
+        let (l, kv, hd) = k.dims3()?;
+        self.make_room(l, kv, hd, k.device())?;
+        let (kt, vt) = (
+            self.k.as_ref().expect("room made"),
+            self.v.as_ref().expect("room made"),
+        );
+        let k = k.to_dtype(DType::F16)?.transpose(0, 1)?;
+        let v = v.to_dtype(DType::F16)?.transpose(0, 1)?;
+        let mut at = 0;
+        for r in self.runs(self.len, l) {
+            if !r.is_empty() {
+                kt.slice_set(&k.narrow(1, at, r.len())?.contiguous()?, 1, r.start)?;
+                vt.slice_set(&v.narrow(1, at, r.len())?.contiguous()?, 1, r.start)?;
+                at += r.len();
+            }
+        }
+        self.len += l;
+        Ok(())
+    }
+
+    /// Keys and values as attention reads them, `[kv heads, n, head dim]`
+    /// in f32 with `n` = every row a sliding layer holds (the mask says
+    /// which are entries) or a full layer's entries.
+    pub(super) fn view(&self) -> Result<(Tensor, Tensor), LocalError> {
+        let (k, v) = (
+            self.k.as_ref().expect("appended"),
+            self.v.as_ref().expect("appended"),
+        );
+        let n = match self.window {
+            Some(_) => self.cap,
+            None => self.len,
+        };
+        Ok((
+            k.narrow(1, 0, n)?.to_dtype(DType::F32)?,
+            v.narrow(1, 0, n)?.to_dtype(DType::F32)?,
+        ))
+    }
+
+    fn can_truncate(&self, pos: usize) -> bool {
+        if pos > self.end() {
+            return false;
+        }
+        let needed_from = match self.window {
+            Some(w) => pos.saturating_sub(w.saturating_sub(1)),
+            None => 0,
+        };
+        self.start <= needed_from || pos == 0
+    }
+
+    fn truncate(&mut self, pos: usize) {
+        if pos <= self.start {
+            (self.start, self.len, self.head) = (0, 0, 0);
+        } else {
+            self.len = pos - self.start;
+        }
+    }
+
+    fn bytes(&self) -> usize {
+        [&self.k, &self.v]
+            .into_iter()
+            .flatten()
+            .map(|t| t.elem_count() * 2)
+            .sum()
+    }
+}
+
+/// The device pass's cache: the tokens it holds and each layer's entries.
+pub struct DeviceCache {
+    pub tokens: Vec<u32>,
+    pub(super) layers: Vec<DevLayer>,
+}
+
+impl DeviceCache {
+    pub fn new(windows: impl IntoIterator<Item = Option<usize>>) -> DeviceCache {
+        DeviceCache {
+            tokens: Vec::new(),
+            layers: windows.into_iter().map(DevLayer::new).collect(),
+        }
+    }
+
+    /// Cuts the cache back to its first `n` tokens where every layer still
+    /// holds what a fresh computation would; else as far back as needed to
+    /// be exact (0: empty). Returns the tokens kept.
+    pub fn rollback(&mut self, n: usize) -> usize {
+        let n = n.min(self.tokens.len());
+        let keep = if self.layers.iter().all(|l| l.can_truncate(n)) {
+            n
+        } else {
+            0
+        };
+        for l in &mut self.layers {
+            l.truncate(keep);
+        }
+        self.tokens.truncate(keep);
+        keep
+    }
+
+    /// Bytes of the device memory held.
+    pub fn bytes(&self) -> usize {
+        self.layers.iter().map(DevLayer::bytes).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(l: usize, from: usize) -> Tensor {
+        let v: Vec<f32> = (0..l * 2).map(|i| (from * 2 + i) as f32).collect();
+        Tensor::from_vec(v, (l, 1, 2), &Device::Cpu).unwrap()
+    }
+
+    /// The entries a layer holds, in position order.
+    fn held(layer: &DevLayer) -> Vec<(usize, f32)> {
+        let (k, _) = layer.view().unwrap();
+        let k = k.squeeze(0).unwrap().to_vec2::<f32>().unwrap();
+        let lay = layer.layout();
+        let mut out: Vec<(usize, f32)> = (0..k.len())
+            .filter_map(|r| lay.position(r).map(|p| (p, k[r][0])))
+            .collect();
+        out.sort_by_key(|e| e.0);
+        out
+    }
+
+    #[test]
+    fn a_sliding_ring_keeps_the_window_and_a_full_layer_grows() {
+        let mut ring = DevLayer::new(Some(4));
+        let mut full = DevLayer::new(None);
+        let mut pos = 0;
+        for l in [3, 1, 1, 5, 1, 2, 300, 900, 1, 40] {
+            ring.append(&rows(l, pos), &rows(l, pos)).unwrap();
+            full.append(&rows(l, pos), &rows(l, pos)).unwrap();
+            pos += l;
+            let r = held(&ring);
+            // The last chunk and the window before it, each at its position.
+            assert!(r.iter().all(|&(p, k)| k == (p * 2) as f32), "{r:?}");
+            assert_eq!(r.last().unwrap().0, pos - 1);
+            assert!(r.first().unwrap().0 <= (pos - l).saturating_sub(3));
+            let f = held(&full);
+            assert_eq!(f.len(), pos);
+            assert!(f.iter().all(|&(p, k)| k == (p * 2) as f32));
+        }
+        // The ring wrapped within its first rows (window, slack, first chunk).
+        assert_eq!((ring.cap, full.cap), (4 + SLIDING_SLACK + 3, 2048));
+        assert!(ring.start > 0);
+        // Rolled back within the window: exact; past it: not.
+        assert!(ring.can_truncate(pos - 2) && !ring.can_truncate(5));
+    }
+}

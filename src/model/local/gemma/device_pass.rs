@@ -1,0 +1,215 @@
+//! The forward pass where the model computes: every step built from candle
+//! tensor operations that CUDA, Metal and candle's CPU backend all have
+//! (quantized matmul, RMS norm, RoPE, matmul, softmax), with the key/value
+//! cache resident beside the weights (device_kv.rs). What crosses to the
+//! device per step is the token ids, the RoPE tables and one attention mask
+//! per window kind; what comes back is the logits. On the CPU backend it is
+//! checked against the CPU kernel path (`Gemma::forward`).
+//!
+//! The arithmetic follows the CPU path's (and so ggml's): queries and
+//! attention weights rounded to f16 before their products with the f16
+//! cache, scores and sums in f32.
+
+use candle_core::{D, DType, Tensor};
+
+use super::super::LocalError;
+use super::super::config::Arch;
+use super::super::linear::Linear;
+use super::super::media::{MediaSet, image_spans};
+use super::device_kv::{DeviceCache, Layout};
+use super::{Gemma, Layer, gelu_gated, rms_norm_plain};
+
+/// A mask `[L, rows]` for one layout, built once per step.
+struct Mask {
+    layout: Layout,
+    mask: Tensor,
+}
+
+impl Gemma {
+    /// A cache for `forward_device`.
+    pub fn new_device_cache(&self) -> DeviceCache {
+        let w = self.cfg.window;
+        DeviceCache::new(
+            self.cfg
+                .layers
+                .iter()
+                .map(|l| (l.sliding && w > 0).then_some(w)),
+        )
+    }
+
+    /// `forward_media` on the device: `tokens` at absolute positions from
+    /// `cache.tokens.len()` through the model, extending the device cache.
+    /// Logits `[L, vocab]` when `all_logits`, else `[1, vocab]`.
+    pub fn forward_device(
+        &self,
+        tokens: &[u32],
+        media: &MediaSet,
+        cache: &mut DeviceCache,
+        all_logits: bool,
+    ) -> Result<Tensor, LocalError> {
+        let l = tokens.len();
+        let pos = cache.tokens.len();
+        let spans: Vec<std::ops::Range<usize>> = image_spans(tokens, media)
+            .into_iter()
+            .map(|s| pos + s.start..pos + s.end)
+            .collect();
+        let eps = self.cfg.eps as f32;
+        let mut x = self.inputs(tokens, media)?;
+        let mut masks: Vec<Mask> = Vec::new();
+        // RoPE tables shared by layers with the same rotation.
+        let mut ropes: Vec<(usize, Tensor, Tensor)> = Vec::new();
+        for (i, (layer, lcache)) in self.layers.iter().zip(cache.layers.iter_mut()).enumerate() {
+            let lc = &layer.cfg;
+            let (nh, nkv, hd) = (lc.n_head, lc.n_kv_head, lc.head_dim);
+            let h = candle_nn::ops::rms_norm(&x, &layer.attn_norm, eps)?;
+            let q = layer.wq.forward(&h)?.reshape((l, nh, hd))?;
+            let k_raw = layer.wk.forward(&h)?.reshape((l, nkv, hd))?;
+            let v = match &layer.wv {
+                Some(wv) => wv.forward(&h)?.reshape((l, nkv, hd))?,
+                None => k_raw.clone(),
+            };
+            let q = candle_nn::ops::rms_norm(&q, &layer.q_norm, eps)?;
+            let k = candle_nn::ops::rms_norm(&k_raw, &layer.k_norm, eps)?;
+            let v = match self.cfg.arch {
+                Arch::Gemma4 => rms_norm_plain(&v, eps)?,
+                Arch::Gemma3 => v,
+            };
+            let same = |j: &usize| same_rotation(&self.layers[*j], layer);
+            let (cos, sin) = match ropes.iter().find(|(j, _, _)| same(j)) {
+                Some((_, c, s)) => (c.clone(), s.clone()),
+                None => {
+                    let (c, s) = self.rope_tables(layer, pos, l)?;
+                    ropes.push((i, c.clone(), s.clone()));
+                    (c, s)
+                }
+            };
+            let q = candle_nn::rotary_emb::rope_thd(&q.unsqueeze(0)?, &cos, &sin)?.squeeze(0)?;
+            let k = candle_nn::rotary_emb::rope_thd(&k.unsqueeze(0)?, &cos, &sin)?.squeeze(0)?;
+            let q = (q * self.cfg.attn_scale)?;
+            lcache.append(&k, &v)?;
+            let layout = lcache.layout();
+            let mask = match masks.iter().find(|m| m.layout == layout) {
+                Some(m) => m.mask.clone(),
+                None => {
+                    let m = mask(&layout, pos, l, &spans, x.device())?;
+                    masks.push(Mask {
+                        layout,
+                        mask: m.clone(),
+                    });
+                    m
+                }
+            };
+            let (kc, vc) = lcache.view()?;
+            let attn = attend(&q, &kc, &vc, &mask)?; // [L, nh * hd]
+            let o = layer.wo.forward(&attn)?;
+            let o = candle_nn::ops::rms_norm(&o, &layer.post_attn_norm, eps)?;
+            let resid = (o + &x)?;
+            let h = candle_nn::ops::rms_norm(&resid, &layer.ffn_norm, eps)?;
+            let [gate, up]: [Tensor; 2] = Linear::forward_many(&[&layer.gate, &layer.up], &h)?
+                .try_into()
+                .expect("two outputs");
+            let gated = gelu_gated(&gate, &up)?;
+            let f = layer.down.forward(&gated)?;
+            let f = candle_nn::ops::rms_norm(&f, &layer.post_ffn_norm, eps)?;
+            x = (f + resid)?;
+            if let Some(s) = &layer.out_scale {
+                x = x.broadcast_mul(s)?;
+            }
+        }
+        cache.tokens.extend_from_slice(tokens);
+        let x = if all_logits {
+            x
+        } else {
+            x.narrow(0, l - 1, 1)?
+        };
+        let x = candle_nn::ops::rms_norm(&x, &self.final_norm, eps)?;
+        let mut logits = self.output.forward(&x)?;
+        if let Some(cap) = self.cfg.final_softcap {
+            logits = ((logits / cap)?.tanh()? * cap)?;
+        }
+        Ok(logits)
+    }
+}
+
+/// Whether two layers rotate queries and keys alike.
+fn same_rotation(a: &Layer, b: &Layer) -> bool {
+    let (x, y) = (&a.cfg, &b.cfg);
+    x.n_rot == y.n_rot
+        && x.rope_base == y.rope_base
+        && x.rope_scale == y.rope_scale
+        && a.values.inv_freq == b.values.inv_freq
+}
+
+/// `[L, rows]`: 0 where the query at `pos + i` sees the entry in that row
+/// (causal; the window on sliding layers; an image's rows see each other
+/// both ways there), -inf elsewhere and on rows holding nothing.
+fn mask(
+    lay: &Layout,
+    pos: usize,
+    l: usize,
+    spans: &[std::ops::Range<usize>],
+    dev: &candle_core::Device,
+) -> Result<Tensor, LocalError> {
+    let rows = match lay.window {
+        Some(_) => lay.cap,
+        None => lay.len,
+    };
+    let mut m = vec![f32::NEG_INFINITY; l * rows];
+    for i in 0..l {
+        let p = pos + i;
+        let last = match lay.window {
+            Some(_) => spans
+                .iter()
+                .find(|s| s.contains(&p))
+                .map_or(p, |s| s.end - 1),
+            None => p,
+        };
+        for r in 0..rows {
+            if let Some(kp) = lay.position(r) {
+                let seen = kp <= last && lay.window.is_none_or(|w| kp > p || p - kp < w);
+                if seen {
+                    m[i * rows + r] = 0.0;
+                }
+            }
+        }
+    }
+    Ok(Tensor::from_vec(m, (l, rows), dev)?)
+}
+
+/// Rounded to f16 and back, as ggml rounds queries and attention weights.
+fn f16_rounded(t: &Tensor) -> Result<Tensor, LocalError> {
+    Ok(t.to_dtype(DType::F16)?.to_dtype(DType::F32)?)
+}
+
+/// Attention of queries `q` `[L, heads, hd]` over keys and values `[kv
+/// heads, n, hd]` under `mask` `[L, n]`: `[L, heads * hd]`.
+fn attend(q: &Tensor, k: &Tensor, v: &Tensor, mask: &Tensor) -> Result<Tensor, LocalError> {
+    let (l, nh, hd) = q.dims3()?;
+    let (nkv, n, _) = k.dims3()?;
+    let g = nh / nkv;
+    let q = f16_rounded(&q.transpose(0, 1)?.contiguous()?.reshape((nkv, g * l, hd))?)?;
+    let scores = q.matmul(&k.t()?)?; // [nkv, g*L, n]
+    let scores = scores.reshape((nkv, g, l, n))?.broadcast_add(mask)?;
+    let scores = scores.reshape((nkv, g * l, n))?;
+    // On the CPU backend, ggml's softmax (f64 sum, one reciprocal), as the
+    // CPU path computes it: candle's sums in f32 and divides, a last-bit
+    // difference the quantized small model turns into logit differences
+    // near 1 (measured). On a GPU, the backend's own kernel.
+    let probs = if scores.device().is_cpu() {
+        super::super::attention::softmax_f16(scores)?
+    } else {
+        f16_rounded(&candle_nn::ops::softmax_last_dim(&scores)?)?
+    };
+    let out = probs.matmul(v)?; // [nkv, g*L, hd]
+    Ok(out
+        .reshape((nh, l, hd))?
+        .transpose(0, 1)?
+        .contiguous()?
+        .reshape((l, nh * hd))?)
+}
+
+/// The arg-max of each row of `logits` `[L, vocab]` (on the device; only
+/// the ids come back).
+pub fn greedy(logits: &Tensor) -> Result<Vec<u32>, LocalError> {
+    Ok(logits.argmax(D::Minus1)?.to_dtype(DType::U32)?.to_vec1()?)
+}

@@ -1,0 +1,166 @@
+//! The device forward pass (candle tensor operations, key/value cache
+//! resident where the model computes; what CUDA and Metal run) on candle's
+//! CPU backend, against the CPU kernel path, which the runtime tests hold to
+//! llama.cpp: the real Gemma 3 270M and tiny Gemma 4s (the committed one,
+//! and a generated one with sharp attention and another window), prompts
+//! past the sliding window in chunks, decode steps, and the prefix cache's
+//! rollback.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use candle_core::{Device, Tensor};
+use locus::model::local::LocalModel;
+use locus::model::local::media::MediaSet;
+
+use crate::util::{llama_python, test_model};
+
+/// Logit rows of the device pass run over `tokens` in `chunk`-sized
+/// prompt chunks up to `prompt`, then one token at a time.
+fn device_rows(
+    m: &LocalModel,
+    cache: &mut locus::model::local::gemma::DeviceCache,
+    tokens: &[u32],
+    chunk: usize,
+) -> Vec<Vec<f32>> {
+    let mut rows = Vec::new();
+    for part in tokens.chunks(chunk) {
+        let l = m
+            .model
+            .forward_device(part, &MediaSet::default(), cache, true)
+            .unwrap();
+        rows.extend(l.to_vec2::<f32>().unwrap());
+    }
+    rows
+}
+
+/// The largest difference between two sets of logit rows, and the number
+/// of rows whose top-1 differs where the reference's margin exceeds 0.05.
+fn compare(want: &[Vec<f32>], got: &[Vec<f32>]) -> (f32, usize) {
+    assert_eq!(want.len(), got.len());
+    let mut worst = 0f32;
+    let mut flips = 0;
+    for (w, g) in want.iter().zip(got) {
+        for (a, b) in w.iter().zip(g) {
+            worst = worst.max((a - b).abs());
+        }
+        let top = |r: &[f32]| {
+            let mut i: Vec<usize> = (0..r.len()).collect();
+            i.sort_by(|a, b| r[*b].total_cmp(&r[*a]));
+            (i[0], r[i[0]] - r[i[1]])
+        };
+        let ((tw, margin), (tg, _)) = (top(w), top(g));
+        if tw != tg && margin > 0.05 {
+            flips += 1;
+        }
+    }
+    (worst, flips)
+}
+
+fn rows(t: Tensor) -> Vec<Vec<f32>> {
+    t.to_vec2::<f32>().unwrap()
+}
+
+/// Runs the model's device pass against its CPU kernel path: a prompt in
+/// `chunk`-sized chunks (the CPU path's own chunking) then `steps` tokens one
+/// at a time, and after a rollback to `back`, the rest again in other
+/// chunks. Returns the worst logit difference of the rows computed in the
+/// same chunks (the same arithmetic, so equal) and of the others (matrix
+/// products of other shapes sum in another order).
+fn check(m: &LocalModel, tokens: &[u32], chunk: usize, steps: usize, back: usize) -> (f32, f32) {
+    let mut want = Vec::new();
+    let mut reference = m.model.new_cache();
+    for part in tokens.chunks(chunk) {
+        let l = m
+            .model
+            .forward_media(part, &MediaSet::default(), &mut reference, true)
+            .unwrap();
+        want.extend(rows(l));
+    }
+    let mut cache = m.model.new_device_cache();
+    let split = tokens.len() - steps;
+    let got = device_rows(m, &mut cache, &tokens[..split], chunk);
+    let (same, flips) = compare(&want[..split], &got);
+    assert_eq!(flips, 0, "top-1 flips (worst difference {same})");
+    let stepped = device_rows(m, &mut cache, &tokens[split..], 1);
+    let (mut other, flips) = compare(&want[split..], &stepped);
+    assert_eq!(flips, 0, "top-1 flips in steps (worst difference {other})");
+    // The prefix cache: back to `back` (the sliding layers' rings keep
+    // their window and the host cache's slack), then the rest in other
+    // chunks.
+    assert_eq!(cache.rollback(back), back);
+    assert_eq!(cache.tokens, tokens[..back]);
+    let again = device_rows(m, &mut cache, &tokens[back..], chunk / 2 + 1);
+    let (worst, flips) = compare(&want[back..], &again);
+    assert_eq!(flips, 0, "after the rollback (worst difference {worst})");
+    other = other.max(worst);
+    eprintln!("device pass: {same} in the same chunks, {other} in others");
+    (same, other)
+}
+
+fn text_ids(m: &LocalModel, n: usize) -> Vec<u32> {
+    let src = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src/model/local/kv.rs"),
+    )
+    .unwrap();
+    let ids = m.encode_raw(&src).unwrap();
+    assert!(ids.len() >= n);
+    ids[..n].to_vec()
+}
+
+#[test]
+fn the_device_pass_agrees_with_the_cpu_path_on_the_small_model() {
+    let m = LocalModel::load(&test_model(), &Device::Cpu).unwrap();
+    // The 270M's window is 512: 700 tokens wrap the sliding layers' rings.
+    let tokens = text_ids(&m, 700);
+    let (same, other) = check(&m, &tokens, 256, 6, 600);
+    assert!(same < 1e-4, "{same}");
+    // The quantized model's 8-bit activations turn last-bit differences
+    // into logit differences near 1 (the runtime tests allow 5 against
+    // llama.cpp for the same reason); measured 1.34.
+    assert!(other < 3.0, "{other}");
+}
+
+#[test]
+fn the_device_pass_agrees_with_the_cpu_path_on_tiny_gemma4s() {
+    // Sharp attention (q/k norm weights 1.5) is where precision shows.
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let sharp = dir.path().join("sharp.gguf");
+    // Sharp attention (q/k norm weights 1.5), a window of 8, wider heads
+    // and more KV heads than the committed model.
+    let st = Command::new(llama_python())
+        .arg(root.join("scripts/make-tiny-gemma4.py"))
+        .arg(&sharp)
+        .envs([
+            ("TINY_F32", "1"),
+            ("TINY_QK_NORM", "1.5"),
+            ("TINY_WINDOW", "8"),
+            ("TINY_KV_SWA", "4"),
+            ("TINY_HD_SWA", "16"),
+            ("TINY_LAYERS", "6"),
+            ("TINY_SEED", "77"),
+        ])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    // The Q8_0 model's 8-bit activations amplify other summation orders as
+    // they amplify llama.cpp's (runtime.rs allows 2.5 there): measured 0.77.
+    for (path, window, tol) in [
+        (root.join("tests/fixtures/tiny-gemma4-f32.gguf"), 16, 0.05),
+        (root.join("tests/fixtures/tiny-gemma4.gguf"), 16, 2.5),
+        (sharp, 8, 0.05),
+    ] {
+        let m = LocalModel::load(&path, &Device::Cpu).unwrap();
+        let tokens: Vec<u32> = (0..4 * window + 5)
+            .map(|i| (i * 37 % 200 + 10) as u32)
+            .collect();
+        let n = tokens.len();
+        let (same, other) = check(&m, &tokens, window + 3, 4, n - window / 2);
+        assert!(
+            same < 1e-4 && other < tol,
+            "{}: {same}, {other}",
+            path.display()
+        );
+    }
+}
