@@ -164,3 +164,67 @@ fn the_device_pass_agrees_with_the_cpu_path_on_tiny_gemma4s() {
         );
     }
 }
+
+/// Generation through the device pass: the same greedy reply as the CPU
+/// path, and a follow-up that extends the conversation resumes from the
+/// device cache (the prefix cache) with the reply a fresh run gives.
+#[test]
+fn generation_through_the_device_pass_matches_and_reuses_its_cache() {
+    use crate::runtime::generate;
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let path = root.join("tests/fixtures/tiny-gemma4-f32.gguf");
+    let host = LocalModel::load(&path, &Device::Cpu).unwrap();
+    let mut dev = LocalModel::load(&path, &Device::Cpu).unwrap();
+    assert!(!dev.runs_device_pass());
+    dev.use_device_pass();
+    let prompt: Vec<u32> = (0..40).map(|i| (i * 53 % 180 + 12) as u32).collect();
+    let (want, want_text, _) = generate(&host, prompt.clone(), 24);
+    let (got, got_text, stats) = generate(&dev, prompt.clone(), 24);
+    assert_eq!(got_text, want_text);
+    assert_eq!(got, want);
+    assert_eq!(stats.reused_prefix_tokens, 0);
+    // The follow-up: the prompt, the reply, and more (past the window).
+    let mut more = prompt.clone();
+    more.extend(dev.tokenizer.encode(&got_text, false).unwrap());
+    more.extend((0..20).map(|i| (i * 29 % 150 + 20) as u32));
+    let (again, _, stats) = generate(&dev, more.clone(), 16);
+    assert!(stats.reused_prefix_tokens >= prompt.len(), "{stats:?}");
+    let (fresh, _, _) = generate(&host, more, 16);
+    assert_eq!(again, fresh);
+    assert!(dev.cache_bytes() > 0);
+}
+
+/// `locus generate` with `LOCUS_DEVICE_PASS=1` runs what a GPU runs, on the
+/// CPU backend, end to end: the same greedy text from the real small model
+/// on a prompt longer than its sliding window.
+#[test]
+fn locus_generate_through_the_device_pass_gives_the_cpu_paths_text() {
+    use crate::util::{Sandbox, stderr, stdout};
+    let sb = Sandbox::new();
+    let src = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src/model/local/kv.rs"),
+    )
+    .unwrap();
+    let prompt: String = src.lines().take(60).collect::<Vec<_>>().join("\n");
+    let model = test_model();
+    let args = [
+        "generate",
+        "--model",
+        model.to_str().unwrap(),
+        "--raw",
+        "--prompt",
+        &prompt,
+        "--max-tokens",
+        "24",
+        "--json",
+    ];
+    let run = |pass: &str| -> serde_json::Value {
+        let o = sb.locus_env(&sb.work(), &args, &[("LOCUS_DEVICE_PASS", pass)]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        serde_json::from_str(&stdout(&o)).unwrap()
+    };
+    let (host, dev) = (run("0"), run("1"));
+    assert!(host["prompt_tokens"].as_u64().unwrap() > 512, "{host}");
+    assert_eq!(dev["generated_tokens"], 24);
+    assert_eq!(dev["text"], host["text"]);
+}

@@ -60,7 +60,7 @@ fn tiny_gemma4_path(variant: &str) -> PathBuf {
         .join(format!("tests/fixtures/tiny-gemma4{variant}.gguf"))
 }
 
-fn generate(model: &LocalModel, tokens: Vec<u32>, max: usize) -> (Vec<u32>, String, GenStats) {
+pub fn generate(model: &LocalModel, tokens: Vec<u32>, max: usize) -> (Vec<u32>, String, GenStats) {
     let req = GenerateRequest {
         tokens,
         max_tokens: max,

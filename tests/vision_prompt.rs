@@ -65,6 +65,9 @@ fn a_prompt_with_images_matches_llama_cpp_mtmd() {
     let (text, mmproj) = models_with(dir.path(), &[("TINY_F32", "1")]);
     let images = images(dir.path());
     let model = LocalModel::load(&text, &Device::Cpu).unwrap();
+    // The device pass (what a GPU runs) on candle's CPU backend too.
+    let mut on_device = LocalModel::load(&text, &Device::Cpu).unwrap();
+    on_device.use_device_pass();
     let proj = Projector::load(&mmproj, &Device::Cpu).unwrap();
     let window = model.model.cfg.window;
     let sandbox = Sandbox::new();
@@ -82,6 +85,8 @@ fn a_prompt_with_images_matches_llama_cpp_mtmd() {
         sizes.push(media[0].len());
         let worst = compare(&model, &media, &want);
         assert!(worst < TOL, "logits differ by {worst} at {max} tokens");
+        let worst = compare(&on_device, &media, &want);
+        assert!(worst < TOL, "the device pass's logits differ by {worst}");
         eprintln!("{max} soft tokens: worst logit difference {worst}");
 
         // The command: the same greedy continuation.

@@ -16,7 +16,8 @@ use super::draft::{DraftConfig, DraftInput, DraftKind, Drafter};
 use super::gemma::mtp::{Assistant, Mtp};
 use super::gemma::{Gemma, Scratch};
 use super::gguf::Gguf;
-use super::kv::{KvCache, Snapshot};
+use super::held::Held;
+use super::kv::Snapshot;
 use super::media::{Media, MediaKind, MediaSet, is_media, span_start};
 use super::sampler::{Sampler, SamplerConfig};
 use super::snapshot::{self, SnapshotStore};
@@ -28,6 +29,8 @@ pub const MEDIA_MARKER: &str = "<__media__>";
 
 /// Prompt tokens are processed this many at a time.
 pub const PREFILL_CHUNK: usize = 256;
+/// On a GPU (the device pass), this many.
+const GPU_PREFILL_CHUNK: usize = 1024;
 
 pub struct LocalModel {
     pub path: PathBuf,
@@ -39,12 +42,14 @@ pub struct LocalModel {
     snapshots: Option<Arc<SnapshotStore>>,
     /// A Gemma 4 MTP assistant paired with this model, for `DraftKind::Mtp`.
     assistant: Option<Assistant>,
+    /// Whether the model runs through the device pass (held.rs).
+    device_pass: bool,
 }
 
 /// What one generation at a time works in: the prefix cache and the decode
 /// step's buffers.
 struct State {
-    cache: KvCache,
+    cache: Held,
     scratch: Scratch,
     /// The cache at the end of recent prompts' stable prefixes, the most
     /// recent first.
@@ -80,8 +85,9 @@ impl LocalModel {
         let g = Gguf::open(path)?;
         let tokenizer = GgufTokenizer::from_gguf(&g)?;
         let model = Gemma::load(&g, device)?;
+        let device_pass = super::held::device_pass(&model);
         let state = Mutex::new(State {
-            cache: model.new_cache(),
+            cache: Held::new(&model, device_pass),
             scratch: model.scratch(),
             checkpoints: Vec::new(),
         });
@@ -98,7 +104,30 @@ impl LocalModel {
             state,
             snapshots: None,
             assistant: None,
+            device_pass,
         })
+    }
+
+    /// Runs the model through the device pass from now on, whatever the
+    /// device (on the CPU: what a GPU runs, on candle's CPU backend).
+    pub fn use_device_pass(&mut self) {
+        let state = self.state.get_mut().unwrap_or_else(|p| p.into_inner());
+        state.cache = Held::new(&self.model, true);
+        state.checkpoints.clear();
+        self.device_pass = true;
+    }
+
+    /// Whether the model runs through the device pass.
+    pub fn runs_device_pass(&self) -> bool {
+        self.device_pass
+    }
+
+    /// Prompt tokens per forward pass: a GPU takes larger chunks.
+    fn prefill_chunk(&self) -> usize {
+        match self.model.device().is_cpu() {
+            true => PREFILL_CHUNK,
+            false => GPU_PREFILL_CHUNK,
+        }
     }
 
     /// Load the Gemma 4 MTP assistant at `path` to draft for this model.
@@ -232,13 +261,10 @@ impl LocalModel {
 
     /// `logits_all` of a prompt with media.
     pub fn logits_all_media(&self, tokens: &[u32], media: &MediaSet) -> Result<Tensor, LocalError> {
-        let mut cache = self.model.new_cache();
+        let mut cache = Held::new(&self.model, self.device_pass);
         let mut parts = Vec::new();
-        for chunk in chunks(tokens, 0..tokens.len()) {
-            parts.push(
-                self.model
-                    .forward_media(&tokens[chunk], media, &mut cache, true)?,
-            );
+        for chunk in chunks(tokens, 0..tokens.len(), self.prefill_chunk()) {
+            parts.push(cache.forward(&self.model, &tokens[chunk], media, true)?);
         }
         Ok(Tensor::cat(&parts, 0)?)
     }
@@ -293,7 +319,7 @@ impl LocalModel {
         } = state;
         let total = req.tokens.len();
         let common = cache
-            .tokens
+            .tokens()
             .iter()
             .zip(&req.tokens)
             .take_while(|(a, b)| a == b)
@@ -311,9 +337,10 @@ impl LocalModel {
             .filter(|c| c.tokens.len() > reused && c.tokens.len() < total)
             .find(|c| req.tokens.starts_with(&c.tokens))
         {
-            cache.restore(c);
-            reused = c.tokens.len();
-            from = "memory";
+            if cache.restore(c) {
+                reused = c.tokens.len();
+                from = "memory";
+            }
         }
         let keep = span_start(&req.tokens, req.stable_prefix.min(total - 1));
         // Or a snapshot an earlier process saved.
@@ -329,7 +356,10 @@ impl LocalModel {
                 .map(|l| l.n_kv_head * l.head_dim)
                 .collect();
             let reading = Instant::now();
-            if let Some(s) = store.load(&req.tokens[..keep], &widths) {
+            if let Some(s) = cache
+                .host()
+                .and_then(|_| store.load(&req.tokens[..keep], &widths))
+            {
                 cache.restore(&s);
                 snapshot_ms = reading.elapsed().as_secs_f64() * 1000.0;
                 reused = keep;
@@ -344,12 +374,12 @@ impl LocalModel {
         // Up to the stable prefix's end, a checkpoint there, then the rest.
         let parts = [reused.min(keep)..keep, reused.max(keep)..total];
         for (i, part) in parts.into_iter().enumerate() {
-            for chunk in chunks(&req.tokens, part) {
+            for chunk in chunks(&req.tokens, part, self.prefill_chunk()) {
                 if cancel.is_cancelled() {
                     break;
                 }
                 let chunk = &req.tokens[chunk];
-                let l = self.model.forward_media(chunk, &req.media, cache, false)?;
+                let l = cache.forward(&self.model, chunk, &req.media, false)?;
                 scratch
                     .logits_row(0)
                     .copy_from_slice(&l.flatten_all()?.to_vec1::<f32>()?);
@@ -388,7 +418,7 @@ impl LocalModel {
             },
             ..GenStats::default()
         };
-        // Drafting runs where the one-token step does (the CPU).
+        // Drafting runs where the one-token step does (the CPU kernels).
         let mut drafter: Option<Box<dyn Drafter + '_>> = match req.draft.kind {
             DraftKind::Mtp => self
                 .assistant
@@ -397,15 +427,17 @@ impl LocalModel {
                 .map(|a| Box::new(Mtp::new(a, &self.model)) as Box<dyn Drafter>),
             _ => req.draft.drafter(),
         }
-        .filter(|_| self.model.decodes_on_cpu());
+        .filter(|_| self.model.decodes_on_cpu() && cache.host().is_some());
         // Whether the scratch holds the hidden state of the last step (a
         // prefill keeps none).
         let mut stepped = false;
         let kmax = if drafter.is_some() { req.draft.max } else { 0 };
         // The decode loop grows nothing: the cache has room for every token
         // it may add (up to the model's context) and for a drafted run.
-        let room = self.model.cfg.context.saturating_sub(cache.tokens.len());
-        cache.reserve(req.max_tokens.min(room) + kmax, kmax + 1);
+        let room = self.model.cfg.context.saturating_sub(cache.tokens().len());
+        if let Some(c) = cache.host() {
+            c.reserve(req.max_tokens.min(room) + kmax, kmax + 1);
+        }
         scratch.reserve_rows(kmax + 1);
         let mut draft = Vec::with_capacity(kmax);
         let mut batch = Vec::with_capacity(kmax + 1);
@@ -456,10 +488,13 @@ impl LocalModel {
                 continue;
             }
             draft.clear();
-            if let Some(d) = drafter.as_mut() {
+            // Drafting runs only with the host cache (see `drafter`).
+            if let Some(d) = drafter.as_mut()
+                && let Some(host) = cache.host()
+            {
                 let input = DraftInput {
                     history: &history,
-                    cache,
+                    cache: host,
                     hidden: stepped.then(|| scratch.hidden_row(row)),
                 };
                 d.draft(&input, kmax.min(left), &mut draft);
@@ -468,18 +503,18 @@ impl LocalModel {
                     draft.truncate(m);
                 }
             }
-            if draft.is_empty() {
-                self.step(next, cache, scratch)?;
-                (row, stepped) = (0, self.model.decodes_on_cpu());
+            let Some(host) = cache.host().filter(|_| !draft.is_empty()) else {
+                cache.step(&self.model, next, scratch)?;
+                (row, stepped) = (0, self.model.decodes_on_cpu() && cache.host().is_some());
                 continue;
-            }
+            };
             // `next` and the draft in one pass; row i holds the logits after
             // batch[i], which decide draft[i].
             batch.clear();
             batch.push(next);
             batch.extend_from_slice(&draft);
-            let base = cache.tokens.len();
-            self.model.decode_many(&batch, cache, scratch)?;
+            let base = host.tokens.len();
+            self.model.decode_many(&batch, host, scratch)?;
             stats.drafted_tokens += draft.len();
             let mut kept = 0;
             for (i, &d) in draft.iter().enumerate() {
@@ -532,24 +567,6 @@ impl LocalModel {
         Ok(())
     }
 
-    /// One decoding step: `token` through the model, its logits left in
-    /// `scratch.logits`.
-    fn step(
-        &self,
-        token: u32,
-        cache: &mut KvCache,
-        scratch: &mut Scratch,
-    ) -> Result<(), LocalError> {
-        if self.model.decodes_on_cpu() {
-            return self.model.decode(token, cache, scratch);
-        }
-        let l = self.model.forward(&[token], cache, false)?;
-        scratch
-            .logits_row(0)
-            .copy_from_slice(&l.flatten_all()?.to_vec1::<f32>()?);
-        Ok(())
-    }
-
     /// Start `generate` on its own thread; events arrive on the returned channel.
     pub fn stream(
         self: &Arc<Self>,
@@ -578,11 +595,16 @@ impl LocalModel {
 
 /// `range` of `tokens` in prefill chunks of `PREFILL_CHUNK`, except that a
 /// media span is never cut: a chunk ending inside one runs on to its end.
-fn chunks(tokens: &[u32], range: std::ops::Range<usize>) -> Vec<std::ops::Range<usize>> {
+/// `range` of `tokens` in prompt chunks of `size` (an image kept whole).
+fn chunks(
+    tokens: &[u32],
+    range: std::ops::Range<usize>,
+    size: usize,
+) -> Vec<std::ops::Range<usize>> {
     let mut out = Vec::new();
     let mut at = range.start;
     while at < range.end {
-        let mut end = (at + PREFILL_CHUNK).min(range.end);
+        let mut end = (at + size).min(range.end);
         while end < range.end && is_media(tokens[end]) && is_media(tokens[end - 1]) {
             end += 1;
         }

@@ -15,6 +15,7 @@ pub mod gemma;
 pub mod gemma4_tools;
 pub mod gguf;
 mod gguf_header;
+mod held;
 pub mod info;
 pub mod kernels;
 pub mod kv;

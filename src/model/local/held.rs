@@ -1,0 +1,107 @@
+//! The key/value cache a loaded model holds between requests: on the host
+//! (the CPU kernel path: checkpoints, disk snapshots and drafting work on
+//! it), or beside the weights on the device (the device pass: CUDA, Metal,
+//! or candle's CPU backend when asked for with `LOCUS_DEVICE_PASS=1`).
+
+use candle_core::Tensor;
+
+use super::LocalError;
+use super::gemma::{DeviceCache, Gemma, Scratch};
+use super::kv::{KvCache, Snapshot};
+use super::media::MediaSet;
+
+pub enum Held {
+    Host(KvCache),
+    Device(DeviceCache),
+}
+
+/// Whether `model` runs through the device pass: always off the CPU, and on
+/// the CPU when `LOCUS_DEVICE_PASS=1` (to run what a GPU runs, on candle's
+/// CPU backend, end to end).
+pub fn device_pass(model: &Gemma) -> bool {
+    !model.device().is_cpu() || std::env::var("LOCUS_DEVICE_PASS").is_ok_and(|v| v == "1")
+}
+
+impl Held {
+    pub fn new(model: &Gemma, device_pass: bool) -> Held {
+        match device_pass {
+            true => Held::Device(model.new_device_cache()),
+            false => Held::Host(model.new_cache()),
+        }
+    }
+
+    pub fn tokens(&self) -> &[u32] {
+        match self {
+            Held::Host(c) => &c.tokens,
+            Held::Device(c) => &c.tokens,
+        }
+    }
+
+    /// Cuts back to the first `n` tokens where that is exact; returns the
+    /// tokens kept.
+    pub fn rollback(&mut self, n: usize) -> usize {
+        match self {
+            Held::Host(c) => c.rollback(n),
+            Held::Device(c) => c.rollback(n),
+        }
+    }
+
+    /// The host cache, where checkpoints, snapshots and drafts work.
+    pub fn host(&mut self) -> Option<&mut KvCache> {
+        match self {
+            Held::Host(c) => Some(c),
+            Held::Device(_) => None,
+        }
+    }
+
+    pub fn restore(&mut self, s: &Snapshot) -> bool {
+        self.host().map(|c| c.restore(s)).is_some()
+    }
+
+    pub fn snapshot(&self, p: usize) -> Option<Snapshot> {
+        match self {
+            Held::Host(c) => c.snapshot(p),
+            Held::Device(_) => None,
+        }
+    }
+
+    pub fn bytes(&self) -> usize {
+        match self {
+            Held::Host(c) => c.bytes(),
+            Held::Device(c) => c.bytes(),
+        }
+    }
+
+    /// A prompt chunk through `model`: logits `[L or 1, vocab]`.
+    pub fn forward(
+        &mut self,
+        model: &Gemma,
+        tokens: &[u32],
+        media: &MediaSet,
+        all_logits: bool,
+    ) -> Result<Tensor, LocalError> {
+        match self {
+            Held::Host(c) => model.forward_media(tokens, media, c, all_logits),
+            Held::Device(c) => model.forward_device(tokens, media, c, all_logits),
+        }
+    }
+
+    /// One decoding step: `token` through `model`, its logits left in
+    /// `scratch`'s first row (the one copy back from a device).
+    pub fn step(
+        &mut self,
+        model: &Gemma,
+        token: u32,
+        scratch: &mut Scratch,
+    ) -> Result<(), LocalError> {
+        let l = match self {
+            Held::Host(c) if model.decodes_on_cpu() => return model.decode(token, c, scratch),
+            Held::Host(c) => model.forward(&[token], c, false)?,
+            Held::Device(c) => model.forward_device(&[token], &MediaSet::default(), c, false)?,
+        };
+        scratch
+            .logits_row(0)
+            .copy_from_slice(&l.flatten_all()?.to_vec1::<f32>()?);
+        Ok(())
+    }
+}
