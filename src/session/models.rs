@@ -102,6 +102,10 @@ pub struct Chosen {
     /// The model's name, with its file for a GGUF (two quantizations of one
     /// model read the same otherwise).
     pub label: String,
+    /// Said once when the model is ready: why it computes on the CPU when a
+    /// GPU was looked for and not found (a GPU build on a machine without
+    /// one).
+    pub notice: Option<String>,
 }
 
 /// Load the model `spec` names (none: the configured or only GGUF).
@@ -122,7 +126,11 @@ pub fn load(
             }
             let model: Box<dyn ChatModel> = Box::new(CloudModel::new(name, p.clone())?);
             let label = self::name(&*model);
-            Ok(Chosen { model, label })
+            Ok(Chosen {
+                model,
+                label,
+                notice: None,
+            })
         }
         Some(ModelSpec::Gguf(s)) => load_gguf(Some(s), settings, kv_dir),
         None => load_gguf(None, settings, kv_dir),
@@ -164,7 +172,13 @@ fn load_gguf(
         .map(|f| f.to_string_lossy().into_owned())
         .unwrap_or_default();
     let label = format!("{} · {file} · {}", name(&*model), device.short);
-    Ok(Chosen { model, label })
+    Ok(Chosen {
+        model,
+        label,
+        notice: device
+            .fallback()
+            .map(|why| format!("the model runs on the CPU: {why}")),
+    })
 }
 
 /// The model's name as the status line shows it.

@@ -439,6 +439,9 @@ fn ready(m: &models::Chosen, send: &dyn Fn(Report)) {
         name: m.label.clone(),
         window: m.model.window(),
     });
+    if let Some(n) = &m.notice {
+        send(Report::Info(n.clone()));
+    }
 }
 
 /// Load `spec`, make it the model and remember it for this repository.

@@ -23,6 +23,8 @@ pub enum DeviceError {
     Unavailable { spec: String, message: String },
 }
 
+const FELL_BACK: &str = "fell back:";
+
 /// The device chosen: `short` names it ("cpu", "cuda:0"); `why` says why
 /// an `auto` choice is the CPU.
 pub struct Chosen {
@@ -32,6 +34,12 @@ pub struct Chosen {
 }
 
 impl Chosen {
+    /// Why the CPU runs the model when a GPU was looked for and not found
+    /// (not when the build has no GPU support: then the CPU is the plan).
+    pub fn fallback(&self) -> Option<&str> {
+        self.why.as_deref().filter(|w| w.starts_with(FELL_BACK))
+    }
+
     /// One line: the device, and why when it is a fall back.
     pub fn line(&self) -> String {
         match &self.why {
@@ -94,7 +102,7 @@ pub fn select(spec: &str) -> Result<Chosen, DeviceError> {
             Ok(cpu(Some(if tried.is_empty() {
                 "this build has no GPU support: --features cuda or metal".into()
             } else {
-                format!("fell back: {}", tried.join("; "))
+                format!("{FELL_BACK} {}", tried.join("; "))
             })))
         }
     }
@@ -136,6 +144,28 @@ mod tests {
         for bad in ["gpu", "cuda:x", "cpu:0", "auto:1", ""] {
             let e = parse(bad).err().unwrap().to_string();
             assert!(e.contains("expected \"auto\""), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn only_a_gpu_looked_for_and_not_found_is_a_fall_back_to_say() {
+        let chosen = |why: &str| Chosen {
+            device: Device::Cpu,
+            short: "cpu".into(),
+            why: Some(why.into()),
+        };
+        let c = chosen("fell back: no cuda device: driver not found");
+        assert_eq!(
+            c.fallback(),
+            Some("fell back: no cuda device: driver not found")
+        );
+        assert_eq!(
+            chosen("this build has no GPU support: --features cuda or metal").fallback(),
+            None
+        );
+        // Without GPU support auto is the CPU, and no fall back.
+        if !cfg!(any(feature = "cuda", feature = "metal")) {
+            assert!(select("auto").unwrap().fallback().is_none());
         }
     }
 }
