@@ -336,11 +336,10 @@ impl LocalModel {
             .iter()
             .filter(|c| c.tokens.len() > reused && c.tokens.len() < total)
             .find(|c| req.tokens.starts_with(&c.tokens))
+            && cache.restore(c)
         {
-            if cache.restore(c) {
-                reused = c.tokens.len();
-                from = "memory";
-            }
+            reused = c.tokens.len();
+            from = "memory";
         }
         let keep = span_start(&req.tokens, req.stable_prefix.min(total - 1));
         // Or a snapshot an earlier process saved.
