@@ -35,8 +35,8 @@ fn device_rows(
 }
 
 /// The largest difference between two sets of logit rows, and the number
-/// of rows whose top-1 differs where the reference's margin exceeds 0.05.
-fn compare(want: &[Vec<f32>], got: &[Vec<f32>]) -> (f32, usize) {
+/// of rows whose top-1 differs where the reference's margin exceeds `margin`.
+fn compare(want: &[Vec<f32>], got: &[Vec<f32>], margin_over: f32) -> (f32, usize) {
     assert_eq!(want.len(), got.len());
     let mut worst = 0f32;
     let mut flips = 0;
@@ -50,7 +50,7 @@ fn compare(want: &[Vec<f32>], got: &[Vec<f32>]) -> (f32, usize) {
             (i[0], r[i[0]] - r[i[1]])
         };
         let ((tw, margin), (tg, _)) = (top(w), top(g));
-        if tw != tg && margin > 0.05 {
+        if tw != tg && margin > margin_over {
             flips += 1;
         }
     }
@@ -66,8 +66,15 @@ fn rows(t: Tensor) -> Vec<Vec<f32>> {
 /// at a time, and after a rollback to `back`, the rest again in other
 /// chunks. Returns the worst logit difference of the rows computed in the
 /// same chunks (the same arithmetic, so equal) and of the others (matrix
-/// products of other shapes sum in another order).
-fn check(m: &LocalModel, tokens: &[u32], chunk: usize, steps: usize, back: usize) -> (f32, f32) {
+/// products of other shapes sum in another order). Top-1 flips fail where
+/// the CPU path's margin exceeds `margin`.
+fn check(
+    m: &LocalModel,
+    tokens: &[u32],
+    chunk: usize,
+    (steps, back): (usize, usize),
+    margin: f32,
+) -> (f32, f32) {
     let mut want = Vec::new();
     let mut reference = m.model.new_cache();
     for part in tokens.chunks(chunk) {
@@ -80,10 +87,10 @@ fn check(m: &LocalModel, tokens: &[u32], chunk: usize, steps: usize, back: usize
     let mut cache = m.model.new_device_cache();
     let split = tokens.len() - steps;
     let got = device_rows(m, &mut cache, &tokens[..split], chunk);
-    let (same, flips) = compare(&want[..split], &got);
+    let (same, flips) = compare(&want[..split], &got, margin);
     assert_eq!(flips, 0, "top-1 flips (worst difference {same})");
     let stepped = device_rows(m, &mut cache, &tokens[split..], 1);
-    let (mut other, flips) = compare(&want[split..], &stepped);
+    let (mut other, flips) = compare(&want[split..], &stepped, margin);
     assert_eq!(flips, 0, "top-1 flips in steps (worst difference {other})");
     // The prefix cache: back to `back` (the sliding layers' rings keep
     // their window and the host cache's slack), then the rest in other
@@ -91,18 +98,24 @@ fn check(m: &LocalModel, tokens: &[u32], chunk: usize, steps: usize, back: usize
     assert_eq!(cache.rollback(back), back);
     assert_eq!(cache.tokens, tokens[..back]);
     let again = device_rows(m, &mut cache, &tokens[back..], chunk / 2 + 1);
-    let (worst, flips) = compare(&want[back..], &again);
+    let (worst, flips) = compare(&want[back..], &again, margin);
     assert_eq!(flips, 0, "after the rollback (worst difference {worst})");
     other = other.max(worst);
     eprintln!("device pass: {same} in the same chunks, {other} in others");
     (same, other)
 }
 
+/// `n` tokens of generated code (fixed text: a prompt from the repository
+/// would change with it).
 fn text_ids(m: &LocalModel, n: usize) -> Vec<u32> {
-    let src = std::fs::read_to_string(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src/model/local/kv.rs"),
-    )
-    .unwrap();
+    let src: String = (0..400)
+        .map(|i| {
+            format!(
+                "fn step_{i}(x: u32) -> u32 {{ x.wrapping_mul({}) ^ {i} }}\n",
+                i * 7 + 3
+            )
+        })
+        .collect();
     let ids = m.encode_raw(&src).unwrap();
     assert!(ids.len() >= n);
     ids[..n].to_vec()
@@ -113,11 +126,13 @@ fn the_device_pass_agrees_with_the_cpu_path_on_the_small_model() {
     let m = LocalModel::load(&test_model(), &Device::Cpu).unwrap();
     // The 270M's window is 512: 700 tokens wrap the sliding layers' rings.
     let tokens = text_ids(&m, 700);
-    let (same, other) = check(&m, &tokens, 256, 6, 600);
+    // Flips counted above a margin of 1.5, as runtime.rs counts them
+    // against llama.cpp on this model.
+    let (same, other) = check(&m, &tokens, 256, (6, 600), 1.5);
     assert!(same < 1e-4, "{same}");
     // The quantized model's 8-bit activations turn last-bit differences
     // into logit differences near 1 (the runtime tests allow 5 against
-    // llama.cpp for the same reason); measured 1.34.
+    // llama.cpp for the same reason); measured 1.34 and 1.74 on two prompts.
     assert!(other < 3.0, "{other}");
 }
 
@@ -146,17 +161,22 @@ fn the_device_pass_agrees_with_the_cpu_path_on_tiny_gemma4s() {
     assert!(st.success());
     // The Q8_0 model's 8-bit activations amplify other summation orders as
     // they amplify llama.cpp's (runtime.rs allows 2.5 there): measured 0.77.
-    for (path, window, tol) in [
-        (root.join("tests/fixtures/tiny-gemma4-f32.gguf"), 16, 0.05),
-        (root.join("tests/fixtures/tiny-gemma4.gguf"), 16, 2.5),
-        (sharp, 8, 0.05),
+    for (path, window, tol, margin) in [
+        (
+            root.join("tests/fixtures/tiny-gemma4-f32.gguf"),
+            16,
+            0.05,
+            0.05,
+        ),
+        (root.join("tests/fixtures/tiny-gemma4.gguf"), 16, 2.5, 1.5),
+        (sharp, 8, 0.05, 0.05),
     ] {
         let m = LocalModel::load(&path, &Device::Cpu).unwrap();
         let tokens: Vec<u32> = (0..4 * window + 5)
             .map(|i| (i * 37 % 200 + 10) as u32)
             .collect();
         let n = tokens.len();
-        let (same, other) = check(&m, &tokens, window + 3, 4, n - window / 2);
+        let (same, other) = check(&m, &tokens, window + 3, (4, n - window / 2), margin);
         assert!(
             same < 1e-4 && other < tol,
             "{}: {same}, {other}",
@@ -195,18 +215,18 @@ fn generation_through_the_device_pass_matches_and_reuses_its_cache() {
 }
 
 /// `locus generate` with `LOCUS_DEVICE_PASS=1` runs what a GPU runs, on the
-/// CPU backend, end to end: the same greedy text from the real small model
-/// on a prompt longer than its sliding window.
+/// CPU backend, end to end: the same greedy text as the CPU path from the
+/// tiny Gemma 4 (F32: the two paths differ by 0.005 at most there; the
+/// quantized 270M's differences near 1 can flip its near-ties, so its
+/// check is the teacher-forced one above) on a prompt four windows long.
 #[test]
 fn locus_generate_through_the_device_pass_gives_the_cpu_paths_text() {
     use crate::util::{Sandbox, stderr, stdout};
     let sb = Sandbox::new();
-    let src = std::fs::read_to_string(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src/model/local/kv.rs"),
-    )
-    .unwrap();
-    let prompt: String = src.lines().take(60).collect::<Vec<_>>().join("\n");
-    let model = test_model();
+    let model =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny-gemma4-f32.gguf");
+    let prompt =
+        "fn main() { let x = vec![1, 2, 3]; for v in x { println!(\"{v}\"); } } ".repeat(3);
     let args = [
         "generate",
         "--model",
@@ -224,7 +244,7 @@ fn locus_generate_through_the_device_pass_gives_the_cpu_paths_text() {
         serde_json::from_str(&stdout(&o)).unwrap()
     };
     let (host, dev) = (run("0"), run("1"));
-    assert!(host["prompt_tokens"].as_u64().unwrap() > 512, "{host}");
+    assert!(host["prompt_tokens"].as_u64().unwrap() > 64, "{host}");
     assert_eq!(dev["generated_tokens"], 24);
     assert_eq!(dev["text"], host["text"]);
 }

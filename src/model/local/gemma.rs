@@ -306,40 +306,13 @@ impl Gemma {
         let l = tokens.len();
         let pos = cache.tokens.len();
         let mut x = self.inputs(tokens, media)?; // [L, hidden]
-        let spans: Vec<std::ops::Range<usize>> = image_spans(tokens, media)
-            .into_iter()
-            .map(|s| pos + s.start..pos + s.end)
-            .collect();
-        let eps = self.cfg.eps as f32;
+        let spans = spans_at(tokens, media, pos);
         for (layer, lcache) in self.layers.iter().zip(cache.layers.iter_mut()) {
             let lc = &layer.cfg;
             let (nh, nkv, hd) = (lc.n_head, lc.n_kv_head, lc.head_dim);
-            let h = candle_nn::ops::rms_norm(&x, &layer.attn_norm, eps)?;
-            let mut qkv = match &layer.wv {
-                Some(wv) => Linear::forward_many(&[&layer.wq, &layer.wk, wv], &h)?,
-                None => Linear::forward_many(&[&layer.wq, &layer.wk], &h)?,
-            }
-            .into_iter();
-            let mut next = |n| -> Result<Tensor, LocalError> {
-                let t = qkv.next().expect("one output per weight");
-                Ok(t.reshape((l, n, hd))?)
-            };
-            let q = next(nh)?;
-            let k_raw = next(nkv)?;
-            let v = match &layer.wv {
-                Some(_) => next(nkv)?,
-                None => k_raw.clone(),
-            };
-            let q = candle_nn::ops::rms_norm(&q, &layer.q_norm, eps)?;
-            let k = candle_nn::ops::rms_norm(&k_raw, &layer.k_norm, eps)?;
-            let v = match self.cfg.arch {
-                Arch::Gemma4 => rms_norm_plain(&v, eps)?,
-                Arch::Gemma3 => v,
-            };
+            let (q, k, v) = self.qkv(layer, &x)?;
             let (cos, sin) = self.rope_tables(layer, pos, l)?;
-            let q = candle_nn::rotary_emb::rope_thd(&q.unsqueeze(0)?, &cos, &sin)?.squeeze(0)?;
-            let k = candle_nn::rotary_emb::rope_thd(&k.unsqueeze(0)?, &cos, &sin)?.squeeze(0)?;
-            let q = (q * self.cfg.attn_scale)?; // [L, nh, hd]
+            let (q, k) = self.rotate(&q, &k, &cos, &sin)?;
             lcache.append(&to_vec(&k)?, &to_vec(&v)?, nkv * hd);
             let mut shape = self.attention_shape(lc, pos);
             shape.spans.clone_from(&spans);
@@ -353,34 +326,110 @@ impl Gemma {
                     .transpose(0, 1)?
                     .reshape((l, nh * hd))?
             };
-            let o = layer.wo.forward(&attn)?;
-            let o = candle_nn::ops::rms_norm(&o, &layer.post_attn_norm, eps)?;
-            let resid = (o + &x)?;
-            let h = candle_nn::ops::rms_norm(&resid, &layer.ffn_norm, eps)?;
-            let [gate, up]: [Tensor; 2] = Linear::forward_many(&[&layer.gate, &layer.up], &h)?
-                .try_into()
-                .expect("two outputs");
-            let gated = gelu_gated(&gate, &up)?;
-            let f = layer.down.forward(&gated)?;
-            let f = candle_nn::ops::rms_norm(&f, &layer.post_ffn_norm, eps)?;
-            x = (f + resid)?;
-            if let Some(s) = &layer.out_scale {
-                x = x.broadcast_mul(s)?;
-            }
+            x = self.after_attention(layer, &attn, &x)?;
         }
         cache.tokens.extend_from_slice(tokens);
+        self.logits(x, all_logits)
+    }
+
+    /// A layer's queries `[L, heads, hd]`, keys and values `[L, kv heads,
+    /// hd]` from its input `x`: normed, before RoPE (Gemma 4's values
+    /// normed without a weight, and the raw keys where it has no value
+    /// matrix).
+    fn qkv(&self, layer: &Layer, x: &Tensor) -> Result<(Tensor, Tensor, Tensor), LocalError> {
+        let lc = &layer.cfg;
+        let (l, eps) = (x.dim(0)?, self.cfg.eps as f32);
+        let (nh, nkv, hd) = (lc.n_head, lc.n_kv_head, lc.head_dim);
+        let h = candle_nn::ops::rms_norm(x, &layer.attn_norm, eps)?;
+        let mut qkv = match &layer.wv {
+            Some(wv) => Linear::forward_many(&[&layer.wq, &layer.wk, wv], &h)?,
+            None => Linear::forward_many(&[&layer.wq, &layer.wk], &h)?,
+        }
+        .into_iter();
+        let mut next = |n| -> Result<Tensor, LocalError> {
+            let t = qkv.next().expect("one output per weight");
+            Ok(t.reshape((l, n, hd))?)
+        };
+        let q = next(nh)?;
+        let k_raw = next(nkv)?;
+        let v = match &layer.wv {
+            Some(_) => next(nkv)?,
+            None => k_raw.clone(),
+        };
+        let q = candle_nn::ops::rms_norm(&q, &layer.q_norm, eps)?;
+        let k = candle_nn::ops::rms_norm(&k_raw, &layer.k_norm, eps)?;
+        let v = match self.cfg.arch {
+            Arch::Gemma4 => rms_norm_plain(&v, eps)?,
+            Arch::Gemma3 => v,
+        };
+        Ok((q, k, v))
+    }
+
+    /// Queries and keys rotated by the tables `cos`/`sin`, the queries
+    /// scaled for attention.
+    fn rotate(
+        &self,
+        q: &Tensor,
+        k: &Tensor,
+        cos: &Tensor,
+        sin: &Tensor,
+    ) -> Result<(Tensor, Tensor), LocalError> {
+        let q = candle_nn::rotary_emb::rope_thd(&q.unsqueeze(0)?, cos, sin)?.squeeze(0)?;
+        let k = candle_nn::rotary_emb::rope_thd(&k.unsqueeze(0)?, cos, sin)?.squeeze(0)?;
+        Ok(((q * self.cfg.attn_scale)?, k))
+    }
+
+    /// The rest of a layer after its attention output `attn` `[L, heads *
+    /// hd]`: output matrix, norms and residual, the gated MLP, the layer's
+    /// output scale. Returns the next layer's input.
+    fn after_attention(
+        &self,
+        layer: &Layer,
+        attn: &Tensor,
+        x: &Tensor,
+    ) -> Result<Tensor, LocalError> {
+        let eps = self.cfg.eps as f32;
+        let o = layer.wo.forward(attn)?;
+        let o = candle_nn::ops::rms_norm(&o, &layer.post_attn_norm, eps)?;
+        let resid = (o + x)?;
+        let h = candle_nn::ops::rms_norm(&resid, &layer.ffn_norm, eps)?;
+        let [gate, up]: [Tensor; 2] = Linear::forward_many(&[&layer.gate, &layer.up], &h)?
+            .try_into()
+            .expect("two outputs");
+        let gated = gelu_gated(&gate, &up)?;
+        let f = layer.down.forward(&gated)?;
+        let f = candle_nn::ops::rms_norm(&f, &layer.post_ffn_norm, eps)?;
+        let x = (f + resid)?;
+        Ok(match &layer.out_scale {
+            Some(s) => x.broadcast_mul(s)?,
+            None => x,
+        })
+    }
+
+    /// Logits from the last layer's output `x` `[L, hidden]`: every row's
+    /// when `all_logits`, else the last one's.
+    fn logits(&self, x: Tensor, all_logits: bool) -> Result<Tensor, LocalError> {
+        let l = x.dim(0)?;
         let x = if all_logits {
             x
         } else {
             x.narrow(0, l - 1, 1)?
         };
-        let x = candle_nn::ops::rms_norm(&x, &self.final_norm, eps)?;
+        let x = candle_nn::ops::rms_norm(&x, &self.final_norm, self.cfg.eps as f32)?;
         let mut logits = self.output.forward(&x)?;
         if let Some(cap) = self.cfg.final_softcap {
             logits = ((logits / cap)?.tanh()? * cap)?;
         }
         Ok(logits)
     }
+}
+
+/// The absolute positions of the images in a chunk of `tokens` at `pos`.
+fn spans_at(tokens: &[u32], media: &MediaSet, pos: usize) -> Vec<std::ops::Range<usize>> {
+    image_spans(tokens, media)
+        .into_iter()
+        .map(|s| pos + s.start..pos + s.end)
+        .collect()
 }
 
 /// RoPE's inverse frequencies of a layer (`n_rot / 2`): Gemma 4's full

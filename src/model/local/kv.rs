@@ -17,6 +17,19 @@ pub const SLIDING_SLACK: usize = 1024;
 /// Bytes per cached key or value element.
 pub const KV_ELEM_BYTES: usize = 2;
 
+/// Whether a layer holding positions `start..end` (sliding: `window`) can
+/// be cut back to `..pos` exactly as a fresh computation would need it.
+pub fn cut_back_exactly(start: usize, end: usize, window: Option<usize>, pos: usize) -> bool {
+    if pos > end {
+        return false;
+    }
+    let needed_from = match window {
+        Some(w) => pos.saturating_sub(w.saturating_sub(1)),
+        None => 0,
+    };
+    start <= needed_from || pos == 0
+}
+
 #[derive(Debug, Clone)]
 pub struct LayerCache {
     /// `cap` rows of `width` elements each.
@@ -75,14 +88,7 @@ impl LayerCache {
     /// Whether the cache can be cut back to hold positions `..pos` exactly as a
     /// fresh computation would need them.
     pub fn can_truncate(&self, pos: usize) -> bool {
-        if pos > self.end() {
-            return false;
-        }
-        let needed_from = match self.window {
-            Some(w) => pos.saturating_sub(w.saturating_sub(1)),
-            None => 0,
-        };
-        self.start <= needed_from || pos == 0
+        cut_back_exactly(self.start, self.end(), self.window, pos)
     }
 
     pub fn truncate(&mut self, pos: usize) {

@@ -12,7 +12,7 @@ use candle_core::{DType, Device, Tensor};
 
 use super::super::LocalError;
 
-use super::super::kv::SLIDING_SLACK;
+use super::super::kv::{SLIDING_SLACK, cut_back_exactly};
 
 /// Rows a full layer starts with.
 const FIRST_ROWS: usize = 256;
@@ -178,14 +178,7 @@ impl DevLayer {
     }
 
     fn can_truncate(&self, pos: usize) -> bool {
-        if pos > self.end() {
-            return false;
-        }
-        let needed_from = match self.window {
-            Some(w) => pos.saturating_sub(w.saturating_sub(1)),
-            None => 0,
-        };
-        self.start <= needed_from || pos == 0
+        cut_back_exactly(self.start, self.end(), self.window, pos)
     }
 
     fn truncate(&mut self, pos: usize) {

@@ -13,11 +13,9 @@
 use candle_core::{D, DType, Tensor};
 
 use super::super::LocalError;
-use super::super::config::Arch;
-use super::super::linear::Linear;
-use super::super::media::{MediaSet, image_spans};
+use super::super::media::MediaSet;
 use super::device_kv::{DeviceCache, Layout};
-use super::{Gemma, Layer, gelu_gated, rms_norm_plain};
+use super::{Gemma, Layer, spans_at};
 
 /// A mask `[L, rows]` for one layout, built once per step.
 struct Mask {
@@ -49,31 +47,13 @@ impl Gemma {
     ) -> Result<Tensor, LocalError> {
         let l = tokens.len();
         let pos = cache.tokens.len();
-        let spans: Vec<std::ops::Range<usize>> = image_spans(tokens, media)
-            .into_iter()
-            .map(|s| pos + s.start..pos + s.end)
-            .collect();
-        let eps = self.cfg.eps as f32;
+        let spans = spans_at(tokens, media, pos);
         let mut x = self.inputs(tokens, media)?;
         let mut masks: Vec<Mask> = Vec::new();
         // RoPE tables shared by layers with the same rotation.
         let mut ropes: Vec<(usize, Tensor, Tensor)> = Vec::new();
         for (i, (layer, lcache)) in self.layers.iter().zip(cache.layers.iter_mut()).enumerate() {
-            let lc = &layer.cfg;
-            let (nh, nkv, hd) = (lc.n_head, lc.n_kv_head, lc.head_dim);
-            let h = candle_nn::ops::rms_norm(&x, &layer.attn_norm, eps)?;
-            let q = layer.wq.forward(&h)?.reshape((l, nh, hd))?;
-            let k_raw = layer.wk.forward(&h)?.reshape((l, nkv, hd))?;
-            let v = match &layer.wv {
-                Some(wv) => wv.forward(&h)?.reshape((l, nkv, hd))?,
-                None => k_raw.clone(),
-            };
-            let q = candle_nn::ops::rms_norm(&q, &layer.q_norm, eps)?;
-            let k = candle_nn::ops::rms_norm(&k_raw, &layer.k_norm, eps)?;
-            let v = match self.cfg.arch {
-                Arch::Gemma4 => rms_norm_plain(&v, eps)?,
-                Arch::Gemma3 => v,
-            };
+            let (q, k, v) = self.qkv(layer, &x)?;
             let same = |j: &usize| same_rotation(&self.layers[*j], layer);
             let (cos, sin) = match ropes.iter().find(|(j, _, _)| same(j)) {
                 Some((_, c, s)) => (c.clone(), s.clone()),
@@ -83,9 +63,7 @@ impl Gemma {
                     (c, s)
                 }
             };
-            let q = candle_nn::rotary_emb::rope_thd(&q.unsqueeze(0)?, &cos, &sin)?.squeeze(0)?;
-            let k = candle_nn::rotary_emb::rope_thd(&k.unsqueeze(0)?, &cos, &sin)?.squeeze(0)?;
-            let q = (q * self.cfg.attn_scale)?;
+            let (q, k) = self.rotate(&q, &k, &cos, &sin)?;
             lcache.append(&k, &v)?;
             let layout = lcache.layout();
             let mask = match masks.iter().find(|m| m.layout == layout) {
@@ -101,33 +79,10 @@ impl Gemma {
             };
             let (kc, vc) = lcache.view()?;
             let attn = attend(&q, &kc, &vc, &mask)?; // [L, nh * hd]
-            let o = layer.wo.forward(&attn)?;
-            let o = candle_nn::ops::rms_norm(&o, &layer.post_attn_norm, eps)?;
-            let resid = (o + &x)?;
-            let h = candle_nn::ops::rms_norm(&resid, &layer.ffn_norm, eps)?;
-            let [gate, up]: [Tensor; 2] = Linear::forward_many(&[&layer.gate, &layer.up], &h)?
-                .try_into()
-                .expect("two outputs");
-            let gated = gelu_gated(&gate, &up)?;
-            let f = layer.down.forward(&gated)?;
-            let f = candle_nn::ops::rms_norm(&f, &layer.post_ffn_norm, eps)?;
-            x = (f + resid)?;
-            if let Some(s) = &layer.out_scale {
-                x = x.broadcast_mul(s)?;
-            }
+            x = self.after_attention(layer, &attn, &x)?;
         }
         cache.tokens.extend_from_slice(tokens);
-        let x = if all_logits {
-            x
-        } else {
-            x.narrow(0, l - 1, 1)?
-        };
-        let x = candle_nn::ops::rms_norm(&x, &self.final_norm, eps)?;
-        let mut logits = self.output.forward(&x)?;
-        if let Some(cap) = self.cfg.final_softcap {
-            logits = ((logits / cap)?.tanh()? * cap)?;
-        }
-        Ok(logits)
+        self.logits(x, all_logits)
     }
 }
 
