@@ -183,6 +183,23 @@ fn the_device_pass_agrees_with_the_cpu_path_on_tiny_gemma4s() {
             path.display()
         );
     }
+    // Past the window and the slack the sliding layers' rings keep: a
+    // rollback there cannot be exact and says so (the engine then prefills
+    // from the start), and the run again gives the same logits.
+    let m = LocalModel::load(
+        &root.join("tests/fixtures/tiny-gemma4-f32.gguf"),
+        &Device::Cpu,
+    )
+    .unwrap();
+    let long: Vec<u32> = (0..1_300).map(|i| (i * 41 % 190 + 11) as u32).collect();
+    let mut cache = m.model.new_device_cache();
+    let first = device_rows(&m, &mut cache, &long, 256);
+    assert_eq!(cache.rollback(2), 0);
+    assert!(cache.tokens.is_empty());
+    let again = device_rows(&m, &mut cache, &long, 256);
+    assert_eq!(first, again);
+    // Within the slack: exact.
+    assert_eq!(cache.rollback(1_000), 1_000);
 }
 
 /// Generation through the device pass: the same greedy reply as the CPU
