@@ -26,7 +26,6 @@ mod device_pass;
 pub mod mtp;
 pub use decode::Scratch;
 pub use device_kv::DeviceCache;
-pub use device_pass::greedy;
 
 /// A layer's norm weights and output scalar as plain values (the decode
 /// step's), and its RoPE inverse frequencies.

@@ -8,9 +8,10 @@
 //!
 //! The arithmetic follows the CPU path's (and so ggml's): queries and
 //! attention weights rounded to f16 before their products with the f16
-//! cache, scores and sums in f32.
+//! cache, scores in f32; the softmax is ggml's (f64 sums) on the CPU
+//! backend and the backend's own kernel on a GPU.
 
-use candle_core::{D, DType, Tensor};
+use candle_core::{DType, Tensor};
 
 use super::super::LocalError;
 use super::super::media::MediaSet;
@@ -161,10 +162,4 @@ fn attend(q: &Tensor, k: &Tensor, v: &Tensor, mask: &Tensor) -> Result<Tensor, L
         .transpose(0, 1)?
         .contiguous()?
         .reshape((l, nh * hd))?)
-}
-
-/// The arg-max of each row of `logits` `[L, vocab]` (on the device; only
-/// the ids come back).
-pub fn greedy(logits: &Tensor) -> Result<Vec<u32>, LocalError> {
-    Ok(logits.argmax(D::Minus1)?.to_dtype(DType::U32)?.to_vec1()?)
 }
