@@ -28,6 +28,8 @@ pub(super) struct DevLayer {
     start: usize,
     len: usize,
     pub(super) window: Option<usize>,
+    /// The model's context: a full layer never grows past it.
+    limit: usize,
 }
 
 /// Where one layer's entries lie, for the attention mask: every layer of
@@ -54,8 +56,9 @@ impl Layout {
 }
 
 impl DevLayer {
-    fn new(window: Option<usize>) -> DevLayer {
+    fn new(window: Option<usize>, limit: usize) -> DevLayer {
         DevLayer {
+            limit,
             k: None,
             v: None,
             cap: 0,
@@ -117,7 +120,10 @@ impl DevLayer {
         }
         let cap = match self.window {
             Some(w) => (w + SLIDING_SLACK + l).max(self.len + l),
-            None => (self.len + l).max(FIRST_ROWS).next_power_of_two(),
+            None => (self.len + l)
+                .max(FIRST_ROWS)
+                .next_power_of_two()
+                .min(self.limit.max(self.len + l)),
         };
         let regrow = |t: &Option<Tensor>| -> Result<Tensor, LocalError> {
             let new = Tensor::zeros((kv, cap, hd), DType::F16, dev)?;
@@ -205,10 +211,15 @@ pub struct DeviceCache {
 }
 
 impl DeviceCache {
-    pub fn new(windows: impl IntoIterator<Item = Option<usize>>) -> DeviceCache {
+    /// Layers with these windows (`None`: full), for a model whose context
+    /// is `context` tokens.
+    pub fn new(windows: impl IntoIterator<Item = Option<usize>>, context: usize) -> DeviceCache {
         DeviceCache {
             tokens: Vec::new(),
-            layers: windows.into_iter().map(DevLayer::new).collect(),
+            layers: windows
+                .into_iter()
+                .map(|w| DevLayer::new(w, context))
+                .collect(),
         }
     }
 
@@ -258,8 +269,8 @@ mod tests {
 
     #[test]
     fn a_sliding_ring_keeps_the_window_and_a_full_layer_grows() {
-        let mut ring = DevLayer::new(Some(4));
-        let mut full = DevLayer::new(None);
+        let mut ring = DevLayer::new(Some(4), 4096);
+        let mut full = DevLayer::new(None, 4096);
         let mut pos = 0;
         for l in [3, 1, 1, 5, 1, 2, 300, 900, 1, 40] {
             ring.append(&rows(l, pos), &rows(l, pos)).unwrap();
@@ -279,5 +290,9 @@ mod tests {
         assert!(ring.start > 0);
         // Rolled back within the window: exact; past it: not.
         assert!(ring.can_truncate(pos - 2) && !ring.can_truncate(5));
+        // A full layer stops at the model's context.
+        let mut short = DevLayer::new(None, 300);
+        short.append(&rows(257, 0), &rows(257, 0)).unwrap();
+        assert_eq!(short.cap, 300);
     }
 }

@@ -33,6 +33,7 @@ impl Gemma {
                 .layers
                 .iter()
                 .map(|l| (l.sliding && w > 0).then_some(w)),
+            self.cfg.context,
         )
     }
 
