@@ -265,3 +265,60 @@ fn locus_generate_through_the_device_pass_gives_the_cpu_paths_text() {
     assert_eq!(dev["generated_tokens"], 24);
     assert_eq!(dev["text"], host["text"]);
 }
+
+/// Checkpoints and disk snapshots serve the device pass too: a snapshot
+/// copied from the device cache, restored into a fresh device cache or into
+/// the host cache, resumes with the logits an uninterrupted run gives; and a
+/// host snapshot restored onto the device does the same.
+#[test]
+fn snapshots_move_between_the_device_and_the_host_cache() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let m = LocalModel::load(
+        &root.join("tests/fixtures/tiny-gemma4-f32.gguf"),
+        &Device::Cpu,
+    )
+    .unwrap();
+    let tokens: Vec<u32> = (0..90).map(|i| (i * 31 % 170 + 14) as u32).collect();
+    let (prefix, rest) = tokens.split_at(60);
+    let heads: Vec<(usize, usize)> = m
+        .model
+        .cfg
+        .layers
+        .iter()
+        .map(|l| (l.n_kv_head, l.head_dim))
+        .collect();
+    // Uninterrupted, on each path.
+    let mut dev = m.model.new_device_cache();
+    device_rows(&m, &mut dev, prefix, 30);
+    let snap = dev
+        .snapshot(60)
+        .unwrap()
+        .expect("the window before 60 is held");
+    let want = device_rows(&m, &mut dev, rest, 30);
+    let mut host = m.model.new_cache();
+    for part in prefix.chunks(30) {
+        m.model
+            .forward_media(part, &MediaSet::default(), &mut host, true)
+            .unwrap();
+    }
+    let host_snap = host.snapshot(60).unwrap();
+    assert_eq!(snap, host_snap, "the same entries, the same form");
+    // Device snapshot back onto a fresh device cache.
+    let mut fresh = m.model.new_device_cache();
+    fresh
+        .restore(&snap, heads.iter().copied(), &Device::Cpu)
+        .unwrap();
+    assert_eq!(device_rows(&m, &mut fresh, rest, 30), want);
+    // And onto the host cache: the CPU path resumes with the same logits.
+    let mut h = m.model.new_cache();
+    h.restore(&snap);
+    let mut got = Vec::new();
+    for part in rest.chunks(30) {
+        got.extend(rows(
+            m.model
+                .forward_media(part, &MediaSet::default(), &mut h, true)
+                .unwrap(),
+        ));
+    }
+    assert_eq!(got, want);
+}

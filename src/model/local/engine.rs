@@ -113,7 +113,6 @@ impl LocalModel {
     pub fn use_device_pass(&mut self) {
         let state = self.state.get_mut().unwrap_or_else(|p| p.into_inner());
         state.cache = Held::new(&self.model, true);
-        state.checkpoints.clear();
         self.device_pass = true;
     }
 
@@ -336,7 +335,7 @@ impl LocalModel {
             .iter()
             .filter(|c| c.tokens.len() > reused && c.tokens.len() < total)
             .find(|c| req.tokens.starts_with(&c.tokens))
-            && cache.restore(c)
+            && cache.restore(&self.model, c)
         {
             reused = c.tokens.len();
             from = "memory";
@@ -355,11 +354,9 @@ impl LocalModel {
                 .map(|l| l.n_kv_head * l.head_dim)
                 .collect();
             let reading = Instant::now();
-            if let Some(s) = cache
-                .host()
-                .and_then(|_| store.load(&req.tokens[..keep], &widths))
+            if let Some(s) = store.load(&req.tokens[..keep], &widths)
+                && cache.restore(&self.model, &s)
             {
-                cache.restore(&s);
                 snapshot_ms = reading.elapsed().as_secs_f64() * 1000.0;
                 reused = keep;
                 from = "disk";

@@ -1,7 +1,8 @@
 //! The key/value cache a loaded model holds between requests: on the host
-//! (the CPU kernel path: checkpoints, disk snapshots and drafting work on
-//! it), or beside the weights on the device (the device pass: CUDA, Metal,
-//! or candle's CPU backend when asked for with `LOCUS_DEVICE_PASS=1`).
+//! (the CPU kernel path; drafting works on it), or beside the weights on
+//! the device (the device pass: CUDA, Metal, or candle's CPU backend when
+//! asked for with `LOCUS_DEVICE_PASS=1`). Checkpoints and disk snapshots
+//! are host copies of either.
 
 use candle_core::Tensor;
 
@@ -54,14 +55,37 @@ impl Held {
         }
     }
 
-    pub fn restore(&mut self, s: &Snapshot) -> bool {
-        self.host().map(|c| c.restore(s)).is_some()
+    /// The cache as it was at the snapshot's end (uploaded to the device
+    /// for the device pass); false when it could not be.
+    pub fn restore(&mut self, model: &Gemma, s: &Snapshot) -> bool {
+        match self {
+            Held::Host(c) => {
+                c.restore(s);
+                true
+            }
+            Held::Device(c) => {
+                let heads = model.cfg.layers.iter().map(|l| (l.n_kv_head, l.head_dim));
+                match c.restore(s, heads, model.device()) {
+                    Ok(()) => true,
+                    Err(e) => {
+                        tracing::warn!("restoring a checkpoint on the device: {e}");
+                        c.rollback(0);
+                        false
+                    }
+                }
+            }
+        }
     }
 
+    /// What resuming at the first `p` tokens needs, on the host (copied
+    /// from the device for the device pass), if the cache still holds it.
     pub fn snapshot(&self, p: usize) -> Option<Snapshot> {
         match self {
             Held::Host(c) => c.snapshot(p),
-            Held::Device(_) => None,
+            Held::Device(c) => c.snapshot(p).unwrap_or_else(|e| {
+                tracing::warn!("copying a checkpoint from the device: {e}");
+                None
+            }),
         }
     }
 

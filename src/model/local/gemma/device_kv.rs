@@ -12,7 +12,9 @@ use candle_core::{DType, Device, Tensor};
 
 use super::super::LocalError;
 
-use super::super::kv::{SLIDING_SLACK, cut_back_exactly};
+use half::f16;
+
+use super::super::kv::{LayerSnap, SLIDING_SLACK, Snapshot, cut_back_exactly};
 
 /// Rows a full layer starts with.
 const FIRST_ROWS: usize = 256;
@@ -195,6 +197,68 @@ impl DevLayer {
         }
     }
 
+    /// The entries resuming at position `p` needs, position-major on the
+    /// host (as the host cache's snapshots hold them), if all are held.
+    fn snap(&self, p: usize) -> Result<Option<LayerSnap>, LocalError> {
+        if p > self.end() {
+            return Ok(None);
+        }
+        let from = match self.window {
+            Some(w) => p.saturating_sub(w.saturating_sub(1)),
+            None => 0,
+        };
+        if p > 0 && from < self.start {
+            return Ok(None);
+        }
+        let from = from.max(self.start).min(p);
+        let (Some(k), Some(v)) = (&self.k, &self.v) else {
+            return Ok(Some(LayerSnap {
+                start: from,
+                width: 0,
+                k: Vec::new(),
+                v: Vec::new(),
+            }));
+        };
+        let (kv, _, hd) = k.dims3()?;
+        let rows = |t: &Tensor| -> Result<Vec<f16>, LocalError> {
+            let mut out = Vec::with_capacity((p - from) * kv * hd);
+            for r in self.runs(from - self.start, p - from) {
+                if !r.is_empty() {
+                    let part = t.narrow(1, r.start, r.len())?.transpose(0, 1)?;
+                    out.extend(part.flatten_all()?.to_vec1::<f16>()?);
+                }
+            }
+            Ok(out)
+        };
+        Ok(Some(LayerSnap {
+            start: from,
+            width: kv * hd,
+            k: rows(k)?,
+            v: rows(v)?,
+        }))
+    }
+
+    /// Holds exactly the entries of `s`, `kv` heads of `hd` values each.
+    fn restore(
+        &mut self,
+        s: &LayerSnap,
+        kv: usize,
+        hd: usize,
+        dev: &Device,
+    ) -> Result<(), LocalError> {
+        (self.k, self.v, self.cap, self.head) = (None, None, 0, 0);
+        (self.start, self.len) = (s.start, 0);
+        let n = s.len();
+        if n == 0 {
+            return Ok(());
+        }
+        let t = |rows: &[f16]| Tensor::from_slice(rows, (n, kv, hd), dev);
+        let (k, v) = (t(&s.k)?, t(&s.v)?);
+        self.append(&k, &v)?;
+        self.start = s.start;
+        Ok(())
+    }
+
     fn bytes(&self) -> usize {
         [&self.k, &self.v]
             .into_iter()
@@ -243,6 +307,46 @@ impl DeviceCache {
     /// Bytes of the device memory held.
     pub fn bytes(&self) -> usize {
         self.layers.iter().map(DevLayer::bytes).sum()
+    }
+
+    /// What resuming at the first `p` tokens needs, copied to the host in
+    /// the host cache's form (so checkpoints and disk snapshots serve both),
+    /// if every layer still holds it.
+    pub fn snapshot(&self, p: usize) -> Result<Option<Snapshot>, LocalError> {
+        if p > self.tokens.len() {
+            return Ok(None);
+        }
+        let mut layers = Vec::with_capacity(self.layers.len());
+        for l in &self.layers {
+            match l.snap(p)? {
+                Some(s) => layers.push(s),
+                None => return Ok(None),
+            }
+        }
+        Ok(Some(Snapshot {
+            tokens: self.tokens[..p].to_vec(),
+            layers,
+        }))
+    }
+
+    /// The cache as it was at the snapshot's end; `heads` gives each
+    /// layer's (kv heads, head dim).
+    pub fn restore(
+        &mut self,
+        s: &Snapshot,
+        heads: impl IntoIterator<Item = (usize, usize)>,
+        dev: &Device,
+    ) -> Result<(), LocalError> {
+        assert_eq!(
+            s.layers.len(),
+            self.layers.len(),
+            "a snapshot of this model"
+        );
+        for ((l, snap), (kv, hd)) in self.layers.iter_mut().zip(&s.layers).zip(heads) {
+            l.restore(snap, kv, hd, dev)?;
+        }
+        self.tokens.clone_from(&s.tokens);
+        Ok(())
     }
 }
 
