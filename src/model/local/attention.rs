@@ -41,6 +41,13 @@ impl Shape {
         (lo - cache.start())..(self.last_seen(p) + 1 - cache.start()).min(cache.len())
     }
 
+    /// Whether the query at absolute position `p` sees the key at `kp`:
+    /// causal (an image's rows both ways on sliding layers), within the
+    /// window on sliding layers.
+    pub fn sees(&self, p: usize, kp: usize) -> bool {
+        kp <= self.last_seen(p) && self.window.is_none_or(|w| kp > p || p - kp < w)
+    }
+
     /// The last position the query at `p` sees: itself, or its image's end.
     fn last_seen(&self, p: usize) -> usize {
         match self.window {
@@ -164,11 +171,8 @@ pub fn chunk(
     let mut mask = vec![0f32; l * t];
     mask.par_chunks_mut(t).enumerate().for_each(|(i, row)| {
         let p = s.qpos + i;
-        let last = s.last_seen(p);
         for (j, m) in row.iter_mut().enumerate() {
-            let kp = kstart + j;
-            let visible = kp <= last && s.window.is_none_or(|w| kp > p || p - kp < w);
-            if !visible {
+            if !s.sees(p, kstart + j) {
                 *m = f32::NEG_INFINITY;
             }
         }

@@ -47,7 +47,7 @@ impl Held {
         }
     }
 
-    /// The host cache, where checkpoints, snapshots and drafts work.
+    /// The host cache (drafting and the decode buffers' reserve work on it).
     pub fn host(&mut self) -> Option<&mut KvCache> {
         match self {
             Held::Host(c) => Some(c),

@@ -30,6 +30,22 @@ pub fn cut_back_exactly(start: usize, end: usize, window: Option<usize>, pos: us
     start <= needed_from || pos == 0
 }
 
+/// Where a layer holding positions `start..end` (sliding: `window`) must
+/// begin the entries resuming at `p` needs, if it holds them all.
+pub fn resume_from(start: usize, end: usize, window: Option<usize>, p: usize) -> Option<usize> {
+    if p > end {
+        return None;
+    }
+    let from = match window {
+        Some(w) => p.saturating_sub(w.saturating_sub(1)),
+        None => 0,
+    };
+    if p > 0 && from < start {
+        return None;
+    }
+    Some(from.max(start).min(p))
+}
+
 #[derive(Debug, Clone)]
 pub struct LayerCache {
     /// `cap` rows of `width` elements each.
@@ -241,17 +257,7 @@ impl LayerCache {
     /// The entries a continuation at position `p` needs (every one on a
     /// full layer, the window before `p` on a sliding one), if all are held.
     pub fn snap(&self, p: usize) -> Option<LayerSnap> {
-        if p > self.end() {
-            return None;
-        }
-        let from = match self.window {
-            Some(w) => p.saturating_sub(w.saturating_sub(1)),
-            None => 0,
-        };
-        if p > 0 && from < self.start {
-            return None;
-        }
-        let from = from.max(self.start).min(p);
+        let from = resume_from(self.start, self.end(), self.window, p)?;
         let n = (p - from) * self.width;
         let (mut k, mut v) = (Vec::with_capacity(n), Vec::with_capacity(n));
         for i in from - self.start..p - self.start {

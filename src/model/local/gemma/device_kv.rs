@@ -3,18 +3,17 @@
 //! key and one value tensor `[kv heads, rows, head dim]`, written in place
 //! (`slice_set`) so a step appends without copying what is cached. Sliding
 //! layers keep a ring of the window, the host cache's slack for rollbacks
-//! and the chunk being added; full layers grow (doubling) with use. The bookkeeping is the host cache's (kv.rs):
+//! and the chunk being added; full layers grow (doubling, up to the
+//! model's context) with use. The bookkeeping is the host cache's (kv.rs):
 //! the oldest entry's absolute position and ring row, and how many are held.
 
 use std::ops::Range;
 
 use candle_core::{DType, Device, Tensor};
-
-use super::super::LocalError;
-
 use half::f16;
 
-use super::super::kv::{LayerSnap, SLIDING_SLACK, Snapshot, cut_back_exactly};
+use super::super::LocalError;
+use super::super::kv::{LayerSnap, SLIDING_SLACK, Snapshot, cut_back_exactly, resume_from};
 
 /// Rows a full layer starts with.
 const FIRST_ROWS: usize = 256;
@@ -189,8 +188,9 @@ impl DevLayer {
         cut_back_exactly(self.start, self.end(), self.window, pos)
     }
 
+    /// As the host cache's `truncate` (after `can_truncate`).
     fn truncate(&mut self, pos: usize) {
-        if pos <= self.start {
+        if pos == 0 {
             (self.start, self.len, self.head) = (0, 0, 0);
         } else {
             self.len = pos - self.start;
@@ -200,17 +200,9 @@ impl DevLayer {
     /// The entries resuming at position `p` needs, position-major on the
     /// host (as the host cache's snapshots hold them), if all are held.
     fn snap(&self, p: usize) -> Result<Option<LayerSnap>, LocalError> {
-        if p > self.end() {
+        let Some(from) = resume_from(self.start, self.end(), self.window, p) else {
             return Ok(None);
-        }
-        let from = match self.window {
-            Some(w) => p.saturating_sub(w.saturating_sub(1)),
-            None => 0,
         };
-        if p > 0 && from < self.start {
-            return Ok(None);
-        }
-        let from = from.max(self.start).min(p);
         let (Some(k), Some(v)) = (&self.k, &self.v) else {
             return Ok(Some(LayerSnap {
                 start: from,

@@ -11,9 +11,10 @@
 //! cache, scores in f32; the softmax is ggml's (f64 sums) on the CPU
 //! backend and the backend's own kernel on a GPU.
 
-use candle_core::{DType, Tensor};
+use candle_core::{DType, Device, Tensor};
 
 use super::super::LocalError;
+use super::super::attention::Shape;
 use super::super::media::MediaSet;
 use super::device_kv::{DeviceCache, Layout};
 use super::{Gemma, Layer, spans_at};
@@ -71,7 +72,9 @@ impl Gemma {
             let mask = match masks.iter().find(|m| m.layout == layout) {
                 Some(m) => m.mask.clone(),
                 None => {
-                    let m = mask(&layout, pos, l, &spans, x.device())?;
+                    let mut shape = self.attention_shape(&layer.cfg, pos);
+                    shape.spans.clone_from(&spans);
+                    let m = mask(&layout, &shape, l, x.device())?;
                     masks.push(Mask {
                         layout,
                         mask: m.clone(),
@@ -97,36 +100,22 @@ fn same_rotation(a: &Layer, b: &Layer) -> bool {
         && a.values.inv_freq == b.values.inv_freq
 }
 
-/// `[L, rows]`: 0 where the query at `pos + i` sees the entry in that row
-/// (causal; the window on sliding layers; an image's rows see each other
-/// both ways there), -inf elsewhere and on rows holding nothing.
-fn mask(
-    lay: &Layout,
-    pos: usize,
-    l: usize,
-    spans: &[std::ops::Range<usize>],
-    dev: &candle_core::Device,
-) -> Result<Tensor, LocalError> {
+/// `[L, rows]`: 0 where the query at `shape.qpos + i` sees the entry in
+/// that row (the CPU path's rule, `Shape::sees`), -inf elsewhere and on rows
+/// holding nothing.
+fn mask(lay: &Layout, shape: &Shape, l: usize, dev: &Device) -> Result<Tensor, LocalError> {
     let rows = match lay.window {
         Some(_) => lay.cap,
         None => lay.len,
     };
     let mut m = vec![f32::NEG_INFINITY; l * rows];
-    for i in 0..l {
-        let p = pos + i;
-        let last = match lay.window {
-            Some(_) => spans
-                .iter()
-                .find(|s| s.contains(&p))
-                .map_or(p, |s| s.end - 1),
-            None => p,
-        };
-        for r in 0..rows {
-            if let Some(kp) = lay.position(r) {
-                let seen = kp <= last && lay.window.is_none_or(|w| kp > p || p - kp < w);
-                if seen {
-                    m[i * rows + r] = 0.0;
-                }
+    for (i, row) in m.chunks_mut(rows).enumerate() {
+        for (r, v) in row.iter_mut().enumerate() {
+            if lay
+                .position(r)
+                .is_some_and(|kp| shape.sees(shape.qpos + i, kp))
+            {
+                *v = 0.0;
             }
         }
     }
