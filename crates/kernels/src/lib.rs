@@ -59,6 +59,8 @@ impl Isa {
 type RowFn<A> = unsafe fn(&[u8], &[A]) -> f32;
 type Kernel4<A> = unsafe fn(&[u8], [&[A]; 4]) -> [f32; 4];
 type Unpacked<const N: usize> = unsafe fn([&unpack::Row; 2], [&[A32]; N]) -> [[f32; N]; 2];
+type PanelFn<const N: usize> =
+    unsafe fn(&unpack::Panel, [&[A32]; N], [&[[u8; 32]]; N]) -> [[f32; unpack::PANEL]; N];
 
 /// The kernels of one instruction set. The one-token kernels are complete;
 /// the multi-token ones (`*_4`, `unpacked`) are there where the instruction
@@ -88,6 +90,9 @@ pub struct Table {
     axpy_f16: unsafe fn(&mut [f32], f32, &[u8]),
     /// Two unpacked rows of a 32-value format with four tokens, and with one.
     unpacked: Option<(Unpacked<4>, Unpacked<1>)>,
+    /// A panel of eight rows with four tokens, and with one; and the formats
+    /// it takes (the others use `unpacked`).
+    panel: Option<(PanelFn<4>, PanelFn<1>, fn(Format) -> bool)>,
 }
 
 /// Every kernel set this CPU can run, the portable one first and the best
@@ -315,14 +320,27 @@ impl QWeight {
 
     /// Rows per task, and how many tasks.
     fn tasks(&self, k: &Table, acts: &Acts) -> (usize, usize) {
-        let step = if self.unpacked(k, acts) { 2 } else { 1 };
+        let step = match self.prompt_path(k, acts) {
+            Prompt::Panel => unpack::PANEL,
+            Prompt::Rows => 2,
+            Prompt::Blocks => 1,
+        };
         let chunk = row_chunk(self.rows, step);
         (chunk, self.rows.div_ceil(chunk))
     }
 
-    /// Whether this product runs on unpacked rows.
-    fn unpacked(&self, k: &Table, acts: &Acts) -> bool {
-        self.format.b32() && acts.t >= 4 && k.unpacked.is_some() && !acts.per_token
+    /// How this product runs: a 32-value format with four tokens or more on
+    /// unpacked rows (panels where the kernels take the format), anything
+    /// else on the blocks as stored.
+    fn prompt_path(&self, k: &Table, acts: &Acts) -> Prompt {
+        if !self.format.b32() || acts.t < 4 || acts.per_token {
+            return Prompt::Blocks;
+        }
+        match (k.panel, k.unpacked) {
+            (Some((_, _, takes)), _) if takes(self.format) => Prompt::Panel,
+            (_, Some(_)) => Prompt::Rows,
+            _ => Prompt::Blocks,
+        }
     }
 
     /// Task `c` of the product into `out` (`t` rows of `rows`): the rows
@@ -331,9 +349,16 @@ impl QWeight {
         let w = self.bytes();
         let t = acts.t;
         let rows = (c * chunk)..((c + 1) * chunk).min(self.rows);
-        if self.unpacked(k, acts) {
-            let (f4, f1) = k.unpacked.expect("checked by unpacked()");
-            return self.drive_unpacked(w, acts.a32, t, f4, f1, out, rows);
+        match self.prompt_path(k, acts) {
+            Prompt::Panel => {
+                let (f4, f1, _) = k.panel.expect("checked by prompt_path()");
+                return self.drive_panel(w, acts, f4, f1, out, rows);
+            }
+            Prompt::Rows => {
+                let (f4, f1) = k.unpacked.expect("checked by prompt_path()");
+                return self.drive_unpacked(w, acts.a32, t, f4, f1, out, rows);
+            }
+            Prompt::Blocks => {}
         }
         // The K-quant multi-token kernels give each token the one-token
         // kernel's bits (the same sums in the same order; tested), so they
@@ -409,6 +434,63 @@ impl QWeight {
         }
     }
 
+    /// Prompt processing on panels: eight rows unpacked together once per
+    /// tile of tokens and multiplied with four tokens at a time.
+    fn drive_panel(
+        &self,
+        w: &[u8],
+        acts: &Acts,
+        f4: PanelFn<4>,
+        f1: PanelFn<1>,
+        out: OutPtr,
+        rs: std::ops::Range<usize>,
+    ) {
+        let (rows, t) = (self.rows, acts.t);
+        let per_row = self.cols / 32;
+        let mut panel = unpack::Panel::default();
+        let a = |ti: usize| &acts.a32[ti * per_row..(ti + 1) * per_row];
+        let u = |ti: usize| &acts.a32u[ti * per_row..(ti + 1) * per_row];
+        for tb in (0..t).step_by(UNPACKED_TILE) {
+            let te = (tb + UNPACKED_TILE).min(t);
+            for r in rs.clone().step_by(unpack::PANEL) {
+                let n = unpack::PANEL.min(rs.end - r);
+                let wrows: [&[u8]; unpack::PANEL] = std::array::from_fn(|i| {
+                    let r = r + i.min(n - 1);
+                    &w[r * self.row_bytes..(r + 1) * self.row_bytes]
+                });
+                panel.fill(self.format, &wrows[..n]);
+                // SAFETY: the output index is inside the output and belongs
+                // to this task's rows.
+                let put = |ti: usize, v: &[f32; unpack::PANEL]| {
+                    for (dr, &v) in v.iter().enumerate().take(n) {
+                        unsafe { *out.0.add(ti * rows + r + dr) = v };
+                    }
+                };
+                let mut ti = tb;
+                // SAFETY (both calls): the kernels come from a table
+                // `tables()` found the CPU features for; the activations
+                // hold the panel's blocks.
+                while ti + 4 <= te {
+                    let v = unsafe {
+                        f4(
+                            &panel,
+                            [a(ti), a(ti + 1), a(ti + 2), a(ti + 3)],
+                            [u(ti), u(ti + 1), u(ti + 2), u(ti + 3)],
+                        )
+                    };
+                    for (k, v) in v.iter().enumerate() {
+                        put(ti + k, v);
+                    }
+                    ti += 4;
+                }
+                for ti in ti..te {
+                    let [v] = unsafe { f1(&panel, [a(ti)], [u(ti)]) };
+                    put(ti, &v);
+                }
+            }
+        }
+    }
+
     /// Prompt processing: each row is unpacked once per tile of tokens and
     /// multiplied with four tokens at a time.
     #[allow(clippy::too_many_arguments)]
@@ -476,6 +558,13 @@ impl QWeight {
 /// Tokens per tile on the unpacked path (a row is unpacked once per tile).
 const UNPACKED_TILE: usize = 256;
 
+/// The ways a product runs (see `QWeight::prompt_path`).
+enum Prompt {
+    Panel,
+    Rows,
+    Blocks,
+}
+
 /// Rows per task: about four tasks a thread, a multiple of `step`.
 fn row_chunk(rows: usize, step: usize) -> usize {
     let threads = rayon::current_num_threads().max(1);
@@ -489,6 +578,9 @@ fn row_chunk(rows: usize, step: usize) -> usize {
 #[derive(Default)]
 pub struct ActBuf {
     a32: Vec<A32>,
+    /// `a32`'s quants plus 128, as unsigned bytes (for the panel kernels;
+    /// filled for prompts only).
+    a32u: Vec<[u8; 32]>,
     a256: Vec<A256>,
     /// The activations rounded to f16 and to bf16: ggml multiplies F16 and
     /// BF16 weights by activations in their own type.
@@ -506,6 +598,7 @@ struct Acts<'a> {
     xb16: &'a [f32],
     t: usize,
     a32: &'a [A32],
+    a32u: &'a [[u8; 32]],
     a256: &'a [A256],
     per_token: bool,
 }
@@ -544,6 +637,11 @@ impl ActBuf {
         self.a256.resize(n256, A256::ZERO);
         quantize_rows(x, cols, t, &mut self.a32, act::quantize_a32);
         quantize_rows(x, cols, t, &mut self.a256, act::quantize_a256);
+        self.a32u.clear();
+        if t >= 4 && !self.per_token {
+            let flip = |a: &A32| a.qs.map(|q| (q as u8) ^ 0x80);
+            self.a32u.extend(self.a32.iter().map(flip));
+        }
         let round = |out: &mut Vec<f32>, on: bool, f: fn(f32) -> f32| {
             out.clear();
             if on {
@@ -562,6 +660,7 @@ impl ActBuf {
             xb16: &self.xb16,
             t,
             a32: &self.a32,
+            a32u: &self.a32u,
             a256: &self.a256,
             per_token: self.per_token,
         }

@@ -171,4 +171,5 @@ pub const TABLE: Table = Table {
     bf16_row,
     axpy_f16,
     unpacked: None,
+    panel: None,
 };

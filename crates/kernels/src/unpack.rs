@@ -1,13 +1,57 @@
 //! Weight rows of the 32-value formats (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0,
 //! IQ4_NL) unpacked for prompt processing: blocks of 32 signed 8-bit values
 //! with their scale (and minimum, for Q4_1/Q5_1), so one multi-token kernel
-//! serves them all and a row's unpacking is paid once for many tokens. A block's value
-//! i is `scale[i / 16] * x[i]` (two halves, so a format with 16-value scales
-//! fits too). The K-quants have their own multi-token kernels that keep the
-//! scales in the integer sums.
+//! serves them all and a row's unpacking is paid once for many tokens.
+//! Two layouts: `Row` (one row; a block's value i is `scale[i / 16] * x[i]`)
+//! and `Panel` (eight rows interleaved four values at a time, as llama.cpp
+//! repacks Q4_0 for its GEMM: one register holds four values of each of the
+//! eight rows, so a token's four activations, broadcast, meet all eight rows
+//! in one dot-product instruction and every sum lands in its row's lane).
+//! The K-quants have their own multi-token kernels that keep the scales in
+//! the integer sums.
 
 use super::Format;
 use super::scalar::f16_at;
+
+/// Each block of `w` as (values, scale, minimum).
+fn each_block(format: Format, w: &[u8], mut f: impl FnMut([i8; 32], f32, f32)) {
+    if let Some((size, dec)) = super::blocks::dec32(format) {
+        for b in w.chunks_exact(size) {
+            let k = dec(b);
+            f(k.x, k.d, k.m);
+        }
+        return;
+    }
+    match format {
+        Format::Q8_0 => {
+            for b in w.chunks_exact(34) {
+                let d = f16_at(b, 0);
+                f(std::array::from_fn(|i| b[2 + i] as i8), d, 0.0);
+            }
+        }
+        Format::Q5_0 => {
+            for b in w.chunks_exact(22) {
+                let d = f16_at(b, 0);
+                let qh = u32::from_le_bytes([b[2], b[3], b[4], b[5]]);
+                let x = std::array::from_fn(|i| {
+                    let nib = if i < 16 {
+                        b[6 + i] & 0xF
+                    } else {
+                        b[6 + i - 16] >> 4
+                    };
+                    (nib | ((((qh >> i) & 1) as u8) << 4)) as i8 - 16
+                });
+                f(x, d, 0.0);
+            }
+        }
+        _ => unreachable!("only the 32-value formats are unpacked"),
+    }
+}
+
+/// Whether the format adds a per-block minimum (Q4_1, Q5_1).
+fn has_min(format: Format) -> bool {
+    matches!(format, Format::Q4_1 | Format::Q5_1)
+}
 
 #[derive(Default)]
 pub struct Row {
@@ -21,50 +65,83 @@ pub struct Row {
 }
 
 impl Row {
-    fn push(&mut self, x: [i8; 32], s0: f32, s1: f32) {
-        self.x.push(x);
-        self.scale.push([s0, s0, s0, s0, s1, s1, s1, s1]);
-    }
-
     pub fn fill(&mut self, format: Format, w: &[u8]) {
         self.x.clear();
         self.scale.clear();
         self.min.clear();
-        if let Some((size, dec)) = super::blocks::dec32(format) {
-            let mins = matches!(format, Format::Q4_1 | Format::Q5_1);
-            for b in w.chunks_exact(size) {
-                let k = dec(b);
-                self.push(k.x, k.d, k.d);
-                if mins {
-                    self.min.push(k.m);
-                }
+        let mins = has_min(format);
+        each_block(format, w, |x, d, m| {
+            self.x.push(x);
+            self.scale.push([d; 8]);
+            if mins {
+                self.min.push(m);
             }
-            return;
+        });
+    }
+}
+
+/// Rows in a panel.
+pub const PANEL: usize = 8;
+
+/// `PANEL` weight rows interleaved: per block, value group `g` (values
+/// `4g..4g+4`) of row `r` at bytes `32g + 4r..`. Rows past the matrix's
+/// last are zeros.
+#[derive(Default)]
+pub struct Panel {
+    pub x: Vec<[[i8; 32]; 8]>,
+    /// Per block, each row's scale.
+    pub scale: Vec<[f32; PANEL]>,
+    /// Per block, `-128 × Σ` of each row's values: the kernels multiply the
+    /// values by the activations plus 128 (unsigned bytes, what `vpdpbusd`
+    /// takes) and this takes the 128s back out, exactly, in the integer sum.
+    pub bias: Vec<[i32; PANEL]>,
+    /// Per block, each row's minimum (empty for the formats without one).
+    pub min: Vec<[f32; PANEL]>,
+}
+
+impl Panel {
+    /// The panel of `rows` (at most `PANEL`, each one row's bytes).
+    pub fn fill(&mut self, format: Format, rows: &[&[u8]]) {
+        assert!(!rows.is_empty() && rows.len() <= PANEL);
+        let nb = rows[0].len() / format.block().1;
+        self.x.clear();
+        self.x.resize(nb, [[0; 32]; 8]);
+        self.scale.clear();
+        self.scale.resize(nb, [0.0; PANEL]);
+        self.bias.clear();
+        self.bias.resize(nb, [0; PANEL]);
+        self.min.clear();
+        if has_min(format) {
+            self.min.resize(nb, [0.0; PANEL]);
         }
-        match format {
-            Format::Q8_0 => {
-                for b in w.chunks_exact(34) {
-                    let d = f16_at(b, 0);
-                    let x = std::array::from_fn(|i| b[2 + i] as i8);
-                    self.push(x, d, d);
+        for (r, w) in rows.iter().enumerate() {
+            let mut b = 0;
+            each_block(format, w, |x, d, m| {
+                for (g, v) in x.chunks_exact(4).enumerate() {
+                    self.x[b][g][4 * r..4 * r + 4].copy_from_slice(v);
                 }
-            }
-            Format::Q5_0 => {
-                for b in w.chunks_exact(22) {
-                    let d = f16_at(b, 0);
-                    let qh = u32::from_le_bytes([b[2], b[3], b[4], b[5]]);
-                    let x = std::array::from_fn(|i| {
-                        let nib = if i < 16 {
-                            b[6 + i] & 0xF
-                        } else {
-                            b[6 + i - 16] >> 4
-                        };
-                        (nib | ((((qh >> i) & 1) as u8) << 4)) as i8 - 16
-                    });
-                    self.push(x, d, d);
+                self.scale[b][r] = d;
+                self.bias[b][r] = -128 * x.iter().map(|&v| i32::from(v)).sum::<i32>();
+                if let Some(mn) = self.min.get_mut(b) {
+                    mn[r] = m;
                 }
-            }
-            _ => unreachable!("only the 32-value formats are unpacked"),
+                b += 1;
+            });
         }
     }
+}
+
+/// Whether a format's values fit the AVX2 panel kernel without saturating
+/// its 16-bit pair sums (`vpmaddubsw`: two products of an activation byte
+/// up to 255 and a value up to 64 in magnitude).
+pub fn small_values(format: Format) -> bool {
+    matches!(
+        format,
+        Format::Q4_0 | Format::Q4_1 | Format::Q5_0 | Format::Q5_1
+    )
+}
+
+/// Every 32-value format (the VNNI panel kernels sum in 32 bits).
+pub fn any_format(_: Format) -> bool {
+    true
 }

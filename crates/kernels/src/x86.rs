@@ -9,20 +9,25 @@
 /// The kernels for one set of target features; `$dot` sums u8×i8 products
 /// four at a time into i32 lanes.
 macro_rules! x86_kernels {
-    ($feat:tt, $isa:expr, |$u:ident, $s:ident| $dot:block) => {
+    ($feat:tt, $isa:expr, |$u:ident, $s:ident| $dot:block, |$acc:ident, $u2:ident, $s2:ident| $dot_acc:block, $panel_takes:path) => {
         use std::arch::x86_64::*;
 
         use crate::act::{A32, A256};
         use crate::blocks::{IQ4NL_VALUES, iq4xs_scale, q3k_scales};
         use crate::scalar::scales_mins_k4;
         use crate::{F_IQ4NL, F_Q4_0, F_Q4_1, F_Q5_1};
-        use crate::unpack::Row;
+        use crate::unpack::{Panel, Row};
         use crate::{Isa, Table};
 
         /// `Σ u[i] * s[i]` over each four bytes (u unsigned, s signed), as i32 lanes.
         #[inline]
         #[target_feature(enable = $feat)]
         fn dot_u8i8($u: __m256i, $s: __m256i) -> __m256i $dot
+
+        /// `acc` plus `dot_u8i8(u, s)` (one instruction with VNNI).
+        #[inline]
+        #[target_feature(enable = $feat)]
+        fn dot_acc($acc: __m256i, $u2: __m256i, $s2: __m256i) -> __m256i $dot_acc
 
         /// The f16 at byte `i` of `b`, converted by the CPU.
         #[inline]
@@ -272,6 +277,63 @@ macro_rules! x86_kernels {
                 }
             }
             std::array::from_fn(|r| std::array::from_fn(|k| hsum_ps(acc[r][k])))
+        }
+
+        /// A panel of eight unpacked weight rows with `N` tokens' activations
+        /// (`us`: each token's quants plus 128, as unsigned bytes): per block
+        /// and four-value group, one load of the panel serves every token, and
+        /// one broadcast of a token's four bytes meets all eight rows in one
+        /// dot product whose sums land in the rows' own lanes; the integer
+        /// sum of a block becomes a float once for eight rows.
+        ///
+        /// # Safety
+        /// The CPU must support AVX2, FMA and F16C.
+        #[target_feature(enable = $feat)]
+        #[allow(clippy::needless_range_loop)] // one index into N tokens' arrays
+        pub unsafe fn dot_panel<const N: usize>(
+            p: &Panel,
+            acts: [&[A32]; N],
+            us: [&[[u8; 32]]; N],
+        ) -> [[f32; 8]; N] {
+            let nb = p.x.len();
+            assert!(p.scale.len() == nb && p.bias.len() == nb);
+            assert!(p.min.is_empty() || p.min.len() == nb);
+            for k in 0..N {
+                assert!(acts[k].len() >= nb && us[k].len() >= nb);
+            }
+            let mut acc = [_mm256_setzero_ps(); N];
+            for b in 0..nb {
+                // SAFETY: eight i32s.
+                let bias = unsafe { _mm256_loadu_si256(p.bias[b].as_ptr().cast()) };
+                let mut s = [bias; N];
+                for g in 0..8 {
+                    let wv = load_i8(&p.x[b][g]);
+                    for k in 0..N {
+                        let u = &us[k][b][4 * g..4 * g + 4];
+                        let av = _mm256_set1_epi32(i32::from_le_bytes([u[0], u[1], u[2], u[3]]));
+                        s[k] = dot_acc(s[k], av, wv);
+                    }
+                }
+                // SAFETY: eight floats.
+                let sc = unsafe { _mm256_loadu_ps(p.scale[b].as_ptr()) };
+                for k in 0..N {
+                    let d = _mm256_mul_ps(sc, _mm256_set1_ps(acts[k][b].d));
+                    acc[k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s[k]), d, acc[k]);
+                }
+                if let Some(m) = p.min.get(b) {
+                    // SAFETY: eight floats.
+                    let m = unsafe { _mm256_loadu_ps(m.as_ptr()) };
+                    for k in 0..N {
+                        acc[k] = _mm256_fmadd_ps(m, _mm256_set1_ps(acts[k][b].s), acc[k]);
+                    }
+                }
+            }
+            std::array::from_fn(|k| {
+                let mut o = [0f32; 8];
+                // SAFETY: eight floats.
+                unsafe { _mm256_storeu_ps(o.as_mut_ptr(), acc[k]) };
+                o
+            })
         }
 
         /// `q45k` for `N` tokens at once: each block's quants are unpacked once and
@@ -689,22 +751,34 @@ macro_rules! x86_kernels {
             bf16_row,
             axpy_f16,
             unpacked: Some((dot_unpacked2::<4>, dot_unpacked2::<1>)),
+            panel: Some((dot_panel::<4>, dot_panel::<1>, $panel_takes)),
         };
     };
 }
 
 /// AVX2 + FMA + F16C (Haswell, Zen 1 and later).
 pub mod avx2 {
-    x86_kernels!("avx2,fma,f16c", Isa::Avx2, |u, s| {
-        _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1))
-    });
+    x86_kernels!(
+        "avx2,fma,f16c",
+        Isa::Avx2,
+        |u, s| { _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)) },
+        |acc, u, s| {
+            let p = _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
+            _mm256_add_epi32(acc, p)
+        },
+        crate::unpack::small_values
+    );
 }
 
 /// AVX2 with AVX-VNNI (Alder Lake, Sapphire Rapids, Zen 5).
 pub mod avxvnni {
-    x86_kernels!("avx2,fma,f16c,avxvnni", Isa::AvxVnni, |u, s| {
-        _mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), u, s)
-    });
+    x86_kernels!(
+        "avx2,fma,f16c,avxvnni",
+        Isa::AvxVnni,
+        |u, s| { _mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), u, s) },
+        |acc, u, s| { _mm256_dpbusd_avx_epi32(acc, u, s) },
+        crate::unpack::any_format
+    );
 }
 
 /// AVX2 with AVX-512 VNNI on 256-bit registers (Ice Lake, Zen 4 and later).
@@ -712,6 +786,8 @@ pub mod avx512vnni {
     x86_kernels!(
         "avx2,fma,f16c,avx512f,avx512vl,avx512vnni",
         Isa::Avx512Vnni,
-        |u, s| { _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s) }
+        |u, s| { _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s) },
+        |acc, u, s| { _mm256_dpbusd_epi32(acc, u, s) },
+        crate::unpack::any_format
     );
 }
