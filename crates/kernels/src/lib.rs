@@ -61,6 +61,8 @@ type Kernel4<A> = unsafe fn(&[u8], [&[A]; 4]) -> [f32; 4];
 type Unpacked<const N: usize> = unsafe fn([&unpack::Row; 2], [&[A32]; N]) -> [[f32; N]; 2];
 type PanelFn<const N: usize> =
     unsafe fn(&unpack::Panel, [&[A32]; N], [&[[u8; 32]]; N]) -> [[f32; unpack::PANEL]; N];
+/// The panel kernels with four tokens and with one, and the formats they take.
+type Panels = (PanelFn<4>, PanelFn<1>, fn(Format) -> bool);
 
 /// The kernels of one instruction set. The one-token kernels are complete;
 /// the multi-token ones (`*_4`, `unpacked`) are there where the instruction
@@ -92,7 +94,7 @@ pub struct Table {
     unpacked: Option<(Unpacked<4>, Unpacked<1>)>,
     /// A panel of eight rows with four tokens, and with one; and the formats
     /// it takes (the others use `unpacked`).
-    panel: Option<(PanelFn<4>, PanelFn<1>, fn(Format) -> bool)>,
+    panel: Option<Panels>,
 }
 
 /// Every kernel set this CPU can run, the portable one first and the best
