@@ -62,7 +62,10 @@ type Unpacked<const N: usize> = unsafe fn([&unpack::Row; 2], [&[A32]; N]) -> [[f
 type PanelFn<const N: usize> =
     unsafe fn(&unpack::Panel, [&[A32]; N], [&[[u8; 32]]; N]) -> [[f32; unpack::PANEL]; N];
 /// The panel kernels with four tokens and with one, and the formats they take.
-type Panels = (PanelFn<4>, PanelFn<1>, fn(Format) -> bool);
+type Panels = (PanelFn<PANEL_TOKENS>, PanelFn<1>, fn(Format) -> bool);
+/// Tokens per call of a panel kernel (eight measured no faster: four
+/// independent sums already keep the dot-product units busy).
+const PANEL_TOKENS: usize = 4;
 
 /// The kernels of one instruction set. The one-token kernels are complete;
 /// the multi-token ones (`*_4`, `unpacked`) are there where the instruction
@@ -353,8 +356,8 @@ impl QWeight {
         let rows = (c * chunk)..((c + 1) * chunk).min(self.rows);
         match self.prompt_path(k, acts) {
             Prompt::Panel => {
-                let (f4, f1, _) = k.panel.expect("checked by prompt_path()");
-                return self.drive_panel(w, acts, f4, f1, out, rows);
+                let (fm, f1, _) = k.panel.expect("checked by prompt_path()");
+                return self.drive_panel(w, acts, fm, f1, out, rows);
             }
             Prompt::Rows => {
                 let (f4, f1) = k.unpacked.expect("checked by prompt_path()");
@@ -442,7 +445,7 @@ impl QWeight {
         &self,
         w: &[u8],
         acts: &Acts,
-        f4: PanelFn<4>,
+        fm: PanelFn<PANEL_TOKENS>,
         f1: PanelFn<1>,
         out: OutPtr,
         rs: std::ops::Range<usize>,
@@ -472,18 +475,16 @@ impl QWeight {
                 // SAFETY (both calls): the kernels come from a table
                 // `tables()` found the CPU features for; the activations
                 // hold the panel's blocks.
-                while ti + 4 <= te {
-                    let v = unsafe {
-                        f4(
-                            &panel,
-                            [a(ti), a(ti + 1), a(ti + 2), a(ti + 3)],
-                            [u(ti), u(ti + 1), u(ti + 2), u(ti + 3)],
-                        )
-                    };
+                while ti + PANEL_TOKENS <= te {
+                    let (aa, uu) = (
+                        std::array::from_fn(|k| a(ti + k)),
+                        std::array::from_fn(|k| u(ti + k)),
+                    );
+                    let v = unsafe { fm(&panel, aa, uu) };
                     for (k, v) in v.iter().enumerate() {
                         put(ti + k, v);
                     }
-                    ti += 4;
+                    ti += PANEL_TOKENS;
                 }
                 for ti in ti..te {
                     let [v] = unsafe { f1(&panel, [a(ti)], [u(ti)]) };

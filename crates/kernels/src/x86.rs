@@ -37,6 +37,17 @@ macro_rules! x86_kernels {
             _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(i32::from(bits))))
         }
 
+        /// `f16_at(b, i) * y` in every lane. The scale is broadcast as an f16
+        /// and converted in the vector unit: a scalar conversion compiled to
+        /// an insert into a live register, which chained each block's scale
+        /// to the previous block's sums (measured: half the decode speed).
+        #[inline]
+        #[target_feature(enable = $feat)]
+        fn scale_times(b: &[u8], i: usize, y: f32) -> __m256 {
+            let bits = i16::from_le_bytes([b[i], b[i + 1]]);
+            _mm256_mul_ps(_mm256_cvtph_ps(_mm_set1_epi16(bits)), _mm256_set1_ps(y))
+        }
+
         #[inline]
         #[target_feature(enable = $feat)]
         fn hsum_ps(v: __m256) -> f32 {
@@ -121,7 +132,7 @@ macro_rules! x86_kernels {
             );
             let v = load_i8(&y.qs);
             let p = dot_u8i8(_mm256_sign_epi8(q, q), _mm256_sign_epi8(v, q));
-            (_mm256_set1_ps(f16_at(b, 0) * y.d), _mm256_cvtepi32_ps(p))
+            (scale_times(b, 0, y.d), _mm256_cvtepi32_ps(p))
         }
 
         /// One Q8_0 block times its activations: (scale, integer sums).
@@ -131,7 +142,7 @@ macro_rules! x86_kernels {
             let x = load(&b[2..]);
             let v = load_i8(&y.qs);
             let p = dot_u8i8(_mm256_sign_epi8(x, x), _mm256_sign_epi8(v, x));
-            (_mm256_set1_ps(f16_at(b, 0) * y.d), _mm256_cvtepi32_ps(p))
+            (scale_times(b, 0, y.d), _mm256_cvtepi32_ps(p))
         }
 
         /// Q5_0 (`Q5`) or Q8_0 blocks, two at a time into two sums (the
@@ -546,19 +557,29 @@ macro_rules! x86_kernels {
             };
             let nb = w.len() / size;
             assert!(a.len() >= nb);
-            let mut acc = [_mm256_setzero_ps(); 2];
-            let mut accm = 0f32;
-            for (i, (b, y)) in w.chunks_exact(size).zip(a).enumerate() {
+            // Two accumulators in registers (an index `i % 2` into an array
+            // kept them in memory: a store-to-load chain every block).
+            let (mut acc0, mut acc1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+            // The minimum's sum, the same value in every lane.
+            let mut accm = _mm256_setzero_ps();
+            let block = |b: &[u8], y: &A32, acc: __m256, accm: &mut __m256| {
                 let x = block32::<F>(b);
                 let v = load_i8(&y.qs);
                 let p = dot_u8i8(_mm256_sign_epi8(x, x), _mm256_sign_epi8(v, x));
-                let d = _mm256_set1_ps(f16_at(b, 0) * y.d);
-                acc[i % 2] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc[i % 2]);
+                let d = scale_times(b, 0, y.d);
                 if min {
-                    accm += f16_at(b, 2) * y.s;
+                    *accm = _mm256_add_ps(*accm, scale_times(b, 2, y.s));
                 }
+                _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc)
+            };
+            for (b, y) in w.chunks_exact(2 * size).zip(a.chunks_exact(2)) {
+                acc0 = block(&b[..size], &y[0], acc0, &mut accm);
+                acc1 = block(&b[size..], &y[1], acc1, &mut accm);
             }
-            hsum_ps(_mm256_add_ps(acc[0], acc[1])) + accm
+            if nb % 2 == 1 {
+                acc0 = block(&w[(nb - 1) * size..nb * size], &a[nb - 1], acc0, &mut accm);
+            }
+            hsum_ps(_mm256_add_ps(acc0, acc1)) + _mm256_cvtss_f32(accm)
         }
 
         /// # Safety
