@@ -98,15 +98,18 @@ pub fn q2k(b: &[u8]) -> Dec256 {
 
 /// Q3_K's 16 six-bit scales, 32 subtracted.
 pub fn q3k_scales(s: &[u8]) -> [i16; 16] {
-    std::array::from_fn(|i| {
-        let v = match i {
-            0..4 => (s[i] & 0xF) | ((s[i + 8] & 3) << 4),
-            4..8 => (s[i] & 0xF) | (((s[i + 4] >> 2) & 3) << 4),
-            8..12 => (s[i - 8] >> 4) | (((s[i] >> 4) & 3) << 4),
-            _ => (s[i - 8] >> 4) | (((s[i - 4] >> 6) & 3) << 4),
-        };
-        i16::from(v) - 32
-    })
+    // Four bytes at a time, as ggml unpacks them: scale i's low four bits
+    // are a nibble of bytes 0-7, its high two bits a crumb of bytes 8-11.
+    let word = |i: usize| u32::from_le_bytes([s[i], s[i + 1], s[i + 2], s[i + 3]]);
+    let (a0, a1, hi) = (word(0), word(4), word(8));
+    let (nib, crumb) = (0x0f0f_0f0f, 0x0303_0303);
+    let words = [
+        (a0 & nib) | ((hi & crumb) << 4),
+        (a1 & nib) | (((hi >> 2) & crumb) << 4),
+        ((a0 >> 4) & nib) | (((hi >> 4) & crumb) << 4),
+        ((a1 >> 4) & nib) | (((hi >> 6) & crumb) << 4),
+    ];
+    std::array::from_fn(|i| i16::from(words[i / 4].to_le_bytes()[i % 4]) - 32)
 }
 
 pub fn q3k(b: &[u8]) -> Dec256 {

@@ -338,12 +338,13 @@ impl QWeight {
     /// unpacked rows (panels where the kernels take the format), anything
     /// else on the blocks as stored.
     fn prompt_path(&self, k: &Table, acts: &Acts) -> Prompt {
-        if !self.format.b32() || acts.t < 4 || acts.per_token {
+        if acts.t < 4 || acts.per_token {
             return Prompt::Blocks;
         }
+        let panels = self.format.b32() || unpack::panel256(self.format);
         match (k.panel, k.unpacked) {
-            (Some((_, _, takes)), _) if takes(self.format) => Prompt::Panel,
-            (_, Some(_)) => Prompt::Rows,
+            (Some((_, _, takes)), _) if panels && takes(self.format) => Prompt::Panel,
+            (_, Some(_)) if self.format.b32() => Prompt::Rows,
             _ => Prompt::Blocks,
         }
     }
@@ -453,8 +454,13 @@ impl QWeight {
         let (rows, t) = (self.rows, acts.t);
         let per_row = self.cols / 32;
         let mut panel = unpack::Panel::default();
-        let a = |ti: usize| &acts.a32[ti * per_row..(ti + 1) * per_row];
-        let u = |ti: usize| &acts.a32u[ti * per_row..(ti + 1) * per_row];
+        let (a32, a32u) = if self.format.b32() {
+            (acts.a32, acts.a32u)
+        } else {
+            (acts.k32, acts.k32u)
+        };
+        let a = |ti: usize| &a32[ti * per_row..(ti + 1) * per_row];
+        let u = |ti: usize| &a32u[ti * per_row..(ti + 1) * per_row];
         for tb in (0..t).step_by(UNPACKED_TILE) {
             let te = (tb + UNPACKED_TILE).min(t);
             for r in rs.clone().step_by(unpack::PANEL) {
@@ -584,6 +590,10 @@ pub struct ActBuf {
     /// `a32`'s quants plus 128, as unsigned bytes (for the panel kernels;
     /// filled for prompts only).
     a32u: Vec<[u8; 32]>,
+    /// `a256` cut into 32-value blocks, and as unsigned bytes (for the
+    /// panels of 256-value formats; prompts only).
+    k32: Vec<A32>,
+    k32u: Vec<[u8; 32]>,
     a256: Vec<A256>,
     /// The activations rounded to f16 and to bf16: ggml multiplies F16 and
     /// BF16 weights by activations in their own type.
@@ -602,6 +612,8 @@ struct Acts<'a> {
     t: usize,
     a32: &'a [A32],
     a32u: &'a [[u8; 32]],
+    k32: &'a [A32],
+    k32u: &'a [[u8; 32]],
     a256: &'a [A256],
     per_token: bool,
 }
@@ -625,13 +637,22 @@ impl ActBuf {
         self.xb16.reserve(values.saturating_sub(self.xb16.len()));
     }
 
-    fn quantize<'a>(&'a mut self, ws: &[&QWeight], x: &'a [f32], t: usize) -> Acts<'a> {
+    /// `panels`: the kernels have panel kernels (which take Q3_K and
+    /// IQ4_XS prompts with 32-value activations).
+    fn quantize<'a>(
+        &'a mut self,
+        ws: &[&QWeight],
+        x: &'a [f32],
+        t: usize,
+        panels: bool,
+    ) -> Acts<'a> {
         let cols = ws[0].cols;
         for w in ws {
             assert_eq!(w.cols, cols, "weights sharing an input have its width");
         }
         assert_eq!(x.len(), t * cols, "activation shape");
         let any = |f: fn(Format) -> bool| ws.iter().any(|w| f(w.format));
+        let prompt = t >= 4 && !self.per_token;
         let (n32, n256) = (
             if any(Format::b32) { t * cols / 32 } else { 0 },
             if any(Format::k) { t * cols / 256 } else { 0 },
@@ -641,9 +662,23 @@ impl ActBuf {
         quantize_rows(x, cols, t, &mut self.a32, act::quantize_a32);
         quantize_rows(x, cols, t, &mut self.a256, act::quantize_a256);
         self.a32u.clear();
-        if t >= 4 && !self.per_token {
-            let flip = |a: &A32| a.qs.map(|q| (q as u8) ^ 0x80);
+        let flip = |a: &A32| a.qs.map(|q| (q as u8) ^ 0x80);
+        if prompt {
             self.a32u.extend(self.a32.iter().map(flip));
+        }
+        // The panels of Q3_K and IQ4_XS take the 256-value activations
+        // (ggml's Q8_K: the same quants and scale) cut into 32s.
+        self.k32.clear();
+        self.k32u.clear();
+        if prompt && panels && any(unpack::panel256) {
+            self.k32.extend(self.a256.iter().flat_map(|a| {
+                (0..8).map(|j| A32 {
+                    d: a.d,
+                    s: 0.0,
+                    qs: std::array::from_fn(|i| a.qs[32 * j + i]),
+                })
+            }));
+            self.k32u.extend(self.k32.iter().map(flip));
         }
         let round = |out: &mut Vec<f32>, on: bool, f: fn(f32) -> f32| {
             out.clear();
@@ -664,6 +699,8 @@ impl ActBuf {
             t,
             a32: &self.a32,
             a32u: &self.a32u,
+            k32: &self.k32,
+            k32u: &self.k32u,
             a256: &self.a256,
             per_token: self.per_token,
         }
@@ -722,7 +759,7 @@ pub fn matmul_many_into(
     outs: &mut [&mut [f32]],
 ) {
     assert!(ws.len() <= MAX_FUSED && ws.len() == outs.len());
-    let acts = buf.quantize(ws, x, t);
+    let acts = buf.quantize(ws, x, t, k.panel.is_some());
     let mut jobs = [(0usize, 0usize, OutPtr(std::ptr::null_mut())); MAX_FUSED];
     for ((job, w), out) in jobs.iter_mut().zip(ws).zip(outs.iter_mut()) {
         assert_eq!(out.len(), t * w.rows, "output shape");

@@ -48,8 +48,9 @@ fn every_kernel_set_matches_ggmls_dot_products() {
 }
 
 /// A per-token product gives each token its lone product's bits on every
-/// kernel set, and the 256-value formats' prompt kernels round as their
-/// one-token kernels.
+/// kernel set, and the 256-value formats' four-token prompt kernels round as
+/// their one-token kernels (the panels of Q3_K and IQ4_XS sum their halves'
+/// floats in another order: held to ggml above instead).
 #[test]
 fn products_per_token_are_bit_identical() {
     for c in cases() {
@@ -78,7 +79,7 @@ fn products_per_token_are_bit_identical() {
                         f,
                         k.isa.name()
                     );
-                    if f.k() {
+                    if f.k() && !crate::unpack::panel256(f) {
                         assert_eq!(
                             tiled[ti * c.rows + r].to_bits(),
                             one[r].to_bits(),

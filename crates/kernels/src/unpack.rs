@@ -13,12 +13,27 @@
 use super::Format;
 use super::scalar::f16_at;
 
-/// Each block of `w` as (values, scale, minimum).
-fn each_block(format: Format, w: &[u8], mut f: impl FnMut([i8; 32], f32, f32)) {
+/// Each 32-value block of `w` as (values, scale of values 0-15, scale of
+/// values 16-31, minimum). The 256-value formats without minimums (Q3_K,
+/// IQ4_XS) come as eight such blocks each, their 16-value sub-blocks'
+/// scales times the block's.
+fn each_block(format: Format, w: &[u8], mut f: impl FnMut([i8; 32], f32, f32, f32)) {
     if let Some((size, dec)) = super::blocks::dec32(format) {
         for b in w.chunks_exact(size) {
             let k = dec(b);
-            f(k.x, k.d, k.m);
+            f(k.x, k.d, k.d, k.m);
+        }
+        return;
+    }
+    if let Some((size, dec)) = super::blocks::dec256(format) {
+        for b in w.chunks_exact(size) {
+            let k = dec(b);
+            assert!(k.mn == [0; 16], "formats with minimums are not unpacked");
+            for j in 0..8 {
+                let x = std::array::from_fn(|i| k.x[32 * j + i]);
+                let s = |h: usize| k.d * f32::from(k.sc[2 * j + h]);
+                f(x, s(0), s(1), 0.0);
+            }
         }
         return;
     }
@@ -26,7 +41,7 @@ fn each_block(format: Format, w: &[u8], mut f: impl FnMut([i8; 32], f32, f32)) {
         Format::Q8_0 => {
             for b in w.chunks_exact(34) {
                 let d = f16_at(b, 0);
-                f(std::array::from_fn(|i| b[2 + i] as i8), d, 0.0);
+                f(std::array::from_fn(|i| b[2 + i] as i8), d, d, 0.0);
             }
         }
         Format::Q5_0 => {
@@ -41,11 +56,21 @@ fn each_block(format: Format, w: &[u8], mut f: impl FnMut([i8; 32], f32, f32)) {
                     };
                     (nib | ((((qh >> i) & 1) as u8) << 4)) as i8 - 16
                 });
-                f(x, d, 0.0);
+                f(x, d, d, 0.0);
             }
         }
-        _ => unreachable!("only the 32-value formats are unpacked"),
+        _ => unreachable!("only the 32-value formats, Q3_K and IQ4_XS are unpacked"),
     }
+}
+
+/// Whether a format's blocks have two scales (a 16-value sub-block each).
+pub fn halves(format: Format) -> bool {
+    format == Format::Q3K
+}
+
+/// Whether the panels take a 256-value format (those without minimums).
+pub fn panel256(format: Format) -> bool {
+    matches!(format, Format::Q3K | Format::IQ4XS)
 }
 
 /// Whether the format adds a per-block minimum (Q4_1, Q5_1).
@@ -70,7 +95,7 @@ impl Row {
         self.scale.clear();
         self.min.clear();
         let mins = has_min(format);
-        each_block(format, w, |x, d, m| {
+        each_block(format, w, |x, d, _, m| {
             self.x.push(x);
             self.scale.push([d; 8]);
             if mins {
@@ -89,8 +114,12 @@ pub const PANEL: usize = 8;
 #[derive(Default)]
 pub struct Panel {
     pub x: Vec<[[i8; 32]; 8]>,
-    /// Per block, each row's scale.
+    /// Per block, each row's scale (of values 0-15 where `hi` is not empty).
     pub scale: Vec<[f32; PANEL]>,
+    /// Formats with two scales a block: each row's scale of values 16-31,
+    /// and its bias apart (`bias` then covers values 0-15).
+    pub scale_hi: Vec<[f32; PANEL]>,
+    pub bias_hi: Vec<[i32; PANEL]>,
     /// Per block, `-128 × Σ` of each row's values: the kernels multiply the
     /// values by the activations plus 128 (unsigned bytes, what `vpdpbusd`
     /// takes) and this takes the 128s back out, exactly, in the integer sum.
@@ -103,7 +132,15 @@ impl Panel {
     /// The panel of `rows` (at most `PANEL`, each one row's bytes).
     pub fn fill(&mut self, format: Format, rows: &[&[u8]]) {
         assert!(!rows.is_empty() && rows.len() <= PANEL);
-        let nb = rows[0].len() / format.block().1;
+        let (bv, bb) = format.block();
+        let nb = rows[0].len() / bb * bv / 32;
+        let two = halves(format);
+        self.scale_hi.clear();
+        self.bias_hi.clear();
+        if two {
+            self.scale_hi.resize(nb, [0.0; PANEL]);
+            self.bias_hi.resize(nb, [0; PANEL]);
+        }
         self.x.clear();
         self.x.resize(nb, [[0; 32]; 8]);
         self.scale.clear();
@@ -116,12 +153,19 @@ impl Panel {
         }
         for (r, w) in rows.iter().enumerate() {
             let mut b = 0;
-            each_block(format, w, |x, d, m| {
+            each_block(format, w, |x, d, d_hi, m| {
                 for (g, v) in x.chunks_exact(4).enumerate() {
                     self.x[b][g][4 * r..4 * r + 4].copy_from_slice(v);
                 }
+                let sum = |v: &[i8]| -128 * v.iter().map(|&v| i32::from(v)).sum::<i32>();
                 self.scale[b][r] = d;
-                self.bias[b][r] = -128 * x.iter().map(|&v| i32::from(v)).sum::<i32>();
+                if two {
+                    self.bias[b][r] = sum(&x[..16]);
+                    self.bias_hi[b][r] = sum(&x[16..]);
+                    self.scale_hi[b][r] = d_hi;
+                } else {
+                    self.bias[b][r] = sum(&x);
+                }
                 if let Some(mn) = self.min.get_mut(b) {
                     mn[r] = m;
                 }
@@ -137,11 +181,11 @@ impl Panel {
 pub fn small_values(format: Format) -> bool {
     matches!(
         format,
-        Format::Q4_0 | Format::Q4_1 | Format::Q5_0 | Format::Q5_1
+        Format::Q4_0 | Format::Q4_1 | Format::Q5_0 | Format::Q5_1 | Format::Q3K
     )
 }
 
-/// Every 32-value format (the VNNI panel kernels sum in 32 bits).
+/// Every format the panels take (the VNNI panel kernels sum in 32 bits).
 pub fn any_format(_: Format) -> bool {
     true
 }

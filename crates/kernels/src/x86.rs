@@ -29,12 +29,13 @@ macro_rules! x86_kernels {
         #[target_feature(enable = $feat)]
         fn dot_acc($acc: __m256i, $u2: __m256i, $s2: __m256i) -> __m256i $dot_acc
 
-        /// The f16 at byte `i` of `b`, converted by the CPU.
+        /// The f16 at byte `i` of `b`, converted by the CPU (broadcast first:
+        /// see `scale_times`).
         #[inline]
         #[target_feature(enable = $feat)]
         fn f16_at(b: &[u8], i: usize) -> f32 {
-            let bits = u16::from_le_bytes([b[i], b[i + 1]]);
-            _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(i32::from(bits))))
+            let bits = i16::from_le_bytes([b[i], b[i + 1]]);
+            _mm_cvtss_f32(_mm_cvtph_ps(_mm_set1_epi16(bits)))
         }
 
         /// `f16_at(b, i) * y` in every lane. The scale is broadcast as an f16
@@ -295,12 +296,12 @@ macro_rules! x86_kernels {
         /// and four-value group, one load of the panel serves every token, and
         /// one broadcast of a token's four bytes meets all eight rows in one
         /// dot product whose sums land in the rows' own lanes; the integer
-        /// sum of a block becomes a float once for eight rows.
+        /// sum of a block (or of each half, for formats with two scales a
+        /// block) becomes a float once for eight rows.
         ///
         /// # Safety
         /// The CPU must support AVX2, FMA and F16C.
         #[target_feature(enable = $feat)]
-        #[allow(clippy::needless_range_loop)] // one index into N tokens' arrays
         pub unsafe fn dot_panel<const N: usize>(
             p: &Panel,
             acts: [&[A32]; N],
@@ -309,42 +310,69 @@ macro_rules! x86_kernels {
             let nb = p.x.len();
             assert!(p.scale.len() == nb && p.bias.len() == nb);
             assert!(p.min.is_empty() || p.min.len() == nb);
+            assert!(p.scale_hi.is_empty() || (p.scale_hi.len() == nb && p.bias_hi.len() == nb));
             for k in 0..N {
                 assert!(acts[k].len() >= nb && us[k].len() >= nb);
             }
-            let mut acc = [_mm256_setzero_ps(); N];
-            for b in 0..nb {
-                // SAFETY: eight i32s.
-                let bias = unsafe { _mm256_loadu_si256(p.bias[b].as_ptr().cast()) };
-                let mut s = [bias; N];
-                for g in 0..8 {
-                    let wv = load_i8(&p.x[b][g]);
-                    for k in 0..N {
-                        let u = &us[k][b][4 * g..4 * g + 4];
-                        let av = _mm256_set1_epi32(i32::from_le_bytes([u[0], u[1], u[2], u[3]]));
-                        s[k] = dot_acc(s[k], av, wv);
-                    }
-                }
-                // SAFETY: eight floats.
-                let sc = unsafe { _mm256_loadu_ps(p.scale[b].as_ptr()) };
-                for k in 0..N {
-                    let d = _mm256_mul_ps(sc, _mm256_set1_ps(acts[k][b].d));
-                    acc[k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s[k]), d, acc[k]);
-                }
-                if let Some(m) = p.min.get(b) {
-                    // SAFETY: eight floats.
-                    let m = unsafe { _mm256_loadu_ps(m.as_ptr()) };
-                    for k in 0..N {
-                        acc[k] = _mm256_fmadd_ps(m, _mm256_set1_ps(acts[k][b].s), acc[k]);
-                    }
-                }
-            }
+            let acc = if p.scale_hi.is_empty() {
+                panel_body::<N, false>(p, acts, us)
+            } else {
+                panel_body::<N, true>(p, acts, us)
+            };
             std::array::from_fn(|k| {
                 let mut o = [0f32; 8];
                 // SAFETY: eight floats.
                 unsafe { _mm256_storeu_ps(o.as_mut_ptr(), acc[k]) };
                 o
             })
+        }
+
+        /// `dot_panel`'s sums; `TWO`: two scales a block (checked by the caller).
+        #[inline]
+        #[target_feature(enable = $feat)]
+        #[allow(clippy::needless_range_loop)] // one index into N tokens' arrays
+        fn panel_body<const N: usize, const TWO: bool>(
+            p: &Panel,
+            acts: [&[A32]; N],
+            us: [&[[u8; 32]]; N],
+        ) -> [__m256; N] {
+            let mut acc = [_mm256_setzero_ps(); N];
+            // SAFETY (the loads below): eight i32s or floats each.
+            let ld = |v: &[i32; 8]| unsafe { _mm256_loadu_si256(v.as_ptr().cast()) };
+            let ldf = |v: &[f32; 8]| unsafe { _mm256_loadu_ps(v.as_ptr()) };
+            for b in 0..p.x.len() {
+                // Groups 0-3 sum into `s`, 4-7 into `s2` (or `s` again).
+                let mut s = [ld(&p.bias[b]); N];
+                let mut s2 = [if TWO { ld(&p.bias_hi[b]) } else { _mm256_setzero_si256() }; N];
+                for g in 0..8 {
+                    let wv = load_i8(&p.x[b][g]);
+                    for k in 0..N {
+                        let u = &us[k][b][4 * g..4 * g + 4];
+                        let av = _mm256_set1_epi32(i32::from_le_bytes([u[0], u[1], u[2], u[3]]));
+                        if TWO && g >= 4 {
+                            s2[k] = dot_acc(s2[k], av, wv);
+                        } else {
+                            s[k] = dot_acc(s[k], av, wv);
+                        }
+                    }
+                }
+                let sc = ldf(&p.scale[b]);
+                for k in 0..N {
+                    let d = _mm256_set1_ps(acts[k][b].d);
+                    acc[k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s[k]), _mm256_mul_ps(sc, d), acc[k]);
+                    if TWO {
+                        let hi = _mm256_mul_ps(ldf(&p.scale_hi[b]), d);
+                        acc[k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s2[k]), hi, acc[k]);
+                    }
+                }
+                if let Some(m) = p.min.get(b) {
+                    let m = ldf(m);
+                    for k in 0..N {
+                        acc[k] = _mm256_fmadd_ps(m, _mm256_set1_ps(acts[k][b].s), acc[k]);
+                    }
+                }
+            }
+            acc
         }
 
         /// `q45k` for `N` tokens at once: each block's quants are unpacked once and

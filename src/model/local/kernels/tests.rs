@@ -214,8 +214,8 @@ fn prompt_kernel_gives_each_token_what_the_decode_kernel_gives_it() {
     }
 }
 
-/// What `ActBuf::per_token` relies on: on every kernel set, the K-quant
-/// prompt kernels give each token exactly the one-token kernel's bits, and
+/// What `ActBuf::per_token` relies on: on every kernel set, the four-token
+/// K-quant prompt kernels give each token exactly the one-token kernel's bits, and
 /// a per-token product of any format gives each token its lone product's.
 #[test]
 fn per_token_products_are_bit_identical_to_one_token_products() {
@@ -239,9 +239,11 @@ fn per_token_products_are_bit_identical_to_one_token_products() {
                     );
                 }
             }
+            // The four-token K-quant kernels (Q3_K's prompts run on panels,
+            // whose float sums differ in order: tests_ggml holds them to ggml).
             if matches!(
                 dtype,
-                GgmlDType::Q2K | GgmlDType::Q3K | GgmlDType::Q4K | GgmlDType::Q5K | GgmlDType::Q6K
+                GgmlDType::Q2K | GgmlDType::Q4K | GgmlDType::Q5K | GgmlDType::Q6K
             ) {
                 let tiled = w.matmul_with(k, &x, t);
                 assert!(
