@@ -21,7 +21,12 @@ pub struct Dec32 {
 /// Low nibbles give values 0-15, high nibbles 16-31 (ggml's layout).
 #[inline]
 fn nibbles(qs: &[u8]) -> [u8; 32] {
-    std::array::from_fn(|i| if i < 16 { qs[i] & 0xF } else { qs[i - 16] >> 4 })
+    let mut n = [0u8; 32];
+    for i in 0..16 {
+        n[i] = qs[i] & 0xF;
+        n[i + 16] = qs[i] >> 4;
+    }
+    n
 }
 
 #[inline]
@@ -113,15 +118,22 @@ pub fn q3k_scales(s: &[u8]) -> [i16; 16] {
 }
 
 pub fn q3k(b: &[u8]) -> Dec256 {
-    let q = crumbs(&b[32..96]);
-    let hm = &b[0..32];
+    let (qs, hm) = (&b[32..96], &b[0..32]);
+    // Value 128n + 32j + l: bits 2j..2j+2 of qs[32n + l], and 4 less where
+    // bit 4n + j of hm[l] is clear (loops the compiler vectorizes).
+    let mut x = [0i8; 256];
+    for n in 0..2 {
+        for j in 0..4 {
+            let out = &mut x[128 * n + 32 * j..128 * n + 32 * j + 32];
+            for l in 0..32 {
+                let q = (qs[32 * n + l] >> (2 * j)) & 3;
+                let high = (hm[l] >> (4 * n + j)) & 1;
+                out[l] = q as i8 - 4 + 4 * high as i8;
+            }
+        }
+    }
     Dec256 {
-        // The high bit set means the value as stored; clear, 4 less.
-        x: std::array::from_fn(|v| {
-            let (n, j, l) = (v / 128, (v % 128) / 32, v % 32);
-            let high = (hm[l] >> (4 * n + j)) & 1;
-            q[v] as i8 - if high == 1 { 0 } else { 4 }
-        }),
+        x,
         sc: q3k_scales(&b[96..108]),
         mn: [0; 16],
         d: f16_at(b, 108),
@@ -139,11 +151,16 @@ pub fn iq4xs_scale(b: &[u8], ib: usize) -> i16 {
 
 pub fn iq4xs(b: &[u8]) -> Dec256 {
     Dec256 {
-        x: std::array::from_fn(|v| {
-            let (ib, i) = (v / 32, v % 32);
-            let q = b[8 + 16 * ib + i % 16];
-            IQ4NL_VALUES[usize::from(if i < 16 { q & 0xF } else { q >> 4 })]
-        }),
+        x: {
+            let mut x = [0i8; 256];
+            for (ib, out) in x.chunks_exact_mut(32).enumerate() {
+                let n = nibbles(&b[8 + 16 * ib..24 + 16 * ib]);
+                for (o, &v) in out.iter_mut().zip(&n) {
+                    *o = IQ4NL_VALUES[usize::from(v)];
+                }
+            }
+            x
+        },
         sc: std::array::from_fn(|j| iq4xs_scale(b, j / 2)),
         mn: [0; 16],
         d: f16_at(b, 0),
