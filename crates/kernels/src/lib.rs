@@ -666,7 +666,7 @@ impl ActBuf {
         if prompt {
             self.a32u.extend(self.a32.iter().map(flip));
         }
-        // The panels of Q3_K and IQ4_XS take the 256-value activations
+        // The panels of Q3_K, Q4_K, Q5_K and IQ4_XS take the 256-value activations
         // (ggml's Q8_K: the same quants and scale) cut into 32s.
         self.k32.clear();
         self.k32u.clear();
@@ -674,7 +674,8 @@ impl ActBuf {
             self.k32.extend(self.a256.iter().flat_map(|a| {
                 (0..8).map(|j| A32 {
                     d: a.d,
-                    s: 0.0,
+                    // Q4_K/Q5_K's minimums weigh the sub-block's sum.
+                    s: a.d * f32::from(a.bsums[2 * j] + a.bsums[2 * j + 1]),
                     qs: std::array::from_fn(|i| a.qs[32 * j + i]),
                 })
             }));

@@ -15,8 +15,8 @@ use super::scalar::f16_at;
 
 /// Each 32-value block of `w` as (values, scale of values 0-15, scale of
 /// values 16-31, minimum). The 256-value formats without minimums (Q3_K,
-/// IQ4_XS) come as eight such blocks each, their 16-value sub-blocks'
-/// scales times the block's.
+/// IQ4_XS) and Q4_K/Q5_K come as eight such blocks each, their
+/// sub-blocks' scales (and minimums) times the block's.
 fn each_block(format: Format, w: &[u8], mut f: impl FnMut([i8; 32], f32, f32, f32)) {
     if let Some((size, dec)) = super::blocks::dec32(format) {
         for b in w.chunks_exact(size) {
@@ -33,6 +33,29 @@ fn each_block(format: Format, w: &[u8], mut f: impl FnMut([i8; 32], f32, f32, f3
                 let x = std::array::from_fn(|i| k.x[32 * j + i]);
                 let s = |h: usize| k.d * f32::from(k.sc[2 * j + h]);
                 f(x, s(0), s(1), 0.0);
+            }
+        }
+        return;
+    }
+    if matches!(format, Format::Q4K | Format::Q5K) {
+        // Eight 32-value sub-blocks: value d·sc·q - dmin·mn, q a nibble (and
+        // Q5_K's fifth bit from qh).
+        let high = format == Format::Q5K;
+        let size = if high { 176 } else { 144 };
+        for b in w.chunks_exact(size) {
+            let (sc, mn) = super::scalar::scales_mins_k4(&b[4..16]);
+            let (d, dmin) = (f16_at(b, 0), f16_at(b, 2));
+            let qs = &b[size - 128..];
+            for j in 0..8 {
+                let (chunk, upper) = (j / 2, j % 2);
+                let mut x = [0i8; 32];
+                for (l, o) in x.iter_mut().enumerate() {
+                    let q = qs[32 * chunk + l] >> (4 * upper) & 0xF;
+                    let h = if high { (b[16 + l] >> j) & 1 } else { 0 };
+                    *o = (q | h << 4) as i8;
+                }
+                let scale = d * f32::from(sc[j]);
+                f(x, scale, scale, -dmin * f32::from(mn[j]));
             }
         }
         return;
@@ -59,7 +82,7 @@ fn each_block(format: Format, w: &[u8], mut f: impl FnMut([i8; 32], f32, f32, f3
                 f(x, d, d, 0.0);
             }
         }
-        _ => unreachable!("only the 32-value formats, Q3_K and IQ4_XS are unpacked"),
+        _ => unreachable!("only the formats `panel256` names and the 32-value ones are unpacked"),
     }
 }
 
@@ -68,14 +91,22 @@ pub fn halves(format: Format) -> bool {
     format == Format::Q3K
 }
 
-/// Whether the panels take a 256-value format (those without minimums).
+/// Whether the panels take a 256-value format (those whose minimums, if
+/// any, are per 32 values).
 pub fn panel256(format: Format) -> bool {
-    matches!(format, Format::Q3K | Format::IQ4XS)
+    matches!(
+        format,
+        Format::Q3K | Format::IQ4XS | Format::Q4K | Format::Q5K
+    )
 }
 
-/// Whether the format adds a per-block minimum (Q4_1, Q5_1).
+/// Whether the format adds a per-block minimum (Q4_1, Q5_1, and Q4_K/Q5_K's
+/// per sub-block).
 fn has_min(format: Format) -> bool {
-    matches!(format, Format::Q4_1 | Format::Q5_1)
+    matches!(
+        format,
+        Format::Q4_1 | Format::Q5_1 | Format::Q4K | Format::Q5K
+    )
 }
 
 #[derive(Default)]
@@ -181,7 +212,13 @@ impl Panel {
 pub fn small_values(format: Format) -> bool {
     matches!(
         format,
-        Format::Q4_0 | Format::Q4_1 | Format::Q5_0 | Format::Q5_1 | Format::Q3K
+        Format::Q4_0
+            | Format::Q4_1
+            | Format::Q5_0
+            | Format::Q5_1
+            | Format::Q3K
+            | Format::Q4K
+            | Format::Q5K
     )
 }
 
