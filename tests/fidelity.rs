@@ -71,9 +71,12 @@ struct Measure {
     err: f32,
     /// Worst |llama.cpp batch - llama.cpp token by token| on the same.
     own: f32,
-    /// Positions where llama.cpp's top-2 margin exceeds 1 and locus's
-    /// top-1 differs, of how many.
-    flips: (usize, usize),
+    /// Every position's llama.cpp top-2 margin, and whether locus's top-1
+    /// is llama.cpp's.
+    tops: Vec<(f32, bool)>,
+    /// Where llama.cpp's top-1 differs between its batch and its token by
+    /// token run: the batch margin there.
+    own_flips: Vec<f32>,
     /// Greedy steps agreed, and where they stopped: the margin there.
     greedy: usize,
     stop_margin: Option<f32>,
@@ -83,7 +86,8 @@ fn measure(m: &LocalModel, model: &Value) -> Measure {
     let mut r = Measure {
         err: 0.0,
         own: 0.0,
-        flips: (0, 0),
+        tops: Vec::new(),
+        own_flips: Vec::new(),
         greedy: 0,
         stop_margin: None,
     };
@@ -104,11 +108,11 @@ fn measure(m: &LocalModel, model: &Value) -> Measure {
                     r.own = r.own.max((sv - v).abs());
                 }
             }
-            if b[0].1 - b[1].1 > DECIDED {
-                r.flips.1 += 1;
-                if locus::model::local::sampler::argmax(&rows[pos]) as usize != b[0].0 {
-                    r.flips.0 += 1;
-                }
+            let margin = b[0].1 - b[1].1;
+            let same = locus::model::local::sampler::argmax(&rows[pos]) as usize == b[0].0;
+            r.tops.push((margin, same));
+            if s[0].0 != b[0].0 {
+                r.own_flips.push(margin);
             }
         }
         // Greedy on the decode path.
@@ -142,6 +146,24 @@ const NEAR_TIE: f32 = 0.5;
 
 /// Where llama.cpp's top-2 margin is above this, locus's top-1 must be its.
 const DECIDED: f32 = 1.0;
+
+/// The margins above which llama.cpp's choice is decided, teacher-forced
+/// and greedy: `DECIDED` and `NEAR_TIE`; for quantized files, where the
+/// config's own variation (`config_own`: how far llama.cpp's logits move
+/// between one batch and token by token among its quantized files) is
+/// more, that: a margin smaller than what llama.cpp's own logits move is
+/// not decided even for llama.cpp. Measured on the sharp configs: llama.cpp's
+/// batch and token-by-token runs pick different top-1 tokens at margins up
+/// to 4.3 (Q3_K_M, Q4_K_M; reported with each file), where its own logits
+/// move by up to 6. Between `DECIDED` and that threshold a file may
+/// disagree with llama.cpp as often as llama.cpp disagrees with itself
+/// there, or once.
+fn decided(format: &str, config_own: f32) -> (f32, f32) {
+    match format {
+        "F32" | "F16" => (DECIDED, NEAR_TIE),
+        _ => (DECIDED.max(config_own), NEAR_TIE.max(config_own)),
+    }
+}
 
 /// The teacher-forced tolerance, from what llama.cpp itself varies between
 /// one batch and token by token on the same files (`own`): the two
@@ -194,19 +216,38 @@ fn locus_agrees_with_llama_cpp_across_configs_and_formats() {
             .map(|(_, r)| r.own)
             .fold(0f32, f32::max);
         let tol = tolerance(format, r.own, config_own);
+        let (decided, near_tie) = decided(format, config_own);
+        let tops: Vec<bool> = r
+            .tops
+            .iter()
+            .filter(|t| t.0 > decided)
+            .map(|t| t.1)
+            .collect();
+        let flips = (tops.iter().filter(|same| !**same).count(), tops.len());
+        let own_flip = r.own_flips.iter().copied().fold(0f32, f32::max);
+        // Below that, down to `DECIDED`: no more disagreements than
+        // llama.cpp has with itself there, or one.
+        let near = r.tops.iter().filter(|t| t.0 > DECIDED && !t.1).count();
+        let own_near = r.own_flips.iter().filter(|m| **m > DECIDED).count();
         let line = format!(
             "{config:<11} {format:<7} max |locus - llama.cpp| {:>7.4} (tolerance {tol:.3}; llama.cpp batch vs token {:.4})  \
-             top-1 differs at {} of {} decided positions  greedy {} steps{}",
+             top-1 differs at {} of {} positions with a margin over {decided:.2}, {near} over {DECIDED:.0} \
+             (llama.cpp with itself: {own_near} over {DECIDED:.0}, {} in all, largest margin {own_flip:.2})  greedy {} steps{}",
             r.err,
             r.own,
-            r.flips.0,
-            r.flips.1,
+            flips.0,
+            flips.1,
+            r.own_flips.len(),
             r.greedy,
             r.stop_margin
                 .map(|m| format!(", then a near-tie ({m:.3})"))
                 .unwrap_or_default()
         );
-        if r.err > tol || r.flips.0 > 0 || r.stop_margin.is_some_and(|m| m >= NEAR_TIE) {
+        if r.err > tol
+            || flips.0 > 0
+            || near > own_near.max(1)
+            || r.stop_margin.is_some_and(|m| m >= near_tie)
+        {
             failures.push(line.clone());
         }
         report.push(line);

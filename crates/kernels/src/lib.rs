@@ -5,7 +5,10 @@
 //! integer dot product (as llama.cpp computes them), SIMD when the CPU has it
 //! (chosen at run time, so one binary is fast on every x86-64 and safe on
 //! any), rows shared out over the compute threads, and a prompt's tokens
-//! taken in tiles so a weight row is read once for many of them.
+//! taken in tiles so a weight row is read once for many of them: most
+//! formats' prompts multiply panels of eight rows interleaved four values
+//! at a time (`unpack::Panel`, as llama.cpp repacks Q4_0), one dot-product
+//! instruction for eight rows.
 
 pub mod act;
 pub mod blocks;
@@ -137,6 +140,13 @@ pub fn table() -> &'static Table {
             None => all.last().expect("the portable kernels are always there"),
         }
     })
+}
+
+/// Whether prompts may run on panels (`LOCUS_NO_PANEL` set turns them off,
+/// for comparisons: the fidelity suite passes either way).
+fn panels_on() -> bool {
+    static ON: OnceLock<bool> = OnceLock::new();
+    *ON.get_or_init(|| std::env::var_os("LOCUS_NO_PANEL").is_none())
 }
 
 /// The instruction set the kernels run on.
@@ -341,7 +351,7 @@ impl QWeight {
         if acts.t < 4 || acts.per_token {
             return Prompt::Blocks;
         }
-        let panels = self.format.b32() || unpack::panel256(self.format);
+        let panels = panels_on() && (self.format.b32() || unpack::panel256(self.format));
         match (k.panel, k.unpacked) {
             (Some((_, _, takes)), _) if panels && takes(self.format) => Prompt::Panel,
             (_, Some(_)) if self.format.b32() => Prompt::Rows,
@@ -666,7 +676,7 @@ impl ActBuf {
         if prompt {
             self.a32u.extend(self.a32.iter().map(flip));
         }
-        // The panels of Q3_K, Q4_K, Q5_K and IQ4_XS take the 256-value activations
+        // The panels of the K-quants but Q2_K, and IQ4_XS, take the 256-value activations
         // (ggml's Q8_K: the same quants and scale) cut into 32s.
         self.k32.clear();
         self.k32u.clear();

@@ -49,7 +49,7 @@ fn every_kernel_set_matches_ggmls_dot_products() {
 
 /// A per-token product gives each token its lone product's bits on every
 /// kernel set, and the 256-value formats' four-token prompt kernels round as
-/// their one-token kernels (the panels of Q3_K, Q4_K, Q5_K and IQ4_XS sum their
+/// their one-token kernels (the panels of Q3_K-Q6_K and IQ4_XS sum their
 /// sub-blocks' floats in another order: held to ggml above instead).
 #[test]
 fn products_per_token_are_bit_identical() {

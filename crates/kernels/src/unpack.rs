@@ -60,6 +60,30 @@ fn each_block(format: Format, w: &[u8], mut f: impl FnMut([i8; 32], f32, f32, f3
         }
         return;
     }
+    if format == Format::Q6K {
+        // Values 128n + 32k + l: four bits of ql, two of qh, 32 less; a
+        // signed scale per 16 values.
+        for b in w.chunks_exact(210) {
+            let d = f16_at(b, 208);
+            let mut x = [0i8; 256];
+            for n in 0..2 {
+                let (ql, qh) = (&b[64 * n..64 * n + 64], &b[128 + 32 * n..160 + 32 * n]);
+                for k in 0..4 {
+                    let out = &mut x[128 * n + 32 * k..128 * n + 32 * k + 32];
+                    for (l, o) in out.iter_mut().enumerate() {
+                        let low = ql[l + 32 * (k % 2)] >> (4 * (k / 2)) & 0xF;
+                        let high = (qh[l] >> (2 * k)) & 3;
+                        *o = (low | high << 4) as i8 - 32;
+                    }
+                }
+            }
+            for j in 0..8 {
+                let s = |h: usize| d * f32::from(b[192 + 2 * j + h] as i8);
+                f(std::array::from_fn(|i| x[32 * j + i]), s(0), s(1), 0.0);
+            }
+        }
+        return;
+    }
     match format {
         Format::Q8_0 => {
             for b in w.chunks_exact(34) {
@@ -88,7 +112,7 @@ fn each_block(format: Format, w: &[u8], mut f: impl FnMut([i8; 32], f32, f32, f3
 
 /// Whether a format's blocks have two scales (a 16-value sub-block each).
 pub fn halves(format: Format) -> bool {
-    format == Format::Q3K
+    matches!(format, Format::Q3K | Format::Q6K)
 }
 
 /// Whether the panels take a 256-value format (those whose minimums, if
@@ -96,7 +120,7 @@ pub fn halves(format: Format) -> bool {
 pub fn panel256(format: Format) -> bool {
     matches!(
         format,
-        Format::Q3K | Format::IQ4XS | Format::Q4K | Format::Q5K
+        Format::Q3K | Format::IQ4XS | Format::Q4K | Format::Q5K | Format::Q6K
     )
 }
 
@@ -219,6 +243,7 @@ pub fn small_values(format: Format) -> bool {
             | Format::Q3K
             | Format::Q4K
             | Format::Q5K
+            | Format::Q6K
     )
 }
 
