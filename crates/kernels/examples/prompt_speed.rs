@@ -37,7 +37,9 @@ fn main() {
         ("IQ4_XS", Format::IQ4XS),
     ];
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (rows, cols, t) = (2048, 640 * 2, 256);
+    let (rows, cols) = (2048, 640 * 2);
+    let t: usize =
+        std::env::var("LOCUS_SPEED_TOKENS").map_or(256, |v| v.parse().expect("a number"));
     let mut seed = 7;
     let x: Vec<f32> = bytes(t * cols, &mut seed)
         .into_iter()

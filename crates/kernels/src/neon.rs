@@ -13,6 +13,7 @@ use std::arch::asm;
 use super::act::{A32, A256};
 use super::blocks::{IQ4NL_VALUES, iq4xs_scale, q3k_scales};
 use super::scalar::{f16_at, mins_dot, scales_mins_k4};
+use super::unpack::Panel;
 use super::{F_IQ4NL, F_Q4_0, F_Q4_1, F_Q5_1, Isa, Table};
 
 /// `acc + Σ` of each four `a[i] * b[i]` (signed bytes).
@@ -27,6 +28,26 @@ fn sdot(mut acc: int32x4_t, a: int8x16_t, b: int8x16_t) -> int32x4_t {
             inout(vreg) acc,
             in(vreg) a,
             in(vreg) b,
+            options(pure, nomem, nostack)
+        );
+    }
+    acc
+}
+
+/// `acc + Σ` of each four `w[i] * a[i]` with the four bytes of lane `L` of
+/// `a` (signed bytes): four rows' groups of four values against one
+/// token's.
+#[inline]
+#[target_feature(enable = "neon,dotprod")]
+fn sdot_lane<const L: i32>(mut acc: int32x4_t, w: int8x16_t, a: int8x16_t) -> int32x4_t {
+    // SAFETY: as `sdot`.
+    unsafe {
+        asm!(
+            "sdot {0:v}.4s, {1:v}.16b, {2:v}.4b[{l}]",
+            inout(vreg) acc,
+            in(vreg) w,
+            in(vreg) a,
+            l = const L,
             options(pure, nomem, nostack)
         );
     }
@@ -427,6 +448,96 @@ pub unsafe fn iq4xs(w: &[u8], a: &[A256]) -> f32 {
     acc
 }
 
+/// A panel of eight unpacked weight rows with `N` tokens' activations (the
+/// x86 kernels' `dot_panel`, whose integer sums and float steps it repeats):
+/// per four-value group, each token's four bytes (a lane of its register)
+/// meet four rows in one `sdot`, signed by signed, so the unsigned copy of
+/// the activations and the panel's bias are not needed.
+///
+/// # Safety
+/// The CPU must support NEON and dotprod.
+#[target_feature(enable = "neon,dotprod")]
+pub unsafe fn dot_panel<const N: usize>(
+    p: &Panel,
+    acts: [&[A32]; N],
+    _unsigned: [&[[u8; 32]]; N],
+) -> [[f32; 8]; N] {
+    let nb = p.x.len();
+    assert!(p.scale.len() == nb);
+    assert!(p.min.is_empty() || p.min.len() == nb);
+    assert!(p.scale_hi.is_empty() || p.scale_hi.len() == nb);
+    for a in &acts {
+        assert!(a.len() >= nb);
+    }
+    let acc = if p.scale_hi.is_empty() {
+        panel_body::<N, false>(p, acts)
+    } else {
+        panel_body::<N, true>(p, acts)
+    };
+    std::array::from_fn(|k| {
+        let mut o = [0f32; 8];
+        // SAFETY: four floats each.
+        unsafe {
+            vst1q_f32(o.as_mut_ptr(), acc[k][0]);
+            vst1q_f32(o[4..].as_mut_ptr(), acc[k][1]);
+        }
+        o
+    })
+}
+
+/// `dot_panel`'s sums, rows 0-3 and 4-7; `TWO`: two scales a block.
+#[inline]
+#[target_feature(enable = "neon,dotprod")]
+#[allow(clippy::needless_range_loop)] // one index into N tokens' arrays
+fn panel_body<const N: usize, const TWO: bool>(
+    p: &Panel,
+    acts: [&[A32]; N],
+) -> [[float32x4_t; 2]; N] {
+    let mut acc = [[vdupq_n_f32(0.0); 2]; N];
+    // SAFETY (the loads below): four floats each.
+    let ld = |v: &[f32]| unsafe { vld1q_f32(v.as_ptr()) };
+    for b in 0..p.x.len() {
+        // [token][rows 0-3, 4-7][values 0-15, 16-31 (or all, in the first)]
+        let mut s = [[[vdupq_n_s32(0); 2]; 2]; N];
+        let a: [[int8x16_t; 2]; N] =
+            std::array::from_fn(|k| [load_i8(&acts[k][b].qs), load_i8(&acts[k][b].qs[16..])]);
+        macro_rules! group {
+            ($g:expr, $lane:expr) => {{
+                let w = [load_i8(&p.x[b][$g][..16]), load_i8(&p.x[b][$g][16..])];
+                let h = usize::from(TWO && $g >= 4);
+                for k in 0..N {
+                    for r in 0..2 {
+                        s[k][r][h] = sdot_lane::<$lane>(s[k][r][h], w[r], a[k][$g / 4]);
+                    }
+                }
+            }};
+        }
+        group!(0, 0);
+        group!(1, 1);
+        group!(2, 2);
+        group!(3, 3);
+        group!(4, 0);
+        group!(5, 1);
+        group!(6, 2);
+        group!(7, 3);
+        for k in 0..N {
+            let d = acts[k][b].d;
+            for r in 0..2 {
+                let sc = vmulq_n_f32(ld(&p.scale[b][4 * r..]), d);
+                acc[k][r] = vfmaq_f32(acc[k][r], vcvtq_f32_s32(s[k][r][0]), sc);
+                if TWO {
+                    let hi = vmulq_n_f32(ld(&p.scale_hi[b][4 * r..]), d);
+                    acc[k][r] = vfmaq_f32(acc[k][r], vcvtq_f32_s32(s[k][r][1]), hi);
+                }
+                if let Some(m) = p.min.get(b) {
+                    acc[k][r] = vfmaq_n_f32(acc[k][r], ld(&m[4 * r..]), acts[k][b].s);
+                }
+            }
+        }
+    }
+    acc
+}
+
 /// NEON with dotprod.
 pub const TABLE: Table = Table {
     isa: Isa::NeonDot,
@@ -452,5 +563,5 @@ pub const TABLE: Table = Table {
     bf16_row,
     axpy_f16,
     unpacked: None,
-    panel: None,
+    panel: Some((dot_panel::<4>, dot_panel::<1>, crate::unpack::any_format)),
 };

@@ -8,6 +8,12 @@ use super::{Acts, OutPtr, PanelFn, QWeight, Unpacked, unpack};
 /// Tokens per tile on the unpacked paths (a row is unpacked once per tile).
 const UNPACKED_TILE: usize = 256;
 
+/// Tokens from which a product runs on panels: unpacking eight rows into a
+/// panel costs about what multiplying them with a few dozen tokens does
+/// (one thread, 2048 × 1280: panels 30-43 G multiply-adds a second at 48
+/// tokens against the other kernels' 38-51, 56-62 against 41-52 at 64).
+pub const PANEL_MIN_TOKENS: usize = 64;
+
 /// Tokens per call of a panel kernel (eight measured no faster here: four
 /// independent sums already keep the dot-product units busy).
 pub const PANEL_TOKENS: usize = 4;

@@ -233,6 +233,7 @@ impl Panel {
 /// Whether a format's values fit the AVX2 panel kernel without saturating
 /// its 16-bit pair sums (`vpmaddubsw`: two products of an activation byte
 /// up to 255 and a value up to 64 in magnitude).
+#[cfg(target_arch = "x86_64")]
 pub fn small_values(format: Format) -> bool {
     matches!(
         format,

@@ -52,9 +52,9 @@ const FORMATS: [GgmlDType; 12] = [
 #[test]
 fn matmul_matches_dequantized_weights_times_f32_activations() {
     let (rows, cols) = (37, 512);
-    // One token (decode kernels) and nine (the unpacked prompt kernel, four
-    // at a time and a remainder).
-    for (t, dtype) in [1, 9].into_iter().flat_map(|t| FORMATS.map(|f| (t, f))) {
+    // One token (decode kernels), nine (the four-token and unpacked prompt
+    // kernels and a remainder) and 67 (the panels and a remainder).
+    for (t, dtype) in [1, 9, 67].into_iter().flat_map(|t| FORMATS.map(|f| (t, f))) {
         let x = values(t * cols, 11 + t as u64);
         let (q, deq) = weight(dtype, rows, cols);
         let w = qweight(q).unwrap_or_else(|| panic!("{dtype:?} has a kernel"));
@@ -100,7 +100,7 @@ fn simd_kernels_agree_with_the_portable_ones() {
         );
     }
     let (rows, cols) = (9, 1024);
-    for t in [1, 6] {
+    for t in [1, 6, 70] {
         let x = values(t * cols, 3 + t as u64);
         for dtype in FORMATS {
             let (q, _) = weight(dtype, rows, cols);
@@ -195,9 +195,9 @@ fn one_token_matches_candles_quantized_matmul() {
 
 #[test]
 fn prompt_kernel_gives_each_token_what_the_decode_kernel_gives_it() {
-    let (rows, cols, t) = (19, 512, 6);
-    let x = values(t * cols, 31);
-    for dtype in FORMATS {
+    let (rows, cols) = (19, 512);
+    for (t, dtype) in [6, 70].into_iter().flat_map(|t| FORMATS.map(|f| (t, f))) {
+        let x = values(t * cols, 31);
         let (q, _) = weight(dtype, rows, cols);
         let w = qweight(q).unwrap();
         let all = w.matmul(&x, t);
@@ -215,7 +215,8 @@ fn prompt_kernel_gives_each_token_what_the_decode_kernel_gives_it() {
 }
 
 /// What `ActBuf::per_token` relies on: on every kernel set, the four-token
-/// K-quant prompt kernels give each token exactly the one-token kernel's bits, and
+/// K-quant prompt kernels (short prompts; long ones run on panels) give each
+/// token exactly the one-token kernel's bits, and
 /// a per-token product of any format gives each token its lone product's.
 #[test]
 fn per_token_products_are_bit_identical_to_one_token_products() {
@@ -239,10 +240,11 @@ fn per_token_products_are_bit_identical_to_one_token_products() {
                     );
                 }
             }
-            // The four-token K-quant kernel (the other K-quants' prompts run
-            // on panels, whose float sums differ in order: tests_ggml holds
-            // them to ggml).
-            if dtype == GgmlDType::Q2K {
+            // Seven tokens are fewer than the panels take.
+            if matches!(
+                dtype,
+                GgmlDType::Q2K | GgmlDType::Q3K | GgmlDType::Q4K | GgmlDType::Q5K | GgmlDType::Q6K
+            ) {
                 let tiled = w.matmul_with(k, &x, t);
                 assert!(
                     tiled
