@@ -151,6 +151,12 @@ fn panels_on() -> bool {
     *ON.get_or_init(|| std::env::var_os("LOCUS_NO_PANEL").is_none())
 }
 
+/// Whether a product of `t` tokens may run on panels (the one rule for the
+/// kernels' choice and the activations' forms they need).
+fn panel_prompt(t: usize, per_token: bool) -> bool {
+    t >= prompt::PANEL_MIN_TOKENS && !per_token && panels_on()
+}
+
 /// The instruction set the kernels run on.
 pub fn isa() -> Isa {
     table().isa
@@ -353,8 +359,7 @@ impl QWeight {
         if acts.t < 4 || acts.per_token {
             return Prompt::Blocks;
         }
-        let panels = panels_on()
-            && acts.t >= prompt::PANEL_MIN_TOKENS
+        let panels = panel_prompt(acts.t, acts.per_token)
             && (self.format.b32() || unpack::panel256(self.format));
         match (k.panel, k.unpacked) {
             (Some((_, _, takes)), _) if panels && takes(self.format) => Prompt::Panel,
@@ -570,7 +575,7 @@ impl ActBuf {
         assert_eq!(x.len(), t * cols, "activation shape");
         let any = |f: fn(Format) -> bool| ws.iter().any(|w| f(w.format));
         // The panels' forms of the activations, where a product may take them.
-        let prompt = t >= prompt::PANEL_MIN_TOKENS && !self.per_token && panels_on();
+        let prompt = panel_prompt(t, self.per_token);
         let (n32, n256) = (
             if any(Format::b32) { t * cols / 32 } else { 0 },
             if any(Format::k) { t * cols / 256 } else { 0 },
@@ -584,8 +589,8 @@ impl ActBuf {
         if prompt && panels {
             self.a32u.extend(self.a32.iter().map(flip));
         }
-        // The panels of the K-quants but Q2_K, and IQ4_XS, take the 256-value activations
-        // (ggml's Q8_K: the same quants and scale) cut into 32s.
+        // The panels of IQ4_XS and the K-quants (but Q2_K) take the 256-value
+        // activations (ggml's Q8_K: the same quants and scale) cut into 32s.
         self.k32.clear();
         self.k32u.clear();
         if prompt && panels && any(unpack::panel256) {

@@ -7,8 +7,9 @@
 //! repacks Q4_0 for its GEMM: one register holds four values of each of the
 //! eight rows, so a token's four activations, broadcast, meet all eight rows
 //! in one dot-product instruction and every sum lands in its row's lane).
-//! The K-quants have their own multi-token kernels that keep the scales in
-//! the integer sums.
+//! The panels also take Q3_K-Q6_K and IQ4_XS, each 256-value block as eight
+//! 32-value ones; the K-quants' four-token kernels (short prompts, Q2_K)
+//! keep the scales in the integer sums.
 
 use super::Format;
 use super::scalar::f16_at;
