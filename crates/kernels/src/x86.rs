@@ -9,10 +9,10 @@
 #[macro_use]
 mod panel;
 
-/// The kernels for one set of target features; `$dot` sums u8×i8 products
-/// four at a time into i32 lanes.
+/// The kernels for one set of target features; `$dot_acc` adds u8×i8
+/// products, four at a time, to i32 lanes.
 macro_rules! x86_kernels {
-    ($feat:tt, $isa:expr, |$u:ident, $s:ident| $dot:block, |$acc:ident, $u2:ident, $s2:ident| $dot_acc:block, $panel_takes:path) => {
+    ($feat:tt, $isa:expr, |$acc:ident, $u:ident, $s:ident| $dot_acc:block, $panel_takes:path) => {
         use std::arch::x86_64::*;
 
         use crate::act::{A32, A256};
@@ -25,12 +25,14 @@ macro_rules! x86_kernels {
         /// `Σ u[i] * s[i]` over each four bytes (u unsigned, s signed), as i32 lanes.
         #[inline]
         #[target_feature(enable = $feat)]
-        fn dot_u8i8($u: __m256i, $s: __m256i) -> __m256i $dot
+        fn dot_u8i8(u: __m256i, s: __m256i) -> __m256i {
+            dot_acc(_mm256_setzero_si256(), u, s)
+        }
 
         /// `acc` plus `dot_u8i8(u, s)` (one instruction with VNNI).
         #[inline]
         #[target_feature(enable = $feat)]
-        fn dot_acc($acc: __m256i, $u2: __m256i, $s2: __m256i) -> __m256i $dot_acc
+        fn dot_acc($acc: __m256i, $u: __m256i, $s: __m256i) -> __m256i $dot_acc
 
         /// The f16 at byte `i` of `b`, converted by the CPU (broadcast first:
         /// see `scale_times`).
@@ -731,7 +733,6 @@ pub mod avx2 {
     x86_kernels!(
         "avx2,fma,f16c",
         Isa::Avx2,
-        |u, s| { _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)) },
         |acc, u, s| {
             let p = _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
             _mm256_add_epi32(acc, p)
@@ -745,7 +746,6 @@ pub mod avxvnni {
     x86_kernels!(
         "avx2,fma,f16c,avxvnni",
         Isa::AvxVnni,
-        |u, s| { _mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), u, s) },
         |acc, u, s| { _mm256_dpbusd_avx_epi32(acc, u, s) },
         crate::unpack::any_format
     );
@@ -756,7 +756,6 @@ pub mod avx512vnni {
     x86_kernels!(
         "avx2,fma,f16c,avx512f,avx512vl,avx512vnni",
         Isa::Avx512Vnni,
-        |u, s| { _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s) },
         |acc, u, s| { _mm256_dpbusd_epi32(acc, u, s) },
         crate::unpack::any_format
     );
