@@ -17,6 +17,27 @@ pub(crate) fn tmux(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// `tmux new-session -d -s session -x 100 -y 30 cmd…`, tried again a few
+/// times: tests share one tmux server, which exits when its last session is
+/// killed, and a session started in that moment is refused ("server exited
+/// unexpectedly"); the next try starts a fresh server.
+pub(crate) fn new_session(session: &str, cmd: &[&str]) {
+    let mut last = String::new();
+    for _ in 0..5 {
+        let out = Command::new("tmux")
+            .args(["new-session", "-d", "-s", session, "-x", "100", "-y", "30"])
+            .args(cmd)
+            .output()
+            .unwrap();
+        if out.status.success() {
+            return;
+        }
+        last = String::from_utf8_lossy(&out.stderr).into_owned();
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    panic!("tmux new-session {session} failed: {last}");
+}
+
 pub(crate) fn wait_for(session: &str, what: &str, secs: u64) -> String {
     let start = Instant::now();
     loop {
@@ -82,21 +103,7 @@ fn start(cmd: &str) -> (String, Kill) {
         std::process::id(),
         N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
     );
-    let st = Command::new("tmux")
-        .args([
-            "new-session",
-            "-d",
-            "-s",
-            &session,
-            "-x",
-            "100",
-            "-y",
-            "30",
-            cmd,
-        ])
-        .status()
-        .unwrap();
-    assert!(st.success());
+    new_session(&session, &[cmd]);
     (session.clone(), Kill(session))
 }
 

@@ -6,7 +6,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::tui_term::{
-    Kill, command_line, continue_without_a_model, launch, launch_then, project, tmux, wait_for,
+    Kill, command_line, continue_without_a_model, launch, launch_then, new_session, project, tmux,
+    wait_for,
 };
 use crate::util::Sandbox;
 
@@ -127,12 +128,10 @@ fn ctrl_z_suspends_and_fg_redraws() {
         N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
     );
     // An interactive shell, with job control, as the user has.
-    let st = Command::new("tmux")
-        .args(["new-session", "-d", "-s", &session, "-x", "100", "-y", "30"])
-        .args(["env", "PS1=$ ", "bash", "--norc", "--noprofile", "-i"])
-        .status()
-        .unwrap();
-    assert!(st.success());
+    new_session(
+        &session,
+        &["env", "PS1=$ ", "bash", "--norc", "--noprofile", "-i"],
+    );
     let _kill = Kill(session.clone());
     let line = command_line(&sb, &root, "");
     tmux(&["send-keys", "-t", &session, "-l", &line]);
