@@ -16,7 +16,7 @@ macro_rules! x86_kernels {
         use std::arch::x86_64::*;
 
         use crate::act::{A32, A256};
-        use crate::blocks::{IQ4NL_VALUES, iq4xs_scale, q3k_scales};
+        use crate::blocks::{IQ4NL_VALUES, iq4xs_scale};
         use crate::scalar::scales_mins_k4;
         use crate::{F_IQ4NL, F_Q4_0, F_Q4_1, F_Q5_1};
         use crate::unpack::{Panel, Row};
@@ -392,8 +392,6 @@ macro_rules! x86_kernels {
             let m2 = _mm256_set1_epi8(3);
             let mut acc = [_mm256_setzero_ps(); N];
             for (i, b) in w.chunks_exact(210).enumerate() {
-                let sc = |i: usize| i16::from(b[192 + i] as i8);
-                let scale2 = |i: usize| _mm256_set_m128i(_mm_set1_epi16(sc(i + 1)), _mm_set1_epi16(sc(i)));
                 // SAFETY: the 16 scale bytes are in the block.
                 let sc16 = _mm256_cvtepi8_epi16(unsafe { _mm_loadu_si128(b[192..].as_ptr().cast()) });
                 let mut sumi = [_mm256_setzero_si256(); N];
@@ -415,10 +413,10 @@ macro_rules! x86_kernels {
                         ),
                     ];
                     let s = [
-                        scale2(8 * n),
-                        scale2(8 * n + 2),
-                        scale2(8 * n + 4),
-                        scale2(8 * n + 6),
+                        scale_pair(sc16, 8 * n),
+                        scale_pair(sc16, 8 * n + 2),
+                        scale_pair(sc16, 8 * n + 4),
+                        scale_pair(sc16, 8 * n + 6),
                     ];
                     for k in 0..N {
                         let ys = &a[k][i].qs[128 * n..];
@@ -561,11 +559,50 @@ macro_rules! x86_kernels {
             chains32::<F_IQ4NL>(w, a)
         }
 
-        /// Two 16-value scales: `lo` for the low 128 bits, `hi` the high.
+        /// Scale `i` of a block's 16 (i16 lanes of `sc16`, `i` even) in the
+        /// low 128 bits, for values 0-15 of a 32, and scale `i + 1` in the
+        /// high: a lane broadcast and a byte shuffle (building it from two
+        /// scalars took three shuffle-port instructions).
         #[inline]
         #[target_feature(enable = $feat)]
-        fn scale2(lo: i16, hi: i16) -> __m256i {
-            _mm256_set_m128i(_mm_set1_epi16(hi), _mm_set1_epi16(lo))
+        fn scale_pair(sc16: __m256i, i: usize) -> __m256i {
+            let half = if i < 8 {
+                _mm256_permute2x128_si256(sc16, sc16, 0x00)
+            } else {
+                _mm256_permute2x128_si256(sc16, sc16, 0x11)
+            };
+            let (lo, hi) = ((2 * (i % 8)) as i16, (2 * (i % 8) + 2) as i16);
+            let (lo, hi) = (lo | (lo + 1) << 8, hi | (hi + 1) << 8);
+            _mm256_shuffle_epi8(half, _mm256_set_m128i(_mm_set1_epi16(hi), _mm_set1_epi16(lo)))
+        }
+
+        /// A 256-value block's 16 scales (Q3_K: six bits, 32 subtracted;
+        /// Q2_K: the low nibbles) and Q2_K's 16 minimums, as i16 lanes.
+        #[inline]
+        #[target_feature(enable = $feat)]
+        fn scales_q23k<const Q3: bool>(b: &[u8]) -> (__m256i, __m256i) {
+            if Q3 {
+                // As `q3k_scales`, four scales a word, in the vector unit.
+                let s = &b[96..108];
+                let word = |i: usize| i32::from_le_bytes([s[i], s[i + 1], s[i + 2], s[i + 3]]);
+                let (a0, a1, hi) = (word(0), word(4), word(8));
+                let (nib, crumb) = (0x0f0f_0f0f, 0x0303_0303);
+                let v = _mm_set_epi32(
+                    ((a1 >> 4) & nib) | (((hi >> 6) & crumb) << 4),
+                    ((a0 >> 4) & nib) | (((hi >> 4) & crumb) << 4),
+                    (a1 & nib) | (((hi >> 2) & crumb) << 4),
+                    (a0 & nib) | ((hi & crumb) << 4),
+                );
+                let v = _mm_sub_epi8(v, _mm_set1_epi8(32));
+                (_mm256_cvtepi8_epi16(v), _mm256_setzero_si256())
+            } else {
+                // SAFETY: a Q2_K block's first 16 bytes.
+                let v = unsafe { _mm_loadu_si128(b[..16].as_ptr().cast()) };
+                let m = _mm_set1_epi8(0xF);
+                let sc = _mm256_cvtepu8_epi16(_mm_and_si128(v, m));
+                let mn = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(v, 4), m));
+                (sc, mn)
+            }
         }
 
         /// Q2_K (`Q3 = false`) or Q3_K (`Q3 = true`) blocks for `N` tokens:
@@ -583,19 +620,11 @@ macro_rules! x86_kernels {
             for y in &a {
                 assert!(y.len() >= nb);
             }
-            let m3 = _mm256_set1_epi8(3);
-            let one = _mm256_set1_epi8(1);
+            let (m3, m4) = (_mm256_set1_epi8(3), _mm256_set1_epi8(4));
             let mut acc = [_mm256_setzero_ps(); N];
-            let mut accm = [0f32; N];
+            let mut accm = [_mm256_setzero_ps(); N];
             for (i, b) in w.chunks_exact(size).enumerate() {
-                let (sc, mins): ([i16; 16], [i16; 16]) = if Q3 {
-                    (q3k_scales(&b[96..108]), [0; 16])
-                } else {
-                    (
-                        std::array::from_fn(|j| i16::from(b[j] & 0xF)),
-                        std::array::from_fn(|j| i16::from(b[j] >> 4)),
-                    )
-                };
+                let (sc16, mn16) = scales_q23k::<Q3>(b);
                 let qs = if Q3 { &b[32..96] } else { &b[16..80] };
                 let hm = if Q3 { load(&b[0..32]) } else { _mm256_setzero_si256() };
                 let mut sumi = [_mm256_setzero_si256(); N];
@@ -604,10 +633,16 @@ macro_rules! x86_kernels {
                     for j in 0..4 {
                         let mut x = _mm256_and_si256(shr(q, 2 * j), m3);
                         if Q3 {
-                            let h = _mm256_and_si256(shr(hm, 4 * n + j), one);
-                            x = _mm256_or_si256(x, _mm256_slli_epi16(h, 2));
+                            // Bit 4n + j of each byte of hm, as 4.
+                            let bit = 4 * n + j;
+                            let h = if bit >= 2 {
+                                shr(hm, bit - 2)
+                            } else {
+                                _mm256_sll_epi16(hm, _mm_cvtsi32_si128((2 - bit) as i32))
+                            };
+                            x = _mm256_or_si256(x, _mm256_and_si256(h, m4));
                         }
-                        let s = scale2(sc[8 * n + 2 * j], sc[8 * n + 2 * j + 1]);
+                        let s = scale_pair(sc16, 8 * n + 2 * j);
                         for k in 0..N {
                             let y = load_i8(&a[k][i].qs[128 * n + 32 * j..]);
                             let p = _mm256_madd_epi16(_mm256_maddubs_epi16(x, y), s);
@@ -615,14 +650,6 @@ macro_rules! x86_kernels {
                         }
                     }
                 }
-                // SAFETY: 16 i16 = 32 bytes each.
-                let (sc16, mn16) = unsafe {
-                    (
-                        _mm256_loadu_si256(sc.as_ptr().cast()),
-                        _mm256_loadu_si256(mins.as_ptr().cast()),
-                    )
-                };
-                let d = f16_at(b, if Q3 { 108 } else { 80 });
                 for k in 0..N {
                     let y = &a[k][i];
                     // SAFETY: 16 i16 = 32 bytes.
@@ -631,13 +658,15 @@ macro_rules! x86_kernels {
                         let corr = _mm256_slli_epi32(_mm256_madd_epi16(sc16, bs), 2);
                         _mm256_sub_epi32(sumi[k], corr)
                     } else {
-                        accm[k] += f16_at(b, 82) * y.d * hsum_epi32(_mm256_madd_epi16(mn16, bs)) as f32;
+                        let m = _mm256_cvtepi32_ps(_mm256_madd_epi16(mn16, bs));
+                        accm[k] = _mm256_fmadd_ps(scale_times(b, 82, y.d), m, accm[k]);
                         sumi[k]
                     };
-                    acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(d * y.d), _mm256_cvtepi32_ps(total), acc[k]);
+                    let dy = scale_times(b, if Q3 { 108 } else { 80 }, y.d);
+                    acc[k] = _mm256_fmadd_ps(dy, _mm256_cvtepi32_ps(total), acc[k]);
                 }
             }
-            std::array::from_fn(|k| hsum_ps(acc[k]) - accm[k])
+            std::array::from_fn(|k| hsum_ps(acc[k]) - hsum_ps(accm[k]))
         }
 
         /// IQ4_XS blocks for `N` tokens: each 32-value sub-block looked up
