@@ -10,6 +10,9 @@
 pub struct A32 {
     pub d: f32,
     pub s: f32,
+    /// `d × Σ qs[16..32]`, for the 256-value activations cut into 32s
+    /// (Q2_K's minimums weigh each 16 values' sum); 0 elsewhere.
+    pub s_hi: f32,
     pub qs: [i8; 32],
 }
 
@@ -17,6 +20,7 @@ impl A32 {
     pub const ZERO: A32 = A32 {
         d: 0.0,
         s: 0.0,
+        s_hi: 0.0,
         qs: [0; 32],
     };
 }

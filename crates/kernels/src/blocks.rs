@@ -80,20 +80,26 @@ pub struct Dec256 {
     pub dmin: f32,
 }
 
-/// The 2-bit fields of Q2_K/Q3_K: value `128n + 32j + l` is bits `2j..2j+2`
+/// The 2-bit fields of Q2_K: value `128n + 32j + l` is bits `2j..2j+2`
 /// of `qs[32n + l]`.
 #[inline]
-fn crumbs(qs: &[u8]) -> [u8; 256] {
-    std::array::from_fn(|v| {
-        let (n, j, l) = (v / 128, (v % 128) / 32, v % 32);
-        (qs[32 * n + l] >> (2 * j)) & 3
-    })
+fn crumbs(qs: &[u8]) -> [i8; 256] {
+    // Loops the compiler vectorizes (an index per value did not).
+    let mut x = [0i8; 256];
+    for n in 0..2 {
+        for j in 0..4 {
+            let out = &mut x[128 * n + 32 * j..128 * n + 32 * j + 32];
+            for (o, &q) in out.iter_mut().zip(&qs[32 * n..32 * n + 32]) {
+                *o = ((q >> (2 * j)) & 3) as i8;
+            }
+        }
+    }
+    x
 }
 
 pub fn q2k(b: &[u8]) -> Dec256 {
-    let q = crumbs(&b[16..80]);
     Dec256 {
-        x: q.map(|v| v as i8),
+        x: crumbs(&b[16..80]),
         sc: std::array::from_fn(|j| i16::from(b[j] & 0xF)),
         mn: std::array::from_fn(|j| b[j] >> 4),
         d: f16_at(b, 80),

@@ -589,7 +589,7 @@ impl ActBuf {
         if prompt && panels {
             self.a32u.extend(self.a32.iter().map(flip));
         }
-        // The panels of IQ4_XS and the K-quants (but Q2_K) take the 256-value
+        // The panels of IQ4_XS and the K-quants take the 256-value
         // activations (ggml's Q8_K: the same quants and scale) cut into 32s.
         self.k32.clear();
         self.k32u.clear();
@@ -599,6 +599,8 @@ impl ActBuf {
                     d: a.d,
                     // Q4_K/Q5_K's minimums weigh the sub-block's sum.
                     s: a.d * f32::from(a.bsums[2 * j] + a.bsums[2 * j + 1]),
+                    // Q2_K's, each 16 values' sum.
+                    s_hi: a.d * f32::from(a.bsums[2 * j + 1]),
                     qs: std::array::from_fn(|i| a.qs[32 * j + i]),
                 })
             }));

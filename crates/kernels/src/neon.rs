@@ -465,6 +465,7 @@ pub unsafe fn dot_panel<const N: usize>(
     let nb = p.x.len();
     assert!(p.scale.len() == nb);
     assert!(p.min.is_empty() || p.min.len() == nb);
+    assert!(p.min_hi.is_empty() || p.min_hi.len() == nb);
     assert!(p.scale_hi.is_empty() || p.scale_hi.len() == nb);
     for a in &acts {
         assert!(a.len() >= nb);
@@ -531,6 +532,9 @@ fn panel_body<const N: usize, const TWO: bool>(
                 }
                 if let Some(m) = p.min.get(b) {
                     acc[k][r] = vfmaq_n_f32(acc[k][r], ld(&m[4 * r..]), acts[k][b].s);
+                }
+                if let Some(m) = p.min_hi.get(b) {
+                    acc[k][r] = vfmaq_n_f32(acc[k][r], ld(&m[4 * r..]), acts[k][b].s_hi);
                 }
             }
         }

@@ -1,5 +1,5 @@
 //! Prompt processing on unpacked weights: panels of eight rows (prompts
-//! from `PANEL_MIN_TOKENS`, every quantized format but Q2_K, x86 and NEON)
+//! from `PANEL_MIN_TOKENS`, every quantized format, x86 and NEON)
 //! or rows two at a time (shorter prompts of the 32-value formats on x86),
 //! unpacked once per tile of tokens and multiplied with several tokens at
 //! a time.

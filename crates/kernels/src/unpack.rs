@@ -7,33 +7,58 @@
 //! repacks Q4_0 for its GEMM: one register holds four values of each of the
 //! eight rows, so a token's four activations, broadcast, meet all eight rows
 //! in one dot-product instruction and every sum lands in its row's lane).
-//! The panels also take Q3_K-Q6_K and IQ4_XS, each 256-value block as eight
-//! 32-value ones; the K-quants' four-token kernels (short prompts, Q2_K)
+//! The panels also take the K-quants and IQ4_XS, each 256-value block as
+//! eight 32-value ones; the K-quants' four-token kernels (shorter prompts)
 //! keep the scales in the integer sums.
 
 use super::Format;
 use super::scalar::f16_at;
 
-/// Each 32-value block of `w` as (values, scale of values 0-15, scale of
-/// values 16-31, minimum). The 256-value formats without minimums (Q3_K,
-/// IQ4_XS) and Q4_K/Q5_K come as eight such blocks each, their
-/// sub-blocks' scales (and minimums) times the block's.
-fn each_block(format: Format, w: &[u8], mut f: impl FnMut([i8; 32], f32, f32, f32)) {
+/// One 32-value block: value `i` is `x[i]` times `d` (`d_hi` from value 16
+/// on) plus `m` (`m_hi` from value 16 on).
+struct Block {
+    x: [i8; 32],
+    d: f32,
+    d_hi: f32,
+    m: f32,
+    m_hi: f32,
+}
+
+/// A block with one scale and one minimum.
+fn block(x: [i8; 32], d: f32, m: f32) -> Block {
+    Block {
+        x,
+        d,
+        d_hi: d,
+        m,
+        m_hi: m,
+    }
+}
+
+/// Each 32-value block of `w`. The 256-value formats come as eight such
+/// blocks each, their sub-blocks' scales (and minimums) times the block's.
+fn each_block(format: Format, w: &[u8], mut f: impl FnMut(Block)) {
     if let Some((size, dec)) = super::blocks::dec32(format) {
         for b in w.chunks_exact(size) {
             let k = dec(b);
-            f(k.x, k.d, k.d, k.m);
+            f(block(k.x, k.d, k.m));
         }
         return;
     }
     if let Some((size, dec)) = super::blocks::dec256(format) {
+        // Q2_K, Q3_K, IQ4_XS: a scale and (Q2_K) a minimum per 16 values.
         for b in w.chunks_exact(size) {
             let k = dec(b);
-            assert!(k.mn == [0; 16], "formats with minimums are not unpacked");
             for j in 0..8 {
-                let x = std::array::from_fn(|i| k.x[32 * j + i]);
                 let s = |h: usize| k.d * f32::from(k.sc[2 * j + h]);
-                f(x, s(0), s(1), 0.0);
+                let m = |h: usize| -k.dmin * f32::from(k.mn[2 * j + h]);
+                f(Block {
+                    x: std::array::from_fn(|i| k.x[32 * j + i]),
+                    d: s(0),
+                    d_hi: s(1),
+                    m: m(0),
+                    m_hi: m(1),
+                });
             }
         }
         return;
@@ -55,8 +80,7 @@ fn each_block(format: Format, w: &[u8], mut f: impl FnMut([i8; 32], f32, f32, f3
                     let h = if high { (b[16 + l] >> j) & 1 } else { 0 };
                     *o = (q | h << 4) as i8;
                 }
-                let scale = d * f32::from(sc[j]);
-                f(x, scale, scale, -dmin * f32::from(mn[j]));
+                f(block(x, d * f32::from(sc[j]), -dmin * f32::from(mn[j])));
             }
         }
         return;
@@ -80,7 +104,13 @@ fn each_block(format: Format, w: &[u8], mut f: impl FnMut([i8; 32], f32, f32, f3
             }
             for j in 0..8 {
                 let s = |h: usize| d * f32::from(b[192 + 2 * j + h] as i8);
-                f(std::array::from_fn(|i| x[32 * j + i]), s(0), s(1), 0.0);
+                f(Block {
+                    x: std::array::from_fn(|i| x[32 * j + i]),
+                    d: s(0),
+                    d_hi: s(1),
+                    m: 0.0,
+                    m_hi: 0.0,
+                });
             }
         }
         return;
@@ -89,7 +119,7 @@ fn each_block(format: Format, w: &[u8], mut f: impl FnMut([i8; 32], f32, f32, f3
         Format::Q8_0 => {
             for b in w.chunks_exact(34) {
                 let d = f16_at(b, 0);
-                f(std::array::from_fn(|i| b[2 + i] as i8), d, d, 0.0);
+                f(block(std::array::from_fn(|i| b[2 + i] as i8), d, 0.0));
             }
         }
         Format::Q5_0 => {
@@ -104,7 +134,7 @@ fn each_block(format: Format, w: &[u8], mut f: impl FnMut([i8; 32], f32, f32, f3
                     };
                     (nib | ((((qh >> i) & 1) as u8) << 4)) as i8 - 16
                 });
-                f(x, d, d, 0.0);
+                f(block(x, d, 0.0));
             }
         }
         _ => unreachable!("only the formats `panel256` names and the 32-value ones are unpacked"),
@@ -113,24 +143,20 @@ fn each_block(format: Format, w: &[u8], mut f: impl FnMut([i8; 32], f32, f32, f3
 
 /// Whether a format's blocks have two scales (a 16-value sub-block each).
 pub fn halves(format: Format) -> bool {
-    matches!(format, Format::Q3K | Format::Q6K)
+    matches!(format, Format::Q2K | Format::Q3K | Format::Q6K)
 }
 
-/// Whether the panels take a 256-value format (those whose minimums, if
-/// any, are per 32 values).
+/// Whether the panels take a 256-value format (all of them).
 pub fn panel256(format: Format) -> bool {
-    matches!(
-        format,
-        Format::Q3K | Format::IQ4XS | Format::Q4K | Format::Q5K | Format::Q6K
-    )
+    format.k()
 }
 
-/// Whether the format adds a per-block minimum (Q4_1, Q5_1, and Q4_K/Q5_K's
-/// per sub-block).
+/// Whether the format adds a per-block minimum (Q4_1, Q5_1, and the
+/// K-quants' per sub-block: Q4_K/Q5_K per 32 values, Q2_K per 16).
 fn has_min(format: Format) -> bool {
     matches!(
         format,
-        Format::Q4_1 | Format::Q5_1 | Format::Q4K | Format::Q5K
+        Format::Q4_1 | Format::Q5_1 | Format::Q2K | Format::Q4K | Format::Q5K
     )
 }
 
@@ -151,11 +177,11 @@ impl Row {
         self.scale.clear();
         self.min.clear();
         let mins = has_min(format);
-        each_block(format, w, |x, d, _, m| {
-            self.x.push(x);
-            self.scale.push([d; 8]);
+        each_block(format, w, |b| {
+            self.x.push(b.x);
+            self.scale.push([b.d; 8]);
             if mins {
-                self.min.push(m);
+                self.min.push(b.m);
             }
         });
     }
@@ -182,6 +208,10 @@ pub struct Panel {
     pub bias: Vec<[i32; PANEL]>,
     /// Per block, each row's minimum (empty for the formats without one).
     pub min: Vec<[f32; PANEL]>,
+    /// Q2_K (a minimum per 16 values): per block, each row's minimum of
+    /// values 16-31 less that of 0-15 (`min` is the latter), which weighs
+    /// the activations' `s_hi` (`min` weighs their whole sum `s`).
+    pub min_hi: Vec<[f32; PANEL]>,
 }
 
 impl Panel {
@@ -207,25 +237,32 @@ impl Panel {
         if has_min(format) {
             self.min.resize(nb, [0.0; PANEL]);
         }
+        self.min_hi.clear();
+        if format == Format::Q2K {
+            self.min_hi.resize(nb, [0.0; PANEL]);
+        }
         for (r, w) in rows.iter().enumerate() {
-            let mut b = 0;
-            each_block(format, w, |x, d, d_hi, m| {
-                for (g, v) in x.chunks_exact(4).enumerate() {
-                    self.x[b][g][4 * r..4 * r + 4].copy_from_slice(v);
+            let mut i = 0;
+            each_block(format, w, |b| {
+                for (g, v) in b.x.chunks_exact(4).enumerate() {
+                    self.x[i][g][4 * r..4 * r + 4].copy_from_slice(v);
                 }
                 let sum = |v: &[i8]| -128 * v.iter().map(|&v| i32::from(v)).sum::<i32>();
-                self.scale[b][r] = d;
+                self.scale[i][r] = b.d;
                 if two {
-                    self.bias[b][r] = sum(&x[..16]);
-                    self.bias_hi[b][r] = sum(&x[16..]);
-                    self.scale_hi[b][r] = d_hi;
+                    self.bias[i][r] = sum(&b.x[..16]);
+                    self.bias_hi[i][r] = sum(&b.x[16..]);
+                    self.scale_hi[i][r] = b.d_hi;
                 } else {
-                    self.bias[b][r] = sum(&x);
+                    self.bias[i][r] = sum(&b.x);
                 }
-                if let Some(mn) = self.min.get_mut(b) {
-                    mn[r] = m;
+                if let Some(mn) = self.min.get_mut(i) {
+                    mn[r] = b.m;
                 }
-                b += 1;
+                if let Some(mn) = self.min_hi.get_mut(i) {
+                    mn[r] = b.m_hi - b.m;
+                }
+                i += 1;
             });
         }
     }
@@ -239,6 +276,7 @@ pub fn small_values(format: Format) -> bool {
     matches!(
         format,
         Format::Q4_0
+            | Format::Q2K
             | Format::Q4_1
             | Format::Q5_0
             | Format::Q5_1

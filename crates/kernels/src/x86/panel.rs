@@ -24,6 +24,7 @@ macro_rules! panel_kernels {
             let nb = p.x.len();
             assert!(p.scale.len() == nb && p.bias.len() == nb);
             assert!(p.min.is_empty() || p.min.len() == nb);
+            assert!(p.min_hi.is_empty() || p.min_hi.len() == nb);
             assert!(p.scale_hi.is_empty() || (p.scale_hi.len() == nb && p.bias_hi.len() == nb));
             for k in 0..N {
                 assert!(acts[k].len() >= nb && us[k].len() >= nb);
@@ -88,6 +89,12 @@ macro_rules! panel_kernels {
                     let m = ldf(m);
                     for k in 0..N {
                         acc[k] = _mm256_fmadd_ps(m, _mm256_set1_ps(acts[k][b].s), acc[k]);
+                    }
+                }
+                if let Some(m) = p.min_hi.get(b) {
+                    let m = ldf(m);
+                    for k in 0..N {
+                        acc[k] = _mm256_fmadd_ps(m, _mm256_set1_ps(acts[k][b].s_hi), acc[k]);
                     }
                 }
             }
