@@ -63,12 +63,13 @@ impl Isa {
 type RowFn<A> = unsafe fn(&[u8], &[A]) -> f32;
 type Kernel4<A> = unsafe fn(&[u8], [&[A]; 4]) -> [f32; 4];
 type Unpacked<const N: usize> = unsafe fn([&unpack::Row; 2], [&[A32]; N]) -> [[f32; N]; 2];
-type PanelFn<const N: usize> =
-    unsafe fn(&unpack::Panel, [&[A32]; N], [&[[u8; 32]]; N]) -> [[f32; unpack::PANEL]; N];
-/// The panel kernels with four tokens and with one, and the formats they take.
-type Panels = (
-    PanelFn<{ prompt::PANEL_TOKENS }>,
-    PanelFn<1>,
+type PanelFn<const R: usize, const N: usize> =
+    unsafe fn(&unpack::Panel<R>, [&[A32]; N], [&[[u8; 32]]; N]) -> [[f32; R]; N];
+/// The kernels of panels of `R` rows with four tokens and with one, and the
+/// formats they take.
+type Panels<const R: usize> = (
+    PanelFn<R, { prompt::PANEL_TOKENS }>,
+    PanelFn<R, 1>,
     fn(Format) -> bool,
 );
 
@@ -102,7 +103,9 @@ pub struct Table {
     unpacked: Option<(Unpacked<4>, Unpacked<1>)>,
     /// A panel of eight rows with four tokens, and with one; and the formats
     /// it takes (the others use `unpacked`).
-    panel: Option<Panels>,
+    panel: Option<Panels<8>>,
+    /// Panels of sixteen rows (512-bit registers), taken before `panel`.
+    panel16: Option<Panels<16>>,
 }
 
 /// Every kernel set this CPU can run, the portable one first and the best
@@ -345,6 +348,7 @@ impl QWeight {
     fn tasks(&self, k: &Table, acts: &Acts) -> (usize, usize) {
         let step = match self.prompt_path(k, acts) {
             Prompt::Panel => unpack::PANEL,
+            Prompt::Panel16 => 16,
             Prompt::Rows => 2,
             Prompt::Blocks => 1,
         };
@@ -362,6 +366,9 @@ impl QWeight {
         let panels = panel_prompt(acts.t, acts.per_token)
             && (self.format.b32() || unpack::panel256(self.format));
         match (k.panel, k.unpacked) {
+            _ if panels && k.panel16.is_some_and(|(_, _, takes)| takes(self.format)) => {
+                Prompt::Panel16
+            }
             (Some((_, _, takes)), _) if panels && takes(self.format) => Prompt::Panel,
             (_, Some(_)) if self.format.b32() => Prompt::Rows,
             _ => Prompt::Blocks,
@@ -377,6 +384,10 @@ impl QWeight {
         match self.prompt_path(k, acts) {
             Prompt::Panel => {
                 let (fm, f1, _) = k.panel.expect("checked by prompt_path()");
+                return self.drive_panel(w, acts, fm, f1, out, rows);
+            }
+            Prompt::Panel16 => {
+                let (fm, f1, _) = k.panel16.expect("checked by prompt_path()");
                 return self.drive_panel(w, acts, fm, f1, out, rows);
             }
             Prompt::Rows => {
@@ -492,6 +503,7 @@ fn prefetch(bytes: &[u8]) {
 /// The ways a product runs (see `QWeight::prompt_path`).
 enum Prompt {
     Panel,
+    Panel16,
     Rows,
     Blocks,
 }

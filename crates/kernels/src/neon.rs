@@ -504,7 +504,8 @@ fn panel_body<const N: usize, const TWO: bool>(
             std::array::from_fn(|k| [load_i8(&acts[k][b].qs), load_i8(&acts[k][b].qs[16..])]);
         macro_rules! group {
             ($g:expr, $lane:expr) => {{
-                let w = [load_i8(&p.x[b][$g][..16]), load_i8(&p.x[b][$g][16..])];
+                let x = p.x[b][$g].as_flattened();
+                let w = [load_i8(&x[..16]), load_i8(&x[16..])];
                 let h = usize::from(TWO && $g >= 4);
                 for k in 0..N {
                     for r in 0..2 {
@@ -568,4 +569,5 @@ pub const TABLE: Table = Table {
     axpy_f16,
     unpacked: None,
     panel: Some((dot_panel::<4>, dot_panel::<1>, crate::unpack::any_format)),
+    panel16: None,
 };

@@ -1,5 +1,6 @@
-//! Prompt processing on unpacked weights: panels of eight rows (prompts
-//! from `PANEL_MIN_TOKENS`, every quantized format, x86 and NEON)
+//! Prompt processing on unpacked weights: panels of eight rows, sixteen
+//! with AVX-512 (prompts from `PANEL_MIN_TOKENS`, every quantized format,
+//! x86 and NEON)
 //! or rows two at a time (shorter prompts of the 32-value formats on x86),
 //! unpacked once per tile of tokens and multiplied with several tokens at
 //! a time.
@@ -21,20 +22,20 @@ pub const PANEL_MIN_TOKENS: usize = 64;
 pub const PANEL_TOKENS: usize = 4;
 
 impl QWeight {
-    /// Prompt processing on panels: eight rows unpacked together once per
+    /// Prompt processing on panels: `R` rows unpacked together once per
     /// tile of tokens and multiplied with four tokens at a time.
-    pub(crate) fn drive_panel(
+    pub(crate) fn drive_panel<const R: usize>(
         &self,
         w: &[u8],
         acts: &Acts,
-        fm: PanelFn<PANEL_TOKENS>,
-        f1: PanelFn<1>,
+        fm: PanelFn<R, PANEL_TOKENS>,
+        f1: PanelFn<R, 1>,
         out: OutPtr,
         rs: std::ops::Range<usize>,
     ) {
         let (rows, t) = (self.rows, acts.t);
         let per_row = self.cols / 32;
-        let mut panel = unpack::Panel::default();
+        let mut panel = unpack::Panel::<R>::default();
         let (a32, a32u) = if self.format.b32() {
             (acts.a32, acts.a32u)
         } else {
@@ -44,16 +45,16 @@ impl QWeight {
         let u = |ti: usize| &a32u[ti * per_row..(ti + 1) * per_row];
         for tb in (0..t).step_by(UNPACKED_TILE) {
             let te = (tb + UNPACKED_TILE).min(t);
-            for r in rs.clone().step_by(unpack::PANEL) {
-                let n = unpack::PANEL.min(rs.end - r);
-                let wrows: [&[u8]; unpack::PANEL] = std::array::from_fn(|i| {
+            for r in rs.clone().step_by(R) {
+                let n = R.min(rs.end - r);
+                let wrows: [&[u8]; R] = std::array::from_fn(|i| {
                     let r = r + i.min(n - 1);
                     &w[r * self.row_bytes..(r + 1) * self.row_bytes]
                 });
                 panel.fill(self.format, &wrows[..n]);
                 // SAFETY: the output index is inside the output and belongs
                 // to this task's rows.
-                let put = |ti: usize, v: &[f32; unpack::PANEL]| {
+                let put = |ti: usize, v: &[f32; R]| {
                     for (dr, &v) in v.iter().enumerate().take(n) {
                         unsafe { *out.0.add(ti * rows + r + dr) = v };
                     }

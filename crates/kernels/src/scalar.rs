@@ -172,4 +172,5 @@ pub const TABLE: Table = Table {
     axpy_f16,
     unpacked: None,
     panel: None,
+    panel16: None,
 };

@@ -93,3 +93,44 @@ fn products_per_token_are_bit_identical() {
         }
     }
 }
+
+/// Matrices of many rows (ggml's rows repeated to 37: full panels of eight
+/// and of sixteen, and a part-filled one) against ggml's dot products, on
+/// every kernel set, with a prompt long enough for the panels.
+#[test]
+fn panels_of_many_rows_match_ggml() {
+    for c in cases() {
+        let rows = 37;
+        let row_bytes = c.bytes.len() / c.rows;
+        let bytes: Vec<u8> = (0..rows)
+            .flat_map(|r| {
+                c.bytes[(r % c.rows) * row_bytes..][..row_bytes]
+                    .iter()
+                    .copied()
+            })
+            .collect();
+        let w = QWeight::from_bytes(c.format, rows, c.cols, bytes).unwrap();
+        let t = prompt::PANEL_MIN_TOKENS + 6;
+        let x: Vec<f32> = (0..t)
+            .flat_map(|ti| c.x[(ti % c.tokens) * c.cols..][..c.cols].iter().copied())
+            .collect();
+        for k in tables() {
+            let got = w.matmul_with(k, &x, t);
+            for ti in 0..t {
+                let tok = ti % c.tokens;
+                let xr = &c.x[tok * c.cols..(tok + 1) * c.cols];
+                for r in 0..rows {
+                    let wr = &c.deq[(r % c.rows) * c.cols..][..c.cols];
+                    let scale: f32 = wr.iter().zip(xr).map(|(a, b)| (a * b).abs()).sum();
+                    let (g, want) = (got[ti * rows + r], c.dots[tok * c.rows + r % c.rows]);
+                    assert!(
+                        (g - want).abs() <= 1e-6 * scale,
+                        "{:?} {} token {ti} row {r}: {g} vs ggml {want}",
+                        c.format,
+                        k.isa.name()
+                    );
+                }
+            }
+        }
+    }
+}

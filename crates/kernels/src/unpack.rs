@@ -187,65 +187,79 @@ impl Row {
     }
 }
 
-/// Rows in a panel.
+/// Rows in a panel of 256-bit registers (NEON: two 128-bit ones).
 pub const PANEL: usize = 8;
 
-/// `PANEL` weight rows interleaved: per block, value group `g` (values
-/// `4g..4g+4`) of row `r` at bytes `32g + 4r..`. Rows past the matrix's
-/// last are zeros.
-#[derive(Default)]
-pub struct Panel {
-    pub x: Vec<[[i8; 32]; 8]>,
+/// `R` weight rows interleaved: per block, value group `g` (values
+/// `4g..4g+4`) of each row, so one register holds a group of all `R` rows
+/// (`R` = 8: 256 bits; 16: 512 bits).
+pub struct Panel<const R: usize = PANEL> {
+    pub x: Vec<[[[i8; 4]; R]; 8]>,
     /// Per block, each row's scale (of values 0-15 where `hi` is not empty).
-    pub scale: Vec<[f32; PANEL]>,
+    pub scale: Vec<[f32; R]>,
     /// Formats with two scales a block: each row's scale of values 16-31,
     /// and its bias apart (`bias` then covers values 0-15).
-    pub scale_hi: Vec<[f32; PANEL]>,
-    pub bias_hi: Vec<[i32; PANEL]>,
+    pub scale_hi: Vec<[f32; R]>,
+    pub bias_hi: Vec<[i32; R]>,
     /// Per block, `-128 × Σ` of each row's values: the kernels multiply the
     /// values by the activations plus 128 (unsigned bytes, what `vpdpbusd`
     /// takes) and this takes the 128s back out, exactly, in the integer sum.
-    pub bias: Vec<[i32; PANEL]>,
+    pub bias: Vec<[i32; R]>,
     /// Per block, each row's minimum (empty for the formats without one).
-    pub min: Vec<[f32; PANEL]>,
+    pub min: Vec<[f32; R]>,
     /// Q2_K (a minimum per 16 values): per block, each row's minimum of
     /// values 16-31 less that of 0-15 (`min` is the latter), which weighs
     /// the activations' `s_hi` (`min` weighs their whole sum `s`).
-    pub min_hi: Vec<[f32; PANEL]>,
+    pub min_hi: Vec<[f32; R]>,
 }
 
-impl Panel {
-    /// The panel of `rows` (at most `PANEL`, each one row's bytes).
+impl<const R: usize> Default for Panel<R> {
+    fn default() -> Self {
+        Panel {
+            x: Vec::new(),
+            scale: Vec::new(),
+            scale_hi: Vec::new(),
+            bias_hi: Vec::new(),
+            bias: Vec::new(),
+            min: Vec::new(),
+            min_hi: Vec::new(),
+        }
+    }
+}
+
+impl<const R: usize> Panel<R> {
+    /// The panel of `rows` (at most `R`, each one row's bytes; the rest of
+    /// the panel's rows are zeros).
     pub fn fill(&mut self, format: Format, rows: &[&[u8]]) {
-        assert!(!rows.is_empty() && rows.len() <= PANEL);
+        assert!(!rows.is_empty() && rows.len() <= R);
         let (bv, bb) = format.block();
         let nb = rows[0].len() / bb * bv / 32;
         let two = halves(format);
         self.scale_hi.clear();
         self.bias_hi.clear();
         if two {
-            self.scale_hi.resize(nb, [0.0; PANEL]);
-            self.bias_hi.resize(nb, [0; PANEL]);
+            self.scale_hi.resize(nb, [0.0; R]);
+            self.bias_hi.resize(nb, [0; R]);
         }
         self.x.clear();
-        self.x.resize(nb, [[0; 32]; 8]);
+        self.x.resize(nb, [[[0; 4]; R]; 8]);
         self.scale.clear();
-        self.scale.resize(nb, [0.0; PANEL]);
+        self.scale.resize(nb, [0.0; R]);
         self.bias.clear();
-        self.bias.resize(nb, [0; PANEL]);
+        self.bias.resize(nb, [0; R]);
         self.min.clear();
         if has_min(format) {
-            self.min.resize(nb, [0.0; PANEL]);
+            self.min.resize(nb, [0.0; R]);
         }
         self.min_hi.clear();
         if format == Format::Q2K {
-            self.min_hi.resize(nb, [0.0; PANEL]);
+            self.min_hi.resize(nb, [0.0; R]);
         }
         for (r, w) in rows.iter().enumerate() {
             let mut i = 0;
             each_block(format, w, |b| {
                 for (g, v) in b.x.chunks_exact(4).enumerate() {
-                    self.x[i][g][4 * r..4 * r + 4].copy_from_slice(v);
+                    self.x[i][g][r].copy_from_slice(v);
                 }
                 let sum = |v: &[i8]| -128 * v.iter().map(|&v| i32::from(v)).sum::<i32>();
                 self.scale[i][r] = b.d;

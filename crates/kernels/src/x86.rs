@@ -8,11 +8,12 @@
 
 #[macro_use]
 mod panel;
+mod panel16;
 
 /// The kernels for one set of target features; `$dot_acc` adds u8×i8
 /// products, four at a time, to i32 lanes.
 macro_rules! x86_kernels {
-    ($feat:tt, $isa:expr, |$acc:ident, $u:ident, $s:ident| $dot_acc:block, $panel_takes:path) => {
+    ($feat:tt, $isa:expr, |$acc:ident, $u:ident, $s:ident| $dot_acc:block, $panel_takes:path, $panel16:expr) => {
         use std::arch::x86_64::*;
 
         use crate::act::{A32, A256};
@@ -753,6 +754,7 @@ macro_rules! x86_kernels {
             axpy_f16,
             unpacked: Some((dot_unpacked2::<4>, dot_unpacked2::<1>)),
             panel: Some((dot_panel::<4>, dot_panel::<1>, $panel_takes)),
+            panel16: $panel16,
         };
     };
 }
@@ -766,7 +768,8 @@ pub mod avx2 {
             let p = _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
             _mm256_add_epi32(acc, p)
         },
-        crate::unpack::small_values
+        crate::unpack::small_values,
+        None
     );
 }
 
@@ -776,16 +779,23 @@ pub mod avxvnni {
         "avx2,fma,f16c,avxvnni",
         Isa::AvxVnni,
         |acc, u, s| { _mm256_dpbusd_avx_epi32(acc, u, s) },
-        crate::unpack::any_format
+        crate::unpack::any_format,
+        None
     );
 }
 
-/// AVX2 with AVX-512 VNNI on 256-bit registers (Ice Lake, Zen 4 and later).
+/// AVX2 with AVX-512 VNNI on 256-bit registers (Ice Lake, Zen 4 and later),
+/// and 512-bit ones for panels of sixteen rows.
 pub mod avx512vnni {
     x86_kernels!(
         "avx2,fma,f16c,avx512f,avx512vl,avx512vnni",
         Isa::Avx512Vnni,
         |acc, u, s| { _mm256_dpbusd_epi32(acc, u, s) },
-        crate::unpack::any_format
+        crate::unpack::any_format,
+        Some((
+            super::panel16::dot_panel16::<4>,
+            super::panel16::dot_panel16::<1>,
+            crate::unpack::any_format
+        ))
     );
 }

@@ -64,7 +64,7 @@ macro_rules! panel_kernels {
                     _mm256_setzero_si256()
                 }; N];
                 for g in 0..8 {
-                    let wv = load_i8(&p.x[b][g]);
+                    let wv = load_i8(p.x[b][g].as_flattened());
                     for k in 0..N {
                         let u = &us[k][b][4 * g..4 * g + 4];
                         let av = _mm256_set1_epi32(i32::from_le_bytes([u[0], u[1], u[2], u[3]]));
