@@ -697,7 +697,7 @@ pub fn matmul_many_into(
     outs: &mut [&mut [f32]],
 ) {
     assert!(ws.len() <= MAX_FUSED && ws.len() == outs.len());
-    let acts = buf.quantize(ws, x, t, k.panel.is_some());
+    let acts = buf.quantize(ws, x, t, k.panel.is_some() || k.panel16.is_some());
     let mut jobs = [(0usize, 0usize, OutPtr(std::ptr::null_mut())); MAX_FUSED];
     for ((job, w), out) in jobs.iter_mut().zip(ws).zip(outs.iter_mut()) {
         assert_eq!(out.len(), t * w.rows, "output shape");
