@@ -1,5 +1,6 @@
 //! Kernel speed on one thread, prompts and one token: a random weight of each format
-//! (FORMAT ROWS COLS TOKENS, default all formats, 2048 × 640, 256 tokens)
+//! (default all formats; `LOCUS_SPEED_ROWS` × `LOCUS_SPEED_COLS`, default
+//! 2048 × 1280, and `LOCUS_SPEED_TOKENS` tokens, default 256)
 //! multiplied by a prompt's activations; prints G multiply-adds per second.
 //! `LOCUS_KERNELS` picks the kernel set. For comparing kernel changes; the
 //! runtime's figures against llama.cpp are scripts/bench-formats.
@@ -37,9 +38,11 @@ fn main() {
         ("IQ4_XS", Format::IQ4XS),
     ];
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (rows, cols) = (2048, 640 * 2);
-    let t: usize =
-        std::env::var("LOCUS_SPEED_TOKENS").map_or(256, |v| v.parse().expect("a number"));
+    let env = |name: &str, default: usize| {
+        std::env::var(name).map_or(default, |v| v.parse().expect("a number"))
+    };
+    let (rows, cols) = (env("LOCUS_SPEED_ROWS", 2048), env("LOCUS_SPEED_COLS", 1280));
+    let t = env("LOCUS_SPEED_TOKENS", 256);
     let mut seed = 7;
     let x: Vec<f32> = bytes(t * cols, &mut seed)
         .into_iter()
