@@ -8,7 +8,7 @@
 //! taken in tiles so a weight row is read once for many of them: most
 //! formats' prompts multiply panels of eight rows interleaved four values
 //! at a time (`unpack::Panel`, as llama.cpp repacks Q4_0), one dot-product
-//! instruction for eight rows.
+//! instruction for eight rows (sixteen on 512-bit registers).
 
 pub mod act;
 pub mod blocks;

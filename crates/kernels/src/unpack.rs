@@ -6,7 +6,8 @@
 //! and `Panel` (eight rows interleaved four values at a time, as llama.cpp
 //! repacks Q4_0 for its GEMM: one register holds four values of each of the
 //! eight rows, so a token's four activations, broadcast, meet all eight rows
-//! in one dot-product instruction and every sum lands in its row's lane).
+//! in one dot-product instruction and every sum lands in its row's lane;
+//! sixteen rows for 512-bit registers).
 //! The panels also take the K-quants and IQ4_XS, each 256-value block as
 //! eight 32-value ones; the K-quants' four-token kernels (shorter prompts)
 //! keep the scales in the integer sums.
