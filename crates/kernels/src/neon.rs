@@ -460,20 +460,12 @@ pub unsafe fn iq4xs(w: &[u8], a: &[A256]) -> f32 {
 pub unsafe fn dot_panel<const N: usize>(
     p: &Panel,
     acts: [&[A32]; N],
-    _unsigned: [&[[u8; 32]]; N],
+    unsigned: [&[[u8; 32]]; N],
 ) -> [[f32; 8]; N] {
-    let nb = p.x.len();
-    assert!(p.scale.len() == nb);
-    assert!(p.min.is_empty() || p.min.len() == nb);
-    assert!(p.min_hi.is_empty() || p.min_hi.len() == nb);
-    assert!(p.scale_hi.is_empty() || p.scale_hi.len() == nb);
-    for a in &acts {
-        assert!(a.len() >= nb);
-    }
-    let acc = if p.scale_hi.is_empty() {
-        panel_body::<N, false>(p, acts)
-    } else {
+    let acc = if p.check(acts, unsigned) {
         panel_body::<N, true>(p, acts)
+    } else {
+        panel_body::<N, false>(p, acts)
     };
     std::array::from_fn(|k| {
         let mut o = [0f32; 8];

@@ -13,6 +13,7 @@
 //! keep the scales in the integer sums.
 
 use super::Format;
+use super::act::A32;
 use super::scalar::f16_at;
 
 /// One 32-value block: value `i` is `x[i]` times `d` (`d_hi` from value 16
@@ -229,6 +230,22 @@ impl<const R: usize> Default for Panel<R> {
 }
 
 impl<const R: usize> Panel<R> {
+    /// What every panel kernel checks before it reads: the panel's parts
+    /// agree in length and each token has the panel's blocks (signed and
+    /// unsigned). Whether the format has two scales a block.
+    pub fn check<const N: usize>(&self, acts: [&[A32]; N], us: [&[[u8; 32]]; N]) -> bool {
+        let nb = self.x.len();
+        assert!(self.scale.len() == nb && self.bias.len() == nb);
+        assert!(self.min.is_empty() || self.min.len() == nb);
+        assert!(self.min_hi.is_empty() || self.min_hi.len() == nb);
+        let two = !self.scale_hi.is_empty();
+        assert!(!two || (self.scale_hi.len() == nb && self.bias_hi.len() == nb));
+        for k in 0..N {
+            assert!(acts[k].len() >= nb && us[k].len() >= nb);
+        }
+        two
+    }
+
     /// The panel of `rows` (at most `R`, each one row's bytes; the rest of
     /// the panel's rows are zeros).
     pub fn fill(&mut self, format: Format, rows: &[&[u8]]) {

@@ -21,18 +21,10 @@ macro_rules! panel_kernels {
             acts: [&[A32]; N],
             us: [&[[u8; 32]]; N],
         ) -> [[f32; 8]; N] {
-            let nb = p.x.len();
-            assert!(p.scale.len() == nb && p.bias.len() == nb);
-            assert!(p.min.is_empty() || p.min.len() == nb);
-            assert!(p.min_hi.is_empty() || p.min_hi.len() == nb);
-            assert!(p.scale_hi.is_empty() || (p.scale_hi.len() == nb && p.bias_hi.len() == nb));
-            for k in 0..N {
-                assert!(acts[k].len() >= nb && us[k].len() >= nb);
-            }
-            let acc = if p.scale_hi.is_empty() {
-                panel_body::<N, false>(p, acts, us)
-            } else {
+            let acc = if p.check(acts, us) {
                 panel_body::<N, true>(p, acts, us)
+            } else {
+                panel_body::<N, false>(p, acts, us)
             };
             std::array::from_fn(|k| {
                 let mut o = [0f32; 8];
