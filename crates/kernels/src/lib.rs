@@ -105,7 +105,7 @@ pub struct Table {
     /// it takes (the others use `unpacked`).
     panel: Option<Panels<8>>,
     /// Panels of sixteen rows (512-bit registers), taken before `panel`.
-    panel16: Option<Panels<16>>,
+    panel16: Option<Panels<{ unpack::PANEL_WIDE }>>,
 }
 
 /// Every kernel set this CPU can run, the portable one first and the best
@@ -348,7 +348,7 @@ impl QWeight {
     fn tasks(&self, k: &Table, acts: &Acts) -> (usize, usize) {
         let step = match self.prompt_path(k, acts) {
             Prompt::Panel => unpack::PANEL,
-            Prompt::Panel16 => 16,
+            Prompt::Panel16 => unpack::PANEL_WIDE,
             Prompt::Rows => 2,
             Prompt::Blocks => 1,
         };
@@ -363,15 +363,16 @@ impl QWeight {
         if acts.t < 4 || acts.per_token {
             return Prompt::Blocks;
         }
-        let panels = panel_prompt(acts.t, acts.per_token)
-            && (self.format.b32() || unpack::panel256(self.format));
-        match (k.panel, k.unpacked) {
-            _ if panels && k.panel16.is_some_and(|(_, _, takes)| takes(self.format)) => {
-                Prompt::Panel16
-            }
-            (Some((_, _, takes)), _) if panels && takes(self.format) => Prompt::Panel,
-            (_, Some(_)) if self.format.b32() => Prompt::Rows,
-            _ => Prompt::Blocks,
+        // Every quantized format may run on panels (not F16/BF16).
+        let panels = panel_prompt(acts.t, acts.per_token) && (self.format.b32() || self.format.k());
+        if panels && takes(k.panel16, self.format) {
+            Prompt::Panel16
+        } else if panels && takes(k.panel, self.format) {
+            Prompt::Panel
+        } else if k.unpacked.is_some() && self.format.b32() {
+            Prompt::Rows
+        } else {
+            Prompt::Blocks
         }
     }
 
@@ -500,6 +501,11 @@ fn prefetch(bytes: &[u8]) {
     let _ = bytes;
 }
 
+/// Whether a kernel set has panel kernels of `R` rows that take `format`.
+fn takes<const R: usize>(panels: Option<Panels<R>>, format: Format) -> bool {
+    panels.is_some_and(|(_, _, takes)| takes(format))
+}
+
 /// The ways a product runs (see `QWeight::prompt_path`).
 enum Prompt {
     Panel,
@@ -605,7 +611,7 @@ impl ActBuf {
         // activations (ggml's Q8_K: the same quants and scale) cut into 32s.
         self.k32.clear();
         self.k32u.clear();
-        if prompt && panels && any(unpack::panel256) {
+        if prompt && panels && any(Format::k) {
             self.k32.extend(self.a256.iter().flat_map(|a| {
                 (0..8).map(|j| A32 {
                     d: a.d,

@@ -139,18 +139,13 @@ fn each_block(format: Format, w: &[u8], mut f: impl FnMut(Block)) {
                 f(block(x, d, 0.0));
             }
         }
-        _ => unreachable!("only the formats `panel256` names and the 32-value ones are unpacked"),
+        _ => unreachable!("only the quantized formats are unpacked"),
     }
 }
 
 /// Whether a format's blocks have two scales (a 16-value sub-block each).
 pub fn halves(format: Format) -> bool {
     matches!(format, Format::Q2K | Format::Q3K | Format::Q6K)
-}
-
-/// Whether the panels take a 256-value format (all of them).
-pub fn panel256(format: Format) -> bool {
-    format.k()
 }
 
 /// Whether the format adds a per-block minimum (Q4_1, Q5_1, and the
@@ -191,6 +186,8 @@ impl Row {
 
 /// Rows in a panel of 256-bit registers (NEON: two 128-bit ones).
 pub const PANEL: usize = 8;
+/// Rows in a panel of 512-bit registers.
+pub const PANEL_WIDE: usize = 16;
 
 /// `R` weight rows interleaved: per block, value group `g` (values
 /// `4g..4g+4`) of each row, so one register holds a group of all `R` rows

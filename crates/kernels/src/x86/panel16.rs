@@ -7,7 +7,7 @@
 use std::arch::x86_64::*;
 
 use crate::act::A32;
-use crate::unpack::Panel;
+use crate::unpack::{PANEL_WIDE, Panel};
 
 /// `dot_panel` (x86/panel.rs) for a panel of sixteen rows.
 ///
@@ -15,17 +15,17 @@ use crate::unpack::Panel;
 /// The CPU must support AVX-512F and AVX-512 VNNI.
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512vl,avx512vnni")]
 pub unsafe fn dot_panel16<const N: usize>(
-    p: &Panel<16>,
+    p: &Panel<PANEL_WIDE>,
     acts: [&[A32]; N],
     us: [&[[u8; 32]]; N],
-) -> [[f32; 16]; N] {
+) -> [[f32; PANEL_WIDE]; N] {
     let acc = if p.check(acts, us) {
         body::<N, true>(p, acts, us)
     } else {
         body::<N, false>(p, acts, us)
     };
     std::array::from_fn(|k| {
-        let mut o = [0f32; 16];
+        let mut o = [0f32; PANEL_WIDE];
         // SAFETY: sixteen floats.
         unsafe { _mm512_storeu_ps(o.as_mut_ptr(), acc[k]) };
         o
@@ -37,14 +37,14 @@ pub unsafe fn dot_panel16<const N: usize>(
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512vl,avx512vnni")]
 #[allow(clippy::needless_range_loop)] // one index into N tokens' arrays
 fn body<const N: usize, const TWO: bool>(
-    p: &Panel<16>,
+    p: &Panel<PANEL_WIDE>,
     acts: [&[A32]; N],
     us: [&[[u8; 32]]; N],
 ) -> [__m512; N] {
     let mut acc = [_mm512_setzero_ps(); N];
     // SAFETY (the loads below): sixteen i32s, floats or 64 bytes each.
-    let ld = |v: &[i32; 16]| unsafe { _mm512_loadu_si512(v.as_ptr().cast()) };
-    let ldf = |v: &[f32; 16]| unsafe { _mm512_loadu_ps(v.as_ptr()) };
+    let ld = |v: &[i32; PANEL_WIDE]| unsafe { _mm512_loadu_si512(v.as_ptr().cast()) };
+    let ldf = |v: &[f32; PANEL_WIDE]| unsafe { _mm512_loadu_ps(v.as_ptr()) };
     for b in 0..p.x.len() {
         // Groups 0-3 sum into `s`, 4-7 into `s2` (or `s` again).
         let mut s = [ld(&p.bias[b]); N];
