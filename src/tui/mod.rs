@@ -109,6 +109,10 @@ pub fn run(
     let log = ws.dirs.log_file();
     let default_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
+        // Held to the end: the UI thread may be drawing a frame while the
+        // worker panics, and a frame drawn after the restore would paint
+        // over the primary screen (and this message).
+        let _stdout = std::io::stdout().lock();
         restore();
         eprintln!("locus crashed; details are in {}", log.display());
         tracing::error!("panic: {info}");
