@@ -32,13 +32,42 @@ pub struct Shape {
 impl Shape {
     /// Cache indices visible to the query at absolute position `p`.
     fn visible(&self, cache: &LayerCache, p: usize) -> std::ops::Range<usize> {
-        let lo = match self.window {
-            Some(w) => (p + 1).saturating_sub(w).max(cache.start()),
-            None => cache.start(),
-        };
+        let lo = self.first_seen(p, cache.start());
         // A query at the position after the cache (an MTP assistant's) sees
         // what is there.
         (lo - cache.start())..(self.last_seen(p) + 1 - cache.start()).min(cache.len())
+    }
+
+    /// The first position the query at `p` sees in a cache whose oldest
+    /// entry is at `start`: the window's first on sliding layers.
+    pub fn first_seen(&self, p: usize, start: usize) -> usize {
+        match self.window {
+            Some(w) => (p + 1).saturating_sub(w).max(start),
+            None => start,
+        }
+    }
+
+    /// `[L, t]` for the chunk's queries over the keys at `kstart..kstart +
+    /// t`: 0 where a query sees the key (`sees`), -inf elsewhere; `None`
+    /// where every query sees every key.
+    pub fn mask(&self, l: usize, kstart: usize, t: usize) -> Option<Vec<f32>> {
+        let mut mask = vec![0f32; l * t];
+        let hidden = mask
+            .par_chunks_mut(t.max(1))
+            .enumerate()
+            .map(|(i, row)| {
+                let p = self.qpos + i;
+                let mut hidden = false;
+                for (j, m) in row.iter_mut().enumerate() {
+                    if !self.sees(p, kstart + j) {
+                        *m = f32::NEG_INFINITY;
+                        hidden = true;
+                    }
+                }
+                hidden
+            })
+            .reduce(|| false, |a, b| a || b);
+        hidden.then_some(mask)
     }
 
     /// Whether the query at absolute position `p` sees the key at `kp`:
@@ -167,19 +196,17 @@ pub fn chunk(
     };
     let qg = f16(&q.reshape((nkv, g * l, hd))?)?;
     let scores = qg.matmul(&k.t()?)?; // [nkv, g*L, T]
-    let kstart = cache.start() + first;
-    let mut mask = vec![0f32; l * t];
-    mask.par_chunks_mut(t).enumerate().for_each(|(i, row)| {
-        let p = s.qpos + i;
-        for (j, m) in row.iter_mut().enumerate() {
-            if !s.sees(p, kstart + j) {
-                *m = f32::NEG_INFINITY;
-            }
+    let scores = match s.mask(l, cache.start() + first, t) {
+        Some(mask) => {
+            let mask = Tensor::from_vec(mask, (l, t), dev)?;
+            scores
+                .reshape((nkv, g, l, t))?
+                .broadcast_add(&mask)?
+                .reshape((nkv, g * l, t))?
         }
-    });
-    let mask = Tensor::from_vec(mask, (l, t), dev)?;
-    let scores = scores.reshape((nkv, g, l, t))?.broadcast_add(&mask)?;
-    let probs = softmax_f16(scores.reshape((nkv, g * l, t))?)?;
+        None => scores,
+    };
+    let probs = softmax_f16(scores)?;
     let out = probs.matmul(&v)?; // [nkv, g*L, hd]
     Ok(out.reshape((nh, l, hd))?)
 }

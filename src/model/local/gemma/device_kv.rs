@@ -14,6 +14,7 @@ use half::f16;
 
 use super::super::LocalError;
 use super::super::kv::{LayerSnap, SLIDING_SLACK, Snapshot, cut_back_exactly, resume_from};
+use super::device_pass::RopeTables;
 
 /// Rows a full layer starts with.
 const FIRST_ROWS: usize = 256;
@@ -42,18 +43,6 @@ pub(super) struct Layout {
     pub start: usize,
     pub len: usize,
     pub window: Option<usize>,
-}
-
-impl Layout {
-    /// The absolute position held in row `r`, if any.
-    pub fn position(&self, r: usize) -> Option<usize> {
-        let e = if r >= self.head {
-            r - self.head
-        } else {
-            r + self.cap - self.head
-        };
-        (e < self.len).then_some(self.start + e)
-    }
 }
 
 impl DevLayer {
@@ -166,22 +155,32 @@ impl DevLayer {
         Ok(())
     }
 
-    /// Keys and values as attention reads them, `[kv heads, n, head dim]`
-    /// in f32 with `n` = every row a sliding layer holds (the mask says
-    /// which are entries) or a full layer's entries.
-    pub(super) fn view(&self) -> Result<(Tensor, Tensor), LocalError> {
-        let (k, v) = (
-            self.k.as_ref().expect("appended"),
-            self.v.as_ref().expect("appended"),
-        );
-        let n = match self.window {
-            Some(_) => self.cap,
-            None => self.len,
+    /// Keys and values as attention reads them: the entries from absolute
+    /// position `from` (the first any query of the step sees) on, in
+    /// position order, `[kv heads, n, head dim]` in f32 — a ring's two runs
+    /// joined where they wrap.
+    pub(super) fn view_from(&self, from: usize) -> Result<(Tensor, Tensor), LocalError> {
+        let from = from.clamp(self.start, self.end());
+        let runs = self.runs(from - self.start, self.end() - from);
+        let pick = |t: &Option<Tensor>| -> Result<Tensor, LocalError> {
+            let t = t.as_ref().expect("appended");
+            let parts = runs
+                .iter()
+                .filter(|r| !r.is_empty())
+                .map(|r| t.narrow(1, r.start, r.len()))
+                .collect::<Result<Vec<_>, _>>()?;
+            let joined = match parts.as_slice() {
+                [one] => one.clone(),
+                _ => Tensor::cat(&parts, 1)?,
+            };
+            Ok(joined.to_dtype(DType::F32)?)
         };
-        Ok((
-            k.narrow(1, 0, n)?.to_dtype(DType::F32)?,
-            v.narrow(1, 0, n)?.to_dtype(DType::F32)?,
-        ))
+        Ok((pick(&self.k)?, pick(&self.v)?))
+    }
+
+    /// Absolute position of the oldest entry.
+    pub(super) fn start(&self) -> usize {
+        self.start
     }
 
     fn can_truncate(&self, pos: usize) -> bool {
@@ -264,6 +263,8 @@ impl DevLayer {
 pub struct DeviceCache {
     pub tokens: Vec<u32>,
     pub(super) layers: Vec<DevLayer>,
+    /// RoPE tables kept on the device (they hold no conversation).
+    pub(super) ropes: RopeTables,
 }
 
 impl DeviceCache {
@@ -276,6 +277,7 @@ impl DeviceCache {
                 .into_iter()
                 .map(|w| DevLayer::new(w, context))
                 .collect(),
+            ropes: RopeTables::default(),
         }
     }
 
@@ -353,14 +355,9 @@ mod tests {
 
     /// The entries a layer holds, in position order.
     fn held(layer: &DevLayer) -> Vec<(usize, f32)> {
-        let (k, _) = layer.view().unwrap();
+        let (k, _) = layer.view_from(0).unwrap();
         let k = k.squeeze(0).unwrap().to_vec2::<f32>().unwrap();
-        let lay = layer.layout();
-        let mut out: Vec<(usize, f32)> = (0..k.len())
-            .filter_map(|r| lay.position(r).map(|p| (p, k[r][0])))
-            .collect();
-        out.sort_by_key(|e| e.0);
-        out
+        (layer.start..).zip(k.iter().map(|r| r[0])).collect()
     }
 
     #[test]

@@ -1,29 +1,40 @@
 //! The forward pass where the model computes: every step built from candle
 //! tensor operations that CUDA, Metal and candle's CPU backend all have
 //! (quantized matmul, RMS norm, RoPE, matmul, softmax), with the key/value
-//! cache resident beside the weights (device_kv.rs). What crosses to the
-//! device per step is the token ids, the RoPE tables and one attention mask
-//! per window kind; what comes back is the logits. On the CPU backend it is
-//! checked against the CPU kernel path (`Gemma::forward`).
+//! cache resident beside the weights (device_kv.rs) and the RoPE tables
+//! too. Attention reads only the entries some query of the step sees, so a
+//! decoding step needs no mask: what crosses to the device per step is the
+//! token ids (and a prefill chunk's mask per cache layout); what comes back
+//! is the logits. On the CPU backend it is checked against the CPU kernel
+//! path (`Gemma::forward`).
 //!
 //! The arithmetic follows the CPU path's (and so ggml's): queries and
 //! attention weights rounded to f16 before their products with the f16
 //! cache, scores in f32; the softmax is ggml's (f64 sums) on the CPU
 //! backend and the backend's own kernel on a GPU.
 
-use candle_core::{DType, Device, Tensor};
+use candle_core::{DType, Tensor};
 
 use super::super::LocalError;
-use super::super::attention::Shape;
 use super::super::media::MediaSet;
 use super::device_kv::{DeviceCache, Layout};
 use super::{Gemma, Layer, spans_at};
 
-/// A mask `[L, rows]` for one layout, built once per step.
+/// The attention mask of one layout, built once per step (`None`: every
+/// query sees every key of the view).
 struct Mask {
     layout: Layout,
-    mask: Tensor,
+    mask: Option<Tensor>,
 }
+
+/// Positions a RoPE table starts with; it doubles as the cache grows.
+const FIRST_ROPE_ROWS: usize = 1024;
+
+/// cos/sin tables `[positions, n_rot/2]` resident on the device, one per
+/// kind of rotation (the first layer of the kind names it): a step takes
+/// its rows as a view, so nothing is uploaded per step.
+#[derive(Default)]
+pub struct RopeTables(Vec<(usize, Tensor, Tensor)>);
 
 impl Gemma {
     /// A cache for `forward_device`.
@@ -53,37 +64,33 @@ impl Gemma {
         let spans = spans_at(tokens, media, pos);
         let mut x = self.inputs(tokens, media)?;
         let mut masks: Vec<Mask> = Vec::new();
-        // RoPE tables shared by layers with the same rotation.
-        let mut ropes: Vec<(usize, Tensor, Tensor)> = Vec::new();
         for (i, (layer, lcache)) in self.layers.iter().zip(cache.layers.iter_mut()).enumerate() {
             let (q, k, v) = self.qkv(layer, &x)?;
-            let same = |j: &usize| same_rotation(&self.layers[*j], layer);
-            let (cos, sin) = match ropes.iter().find(|(j, _, _)| same(j)) {
-                Some((_, c, s)) => (c.clone(), s.clone()),
-                None => {
-                    let (c, s) = self.rope_tables(layer, pos, l)?;
-                    ropes.push((i, c.clone(), s.clone()));
-                    (c, s)
-                }
-            };
+            let (cos, sin) = self.rope_rows(&mut cache.ropes, i, pos, l)?;
             let (q, k) = self.rotate(&q, &k, &cos, &sin)?;
             lcache.append(&k, &v)?;
+            let mut shape = self.attention_shape(&layer.cfg, pos);
+            // The keys some query of the step sees, in position order.
+            let first = shape.first_seen(pos, lcache.start());
+            let (kc, vc) = lcache.view_from(first)?;
             let layout = lcache.layout();
             let mask = match masks.iter().find(|m| m.layout == layout) {
                 Some(m) => m.mask.clone(),
                 None => {
-                    let mut shape = self.attention_shape(&layer.cfg, pos);
                     shape.spans.clone_from(&spans);
-                    let m = mask(&layout, &shape, l, x.device())?;
+                    let t = kc.dim(1)?;
+                    let mask = match shape.mask(l, first, t) {
+                        Some(m) => Some(Tensor::from_vec(m, (l, t), x.device())?),
+                        None => None,
+                    };
                     masks.push(Mask {
                         layout,
-                        mask: m.clone(),
+                        mask: mask.clone(),
                     });
-                    m
+                    mask
                 }
             };
-            let (kc, vc) = lcache.view()?;
-            let attn = attend(&q, &kc, &vc, &mask)?; // [L, nh * hd]
+            let attn = attend(&q, &kc, &vc, mask.as_ref())?; // [L, nh * hd]
             x = self.after_attention(layer, &attn, &x)?;
         }
         cache.tokens.extend_from_slice(tokens);
@@ -100,26 +107,34 @@ fn same_rotation(a: &Layer, b: &Layer) -> bool {
         && a.values.inv_freq == b.values.inv_freq
 }
 
-/// `[L, rows]`: 0 where the query at `shape.qpos + i` sees the entry in
-/// that row (the CPU path's rule, `Shape::sees`), -inf elsewhere and on rows
-/// holding nothing.
-fn mask(lay: &Layout, shape: &Shape, l: usize, dev: &Device) -> Result<Tensor, LocalError> {
-    let rows = match lay.window {
-        Some(_) => lay.cap,
-        None => lay.len,
-    };
-    let mut m = vec![f32::NEG_INFINITY; l * rows];
-    for (i, row) in m.chunks_mut(rows).enumerate() {
-        for (r, v) in row.iter_mut().enumerate() {
-            if lay
-                .position(r)
-                .is_some_and(|kp| shape.sees(shape.qpos + i, kp))
-            {
-                *v = 0.0;
+impl Gemma {
+    /// The rows of layer `i`'s RoPE tables for positions `pos..pos + l`,
+    /// the tables made (or doubled) on the device first where they fall
+    /// short.
+    fn rope_rows(
+        &self,
+        tables: &mut RopeTables,
+        i: usize,
+        pos: usize,
+        l: usize,
+    ) -> Result<(Tensor, Tensor), LocalError> {
+        let layer = &self.layers[i];
+        let at = tables
+            .0
+            .iter()
+            .position(|(j, _, _)| same_rotation(&self.layers[*j], layer));
+        let short = at.is_none_or(|a| tables.0[a].1.dim(0).is_ok_and(|n| n < pos + l));
+        if short {
+            let rows = (pos + l).next_power_of_two().max(FIRST_ROPE_ROWS);
+            let (c, s) = self.rope_tables(layer, 0, rows)?;
+            match at {
+                Some(a) => tables.0[a] = (i, c, s),
+                None => tables.0.push((i, c, s)),
             }
         }
+        let (_, c, s) = &tables.0[at.unwrap_or(tables.0.len() - 1)];
+        Ok((c.narrow(0, pos, l)?, s.narrow(0, pos, l)?))
     }
-    Ok(Tensor::from_vec(m, (l, rows), dev)?)
 }
 
 /// Rounded to f16 and back, as ggml rounds queries and attention weights.
@@ -128,15 +143,20 @@ fn f16_rounded(t: &Tensor) -> Result<Tensor, LocalError> {
 }
 
 /// Attention of queries `q` `[L, heads, hd]` over keys and values `[kv
-/// heads, n, hd]` under `mask` `[L, n]`: `[L, heads * hd]`.
-fn attend(q: &Tensor, k: &Tensor, v: &Tensor, mask: &Tensor) -> Result<Tensor, LocalError> {
+/// heads, n, hd]` under `mask` `[L, n]` (none: all seen): `[L, heads * hd]`.
+fn attend(q: &Tensor, k: &Tensor, v: &Tensor, mask: Option<&Tensor>) -> Result<Tensor, LocalError> {
     let (l, nh, hd) = q.dims3()?;
     let (nkv, n, _) = k.dims3()?;
     let g = nh / nkv;
     let q = f16_rounded(&q.transpose(0, 1)?.contiguous()?.reshape((nkv, g * l, hd))?)?;
     let scores = q.matmul(&k.t()?)?; // [nkv, g*L, n]
-    let scores = scores.reshape((nkv, g, l, n))?.broadcast_add(mask)?;
-    let scores = scores.reshape((nkv, g * l, n))?;
+    let scores = match mask {
+        Some(mask) => scores
+            .reshape((nkv, g, l, n))?
+            .broadcast_add(mask)?
+            .reshape((nkv, g * l, n))?,
+        None => scores,
+    };
     // On the CPU backend, ggml's softmax (f64 sum, one reciprocal), as the
     // CPU path computes it: candle's sums in f32 and divides, a last-bit
     // difference the quantized small model turns into logit differences
