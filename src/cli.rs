@@ -397,7 +397,8 @@ pub struct GenerateArgs {
     #[arg(long)]
     pub json: bool,
     /// Speculative decoding: draft tokens from the prompt (lookup) or with a
-    /// Gemma 4 assistant model (mtp); the output is the same, only sooner.
+    /// Gemma 4 assistant model (mtp); the output is the same, only sooner
+    /// (on a GPU, up to near-ties that its other batch shapes can tip).
     #[arg(long, value_enum, default_value_t = DraftArg::None)]
     pub draft: DraftArg,
     /// Tokens drafted per pass at most.

@@ -121,7 +121,7 @@ fn allocations_per_drafted_step(
             draft.clear();
             let input = DraftInput {
                 history: &history,
-                cache: &cache,
+                cache: Some(&cache),
                 // After the prefill, no step has left a hidden state yet.
                 hidden: (i > 0).then(|| scratch.hidden_row(row)),
             };

@@ -264,15 +264,22 @@ fn locus_generate_through_the_device_pass_gives_the_cpu_paths_text() {
         "24",
         "--json",
     ];
-    let run = |pass: &str| -> serde_json::Value {
+    let run = |pass: &str, more: &[&str]| -> serde_json::Value {
+        let args: Vec<&str> = args.iter().chain(more).copied().collect();
         let o = sb.locus_env(&sb.work(), &args, &[("LOCUS_DEVICE_PASS", pass)]);
         assert!(o.status.success(), "{}", stderr(&o));
         serde_json::from_str(&stdout(&o)).unwrap()
     };
-    let (host, dev) = (run("0"), run("1"));
+    let (host, dev) = (run("0", &[]), run("1", &[]));
     assert!(host["prompt_tokens"].as_u64().unwrap() > 64, "{host}");
     assert_eq!(dev["generated_tokens"], 24);
     assert_eq!(dev["text"], host["text"]);
+    // Prompt lookup drafts through the device pass too (the drafted tokens
+    // checked in one pass, the rejected ones cut from the device cache):
+    // the same text.
+    let drafted = run("1", &["--draft", "lookup"]);
+    assert_eq!(drafted["text"], host["text"], "{drafted}");
+    assert!(drafted["drafted_tokens"].as_u64().unwrap() > 0, "{drafted}");
 }
 
 /// Checkpoints and disk snapshots serve the device pass too: a snapshot

@@ -2,7 +2,10 @@
 //! the model then checks all at once (one pass reads the weights once for
 //! every guess; see `Gemma::decode_many`). What the model would not have
 //! produced is dropped, so drafting changes how fast a reply comes, never
-//! what it says.
+//! what it says — exactly so on the CPU kernels, whose one-token and
+//! drafted passes sum alike; the device pass checks a draft as a chunk of
+//! another shape, whose last-bit differences can tip a near-tie as another
+//! batch size tips llama.cpp's.
 
 use std::fmt;
 
@@ -83,8 +86,9 @@ pub struct DraftInput<'a> {
     /// The prompt and the reply so far; its last token is not in the cache
     /// yet (it runs with the draft).
     pub history: &'a [u32],
-    /// The target's cache (positions before the last token).
-    pub cache: &'a super::kv::KvCache,
+    /// The target's cache (positions before the last token), when it is
+    /// on the host (the device pass keeps its own).
+    pub cache: Option<&'a super::kv::KvCache>,
     /// The target's hidden state (after its final norm) at the position
     /// whose logits chose the last token, when a step left one.
     pub hidden: Option<&'a [f32]>,
@@ -92,10 +96,10 @@ pub struct DraftInput<'a> {
 
 impl<'a> DraftInput<'a> {
     /// Just the tokens (no model state).
-    pub fn tokens(history: &'a [u32], cache: &'a super::kv::KvCache) -> DraftInput<'a> {
+    pub fn tokens(history: &'a [u32]) -> DraftInput<'a> {
         DraftInput {
             history,
-            cache,
+            cache: None,
             hidden: None,
         }
     }
@@ -143,12 +147,10 @@ mod tests {
 
     fn draft(h: &[u32], max: usize) -> Vec<u32> {
         let mut out = Vec::new();
-        let cache = crate::model::local::kv::KvCache::new([]);
-        DraftConfig::lookup().drafter().unwrap().draft(
-            &DraftInput::tokens(h, &cache),
-            max,
-            &mut out,
-        );
+        DraftConfig::lookup()
+            .drafter()
+            .unwrap()
+            .draft(&DraftInput::tokens(h), max, &mut out);
         out
     }
 

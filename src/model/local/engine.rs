@@ -414,16 +414,18 @@ impl LocalModel {
             },
             ..GenStats::default()
         };
-        // Drafting runs where the one-token step does (the CPU kernels).
+        // An MTP assistant runs on the CPU kernels beside the host cache;
+        // prompt lookup drafts from the tokens alone, for either cache.
+        let on_host = self.model.decodes_on_cpu() && cache.host().is_some();
         let mut drafter: Option<Box<dyn Drafter + '_>> = match req.draft.kind {
             DraftKind::Mtp => self
                 .assistant
                 .as_ref()
-                .filter(|_| req.draft.max > 0)
+                .filter(|_| req.draft.max > 0 && on_host)
                 .map(|a| Box::new(Mtp::new(a, &self.model)) as Box<dyn Drafter>),
             _ => req.draft.drafter(),
         }
-        .filter(|_| self.model.decodes_on_cpu() && cache.host().is_some());
+        .filter(|_| on_host || matches!(cache, Held::Device(_)));
         // Whether the scratch holds the hidden state of the last step (a
         // prefill keeps none).
         let mut stepped = false;
@@ -484,13 +486,10 @@ impl LocalModel {
                 continue;
             }
             draft.clear();
-            // Drafting runs only with the host cache (see `drafter`).
-            if let Some(d) = drafter.as_mut()
-                && let Some(host) = cache.host()
-            {
+            if let Some(d) = drafter.as_mut() {
                 let input = DraftInput {
                     history: &history,
-                    cache: host,
+                    cache: cache.host().map(|c| &*c),
                     hidden: stepped.then(|| scratch.hidden_row(row)),
                 };
                 d.draft(&input, kmax.min(left), &mut draft);
@@ -499,18 +498,18 @@ impl LocalModel {
                     draft.truncate(m);
                 }
             }
-            let Some(host) = cache.host().filter(|_| !draft.is_empty()) else {
+            if draft.is_empty() {
                 cache.step(&self.model, next, scratch)?;
-                (row, stepped) = (0, self.model.decodes_on_cpu() && cache.host().is_some());
+                (row, stepped) = (0, on_host);
                 continue;
-            };
+            }
             // `next` and the draft in one pass; row i holds the logits after
             // batch[i], which decide draft[i].
             batch.clear();
             batch.push(next);
             batch.extend_from_slice(&draft);
-            let base = host.tokens.len();
-            self.model.decode_many(&batch, host, scratch)?;
+            let base = cache.tokens().len();
+            cache.step_many(&self.model, &batch, scratch)?;
             stats.drafted_tokens += draft.len();
             let mut kept = 0;
             for (i, &d) in draft.iter().enumerate() {
@@ -539,7 +538,8 @@ impl LocalModel {
                 )
                 .into());
             }
-            (row, stepped) = (kept, true);
+            // The device pass leaves no hidden state (MTP runs on the host).
+            (row, stepped) = (kept, on_host);
         }
         if finish == "length" && cancel.is_cancelled() {
             finish = "cancelled";

@@ -1,5 +1,5 @@
 //! The key/value cache a loaded model holds between requests: on the host
-//! (the CPU kernel path; drafting works on it), or beside the weights on
+//! (the CPU kernel path; every drafter works on it), or beside the weights on
 //! the device (the device pass: CUDA, Metal, or candle's CPU backend when
 //! asked for with `LOCUS_DEVICE_PASS=1`). Checkpoints and disk snapshots
 //! are host copies of either.
@@ -47,7 +47,8 @@ impl Held {
         }
     }
 
-    /// The host cache (drafting and the decode buffers' reserve work on it).
+    /// The host cache (an MTP drafter and the decode buffers' reserve work
+    /// on it).
     pub fn host(&mut self) -> Option<&mut KvCache> {
         match self {
             Held::Host(c) => Some(c),
@@ -107,6 +108,28 @@ impl Held {
         match self {
             Held::Host(c) => model.forward_media(tokens, media, c, all_logits),
             Held::Device(c) => model.forward_device(tokens, media, c, all_logits),
+        }
+    }
+
+    /// A token and its draft in one pass: the logits after `tokens[i]` left
+    /// in `scratch`'s row `i` (rows reserved for them).
+    pub fn step_many(
+        &mut self,
+        model: &Gemma,
+        tokens: &[u32],
+        scratch: &mut Scratch,
+    ) -> Result<(), LocalError> {
+        match self {
+            Held::Host(c) => model.decode_many(tokens, c, scratch),
+            Held::Device(c) => {
+                let l = model.forward_device(tokens, &MediaSet::default(), c, true)?;
+                let vocab = l.dim(1)?;
+                let all = l.flatten_all()?.to_vec1::<f32>()?;
+                for (i, row) in all.chunks(vocab).enumerate() {
+                    scratch.logits_row(i).copy_from_slice(row);
+                }
+                Ok(())
+            }
         }
     }
 

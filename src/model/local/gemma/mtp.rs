@@ -20,6 +20,7 @@ use super::super::config::{LayerConfig, ModelConfig};
 use super::super::draft::{DraftInput, Drafter};
 use super::super::gguf::Gguf;
 use super::super::kernels::ActBuf;
+use super::super::kv::KvCache;
 use super::super::linear::Linear;
 use super::super::sampler::argmax;
 use super::decode::{add, embed_row, rms_norm, rms_norm_in_place, rope};
@@ -156,12 +157,12 @@ impl Assistant {
     fn step(
         &self,
         target: &Gemma,
-        input: &DraftInput<'_>,
+        cache: &KvCache,
         token: u32,
         s: &mut Steps,
     ) -> Result<u32, LocalError> {
         let (b, eps) = (self.backbone, self.cfg.eps as f32);
-        let pos = input.cache.tokens.len();
+        let pos = cache.tokens.len();
         embed_row(&target.embed, token, &mut s.xh[..b])?;
         let scale = (b as f32).sqrt();
         s.xh[..b].iter_mut().for_each(|v| *v *= scale);
@@ -191,7 +192,7 @@ impl Assistant {
                 window: (tc.sliding && target.cfg.window > 0).then_some(target.cfg.window),
                 spans: Vec::new(),
             };
-            attention::direct(q, &input.cache.layers[l.target], &shape, attn);
+            attention::direct(q, &cache.layers[l.target], &shape, attn);
             Linear::forward_into(&[&l.wo], attn, 1, &mut [&mut s.o], &mut s.acts)?;
             rms_norm_in_place(&mut s.o, &l.post_attn_norm, eps);
             add(&mut s.cur, &s.o);
@@ -268,7 +269,10 @@ impl Drafter for Mtp<'_> {
     fn draft(&mut self, input: &DraftInput<'_>, max: usize, out: &mut Vec<u32>) {
         // Only after a step of the target (a prompt's last token runs in a
         // prefill, which keeps no hidden state).
-        let (Some(hidden), Some(&last)) = (input.hidden, input.history.last()) else {
+        // And only on the host cache, which its attention reads.
+        let (Some(hidden), Some(&last), Some(cache)) =
+            (input.hidden, input.history.last(), input.cache)
+        else {
             return;
         };
         self.steps.hidden.copy_from_slice(hidden);
@@ -276,7 +280,7 @@ impl Drafter for Mtp<'_> {
         for _ in 0..max {
             match self
                 .assistant
-                .step(self.target, input, token, &mut self.steps)
+                .step(self.target, cache, token, &mut self.steps)
             {
                 Ok(t) => {
                     out.push(t);
