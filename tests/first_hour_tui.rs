@@ -66,13 +66,13 @@ fn the_first_hour_in_a_real_terminal() {
     // A follow-up.
     keys(&s, "And helper_8?");
     press(&s, "Enter");
-    wait_for(&s, "And helper_8?", 10);
+    wait_for(&s, "And helper_8?", 30);
     wait_for(&s, "ask · /edit", 120);
     // `@` completes a symbol.
     keys(&s, "where is @hel");
-    wait_for(&s, "▶ helper_0", 10);
+    wait_for(&s, "▶ helper_0", 30);
     press(&s, "Tab");
-    wait_for(&s, "where is @helper_0 ", 10);
+    wait_for(&s, "where is @helper_0 ", 30);
     press(&s, "Escape");
     // An edit, on a server of the user's own, reviewed and applied.
     keys(&s, "/model provider:mine");
@@ -82,7 +82,7 @@ fn the_first_hour_in_a_real_terminal() {
     press(&s, "Enter");
     wait_for(&s, "review changes", 30);
     press(&s, "a");
-    wait_for(&s, "[accepted]", 10);
+    wait_for(&s, "[accepted]", 30);
     press(&s, "Enter");
     wait_for(&s, "applied to 1 file", 30);
     assert!(
@@ -118,7 +118,7 @@ fn the_first_hour_in_a_real_terminal() {
     // in is not a commit of half a message).
     wait_for(&s, "Fix add: it subtracted", 30);
     press(&s, "C-s");
-    wait_for(&s, "y commits", 10);
+    wait_for(&s, "y commits", 30);
     keys(&s, "y");
     wait_for(&s, "committed", 30);
     let log = crate::git::git(&root, &["log", "--format=%s", "-1"]);

@@ -28,7 +28,7 @@ fn an_attached_image_is_previewed_and_escalated() {
     // No display here: /paste says in one line why it read nothing.
     tmux(&["send-keys", "-t", &session, "-l", "/paste"]);
     tmux(&["send-keys", "-t", &session, "Enter"]);
-    let screen = wait_for(&session, "clipboard", 10);
+    let screen = wait_for(&session, "clipboard", 30);
     assert!(
         screen.contains("no clipboard here") || screen.contains("the clipboard holds no image"),
         "{screen}"
@@ -36,7 +36,7 @@ fn an_attached_image_is_previewed_and_escalated() {
     // A pasted path attaches; /detach removes it.
     tmux(&["set-buffer", other.to_str().unwrap()]);
     tmux(&["paste-buffer", "-p", "-t", &session]);
-    wait_for(&session, "attached 1. other.png · image 40 x 30", 10);
+    wait_for(&session, "attached 1. other.png · image 40 x 30", 30);
     tmux(&["send-keys", "-t", &session, "-l", "/detach 1"]);
     tmux(&["send-keys", "-t", &session, "Enter"]);
     let start = Instant::now();

@@ -146,7 +146,7 @@ fn ctrl_z_suspends_and_fg_redraws() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    wait_for(&session, "Stopped", 10);
+    wait_for(&session, "Stopped", 30);
     tmux(&["send-keys", "-t", &session, "-l", "fg"]);
     tmux(&["send-keys", "-t", &session, "Enter"]);
     let start = Instant::now();
@@ -157,7 +157,7 @@ fn ctrl_z_suspends_and_fg_redraws() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    let screen = wait_for(&session, "conversation", 10);
+    let screen = wait_for(&session, "conversation", 30);
     assert!(screen.contains("ask · /edit"), "redrawn whole: {screen}");
 }
 
