@@ -55,7 +55,7 @@ fn each_block(format: Format, w: &[u8], mut f: impl FnMut(Block)) {
                 let s = |h: usize| k.d * f32::from(k.sc[2 * j + h]);
                 let m = |h: usize| -k.dmin * f32::from(k.mn[2 * j + h]);
                 f(Block {
-                    x: std::array::from_fn(|i| k.x[32 * j + i]),
+                    x: k.x[32 * j..32 * j + 32].try_into().expect("32 values"),
                     d: s(0),
                     d_hi: s(1),
                     m: m(0),
@@ -210,6 +210,8 @@ pub struct Panel<const R: usize = PANEL> {
     /// values 16-31 less that of 0-15 (`min` is the latter), which weighs
     /// the activations' `s_hi` (`min` weighs their whole sum `s`).
     pub min_hi: Vec<[f32; R]>,
+    /// The rows' blocks while the panel is filled.
+    blocks: Vec<Block>,
 }
 
 impl<const R: usize> Default for Panel<R> {
@@ -222,6 +224,7 @@ impl<const R: usize> Default for Panel<R> {
             bias: Vec::new(),
             min: Vec::new(),
             min_hi: Vec::new(),
+            blocks: Vec::new(),
         }
     }
 }
@@ -270,13 +273,22 @@ impl<const R: usize> Panel<R> {
         if format == Format::Q2K {
             self.min_hi.resize(nb, [0.0; R]);
         }
-        for (r, w) in rows.iter().enumerate() {
-            let mut i = 0;
-            each_block(format, w, |b| {
+        // Every row's blocks first, then the panel block by block: each
+        // block's rows are written while its cache lines are at hand (row
+        // by row, each row would touch every line of the panel).
+        let blocks = &mut self.blocks;
+        blocks.clear();
+        for w in rows {
+            each_block(format, w, |b| blocks.push(b));
+        }
+        assert_eq!(blocks.len(), nb * rows.len());
+        let sum = |v: &[i8]| -128 * sum_i8(v);
+        for i in 0..nb {
+            let x = &mut self.x[i];
+            for (r, b) in blocks[i..].iter().step_by(nb).enumerate() {
                 for (g, v) in b.x.chunks_exact(4).enumerate() {
-                    self.x[i][g][r].copy_from_slice(v);
+                    x[g][r].copy_from_slice(v);
                 }
-                let sum = |v: &[i8]| -128 * sum_i8(v);
                 self.scale[i][r] = b.d;
                 if two {
                     self.bias[i][r] = sum(&b.x[..16]);
@@ -291,17 +303,31 @@ impl<const R: usize> Panel<R> {
                 if let Some(mn) = self.min_hi.get_mut(i) {
                     mn[r] = b.m_hi - b.m;
                 }
-                i += 1;
-            });
+            }
         }
     }
+}
+
+/// `Σ v` (`v.len()` a multiple of 8): SSE2's `psadbw` on x86-64, else
+/// `sum_swar`.
+#[inline(always)]
+fn sum_i8(v: &[i8]) -> i32 {
+    #[cfg(target_arch = "x86_64")]
+    if v.len().is_multiple_of(16) {
+        return v
+            .chunks_exact(16)
+            .map(|c| sum16_sse2(c.try_into().expect("16 bytes")))
+            .sum();
+    }
+    sum_swar(v)
 }
 
 /// `Σ v` (`v.len()` a multiple of 8), eight bytes at a time in a u64: the
 /// bytes made unsigned (+128), added in pairs into 16-bit lanes, the four
 /// lanes summed by one multiply (the portable build's compiler left the
 /// byte-by-byte sum scalar: a third of a panel's unpacking).
-fn sum_i8(v: &[i8]) -> i32 {
+#[inline(always)]
+fn sum_swar(v: &[i8]) -> i32 {
     let mut s = 0u64;
     for c in v.chunks_exact(8) {
         let w = u64::from_le_bytes(std::array::from_fn(|i| c[i] as u8)) ^ 0x8080_8080_8080_8080;
@@ -309,6 +335,21 @@ fn sum_i8(v: &[i8]) -> i32 {
         s += pairs.wrapping_mul(0x0001_0001_0001_0001) >> 48;
     }
     s as i32 - 128 * v.len() as i32
+}
+
+/// `Σ v` of 16 bytes with SSE2 (every x86-64 has it): the bytes made
+/// unsigned, summed by `psadbw` against zero into two 64-bit lanes.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn sum16_sse2(v: &[i8; 16]) -> i32 {
+    use std::arch::x86_64::*;
+    // SAFETY: SSE2 is part of x86-64; the load reads the 16 bytes of `v`.
+    unsafe {
+        let x = _mm_xor_si128(_mm_loadu_si128(v.as_ptr().cast()), _mm_set1_epi8(i8::MIN));
+        let s = _mm_sad_epu8(x, _mm_setzero_si128());
+        let total = _mm_cvtsi128_si32(s) + _mm_extract_epi16::<4>(s);
+        total - 128 * 16
+    }
 }
 
 /// Whether a format's values fit the AVX2 panel kernel without saturating
@@ -337,7 +378,7 @@ pub fn any_format(_: Format) -> bool {
 
 #[cfg(test)]
 mod tests {
-    /// The packed byte sum equals the plain one, extremes included.
+    /// The byte sums (SSE2, packed) equal the plain one, extremes included.
     #[test]
     fn sum_i8_is_the_sum() {
         let cases: [Vec<i8>; 4] = [
@@ -351,6 +392,8 @@ mod tests {
         for v in cases {
             let want: i32 = v.iter().map(|&x| i32::from(x)).sum();
             assert_eq!(super::sum_i8(&v), want);
+            assert_eq!(super::sum_swar(&v), want);
+            assert_eq!(super::sum_i8(&v[..8]), super::sum_swar(&v[..8]));
         }
     }
 }
