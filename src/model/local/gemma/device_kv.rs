@@ -157,7 +157,7 @@ impl DevLayer {
 
     /// Keys and values as attention reads them: the entries from absolute
     /// position `from` (the first any query of the step sees) on, in
-    /// position order, `[kv heads, n, head dim]` in f32 — a ring's two runs
+    /// position order, `[kv heads, n, head dim]` in f16 — a ring's two runs
     /// joined where they wrap.
     pub(super) fn view_from(&self, from: usize) -> Result<(Tensor, Tensor), LocalError> {
         let from = from.clamp(self.start, self.end());
@@ -169,11 +169,10 @@ impl DevLayer {
                 .filter(|r| !r.is_empty())
                 .map(|r| t.narrow(1, r.start, r.len()))
                 .collect::<Result<Vec<_>, _>>()?;
-            let joined = match parts.as_slice() {
+            Ok(match parts.as_slice() {
                 [one] => one.clone(),
                 _ => Tensor::cat(&parts, 1)?,
-            };
-            Ok(joined.to_dtype(DType::F32)?)
+            })
         };
         Ok((pick(&self.k)?, pick(&self.v)?))
     }
@@ -356,7 +355,8 @@ mod tests {
     /// The entries a layer holds, in position order.
     fn held(layer: &DevLayer) -> Vec<(usize, f32)> {
         let (k, _) = layer.view_from(0).unwrap();
-        let k = k.squeeze(0).unwrap().to_vec2::<f32>().unwrap();
+        let k = k.squeeze(0).unwrap();
+        let k = k.to_dtype(DType::F32).unwrap().to_vec2::<f32>().unwrap();
         (layer.start..).zip(k.iter().map(|r| r[0])).collect()
     }
 

@@ -11,7 +11,11 @@
 //! The arithmetic follows the CPU path's (and so ggml's): queries and
 //! attention weights rounded to f16 before their products with the f16
 //! cache, scores in f32; the softmax is ggml's (f64 sums) on the CPU
-//! backend and the backend's own kernel on a GPU.
+//! backend and the backend's own kernel on a GPU. A decoding step on Metal
+//! takes candle-nn's fused attention kernel instead (f16 in, f32 sums, as
+//! ggml's Metal flash attention).
+
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use candle_core::{DType, Tensor};
 
@@ -90,7 +94,10 @@ impl Gemma {
                     mask
                 }
             };
-            let attn = attend(&q, &kc, &vc, mask.as_ref())?; // [L, nh * hd]
+            let attn = match mask {
+                None if fused_here(&q)? => attend_fused(&q, &kc, &vc)?,
+                _ => attend(&q, &kc, &vc, mask.as_ref())?,
+            }; // [L, nh * hd]
             x = self.after_attention(layer, &attn, &x)?;
         }
         cache.tokens.extend_from_slice(tokens);
@@ -137,18 +144,63 @@ impl Gemma {
     }
 }
 
+/// Whether a step's queries `[L, heads, hd]` take the backend's fused
+/// attention: Metal's (candle-nn's `sdpa`) for one query, whose kernel
+/// reads the f16 cache as it is (head sizes 32 to 512).
+fn fused_here(q: &Tensor) -> Result<bool, LocalError> {
+    let (l, _, hd) = q.dims3()?;
+    Ok(q.device().is_metal() && l == 1 && [32, 64, 72, 80, 96, 128, 256, 512].contains(&hd))
+}
+
+/// One query's attention through the fused kernel: `q` `[1, heads, hd]`
+/// (already scaled) over the f16 keys and values `[kv heads, n, hd]`, every
+/// key seen. The generic path where the kernel declines (logged).
+fn attend_fused(q: &Tensor, k: &Tensor, v: &Tensor) -> Result<Tensor, LocalError> {
+    let (l, nh, hd) = q.dims3()?;
+    let fused = || -> candle_core::Result<Tensor> {
+        let q = q
+            .to_dtype(DType::F16)?
+            .transpose(0, 1)?
+            .contiguous()?
+            .unsqueeze(0)?;
+        let out = candle_nn::ops::sdpa(
+            &q,
+            &k.unsqueeze(0)?,
+            &v.unsqueeze(0)?,
+            None,
+            false,
+            1.0,
+            1.0,
+        )?;
+        out.squeeze(0)?
+            .transpose(0, 1)?
+            .contiguous()?
+            .reshape((l, nh * hd))?
+            .to_dtype(DType::F32)
+    };
+    fused().or_else(|e| {
+        static SAID: AtomicBool = AtomicBool::new(false);
+        if !SAID.swap(true, Ordering::Relaxed) {
+            tracing::warn!("the fused attention kernel declined ({e}); the generic one runs");
+        }
+        attend(q, k, v, None)
+    })
+}
+
 /// Rounded to f16 and back, as ggml rounds queries and attention weights.
 fn f16_rounded(t: &Tensor) -> Result<Tensor, LocalError> {
     Ok(t.to_dtype(DType::F16)?.to_dtype(DType::F32)?)
 }
 
-/// Attention of queries `q` `[L, heads, hd]` over keys and values `[kv
-/// heads, n, hd]` under `mask` `[L, n]` (none: all seen): `[L, heads * hd]`.
+/// Attention of queries `q` `[L, heads, hd]` over the f16 keys and values
+/// `[kv heads, n, hd]` under `mask` `[L, n]` (none: all seen): `[L, heads *
+/// hd]`.
 fn attend(q: &Tensor, k: &Tensor, v: &Tensor, mask: Option<&Tensor>) -> Result<Tensor, LocalError> {
     let (l, nh, hd) = q.dims3()?;
     let (nkv, n, _) = k.dims3()?;
     let g = nh / nkv;
     let q = f16_rounded(&q.transpose(0, 1)?.contiguous()?.reshape((nkv, g * l, hd))?)?;
+    let (k, v) = (k.to_dtype(DType::F32)?, v.to_dtype(DType::F32)?);
     let scores = q.matmul(&k.t()?)?; // [nkv, g*L, n]
     let scores = match mask {
         Some(mask) => scores
@@ -166,10 +218,34 @@ fn attend(q: &Tensor, k: &Tensor, v: &Tensor, mask: Option<&Tensor>) -> Result<T
     } else {
         f16_rounded(&candle_nn::ops::softmax_last_dim(&scores)?)?
     };
-    let out = probs.matmul(v)?; // [nkv, g*L, hd]
+    let out = probs.matmul(&v)?; // [nkv, g*L, hd]
     Ok(out
         .reshape((nh, l, hd))?
         .transpose(0, 1)?
         .contiguous()?
         .reshape((l, nh * hd))?)
+}
+
+#[cfg(test)]
+mod tests {
+    use candle_core::{DType, Device, Tensor};
+
+    /// Where the fused kernel declines (here: candle's CPU backend has
+    /// none), a step gets the generic attention's result.
+    #[test]
+    fn a_declined_fused_kernel_leaves_the_generic_attention() {
+        let dev = Device::Cpu;
+        let q = Tensor::randn(0f32, 1.0, (1, 4, 32), &dev).unwrap();
+        let kv = |s: f32| {
+            (Tensor::randn(0f32, s, (2, 5, 32), &dev).unwrap())
+                .to_dtype(DType::F16)
+                .unwrap()
+        };
+        let (k, v) = (kv(1.0), kv(0.5));
+        let fused = super::attend_fused(&q, &k, &v).unwrap();
+        let generic = super::attend(&q, &k, &v, None).unwrap();
+        assert_eq!(fused.dims(), [1, 128]);
+        let diff = (fused - generic).unwrap().abs().unwrap();
+        assert_eq!(diff.max_all().unwrap().to_scalar::<f32>().unwrap(), 0.0);
+    }
 }
