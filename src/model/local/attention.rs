@@ -51,6 +51,10 @@ impl Shape {
     /// t`: 0 where a query sees the key (`sees`), -inf elsewhere; `None`
     /// where every query sees every key.
     pub fn mask(&self, l: usize, kstart: usize, t: usize) -> Option<Vec<f32>> {
+        // One query (every decoding step): looked at without allocating.
+        if l == 1 && (kstart..kstart + t).all(|kp| self.sees(self.qpos, kp)) {
+            return None;
+        }
         let mut mask = vec![0f32; l * t];
         let hidden = mask
             .par_chunks_mut(t.max(1))

@@ -123,12 +123,7 @@ impl Held {
             Held::Host(c) => model.decode_many(tokens, c, scratch),
             Held::Device(c) => {
                 let l = model.forward_device(tokens, &MediaSet::default(), c, true)?;
-                let vocab = l.dim(1)?;
-                let all = l.flatten_all()?.to_vec1::<f32>()?;
-                for (i, row) in all.chunks(vocab).enumerate() {
-                    scratch.logits_row(i).copy_from_slice(row);
-                }
-                Ok(())
+                logits_into(&l, scratch)
             }
         }
     }
@@ -146,9 +141,17 @@ impl Held {
             Held::Host(c) => model.forward(&[token], c, false)?,
             Held::Device(c) => model.forward_device(&[token], &MediaSet::default(), c, false)?,
         };
-        scratch
-            .logits_row(0)
-            .copy_from_slice(&l.flatten_all()?.to_vec1::<f32>()?);
-        Ok(())
+        logits_into(&l, scratch)
     }
+}
+
+/// Logits `[rows, vocab]` (from the device: the one copy back) into
+/// `scratch`'s first rows.
+fn logits_into(l: &Tensor, scratch: &mut Scratch) -> Result<(), LocalError> {
+    let vocab = l.dim(1)?;
+    let all = l.flatten_all()?.to_vec1::<f32>()?;
+    for (i, row) in all.chunks(vocab).enumerate() {
+        scratch.logits_row(i).copy_from_slice(row);
+    }
+    Ok(())
 }
