@@ -6,6 +6,7 @@ mod cloud;
 mod config;
 mod crash;
 mod device_pass;
+mod device_step;
 mod draft;
 mod edit;
 mod edit_props;

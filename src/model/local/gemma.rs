@@ -20,9 +20,12 @@ use super::kv::KvCache;
 use super::linear::Linear;
 use super::media::{MediaSet, image_spans, is_media};
 
+#[cfg(feature = "cuda")]
+mod cuda_graph;
 mod decode;
 mod device_kv;
 mod device_pass;
+mod device_step;
 pub mod mtp;
 pub use decode::Scratch;
 pub use device_kv::DeviceCache;

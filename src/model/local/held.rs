@@ -23,6 +23,18 @@ pub fn device_pass(model: &Gemma) -> bool {
     !model.device().is_cpu() || std::env::var("LOCUS_DEVICE_PASS").is_ok_and(|v| v == "1")
 }
 
+/// Whether the device pass decodes through the replayable step
+/// (device_step.rs): on CUDA, where it is recorded as a graph, unless
+/// `LOCUS_DEVICE_REPLAY=0`; elsewhere when `LOCUS_DEVICE_REPLAY=1` (op by
+/// op: to check it on candle's CPU backend).
+fn replays(model: &Gemma) -> bool {
+    match std::env::var("LOCUS_DEVICE_REPLAY").as_deref() {
+        Ok("1") => true,
+        Ok("0") => false,
+        _ => model.device().is_cuda(),
+    }
+}
+
 impl Held {
     pub fn new(model: &Gemma, device_pass: bool) -> Held {
         match device_pass {
@@ -139,6 +151,7 @@ impl Held {
         let l = match self {
             Held::Host(c) if model.decodes_on_cpu() => return model.decode(token, c, scratch),
             Held::Host(c) => model.forward(&[token], c, false)?,
+            Held::Device(c) if replays(model) => model.step_device(token, c)?,
             Held::Device(c) => model.forward_device(&[token], &MediaSet::default(), c, false)?,
         };
         logits_into(&l, scratch)

@@ -8,6 +8,7 @@
 //! the oldest entry's absolute position and ring row, and how many are held.
 
 use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use candle_core::{DType, Device, Tensor};
 use half::f16;
@@ -15,13 +16,20 @@ use half::f16;
 use super::super::LocalError;
 use super::super::kv::{LayerSnap, SLIDING_SLACK, Snapshot, cut_back_exactly, resume_from};
 use super::device_pass::RopeTables;
+use super::device_step::Replay;
 
 /// Rows a full layer starts with.
 const FIRST_ROWS: usize = 256;
 
+/// Names each allocation of a layer's tensors (what a replayed step was
+/// recorded against).
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(1);
+
 pub(super) struct DevLayer {
     k: Option<Tensor>,
     v: Option<Tensor>,
+    /// Which allocation `k` and `v` are (0: none yet).
+    alloc: u64,
     /// Rows the tensors hold.
     cap: usize,
     /// Row of the oldest entry.
@@ -51,6 +59,7 @@ impl DevLayer {
             limit,
             k: None,
             v: None,
+            alloc: 0,
             cap: 0,
             head: 0,
             start: 0,
@@ -130,7 +139,31 @@ impl DevLayer {
         };
         let (k, v) = (regrow(&self.k)?, regrow(&self.v)?);
         (self.k, self.v, self.cap, self.head) = (Some(k), Some(v), cap, 0);
+        self.alloc = ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
         Ok(())
+    }
+
+    /// Makes room for one more entry (`kv` heads of `hd`) and returns the
+    /// ring row it goes to; `commit_one` counts it once written there.
+    pub(super) fn reserve_one(
+        &mut self,
+        kv: usize,
+        hd: usize,
+        dev: &Device,
+    ) -> Result<usize, LocalError> {
+        self.make_room(1, kv, hd, dev)?;
+        Ok(self.runs(self.len, 1)[0].start)
+    }
+
+    /// Counts the entry written at `reserve_one`'s row.
+    pub(super) fn commit_one(&mut self) {
+        self.len += 1;
+    }
+
+    /// The whole key and value tensors `[kv heads, rows, head dim]` (after
+    /// room was made) and which allocation they are.
+    pub(super) fn tensors(&self) -> Option<(&Tensor, &Tensor, u64)> {
+        Some((self.k.as_ref()?, self.v.as_ref()?, self.alloc))
     }
 
     /// Appends keys and values `[l, kv heads, head dim]` (any float type).
@@ -236,7 +269,7 @@ impl DevLayer {
         hd: usize,
         dev: &Device,
     ) -> Result<(), LocalError> {
-        (self.k, self.v, self.cap, self.head) = (None, None, 0, 0);
+        (self.k, self.v, self.cap, self.head, self.alloc) = (None, None, 0, 0, 0);
         (self.start, self.len) = (s.start, 0);
         let n = s.len();
         if n == 0 {
@@ -264,6 +297,8 @@ pub struct DeviceCache {
     pub(super) layers: Vec<DevLayer>,
     /// RoPE tables kept on the device (they hold no conversation).
     pub(super) ropes: RopeTables,
+    /// The replayable decoding step's buffers (device_step.rs).
+    pub(super) replay: Option<Replay>,
 }
 
 impl DeviceCache {
@@ -277,6 +312,7 @@ impl DeviceCache {
                 .map(|w| DevLayer::new(w, context))
                 .collect(),
             ropes: RopeTables::default(),
+            replay: None,
         }
     }
 

@@ -115,9 +115,7 @@ fn same_rotation(a: &Layer, b: &Layer) -> bool {
 }
 
 impl Gemma {
-    /// The rows of layer `i`'s RoPE tables for positions `pos..pos + l`,
-    /// the tables made (or doubled) on the device first where they fall
-    /// short.
+    /// The rows of layer `i`'s RoPE tables for positions `pos..pos + l`.
     fn rope_rows(
         &self,
         tables: &mut RopeTables,
@@ -125,14 +123,27 @@ impl Gemma {
         pos: usize,
         l: usize,
     ) -> Result<(Tensor, Tensor), LocalError> {
+        let (c, s) = self.rope_table(tables, i, pos + l)?;
+        Ok((c.narrow(0, pos, l)?, s.narrow(0, pos, l)?))
+    }
+
+    /// Layer `i`'s whole RoPE tables, holding at least positions
+    /// `0..rows`: made (or doubled) on the device first where they fall
+    /// short.
+    pub(super) fn rope_table(
+        &self,
+        tables: &mut RopeTables,
+        i: usize,
+        rows: usize,
+    ) -> Result<(Tensor, Tensor), LocalError> {
         let layer = &self.layers[i];
         let at = tables
             .0
             .iter()
             .position(|(j, _, _)| same_rotation(&self.layers[*j], layer));
-        let short = at.is_none_or(|a| tables.0[a].1.dim(0).is_ok_and(|n| n < pos + l));
+        let short = at.is_none_or(|a| tables.0[a].1.dim(0).is_ok_and(|n| n < rows));
         if short {
-            let rows = (pos + l).next_power_of_two().max(FIRST_ROPE_ROWS);
+            let rows = rows.next_power_of_two().max(FIRST_ROPE_ROWS);
             let (c, s) = self.rope_tables(layer, 0, rows)?;
             match at {
                 Some(a) => tables.0[a] = (i, c, s),
@@ -140,7 +151,7 @@ impl Gemma {
             }
         }
         let (_, c, s) = &tables.0[at.unwrap_or(tables.0.len() - 1)];
-        Ok((c.narrow(0, pos, l)?, s.narrow(0, pos, l)?))
+        Ok((c.clone(), s.clone()))
     }
 }
 
@@ -195,7 +206,12 @@ fn f16_rounded(t: &Tensor) -> Result<Tensor, LocalError> {
 /// Attention of queries `q` `[L, heads, hd]` over the f16 keys and values
 /// `[kv heads, n, hd]` under `mask` `[L, n]` (none: all seen): `[L, heads *
 /// hd]`.
-fn attend(q: &Tensor, k: &Tensor, v: &Tensor, mask: Option<&Tensor>) -> Result<Tensor, LocalError> {
+pub(super) fn attend(
+    q: &Tensor,
+    k: &Tensor,
+    v: &Tensor,
+    mask: Option<&Tensor>,
+) -> Result<Tensor, LocalError> {
     let (l, nh, hd) = q.dims3()?;
     let (nkv, n, _) = k.dims3()?;
     let g = nh / nkv;

@@ -1,0 +1,278 @@
+//! A decoding step a GPU can replay: every token runs the same operations
+//! on the same buffers, so CUDA records the step once as a graph and then
+//! launches it as one (no per-token launches of a hundred kernels, no
+//! per-token allocations: the graph holds its own). What differs from
+//! token to token lives in small device buffers written before each
+//! launch: the token id, its position (the RoPE row), and per window kind
+//! the cache row its key and value go to and the mask over the cache's
+//! rows (attention reads every row the cache holds, ring order, the mask
+//! hiding what the query does not see). A new recording is made when a
+//! cache regrows (its tensors are new) or the RoPE tables double.
+//!
+//! On candle's CPU backend (and Metal) the same step runs op by op: that
+//! is how its arithmetic is checked against the CPU path here, and where
+//! `LOCUS_DEVICE_REPLAY=1` puts it. On CUDA it is the decoding step unless
+//! `LOCUS_DEVICE_REPLAY=0`.
+
+use candle_core::{CpuStorage, DType, InplaceOp1, Layout, Tensor};
+
+use super::super::LocalError;
+use super::Gemma;
+use super::device_kv::{DevLayer, DeviceCache};
+use super::device_pass::attend;
+
+/// One window kind's per-token inputs: every layer of the kind shares its
+/// cache layout.
+struct Kind {
+    window: Option<usize>,
+    /// `[1]` u32: the ring row the step's entry goes to.
+    row: Tensor,
+    /// `[1, rows]` f32: 0 where the query sees the row's entry, -inf
+    /// elsewhere (and in rows not written yet).
+    mask: Tensor,
+}
+
+pub struct Replay {
+    /// What the buffers were made for: each layer's allocation and the RoPE
+    /// tables' rows.
+    key: Vec<u64>,
+    /// `[1]` u32 each: the token and its position.
+    token: Tensor,
+    pos: Tensor,
+    kinds: Vec<Kind>,
+    /// Each layer's index into `kinds`.
+    kind_of: Vec<usize>,
+    /// Each layer's whole RoPE tables.
+    ropes: Vec<(Tensor, Tensor)>,
+    /// `[1, vocab]` f32: the step's logits.
+    out: Tensor,
+    /// The mask of one kind, built on the host.
+    host_mask: Vec<f32>,
+    #[cfg(feature = "cuda")]
+    graph: super::cuda_graph::Recording,
+}
+
+impl Gemma {
+    /// One decoding step of `token` through the replayable step (see the
+    /// module): its logits `[1, vocab]`, the cache extended by it.
+    pub fn step_device(&self, token: u32, cache: &mut DeviceCache) -> Result<Tensor, LocalError> {
+        let pos = cache.tokens.len();
+        let dev = self.device().clone();
+        for (layer, l) in self.layers.iter().zip(cache.layers.iter_mut()) {
+            l.reserve_one(layer.cfg.n_kv_head, layer.cfg.head_dim, &dev)?;
+        }
+        let ropes = (0..self.layers.len())
+            .map(|i| self.rope_table(&mut cache.ropes, i, pos + 1))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut key = Vec::with_capacity(2 * ropes.len());
+        for (l, (c, _)) in cache.layers.iter().zip(&ropes) {
+            key.push(l.tensors().map_or(0, |(_, _, a)| a));
+            key.push(c.dim(0)? as u64);
+        }
+        let replay = match cache.replay.take() {
+            Some(r) if r.key == key => r,
+            _ => Replay::new(self, &cache.layers, key, ropes)?,
+        };
+        let replay = cache.replay.insert(replay);
+        replay.write_inputs(self, token, pos, &cache.layers)?;
+        replay.run(self, &cache.layers)?;
+        for l in &mut cache.layers {
+            l.commit_one();
+        }
+        cache.tokens.push(token);
+        Ok(replay.out.clone())
+    }
+}
+
+impl Replay {
+    fn new(
+        model: &Gemma,
+        layers: &[DevLayer],
+        key: Vec<u64>,
+        ropes: Vec<(Tensor, Tensor)>,
+    ) -> Result<Replay, LocalError> {
+        let dev = model.device();
+        let mut kinds: Vec<Kind> = Vec::new();
+        let mut kind_of = Vec::with_capacity(layers.len());
+        for l in layers {
+            let at = match kinds.iter().position(|k| k.window == l.window) {
+                Some(at) => at,
+                None => {
+                    let rows = l.layout().cap;
+                    kinds.push(Kind {
+                        window: l.window,
+                        row: Tensor::zeros(1, DType::U32, dev)?,
+                        mask: Tensor::zeros((1, rows), DType::F32, dev)?,
+                    });
+                    kinds.len() - 1
+                }
+            };
+            kind_of.push(at);
+        }
+        Ok(Replay {
+            key,
+            token: Tensor::zeros(1, DType::U32, dev)?,
+            pos: Tensor::zeros(1, DType::U32, dev)?,
+            kinds,
+            kind_of,
+            ropes,
+            out: Tensor::zeros((1, model.cfg.vocab), DType::F32, dev)?,
+            host_mask: Vec::new(),
+            #[cfg(feature = "cuda")]
+            graph: Default::default(),
+        })
+    }
+
+    /// The step's inputs into their buffers: `token` at `pos`, each kind's
+    /// row (reserved already) and mask.
+    fn write_inputs(
+        &mut self,
+        model: &Gemma,
+        token: u32,
+        pos: usize,
+        layers: &[DevLayer],
+    ) -> Result<(), LocalError> {
+        let pos32 = u32::try_from(pos).map_err(|_| LocalError::Tokenizer("position".into()))?;
+        write(&self.token, Host::U32(&[token]))?;
+        write(&self.pos, Host::U32(&[pos32]))?;
+        for (k, kind) in self.kinds.iter().enumerate() {
+            let i = self
+                .kind_of
+                .iter()
+                .position(|&x| x == k)
+                .expect("a kind has a layer");
+            let layout = layers[i].layout();
+            let row = (layout.head + layout.len) % layout.cap;
+            write(&kind.row, Host::U32(&[row as u32]))?;
+            // The entries held once the step's is counted, by ring row.
+            let held = layout.len + 1;
+            let shape = model.attention_shape(&model.layers[i].cfg, pos);
+            self.host_mask.clear();
+            self.host_mask.extend((0..layout.cap).map(|r| {
+                let offset = (r + layout.cap - layout.head) % layout.cap;
+                let seen = offset < held && shape.sees(pos, layout.start + offset);
+                if seen { 0.0 } else { f32::NEG_INFINITY }
+            }));
+            write(&kind.mask, Host::F32(&self.host_mask))?;
+        }
+        Ok(())
+    }
+
+    /// The step: a CUDA graph's launch where one is recorded (or can be),
+    /// else op by op.
+    fn run(&mut self, model: &Gemma, layers: &[DevLayer]) -> Result<(), LocalError> {
+        #[cfg(feature = "cuda")]
+        if let candle_core::Device::Cuda(dev) = model.device() {
+            let mut graph = std::mem::take(&mut self.graph);
+            let done = graph.run(dev, || self.ops(model, layers));
+            self.graph = graph;
+            return done;
+        }
+        self.ops(model, layers)
+    }
+
+    /// The step's operations, reading only the buffers (the same every
+    /// token, as a recording needs).
+    fn ops(&self, model: &Gemma, layers: &[DevLayer]) -> Result<(), LocalError> {
+        let scale = (model.cfg.hidden as f64).sqrt();
+        let mut x = (model.embed.embedding(&self.token)?.to_dtype(DType::F32)? * scale)?;
+        // Each kind's row, as scatter's indices for a layer's shape.
+        let mut indices: Vec<((usize, usize, usize), Tensor)> = Vec::new();
+        for (i, (layer, l)) in model.layers.iter().zip(layers).enumerate() {
+            let (nkv, hd) = (layer.cfg.n_kv_head, layer.cfg.head_dim);
+            let kind = self.kind_of[i];
+            let (q, k, v) = model.qkv(layer, &x)?;
+            let (c, s) = &self.ropes[i];
+            let (cos, sin) = (c.index_select(&self.pos, 0)?, s.index_select(&self.pos, 0)?);
+            let (q, k) = model.rotate(&q, &k, &cos, &sin)?;
+            let at = match indices.iter().position(|(key, _)| *key == (kind, nkv, hd)) {
+                Some(at) => at,
+                None => {
+                    let row = self.kinds[kind].row.reshape((1, 1, 1))?;
+                    indices.push((
+                        (kind, nkv, hd),
+                        row.broadcast_as((nkv, 1, hd))?.contiguous()?,
+                    ));
+                    indices.len() - 1
+                }
+            };
+            let idx = &indices[at].1;
+            let (kt, vt, _) = l.tensors().expect("room was made");
+            kt.scatter_set(idx, &k.to_dtype(DType::F16)?.reshape((nkv, 1, hd))?, 1)?;
+            vt.scatter_set(idx, &v.to_dtype(DType::F16)?.reshape((nkv, 1, hd))?, 1)?;
+            let attn = attend(&q, kt, vt, Some(&self.kinds[kind].mask))?;
+            x = model.after_attention(layer, &attn, &x)?;
+        }
+        let logits = model.logits(x, false)?;
+        self.out.slice_set(&logits, 0, 0)?;
+        Ok(())
+    }
+}
+
+/// Host values for a device buffer.
+#[derive(Clone, Copy)]
+enum Host<'a> {
+    U32(&'a [u32]),
+    F32(&'a [f32]),
+}
+
+/// `data` into the buffer `dst` in place (its allocation kept: a recorded
+/// step reads it there). Metal takes a copy through a new tensor.
+fn write(dst: &Tensor, data: Host<'_>) -> Result<(), LocalError> {
+    if dst.device().is_metal() {
+        let src = match data {
+            Host::U32(d) => Tensor::from_slice(d, dst.shape(), dst.device())?,
+            Host::F32(d) => Tensor::from_slice(d, dst.shape(), dst.device())?,
+        };
+        return Ok(dst.slice_set(&src, 0, 0)?);
+    }
+    Ok(dst.inplace_op1(&Upload(data))?)
+}
+
+struct Upload<'a>(Host<'a>);
+
+impl Upload<'_> {
+    fn mismatch(&self) -> candle_core::Error {
+        candle_core::Error::Msg("a step input of another type or size".into())
+    }
+}
+
+impl InplaceOp1 for Upload<'_> {
+    fn name(&self) -> &'static str {
+        "locus-upload"
+    }
+
+    fn cpu_fwd(&self, storage: &mut CpuStorage, layout: &Layout) -> candle_core::Result<()> {
+        let (a, b) = layout.contiguous_offsets().ok_or_else(|| self.mismatch())?;
+        match (storage, self.0) {
+            (CpuStorage::U32(v), Host::U32(d)) if d.len() == b - a => v[a..b].copy_from_slice(d),
+            (CpuStorage::F32(v), Host::F32(d)) if d.len() == b - a => v[a..b].copy_from_slice(d),
+            _ => return Err(self.mismatch()),
+        }
+        Ok(())
+    }
+
+    #[cfg(feature = "cuda")]
+    fn cuda_fwd(
+        &self,
+        storage: &mut candle_core::CudaStorage,
+        layout: &Layout,
+    ) -> candle_core::Result<()> {
+        use candle_core::cuda_backend::WrapErr;
+        let (a, b) = layout.contiguous_offsets().ok_or_else(|| self.mismatch())?;
+        // Straight onto the stream: candle's own upload would keep every
+        // token's values in its recording cache.
+        let stream = storage.device.cuda_stream();
+        match self.0 {
+            Host::U32(d) if d.len() == b - a => {
+                let dst = storage.as_cuda_slice_mut::<u32>()?;
+                stream.memcpy_htod(d, &mut dst.slice_mut(a..b)).w()
+            }
+            Host::F32(d) if d.len() == b - a => {
+                let dst = storage.as_cuda_slice_mut::<f32>()?;
+                stream.memcpy_htod(d, &mut dst.slice_mut(a..b)).w()
+            }
+            _ => Err(self.mismatch()),
+        }
+    }
+}
