@@ -1,9 +1,10 @@
 //! The replayable decoding step (device_step.rs) recorded as a CUDA graph:
-//! the first step on a set of buffers runs op by op with candle's upload
+//! the first steps on a set of buffers run op by op with candle's upload
 //! cache on (every kernel parameter the step needs then lies on the
-//! device), the second is recorded (stream capture) and launched, the rest
-//! are launched. Where recording fails, the step runs op by op from then
-//! on, said once in the log; `LOCUS_CUDA_GRAPH=0` turns recording off.
+//! device, and the quantized products' workspaces have their size), the
+//! next is recorded (stream capture) and launched, the rest are launched.
+//! Where recording fails, the step runs op by op from then on, said once in
+//! the log; `LOCUS_CUDA_GRAPH=0` turns recording off.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -11,17 +12,35 @@ use candle_core::cuda_backend::CudaDevice;
 use candle_core::cuda_backend::cudarc::driver::{CudaGraph, DriverError, sys};
 
 use super::super::LocalError;
+use super::device_step::epoch;
 
-#[derive(Default)]
-pub enum Recording {
-    /// Nothing run on these buffers yet.
-    #[default]
-    Cold,
-    /// Run once op by op: the parameters are on the device.
-    Warm,
+/// Op-by-op steps on one set of buffers before a recording is made: the
+/// first fills candle's upload cache and the quantized products'
+/// workspaces; a step that follows other device work is not recorded.
+const EAGER_STEPS: u32 = 2;
+
+pub struct Recording {
+    state: State,
+    /// `device_step::epoch()` when the state was set.
+    epoch: u64,
+}
+
+enum State {
+    /// This many steps run op by op (since the buffers were made or other
+    /// device work ran).
+    Eager(u32),
     Recorded(Graph),
     /// Recording failed (or is turned off): op by op.
     Declined,
+}
+
+impl Default for Recording {
+    fn default() -> Recording {
+        Recording {
+            state: State::Eager(0),
+            epoch: epoch(),
+        }
+    }
 }
 
 /// A recorded step. cudarc's graph is neither Send nor Sync (CUDA's graph
@@ -39,42 +58,48 @@ fn driver(e: DriverError) -> LocalError {
 }
 
 impl Recording {
-    /// The step: `ops` op by op, recorded, or the recording launched.
+    /// The step: `ops` op by op, recorded, or the recording launched. Other
+    /// work on the device since (a prompt chunk, a drafted batch) may have
+    /// moved the workspaces a recording reads, so it is made again.
     pub fn run(
         &mut self,
         dev: &CudaDevice,
         ops: impl Fn() -> Result<(), LocalError>,
     ) -> Result<(), LocalError> {
-        match self {
-            Recording::Recorded(g) => g.0.launch().map_err(driver),
-            Recording::Declined => ops(),
-            Recording::Cold if std::env::var("LOCUS_CUDA_GRAPH").is_ok_and(|v| v == "0") => {
-                *self = Recording::Declined;
-                ops()
-            }
-            Recording::Cold => {
-                let _cache = dev.enable_cuda_graph_htod_cache();
-                ops()?;
-                *self = Recording::Warm;
+        let now = epoch();
+        if self.epoch != now && !matches!(self.state, State::Declined) {
+            (self.state, self.epoch) = (State::Eager(0), now);
+        }
+        if std::env::var("LOCUS_CUDA_GRAPH").is_ok_and(|v| v == "0") {
+            self.state = State::Declined;
+        }
+        let eager = match &self.state {
+            State::Recorded(g) => return g.0.launch().map_err(driver),
+            State::Declined => return ops(),
+            State::Eager(n) => *n,
+        };
+        if eager < EAGER_STEPS {
+            let _cache = dev.enable_cuda_graph_htod_cache();
+            ops()?;
+            self.state = State::Eager(eager + 1);
+            return Ok(());
+        }
+        match record(dev, &ops) {
+            Ok(g) => {
+                g.launch().map_err(driver)?;
+                self.state = State::Recorded(Graph(g));
                 Ok(())
             }
-            Recording::Warm => match record(dev, &ops) {
-                Ok(g) => {
-                    g.launch().map_err(driver)?;
-                    *self = Recording::Recorded(Graph(g));
-                    Ok(())
+            Err(e) => {
+                static SAID: AtomicBool = AtomicBool::new(false);
+                if !SAID.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(
+                        "decoding steps run op by op: recording a CUDA graph failed ({e})"
+                    );
                 }
-                Err(e) => {
-                    static SAID: AtomicBool = AtomicBool::new(false);
-                    if !SAID.swap(true, Ordering::Relaxed) {
-                        tracing::warn!(
-                            "decoding steps run op by op: recording a CUDA graph failed ({e})"
-                        );
-                    }
-                    *self = Recording::Declined;
-                    ops()
-                }
-            },
+                self.state = State::Declined;
+                ops()
+            }
         }
     }
 }
@@ -94,10 +119,20 @@ fn record(
     // operation failed.
     let ran = ops();
     let graph = stream.end_capture(sys::CUgraphInstantiate_flags(0));
-    ran?;
-    graph.map_err(driver)?.ok_or_else(|| {
-        driver(DriverError(
-            sys::CUresult::CUDA_ERROR_STREAM_CAPTURE_INVALIDATED,
-        ))
-    })
+    let recorded = ran.and_then(|()| {
+        graph.map_err(driver)?.ok_or_else(|| {
+            driver(DriverError(
+                sys::CUresult::CUDA_ERROR_STREAM_CAPTURE_INVALIDATED,
+            ))
+        })
+    });
+    if recorded.is_err() {
+        // Frees that failed inside the broken capture leave an error in
+        // cudarc's context, which its next call would return: taken here,
+        // so the op-by-op step that follows starts clean.
+        if let Err(e) = stream.context().check_err() {
+            tracing::debug!("left by the failed recording: {e}");
+        }
+    }
+    recorded
 }

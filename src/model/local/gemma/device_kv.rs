@@ -298,7 +298,7 @@ pub struct DeviceCache {
     /// RoPE tables kept on the device (they hold no conversation).
     pub(super) ropes: RopeTables,
     /// The replayable decoding step's buffers (device_step.rs).
-    pub(super) replay: Option<Replay>,
+    pub(super) replay: Option<Box<Replay>>,
 }
 
 impl DeviceCache {

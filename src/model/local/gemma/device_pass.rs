@@ -63,6 +63,7 @@ impl Gemma {
         cache: &mut DeviceCache,
         all_logits: bool,
     ) -> Result<Tensor, LocalError> {
+        super::device_step::other_work();
         let l = tokens.len();
         let pos = cache.tokens.len();
         let spans = spans_at(tokens, media, pos);

@@ -14,12 +14,30 @@
 //! `LOCUS_DEVICE_REPLAY=1` puts it. On CUDA it is the decoding step unless
 //! `LOCUS_DEVICE_REPLAY=0`.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use candle_core::{CpuStorage, DType, InplaceOp1, Layout, Tensor};
 
 use super::super::LocalError;
 use super::Gemma;
 use super::device_kv::{DevLayer, DeviceCache};
 use super::device_pass::attend;
+
+/// Counts device work other than replayed steps (prompt chunks, drafted
+/// batches): candle's quantized products keep workspaces that such work
+/// may regrow, and a recording made before would read the old ones.
+static EPOCH: AtomicU64 = AtomicU64::new(0);
+
+/// Says that the device ran other work than a replayed step.
+pub(super) fn other_work() {
+    EPOCH.fetch_add(1, Ordering::Relaxed);
+}
+
+/// How much other work the device has run.
+#[cfg_attr(not(feature = "cuda"), allow(dead_code))]
+pub(super) fn epoch() -> u64 {
+    EPOCH.load(Ordering::Relaxed)
+}
 
 /// One window kind's per-token inputs: every layer of the kind shares its
 /// cache layout.
@@ -71,7 +89,7 @@ impl Gemma {
         }
         let replay = match cache.replay.take() {
             Some(r) if r.key == key => r,
-            _ => Replay::new(self, &cache.layers, key, ropes)?,
+            _ => Box::new(Replay::new(self, &cache.layers, key, ropes)?),
         };
         let replay = cache.replay.insert(replay);
         replay.write_inputs(self, token, pos, &cache.layers)?;
