@@ -45,8 +45,13 @@ struct Kind {
     window: Option<usize>,
     /// `[1]` u32: the ring row the step's entry goes to.
     row: Tensor,
-    /// `[1, rows]` f32: 0 where the query sees the row's entry, -inf
-    /// elsewhere (and in rows not written yet).
+    /// A sliding kind's `[window]` u32: the ring rows of the window's
+    /// positions, oldest first (attention gathers them: a ring holds the
+    /// prefix cache's slack and a prompt chunk beside the window). `None`
+    /// for full layers, whose attention reads every row.
+    gather: Option<Tensor>,
+    /// `[1, keys]` f32 over the gathered rows or every row: 0 where the
+    /// query sees the entry, -inf elsewhere (and where nothing is held).
     mask: Tensor,
 }
 
@@ -64,8 +69,9 @@ pub struct Replay {
     ropes: Vec<(Tensor, Tensor)>,
     /// `[1, vocab]` f32: the step's logits.
     out: Tensor,
-    /// The mask of one kind, built on the host.
+    /// One kind's mask and gathered rows, built on the host.
     host_mask: Vec<f32>,
+    host_rows: Vec<u32>,
     #[cfg(feature = "cuda")]
     graph: super::cuda_graph::Recording,
 }
@@ -116,11 +122,15 @@ impl Replay {
             let at = match kinds.iter().position(|k| k.window == l.window) {
                 Some(at) => at,
                 None => {
-                    let rows = l.layout().cap;
+                    let keys = l.window.unwrap_or(l.layout().cap);
                     kinds.push(Kind {
                         window: l.window,
                         row: Tensor::zeros(1, DType::U32, dev)?,
-                        mask: Tensor::zeros((1, rows), DType::F32, dev)?,
+                        gather: match l.window {
+                            Some(w) => Some(Tensor::zeros(w, DType::U32, dev)?),
+                            None => None,
+                        },
+                        mask: Tensor::zeros((1, keys), DType::F32, dev)?,
                     });
                     kinds.len() - 1
                 }
@@ -136,6 +146,7 @@ impl Replay {
             ropes,
             out: Tensor::zeros((1, model.cfg.vocab), DType::F32, dev)?,
             host_mask: Vec::new(),
+            host_rows: Vec::new(),
             #[cfg(feature = "cuda")]
             graph: Default::default(),
         })
@@ -150,7 +161,8 @@ impl Replay {
         pos: usize,
         layers: &[DevLayer],
     ) -> Result<(), LocalError> {
-        let pos32 = u32::try_from(pos).map_err(|_| LocalError::Tokenizer("position".into()))?;
+        let pos32 = u32::try_from(pos)
+            .map_err(|_| candle_core::Error::Msg(format!("position {pos} past u32")))?;
         write(&self.token, Host::U32(&[token]))?;
         write(&self.pos, Host::U32(&[pos32]))?;
         for (k, kind) in self.kinds.iter().enumerate() {
@@ -160,17 +172,37 @@ impl Replay {
                 .position(|&x| x == k)
                 .expect("a kind has a layer");
             let layout = layers[i].layout();
-            let row = (layout.head + layout.len) % layout.cap;
-            write(&kind.row, Host::U32(&[row as u32]))?;
-            // The entries held once the step's is counted, by ring row.
-            let held = layout.len + 1;
+            let ring_row = |p: usize| (layout.head + p - layout.start) % layout.cap;
+            write(&kind.row, Host::U32(&[ring_row(pos) as u32]))?;
+            // Positions held once the step's entry is counted.
+            let held = layout.start..pos + 1;
             let shape = model.attention_shape(&model.layers[i].cfg, pos);
+            let seen = |p: Option<usize>| match p {
+                Some(p) if held.contains(&p) && shape.sees(pos, p) => 0.0,
+                _ => f32::NEG_INFINITY,
+            };
             self.host_mask.clear();
-            self.host_mask.extend((0..layout.cap).map(|r| {
-                let offset = (r + layout.cap - layout.head) % layout.cap;
-                let seen = offset < held && shape.sees(pos, layout.start + offset);
-                if seen { 0.0 } else { f32::NEG_INFINITY }
-            }));
+            match (&kind.gather, kind.window) {
+                (Some(gather), Some(w)) => {
+                    // Positions pos + 1 - w ..= pos; those before the first
+                    // held read row 0, hidden.
+                    let p = |j: usize| (j + pos + 1).checked_sub(w);
+                    self.host_rows.clear();
+                    self.host_rows.extend((0..w).map(|j| {
+                        p(j).filter(|p| held.contains(p))
+                            .map_or(0, |p| ring_row(p) as u32)
+                    }));
+                    self.host_mask.extend((0..w).map(|j| seen(p(j))));
+                    write(gather, Host::U32(&self.host_rows))?;
+                }
+                _ => {
+                    // Every ring row, by the position it holds.
+                    self.host_mask.extend((0..layout.cap).map(|r| {
+                        let offset = (r + layout.cap - layout.head) % layout.cap;
+                        seen(Some(layout.start + offset))
+                    }));
+                }
+            }
             write(&kind.mask, Host::F32(&self.host_mask))?;
         }
         Ok(())
@@ -218,7 +250,16 @@ impl Replay {
             let (kt, vt, _) = l.tensors().expect("room was made");
             kt.scatter_set(idx, &k.to_dtype(DType::F16)?.reshape((nkv, 1, hd))?, 1)?;
             vt.scatter_set(idx, &v.to_dtype(DType::F16)?.reshape((nkv, 1, hd))?, 1)?;
-            let attn = attend(&q, kt, vt, Some(&self.kinds[kind].mask))?;
+            let kind = &self.kinds[kind];
+            let attn = match &kind.gather {
+                Some(g) => attend(
+                    &q,
+                    &kt.index_select(g, 1)?,
+                    &vt.index_select(g, 1)?,
+                    Some(&kind.mask),
+                )?,
+                None => attend(&q, kt, vt, Some(&kind.mask))?,
+            };
             x = model.after_attention(layer, &attn, &x)?;
         }
         let logits = model.logits(x, false)?;
