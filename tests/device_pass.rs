@@ -136,14 +136,12 @@ fn the_device_pass_agrees_with_the_cpu_path_on_the_small_model() {
     assert!(other < 3.0, "{other}");
 }
 
-#[test]
-fn the_device_pass_agrees_with_the_cpu_path_on_tiny_gemma4s() {
-    // Sharp attention (q/k norm weights 1.5) is where precision shows.
+/// The tiny Gemma 4 with sharp attention (q/k norm weights 1.5: where
+/// precision shows), a window of 8, wider heads and more KV heads than the
+/// committed model, F32, written into `dir`.
+pub fn sharp_tiny_gemma4(dir: &std::path::Path) -> PathBuf {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let dir = tempfile::tempdir().unwrap();
-    let sharp = dir.path().join("sharp.gguf");
-    // Sharp attention (q/k norm weights 1.5), a window of 8, wider heads
-    // and more KV heads than the committed model.
+    let sharp = dir.join("sharp.gguf");
     let st = Command::new(llama_python())
         .arg(root.join("scripts/make-tiny-gemma4.py"))
         .arg(&sharp)
@@ -159,6 +157,15 @@ fn the_device_pass_agrees_with_the_cpu_path_on_tiny_gemma4s() {
         .status()
         .unwrap();
     assert!(st.success());
+    sharp
+}
+
+#[test]
+fn the_device_pass_agrees_with_the_cpu_path_on_tiny_gemma4s() {
+    // Sharp attention (q/k norm weights 1.5) is where precision shows.
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let sharp = sharp_tiny_gemma4(dir.path());
     // The Q8_0 model's 8-bit activations amplify other summation orders as
     // they amplify llama.cpp's (runtime.rs allows 2.5 there): measured 0.77.
     // The sharp model again past 1,043 tokens: its sliding layers' rings
@@ -264,12 +271,13 @@ fn locus_generate_through_the_device_pass_gives_the_cpu_paths_text() {
         "24",
         "--json",
     ];
-    let run = |pass: &str, more: &[&str]| -> serde_json::Value {
+    let run_env = |env: &[(&str, &str)], more: &[&str]| -> serde_json::Value {
         let args: Vec<&str> = args.iter().chain(more).copied().collect();
-        let o = sb.locus_env(&sb.work(), &args, &[("LOCUS_DEVICE_PASS", pass)]);
+        let o = sb.locus_env(&sb.work(), &args, env);
         assert!(o.status.success(), "{}", stderr(&o));
         serde_json::from_str(&stdout(&o)).unwrap()
     };
+    let run = |pass: &str, more: &[&str]| run_env(&[("LOCUS_DEVICE_PASS", pass)], more);
     let (host, dev) = (run("0", &[]), run("1", &[]));
     assert!(host["prompt_tokens"].as_u64().unwrap() > 64, "{host}");
     assert_eq!(dev["generated_tokens"], 24);
@@ -280,6 +288,14 @@ fn locus_generate_through_the_device_pass_gives_the_cpu_paths_text() {
     let drafted = run("1", &["--draft", "lookup"]);
     assert_eq!(drafted["text"], host["text"], "{drafted}");
     assert!(drafted["drafted_tokens"].as_u64().unwrap() > 0, "{drafted}");
+    // Decoding through the replayable step (what CUDA records as a graph;
+    // device_step.rs), op by op here: the same text.
+    let replayed = run_env(
+        &[("LOCUS_DEVICE_PASS", "1"), ("LOCUS_DEVICE_REPLAY", "1")],
+        &[],
+    );
+    assert_eq!(replayed["generated_tokens"], 24);
+    assert_eq!(replayed["text"], host["text"], "{replayed}");
 }
 
 /// Checkpoints and disk snapshots serve the device pass too: a snapshot

@@ -4,16 +4,15 @@
 //! decoding step and the CPU kernel path: the real Gemma 3 270M across a
 //! full layer's regrowth, the sharp tiny Gemma 4 past its rings' wrap, and
 //! rollbacks between steps (rows left from the cut must stay hidden).
-
-use std::path::PathBuf;
-use std::process::Command;
+//! `locus generate` through it: device_pass.rs.
 
 use candle_core::Device;
 use locus::model::local::LocalModel;
 use locus::model::local::gemma::DeviceCache;
 use locus::model::local::media::MediaSet;
 
-use crate::util::{llama_python, test_model};
+use crate::device_pass::sharp_tiny_gemma4;
+use crate::util::test_model;
 
 fn prefilled(m: &LocalModel, tokens: &[u32], chunk: usize) -> DeviceCache {
     let mut cache = m.model.new_device_cache();
@@ -97,24 +96,8 @@ fn the_replayable_step_agrees_with_the_device_pass_on_the_small_model() {
 
 #[test]
 fn the_replayable_step_agrees_with_the_device_pass_past_the_rings_wrap() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let dir = tempfile::tempdir().unwrap();
-    let sharp = dir.path().join("sharp.gguf");
-    let st = Command::new(llama_python())
-        .arg(root.join("scripts/make-tiny-gemma4.py"))
-        .arg(&sharp)
-        .envs([
-            ("TINY_F32", "1"),
-            ("TINY_QK_NORM", "1.5"),
-            ("TINY_WINDOW", "8"),
-            ("TINY_KV_SWA", "4"),
-            ("TINY_HD_SWA", "16"),
-            ("TINY_LAYERS", "6"),
-            ("TINY_SEED", "77"),
-        ])
-        .status()
-        .unwrap();
-    assert!(st.success());
+    let sharp = sharp_tiny_gemma4(dir.path());
     let m = LocalModel::load(&sharp, &Device::Cpu).unwrap();
     let tokens: Vec<u32> = (0..1_100).map(|i| (i * 37 % 200 + 10) as u32).collect();
     // The rings (window 8, the prefix cache's slack of 1,024, chunk 11:
@@ -129,37 +112,4 @@ fn the_replayable_step_agrees_with_the_device_pass_past_the_rings_wrap() {
     // sharp attention carries to the logits; a wrong row, position or
     // mask moves them by 1 and more, and flips the top token.
     assert!(worst < 0.05, "{worst}");
-}
-
-/// `locus generate` decoding through the replayable step
-/// (`LOCUS_DEVICE_REPLAY=1`) gives the CPU path's greedy text on the tiny
-/// Gemma 4 (F32), prompt four windows long.
-#[test]
-fn locus_generate_through_the_replayable_step_gives_the_cpu_paths_text() {
-    use crate::util::{Sandbox, stderr, stdout};
-    let sb = Sandbox::new();
-    let model =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny-gemma4-f32.gguf");
-    let prompt =
-        "fn main() { let x = vec![1, 2, 3]; for v in x { println!(\"{v}\"); } } ".repeat(3);
-    let args = [
-        "generate",
-        "--model",
-        model.to_str().unwrap(),
-        "--raw",
-        "--prompt",
-        &prompt,
-        "--max-tokens",
-        "24",
-        "--json",
-    ];
-    let run = |env: &[(&str, &str)]| -> serde_json::Value {
-        let o = sb.locus_env(&sb.work(), &args, env);
-        assert!(o.status.success(), "{}", stderr(&o));
-        serde_json::from_str(&stdout(&o)).unwrap()
-    };
-    let host = run(&[]);
-    let replayed = run(&[("LOCUS_DEVICE_PASS", "1"), ("LOCUS_DEVICE_REPLAY", "1")]);
-    assert_eq!(replayed["generated_tokens"], 24);
-    assert_eq!(replayed["text"], host["text"]);
 }
