@@ -2,9 +2,11 @@
 //! the first steps on a set of buffers run op by op with candle's upload
 //! cache on (every kernel parameter the step needs then lies on the
 //! device, and the quantized products' workspaces have their size), the
-//! next is recorded (stream capture) and launched, the rest are launched.
-//! Where recording fails, the step runs op by op from then on, said once in
-//! the log; `LOCUS_CUDA_GRAPH=0` turns recording off.
+//! next is recorded (stream capture), run op by op and launched on the same
+//! inputs (its logits must equal the op-by-op step's, bit for bit), the
+//! rest are launched. Where recording, that check or a launch fails, the
+//! step runs op by op from then on, said once in the log;
+//! `LOCUS_CUDA_GRAPH=0` turns recording off.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -58,13 +60,15 @@ fn driver(e: DriverError) -> LocalError {
 }
 
 impl Recording {
-    /// The step: `ops` op by op, recorded, or the recording launched. Other
-    /// work on the device since (a prompt chunk, a drafted batch) may have
-    /// moved the workspaces a recording reads, so it is made again.
+    /// The step: `ops` op by op, recorded, or the recording launched
+    /// (`out` reads the step's result). Other work on the device since (a
+    /// prompt chunk, a drafted batch) may have moved the workspaces a
+    /// recording reads, so it is made again.
     pub fn run(
         &mut self,
         dev: &CudaDevice,
         ops: impl Fn() -> Result<(), LocalError>,
+        out: impl Fn() -> Result<Vec<f32>, LocalError>,
     ) -> Result<(), LocalError> {
         let now = epoch();
         if self.epoch != now && !matches!(self.state, State::Declined) {
@@ -74,33 +78,63 @@ impl Recording {
             self.state = State::Declined;
         }
         let eager = match &self.state {
-            State::Recorded(g) => return g.0.launch().map_err(driver),
+            State::Recorded(g) => match g.0.launch() {
+                Ok(()) => return Ok(()),
+                Err(e) => {
+                    decline(&format!("launching the recorded step failed ({e})"));
+                    self.state = State::Declined;
+                    return ops();
+                }
+            },
             State::Declined => return ops(),
             State::Eager(n) => *n,
         };
+        let _cache = dev.enable_cuda_graph_htod_cache();
         if eager < EAGER_STEPS {
-            let _cache = dev.enable_cuda_graph_htod_cache();
             ops()?;
             self.state = State::Eager(eager + 1);
             return Ok(());
         }
-        match record(dev, &ops) {
-            Ok(g) => {
-                g.launch().map_err(driver)?;
-                self.state = State::Recorded(Graph(g));
-                Ok(())
+        // Recorded (nothing runs), then the step op by op, then the
+        // recording launched on the same inputs: it rewrites the same cache
+        // row with the same entry and must give the same logits, bit for
+        // bit (the same kernels), before it replaces the op-by-op step.
+        let recorded = record(dev, &ops);
+        ops()?;
+        let graph = match recorded {
+            Ok(g) => g,
+            Err(e) => {
+                decline(&format!("recording a CUDA graph failed ({e})"));
+                self.state = State::Declined;
+                return Ok(());
+            }
+        };
+        let want = out()?;
+        let same = graph.launch().map_err(driver).and_then(|()| out());
+        self.state = match same {
+            Ok(got) if got == want => State::Recorded(Graph(graph)),
+            Ok(_) => {
+                decline("the recorded step's logits differ from the op-by-op step's");
+                // The launch rewrote the cache row and the logits: the
+                // op-by-op step's again.
+                ops()?;
+                State::Declined
             }
             Err(e) => {
-                static SAID: AtomicBool = AtomicBool::new(false);
-                if !SAID.swap(true, Ordering::Relaxed) {
-                    tracing::warn!(
-                        "decoding steps run op by op: recording a CUDA graph failed ({e})"
-                    );
-                }
-                self.state = State::Declined;
-                ops()
+                decline(&format!("launching the recorded step failed ({e})"));
+                ops()?;
+                State::Declined
             }
-        }
+        };
+        Ok(())
+    }
+}
+
+/// Says once in the log why decoding steps run op by op.
+fn decline(why: &str) {
+    static SAID: AtomicBool = AtomicBool::new(false);
+    if !SAID.swap(true, Ordering::Relaxed) {
+        tracing::warn!("decoding steps run op by op on the GPU: {why}");
     }
 }
 

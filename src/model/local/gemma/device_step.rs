@@ -214,7 +214,8 @@ impl Replay {
         #[cfg(feature = "cuda")]
         if let candle_core::Device::Cuda(dev) = model.device() {
             let mut graph = std::mem::take(&mut self.graph);
-            let done = graph.run(dev, || self.ops(model, layers));
+            let out = || Ok(self.out.flatten_all()?.to_vec1::<f32>()?);
+            let done = graph.run(dev, || self.ops(model, layers), out);
             self.graph = graph;
             return done;
         }
