@@ -28,11 +28,13 @@ pub fn device_pass(model: &Gemma) -> bool {
 /// `LOCUS_DEVICE_REPLAY=0`; elsewhere when `LOCUS_DEVICE_REPLAY=1` (op by
 /// op: to check it on candle's CPU backend).
 fn replays(model: &Gemma) -> bool {
-    match std::env::var("LOCUS_DEVICE_REPLAY").as_deref() {
-        Ok("1") => true,
-        Ok("0") => false,
-        _ => model.device().is_cuda(),
-    }
+    static SET: std::sync::OnceLock<Option<bool>> = std::sync::OnceLock::new();
+    let set = SET.get_or_init(|| match std::env::var("LOCUS_DEVICE_REPLAY").as_deref() {
+        Ok("1") => Some(true),
+        Ok("0") => Some(false),
+        _ => None,
+    });
+    set.unwrap_or_else(|| model.device().is_cuda())
 }
 
 impl Held {

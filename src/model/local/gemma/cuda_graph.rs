@@ -74,7 +74,8 @@ impl Recording {
         if self.epoch != now && !matches!(self.state, State::Declined) {
             (self.state, self.epoch) = (State::Eager(0), now);
         }
-        if std::env::var("LOCUS_CUDA_GRAPH").is_ok_and(|v| v == "0") {
+        static OFF: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        if *OFF.get_or_init(|| std::env::var("LOCUS_CUDA_GRAPH").is_ok_and(|v| v == "0")) {
             self.state = State::Declined;
         }
         let eager = match &self.state {
