@@ -229,13 +229,24 @@ impl Replay {
         let mut x = (model.embed.embedding(&self.token)?.to_dtype(DType::F32)? * scale)?;
         // Each kind's row, as scatter's indices for a layer's shape.
         let mut indices: Vec<((usize, usize, usize), Tensor)> = Vec::new();
+        // Each RoPE table's row for the position (layers of one rotation
+        // share a table).
+        let mut rows: Vec<(candle_core::TensorId, Tensor, Tensor)> = Vec::new();
         for (i, (layer, l)) in model.layers.iter().zip(layers).enumerate() {
             let (nkv, hd) = (layer.cfg.n_kv_head, layer.cfg.head_dim);
             let kind = self.kind_of[i];
             let (q, k, v) = model.qkv(layer, &x)?;
             let (c, s) = &self.ropes[i];
-            let (cos, sin) = (c.index_select(&self.pos, 0)?, s.index_select(&self.pos, 0)?);
-            let (q, k) = model.rotate(&q, &k, &cos, &sin)?;
+            let at = match rows.iter().position(|(id, _, _)| *id == c.id()) {
+                Some(at) => at,
+                None => {
+                    let (cos, sin) = (c.index_select(&self.pos, 0)?, s.index_select(&self.pos, 0)?);
+                    rows.push((c.id(), cos, sin));
+                    rows.len() - 1
+                }
+            };
+            let (_, cos, sin) = &rows[at];
+            let (q, k) = model.rotate(&q, &k, cos, sin)?;
             let at = match indices.iter().position(|(key, _)| *key == (kind, nkv, hd)) {
                 Some(at) => at,
                 None => {
