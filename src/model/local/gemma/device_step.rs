@@ -1,18 +1,19 @@
 //! A decoding step a GPU can replay: every token runs the same operations
 //! on the same buffers, so CUDA records the step once as a graph and then
-//! launches it as one (no per-token launches of a hundred kernels, no
-//! per-token allocations: the graph holds its own). What differs from
-//! token to token lives in small device buffers written before each
-//! launch: the token id, its position (the RoPE row), and per window kind
-//! the cache row its key and value go to and the mask over the cache's
-//! rows (attention reads every row the cache holds, ring order, the mask
-//! hiding what the query does not see). A new recording is made when a
-//! cache regrows (its tensors are new) or the RoPE tables double.
+//! launches it as one (not some 50 kernel launches a layer, and no
+//! per-token allocations: the graph holds its own; cuda_graph.rs). What
+//! differs from token to token lives in small device buffers written in
+//! place before each step: the token id, its position (the RoPE row), and
+//! per window kind the cache row its key and value go to, a sliding kind's
+//! window rows (gathered from its ring) and the mask over the keys read
+//! (a full layer reads every row its cache holds, the mask hiding what the
+//! query does not see). New buffers, and a new recording, when a cache
+//! regrows (its tensors are new) or the RoPE tables double.
 //!
 //! On candle's CPU backend (and Metal) the same step runs op by op: that
-//! is how its arithmetic is checked against the CPU path here, and where
-//! `LOCUS_DEVICE_REPLAY=1` puts it. On CUDA it is the decoding step unless
-//! `LOCUS_DEVICE_REPLAY=0`.
+//! is how tests/device_step.rs holds it to the device pass's own step, and
+//! where `LOCUS_DEVICE_REPLAY=1` puts it. On CUDA it is the decoding step
+//! unless `LOCUS_DEVICE_REPLAY=0`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
