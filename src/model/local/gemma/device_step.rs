@@ -44,6 +44,9 @@ pub(super) fn epoch() -> u64 {
 /// cache layout.
 struct Kind {
     window: Option<usize>,
+    /// The first layer of the kind (whose cache layout every layer of the
+    /// kind shares).
+    layer: usize,
     /// `[1]` u32: the ring row the step's entry goes to.
     row: Tensor,
     /// A sliding kind's `[window]` u32: the ring rows of the window's
@@ -119,13 +122,14 @@ impl Replay {
         let dev = model.device();
         let mut kinds: Vec<Kind> = Vec::new();
         let mut kind_of = Vec::with_capacity(layers.len());
-        for l in layers {
+        for (i, l) in layers.iter().enumerate() {
             let at = match kinds.iter().position(|k| k.window == l.window) {
                 Some(at) => at,
                 None => {
                     let keys = l.window.unwrap_or(l.layout().cap);
                     kinds.push(Kind {
                         window: l.window,
+                        layer: i,
                         row: Tensor::zeros(1, DType::U32, dev)?,
                         gather: match l.window {
                             Some(w) => Some(Tensor::zeros(w, DType::U32, dev)?),
@@ -166,12 +170,8 @@ impl Replay {
             .map_err(|_| candle_core::Error::Msg(format!("position {pos} past u32")))?;
         write(&self.token, Host::U32(&[token]))?;
         write(&self.pos, Host::U32(&[pos32]))?;
-        for (k, kind) in self.kinds.iter().enumerate() {
-            let i = self
-                .kind_of
-                .iter()
-                .position(|&x| x == k)
-                .expect("a kind has a layer");
+        for kind in &self.kinds {
+            let i = kind.layer;
             let layout = layers[i].layout();
             let ring_row = |p: usize| (layout.head + p - layout.start) % layout.cap;
             write(&kind.row, Host::U32(&[ring_row(pos) as u32]))?;
